@@ -1,0 +1,32 @@
+// Opaque, URL-safe, signed list cursors (SPEC §2 List, §12 Cursors). A cursor carries the list
+// position and is bound by HMAC to the caller, albumId, tag and sortOrder: any change, forgery,
+// truncation or garbage → domain::Error(InvalidCursor). `limit` is not bound.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "storage/metadata_store.h"
+
+namespace isvc::domain {
+
+struct CursorScope {
+  std::string user_id;
+  std::optional<std::string> album_id;
+  std::optional<std::string> tag;
+  bool ascending = false;
+};
+
+class CursorCodec {
+ public:
+  explicit CursorCodec(std::string secret) : secret_(std::move(secret)) {}
+  std::string encode(const storage::ListPosition& pos, const CursorScope& scope) const;
+  // Throws Error(InvalidCursor) on anything that was not produced by encode() with this scope.
+  storage::ListPosition decode(std::string_view cursor, const CursorScope& scope) const;
+
+ private:
+  std::string secret_;
+};
+
+}  // namespace isvc::domain

@@ -1,0 +1,12 @@
+#include "domain/image_record.h"
+
+#include <cmath>
+
+namespace isvc::domain {
+
+double aspect_ratio(int width, int height) {
+  if (width <= 0 || height <= 0) return 1.0;
+  return std::round(static_cast<double>(width) / height * 1000.0) / 1000.0;
+}
+
+}  // namespace isvc::domain

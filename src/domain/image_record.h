@@ -1,0 +1,51 @@
+// The image record: the one logical row every metadata store keeps, in the units the domain uses
+// (times in Unix milliseconds). Rendering to the API's JSON shape happens in api/.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace isvc::domain {
+
+enum class ImageState {
+  Active,    // visible to clients
+  Deleting,  // a delete started and has not finished: hidden, the delete can be resumed
+};
+
+struct ImageRecord {
+  std::string id;
+  std::string user_id;
+  std::optional<std::string> album_id;
+  std::string original_filename;
+  std::string mime_type;
+  int64_t file_size = 0;       // bytes of the original upload
+  int64_t processed_size = 0;  // bytes of the stored main WebP
+  int64_t thumbnail_size = 0;  // bytes of the stored thumbnail (0 when unknown, e.g. legacy)
+  int width = 0;               // upright original dimensions (0 when unknown)
+  int height = 0;
+  std::string s3_key;
+  std::string s3_bucket;
+  std::optional<std::string> thumbnail_key;
+  std::string processing_status = "completed";
+  std::optional<std::string> processing_error;
+  std::string format = "webp";
+  int quality = 85;
+  std::optional<std::string> title;
+  std::optional<std::string> description;
+  std::optional<std::string> alt_text;
+  std::vector<std::string> tags;
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+  int64_t uploaded_at_ms = 0;
+  int64_t version = 1;
+  ImageState state = ImageState::Active;
+
+  bool operator==(const ImageRecord&) const = default;
+};
+
+// width/height rounded to 3 decimals; 1 when either is unknown.
+double aspect_ratio(int width, int height);
+
+}  // namespace isvc::domain

@@ -1,0 +1,52 @@
+// Port: turn untrusted upload bytes into the two WebP outputs. Adapter: imaging/vips_processor.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace isvc::imaging {
+
+enum class ImageFormat { Unknown, Jpeg, Png, Webp };
+
+// Detects the format from magic bytes only (never from names or declared types).
+ImageFormat sniff_format(std::string_view bytes);
+const char* mime_type(ImageFormat f);  // "image/jpeg", …
+
+struct ProbeResult {
+  ImageFormat format = ImageFormat::Unknown;
+  int width = 0;   // upright (after EXIF orientation)
+  int height = 0;
+};
+
+struct ProcessedImage {
+  ProbeResult probe;
+  std::string main_webp;   // fits inside 2048x2048, never enlarged, q85
+  std::string thumb_webp;  // exactly 400x400 cover crop, q80
+  int main_width = 0;
+  int main_height = 0;
+};
+
+struct ProcessingLimits {
+  int min_dimension = 100;
+  int max_dimension = 8000;
+  int main_max = 2048;
+  int main_quality = 85;
+  int thumb_size = 400;
+  int thumb_quality = 80;
+  int webp_effort = 4;
+};
+
+class ImageProcessor {
+ public:
+  virtual ~ImageProcessor() = default;
+
+  // Validates in SPEC order (type by magic → header dimensions → decodability) and produces both
+  // outputs. Throws domain::Error with INVALID_FILE_TYPE / INVALID_DIMENSIONS / INVALID_IMAGE.
+  virtual ProcessedImage process(std::string_view bytes) = 0;
+
+  // Header-only check (no full decode): format and upright dimensions, within limits.
+  virtual ProbeResult probe(std::string_view bytes) = 0;
+};
+
+}  // namespace isvc::imaging

@@ -1,0 +1,82 @@
+// Port: where image records live. Adapters: storage/sqlite (embedded), storage/dynamodb (later).
+// Every adapter passes tests/conformance/metadata_store_test.cpp.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/image_record.h"
+
+namespace isvc::storage {
+
+// A position in a user's (or album's) list, ordered by (uploaded_at_ms, id).
+struct ListPosition {
+  int64_t uploaded_at_ms = 0;
+  std::string id;
+  bool operator==(const ListPosition&) const = default;
+};
+
+struct ListQuery {
+  std::string user_id;
+  std::optional<std::string> album_id;  // only images in this album (of this user)
+  std::optional<std::string> tag;       // only images carrying this tag
+  bool ascending = false;               // default newest first
+  int limit = 20;
+  std::optional<ListPosition> after;  // exclusive: continue strictly after this position
+};
+
+struct ListPage {
+  std::vector<domain::ImageRecord> items;
+  bool has_more = false;
+};
+
+struct StoreStats {
+  int64_t total_images = 0;
+  int64_t total_bytes = 0;  // processed + thumbnail bytes of active images
+  int64_t uploaded_since = 0;  // images with uploaded_at_ms >= the `since` argument
+};
+
+class MetadataStore {
+ public:
+  virtual ~MetadataStore() = default;
+
+  // Inserts a new active record. Throws domain::Error(StorageFailed) when the id already exists.
+  virtual void insert(const domain::ImageRecord& rec) = 0;
+
+  // The record with this id in any state, or nullopt.
+  virtual std::optional<domain::ImageRecord> get(const std::string& id) = 0;
+
+  // Replaces the record `rec.id` when its stored version equals `expected_version`; the caller
+  // sets rec.version (normally expected_version + 1). Throws domain::Error(VersionMismatch) with
+  // current_version set when versions differ, domain::Error(ImageNotFound) when it is missing or
+  // not active.
+  virtual void update(const domain::ImageRecord& rec, int64_t expected_version) = 0;
+
+  // Moves an active record to ImageState::Deleting (hidden from list and counts). Returns the
+  // record as it is now (also when it was already Deleting), or nullopt when there is none.
+  virtual std::optional<domain::ImageRecord> mark_deleting(const std::string& id) = 0;
+
+  // Removes the record for good. Returns false when it was not there. Idempotent.
+  virtual bool remove(const std::string& id) = 0;
+
+  // One page of active records matching the query, in (uploaded_at_ms, id) order.
+  virtual ListPage list(const ListQuery& q) = 0;
+
+  // Number of active records matching user/album/tag, from maintained counters (no scan).
+  virtual int64_t count(const std::string& user_id, const std::optional<std::string>& album_id,
+                        const std::optional<std::string>& tag) = 0;
+
+  virtual StoreStats stats(int64_t since_ms) = 0;
+
+  // Visits every record (any state) in id order; for fsck and verify. Return false to stop.
+  virtual void scan(const std::function<bool(const domain::ImageRecord&)>& visit) = 0;
+
+  // Name for health/metrics ("sqlite", "dynamodb") and a cheap liveness probe.
+  virtual std::string name() const = 0;
+  virtual bool healthy() = 0;
+};
+
+}  // namespace isvc::storage

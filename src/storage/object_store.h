@@ -1,0 +1,58 @@
+// Port: where image bytes live. Adapters: storage/fs (embedded), storage/s3 (later).
+// Every adapter passes tests/conformance/object_store_test.cpp.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace isvc::storage {
+
+struct ObjectInfo {
+  int64_t size = 0;
+  int64_t last_modified_ms = 0;
+  std::string etag;  // strong validator, quoted form not included (e.g. 32 hex chars)
+  std::string content_type;
+};
+
+struct ByteRange {
+  int64_t first = 0;  // inclusive
+  int64_t last = 0;   // inclusive
+};
+
+struct ObjectData {
+  ObjectInfo info;
+  std::string bytes;  // the whole object, or only the requested range
+};
+
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  // Writes the object atomically: readers see the old state or the complete new bytes, never a
+  // torn object, also across a crash. Throws domain::Error(StorageFailed / Unavailable).
+  virtual void put(const std::string& key, std::string_view bytes,
+                   const std::string& content_type) = 0;
+
+  virtual std::optional<ObjectInfo> head(const std::string& key) = 0;
+
+  // The object (or the given range of it, which the caller has checked against the size), or
+  // nullopt when missing.
+  virtual std::optional<ObjectData> get(const std::string& key,
+                                        std::optional<ByteRange> range = std::nullopt) = 0;
+
+  // Deletes the object; deleting a missing object is not an error.
+  virtual void remove(const std::string& key) = 0;
+
+  // Visits every key under the prefix with its info. Return false to stop.
+  virtual void list(const std::string& prefix,
+                    const std::function<bool(const std::string& key, const ObjectInfo&)>& visit) = 0;
+
+  virtual std::string name() const = 0;    // "filesystem", "s3"
+  virtual std::string bucket() const = 0;  // "local" for the filesystem
+  virtual bool healthy() = 0;
+};
+
+}  // namespace isvc::storage
