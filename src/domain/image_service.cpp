@@ -1,0 +1,225 @@
+#include "domain/image_service.h"
+
+#include <chrono>
+#include <future>
+
+namespace isvc::domain {
+
+namespace {
+
+const char* mime_for(imaging::ImageFormat f) {
+  switch (f) {
+    case imaging::ImageFormat::Jpeg: return "image/jpeg";
+    case imaging::ImageFormat::Png: return "image/png";
+    case imaging::ImageFormat::Webp: return "image/webp";
+    case imaging::ImageFormat::Unknown: break;
+  }
+  return "application/octet-stream";
+}
+
+double elapsed_ms(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since)
+      .count();
+}
+
+void validate_optional_text(const std::string& field, const std::optional<std::string>& v,
+                            std::size_t max, bool multiline = false) {
+  if (v) validate_text(field, *v, max, multiline);
+}
+
+}  // namespace
+
+ImageRecord ImageService::upload(const Caller& caller, const UploadRequest& req) {
+  auto started = std::chrono::steady_clock::now();
+  try {
+    // Cheapest checks first (SPEC §2): size, type, header dimensions, text fields; then decode.
+    if (static_cast<int64_t>(req.bytes.size()) > s_.max_file_size) {
+      throw Error(ErrorCode::FileTooLarge,
+                  "file exceeds the maximum size of " + std::to_string(s_.max_file_size) +
+                      " bytes",
+                  {{"field", "file"}, {"maxBytes", std::to_string(s_.max_file_size)}});
+    }
+    d_.processor.probe(req.bytes);
+    validate_optional_text("title", req.title, s_.fields.title);
+    validate_optional_text("description", req.description, s_.fields.description, true);
+    validate_optional_text("altText", req.alt_text, s_.fields.alt_text);
+    if (req.album_id) validate_album_id(*req.album_id, s_.fields);
+    auto tags = normalize_tags(req.tags, s_.fields);
+
+    auto proc_started = std::chrono::steady_clock::now();
+    imaging::ProcessedImage out = d_.cpu.run([&] { return d_.processor.process(req.bytes); });
+    d_.metrics.processing_latency.record(elapsed_ms(proc_started));
+
+    ImageRecord rec;
+    rec.id = d_.ids.next();
+    rec.user_id = caller.user_id;
+    rec.album_id = req.album_id;
+    rec.original_filename = sanitize_filename(req.filename, s_.fields);
+    rec.mime_type = mime_for(out.probe.format);
+    rec.file_size = static_cast<int64_t>(req.bytes.size());
+    rec.processed_size = static_cast<int64_t>(out.main_webp.size());
+    rec.thumbnail_size = static_cast<int64_t>(out.thumb_webp.size());
+    rec.width = out.probe.width;
+    rec.height = out.probe.height;
+    rec.s3_key = main_object_key(caller.user_id, rec.id);
+    rec.thumbnail_key = thumbnail_object_key(caller.user_id, rec.id);
+    rec.s3_bucket = d_.objects.bucket();
+    rec.title = req.title;
+    rec.description = req.description;
+    rec.alt_text = req.alt_text;
+    rec.tags = std::move(tags);
+    rec.created_at_ms = rec.updated_at_ms = rec.uploaded_at_ms = d_.clock.now_ms();
+
+    // Objects first (in parallel), then metadata: a crash in between leaves only orphans, which
+    // fsck removes, never metadata pointing at missing bytes.
+    auto thumb = std::async(std::launch::async, [&] {
+      d_.objects.put(*rec.thumbnail_key, out.thumb_webp, "image/webp");
+    });
+    std::exception_ptr main_error;
+    try {
+      d_.objects.put(rec.s3_key, out.main_webp, "image/webp");
+    } catch (...) {
+      main_error = std::current_exception();
+    }
+    try {
+      thumb.get();
+    } catch (...) {
+      if (!main_error) main_error = std::current_exception();
+    }
+    if (main_error) {
+      delete_objects(rec);
+      std::rethrow_exception(main_error);
+    }
+    try {
+      d_.metadata.insert(rec);
+    } catch (...) {
+      try {
+        delete_objects(rec);
+      } catch (...) {
+        // The orphans stay for fsck; the original failure is what the client must see.
+      }
+      throw;
+    }
+    d_.metrics.uploads_ok.fetch_add(1);
+    d_.metrics.upload_latency.record(elapsed_ms(started));
+    return rec;
+  } catch (...) {
+    d_.metrics.uploads_failed.fetch_add(1);
+    throw;
+  }
+}
+
+ImageRecord ImageService::load_visible(const std::string& id) {
+  if (!is_image_id(id)) {
+    throw Error(ErrorCode::InvalidImageId, "image id must be a ULID or a UUID",
+                {{"field", "id"}});
+  }
+  auto rec = d_.metadata.get(id);
+  if (!rec || rec->state != ImageState::Active) {
+    throw Error(ErrorCode::ImageNotFound, "image not found", {{"id", id}});
+  }
+  return *rec;
+}
+
+void ImageService::check_owner(const Caller& caller, const ImageRecord& rec, bool write) const {
+  if (caller.role == CallerRole::Admin) return;
+  if (caller.role == CallerRole::Service && !write) return;
+  if (caller.role != CallerRole::Service && rec.user_id == caller.user_id) return;
+  throw Error(ErrorCode::NotAuthorized, "you do not have access to this image");
+}
+
+ImageRecord ImageService::get(const Caller& caller, const std::string& id) {
+  auto rec = load_visible(id);
+  check_owner(caller, rec, false);
+  return rec;
+}
+
+ListResult ImageService::list(const Caller& caller, const ListRequest& req) {
+  if (req.limit < 1 || req.limit > s_.max_page_size) {
+    throw Error::validation("limit",
+                            "limit must be between 1 and " + std::to_string(s_.max_page_size));
+  }
+  if (req.album_id) validate_album_id(*req.album_id, s_.fields);
+  if (req.tag) {
+    validate_text("tag", *req.tag, s_.fields.tag_length);
+    if (req.tag->empty()) throw Error::validation("tag", "tag must not be empty");
+  }
+  CursorScope scope{caller.user_id, req.album_id, req.tag, req.ascending};
+  storage::ListQuery q;
+  q.user_id = caller.user_id;
+  q.album_id = req.album_id;
+  q.tag = req.tag;
+  q.ascending = req.ascending;
+  q.limit = req.limit;
+  if (req.cursor) q.after = d_.cursors.decode(*req.cursor, scope);
+
+  auto page = d_.metadata.list(q);
+  ListResult out;
+  out.limit = req.limit;
+  out.has_more = page.has_more;
+  if (page.has_more && !page.items.empty()) {
+    const auto& last = page.items.back();
+    out.next_cursor = d_.cursors.encode({last.uploaded_at_ms, last.id}, scope);
+  }
+  out.images = std::move(page.items);
+  out.total_count = d_.metadata.count(caller.user_id, req.album_id, req.tag);
+  return out;
+}
+
+ImageRecord ImageService::update(const Caller& caller, const std::string& id,
+                                 const UpdateRequest& req) {
+  if (req.title && *req.title) validate_text("title", **req.title, s_.fields.title);
+  if (req.description && *req.description)
+    validate_text("description", **req.description, s_.fields.description, true);
+  if (req.alt_text && *req.alt_text) validate_text("altText", **req.alt_text, s_.fields.alt_text);
+  if (req.album_id && *req.album_id) validate_album_id(**req.album_id, s_.fields);
+  std::optional<std::vector<std::string>> tags;
+  if (req.tags) tags = normalize_tags(*req.tags, s_.fields);
+
+  auto rec = load_visible(id);
+  check_owner(caller, rec, true);
+  if (rec.version != req.version) {
+    Error e(ErrorCode::VersionMismatch, "the image was changed by someone else; reload it",
+            {{"expectedVersion", std::to_string(req.version)}});
+    e.current_version = rec.version;
+    throw e;
+  }
+  if (req.title) rec.title = *req.title;
+  if (req.description) rec.description = *req.description;
+  if (req.alt_text) rec.alt_text = *req.alt_text;
+  if (tags) rec.tags = std::move(*tags);
+  if (req.album_id) rec.album_id = *req.album_id;
+  rec.updated_at_ms = std::max(d_.clock.now_ms(), rec.updated_at_ms);
+  rec.version = req.version + 1;
+  d_.metadata.update(rec, req.version);
+  return rec;
+}
+
+void ImageService::delete_objects(const ImageRecord& rec) {
+  d_.objects.remove(rec.s3_key);
+  if (rec.thumbnail_key) d_.objects.remove(*rec.thumbnail_key);
+}
+
+void ImageService::remove(const Caller& caller, const std::string& id) {
+  if (!is_image_id(id)) {
+    throw Error(ErrorCode::InvalidImageId, "image id must be a ULID or a UUID",
+                {{"field", "id"}});
+  }
+  auto rec = d_.metadata.get(id);
+  if (!rec) throw Error(ErrorCode::ImageNotFound, "image not found", {{"id", id}});
+  check_owner(caller, *rec, true);
+  // Hide first, so no client ever sees metadata whose bytes are going away; a failure below
+  // leaves the record in Deleting, and the next DELETE finishes the job.
+  if (rec->state == ImageState::Active) d_.metadata.mark_deleting(id);
+  try {
+    delete_objects(*rec);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::Unavailable) throw;
+    throw Error(ErrorCode::S3DeleteFailed, "deleting the stored files failed; retry the delete");
+  } catch (const std::exception&) {
+    throw Error(ErrorCode::S3DeleteFailed, "deleting the stored files failed; retry the delete");
+  }
+  d_.metadata.remove(id);
+}
+
+}  // namespace isvc::domain

@@ -1,0 +1,106 @@
+// The use cases of the service: upload, get, list, update, delete. Knows nothing about HTTP,
+// SQL or libvips: it talks to the ports (MetadataStore, ObjectStore, ImageProcessor).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "domain/bounded_pool.h"
+#include "domain/clock.h"
+#include "domain/cursor_codec.h"
+#include "domain/image_record.h"
+#include "domain/ulid.h"
+#include "domain/validation.h"
+#include "imaging/image_processor.h"
+#include "obs/metrics.h"
+#include "storage/metadata_store.h"
+#include "storage/object_store.h"
+
+namespace isvc::domain {
+
+enum class CallerRole { User, Admin, Service };
+
+struct Caller {
+  std::string user_id;
+  CallerRole role = CallerRole::User;
+};
+
+struct UploadRequest {
+  std::string_view bytes;
+  std::string filename;
+  std::optional<std::string> title;
+  std::optional<std::string> description;
+  std::optional<std::string> alt_text;
+  std::optional<std::string> album_id;
+  std::vector<std::string> tags;  // already normalised by the caller or raw; normalised again
+};
+
+// Each field: nullopt = not in the request; optional(nullopt) = set to null (removes it).
+struct UpdateRequest {
+  int64_t version = 0;
+  std::optional<std::optional<std::string>> title;
+  std::optional<std::optional<std::string>> description;
+  std::optional<std::optional<std::string>> alt_text;
+  std::optional<std::vector<std::string>> tags;
+  std::optional<std::optional<std::string>> album_id;
+};
+
+struct ListRequest {
+  int limit = 20;
+  std::optional<std::string> cursor;
+  std::optional<std::string> album_id;
+  std::optional<std::string> tag;
+  bool ascending = false;
+};
+
+struct ListResult {
+  std::vector<ImageRecord> images;
+  int limit = 20;
+  bool has_more = false;
+  std::optional<std::string> next_cursor;
+  int64_t total_count = 0;
+};
+
+struct ServiceSettings {
+  int64_t max_file_size = 10 * 1024 * 1024;
+  int max_page_size = 100;
+  FieldLimits fields;
+};
+
+struct ServiceDeps {
+  storage::MetadataStore& metadata;
+  storage::ObjectStore& objects;
+  imaging::ImageProcessor& processor;
+  BoundedPool& cpu;
+  UlidGenerator& ids;
+  const Clock& clock;
+  const CursorCodec& cursors;
+  obs::ServiceMetrics& metrics;
+};
+
+class ImageService {
+ public:
+  ImageService(ServiceDeps deps, ServiceSettings settings) : d_(deps), s_(std::move(settings)) {}
+
+  ImageRecord upload(const Caller& caller, const UploadRequest& req);
+  ImageRecord get(const Caller& caller, const std::string& id);
+  ListResult list(const Caller& caller, const ListRequest& req);
+  ImageRecord update(const Caller& caller, const std::string& id, const UpdateRequest& req);
+  // Removes objects and metadata; a delete that failed half-way is finished by the next call.
+  void remove(const Caller& caller, const std::string& id);
+
+  const ServiceSettings& settings() const { return s_; }
+
+ private:
+  ImageRecord load_visible(const std::string& id);
+  void check_owner(const Caller& caller, const ImageRecord& rec, bool write) const;
+  void delete_objects(const ImageRecord& rec);
+
+  ServiceDeps d_;
+  ServiceSettings s_;
+};
+
+}  // namespace isvc::domain

@@ -1,0 +1,54 @@
+// The server's request/response types, free of Beast so that api/ and its tests do not pay for
+// Beast's headers. Header names are compared case-insensitively.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace isvc::http {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+bool iequals(std::string_view a, std::string_view b);
+
+struct Request {
+  std::string method;  // upper-case token, e.g. "GET"
+  std::string target;  // raw request-target, e.g. "/images?limit=5"
+  std::string path;    // target before '?', still percent-encoded
+  std::string query;   // after '?', without it
+  HeaderList headers;
+  std::string body;
+  std::string remote_address;
+  std::string request_id;  // set by the server before the handler runs
+  int64_t received_at_us = 0;
+
+  // First header with this name, or nullopt.
+  std::optional<std::string_view> header(std::string_view name) const;
+};
+
+struct Response {
+  int status = 200;
+  HeaderList headers;
+  std::string body;
+  // When set, sent instead of `body` without copying (e.g. bytes from the file cache).
+  std::shared_ptr<const std::string> shared_body;
+  std::size_t shared_offset = 0;
+  std::size_t shared_length = 0;
+  // For HEAD: the Content-Length to announce while sending no body.
+  std::optional<uint64_t> head_content_length;
+  bool close_connection = false;
+
+  void set(std::string name, std::string value);  // replaces an existing header
+  std::optional<std::string_view> header(std::string_view name) const;
+  std::string_view payload() const {
+    if (shared_body) return std::string_view(*shared_body).substr(shared_offset, shared_length);
+    return body;
+  }
+};
+
+}  // namespace isvc::http

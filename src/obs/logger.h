@@ -1,0 +1,42 @@
+// Structured logs: one JSON object per line on stdout (timestamp, level, event + fields), written
+// through spdlog so lines from many threads never interleave. Secrets are never passed in here.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace spdlog {
+class logger;
+}
+
+namespace isvc::obs {
+
+enum class Level { Debug = 0, Info = 1, Warn = 2, Error = 3 };
+
+// "debug" | "info" | "warn" | "error"; nullopt-like false when unknown.
+bool parse_level(std::string_view text, Level& out);
+
+class Logger {
+ public:
+  explicit Logger(Level min_level);
+  ~Logger();
+  bool enabled(Level l) const { return l >= min_; }
+  void log(Level l, std::string_view event, boost::json::object fields = {}) const;
+  void info(std::string_view event, boost::json::object fields = {}) const {
+    log(Level::Info, event, std::move(fields));
+  }
+  void warn(std::string_view event, boost::json::object fields = {}) const {
+    log(Level::Warn, event, std::move(fields));
+  }
+  void error(std::string_view event, boost::json::object fields = {}) const {
+    log(Level::Error, event, std::move(fields));
+  }
+
+ private:
+  Level min_;
+  std::shared_ptr<spdlog::logger> sink_;
+};
+
+}  // namespace isvc::obs
