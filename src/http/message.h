@@ -42,6 +42,8 @@ struct Response {
   // For HEAD: the Content-Length to announce while sending no body.
   std::optional<uint64_t> head_content_length;
   bool close_connection = false;
+  // Extra fields for the access log line (userId, imageId, errorCode…); never sent.
+  std::vector<std::pair<std::string, std::string>> log_fields;
 
   void set(std::string name, std::string value);  // replaces an existing header
   std::optional<std::string_view> header(std::string_view name) const;

@@ -1,0 +1,157 @@
+#include "api/http_app.h"
+
+#include <boost/json/object.hpp>
+
+#include "api/render.h"
+
+namespace isvc::api {
+
+using domain::Error;
+using domain::ErrorCode;
+
+HttpApp::HttpApp(ApiDeps deps, ApiSettings settings)
+    : d_(deps), s_(std::move(settings)), cors_(s_.cors_origins) {}
+
+std::size_t HttpApp::body_limit(const http::Request& head) const {
+  // Uploads may carry the file plus form fields and multipart framing; everything else is JSON.
+  if (head.method == "POST" && head.path == "/images")
+    return static_cast<std::size_t>(s_.max_file_size) + 1024 * 1024;
+  if (head.method == "GET" || head.method == "HEAD" || head.method == "DELETE" ||
+      head.method == "OPTIONS")
+    return 64 * 1024;
+  return s_.json_body_limit;
+}
+
+domain::Caller HttpApp::authenticate(const http::Request& req) const {
+  auto h = req.header("Authorization");
+  if (!h) throw Error(ErrorCode::Unauthorized, "missing bearer token");
+  std::string_view v = *h;
+  if (v.size() < 7 || !http::iequals(v.substr(0, 7), "Bearer "))
+    throw Error(ErrorCode::Unauthorized, "the Authorization header must be 'Bearer <token>'");
+  auto token = v.substr(7);
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  auto p = d_.verifier.verify(token);
+  domain::Caller c;
+  c.user_id = p.subject;
+  c.role = p.role == auth::Role::Admin     ? domain::CallerRole::Admin
+           : p.role == auth::Role::Service ? domain::CallerRole::Service
+                                           : domain::CallerRole::User;
+  return c;
+}
+
+http::Response HttpApp::handle(http::Request& req) {
+  http::Response res;
+  try {
+    res = route(req);
+  } catch (const Error& e) {
+    res = error_response(req, e);
+  } catch (const std::exception& e) {
+    d_.log.error("unhandled_exception", {{"requestId", req.request_id}, {"what", e.what()}});
+    res = error_response(req, Error(ErrorCode::Internal, "internal error"));
+  }
+  finish(req, res);
+  return res;
+}
+
+http::Response HttpApp::route(http::Request& req) {
+  const std::string& p = req.path;
+  const std::string& m = req.method;
+  if (m == "OPTIONS") return cors_.preflight(req);
+
+  auto method_not_allowed = [&](const char* allow) {
+    Error e(ErrorCode::MethodNotAllowed, "method " + m + " is not allowed on " + p);
+    auto res = error_response(req, e);
+    res.set("Allow", allow);
+    return res;
+  };
+
+  if (p == "/images") {
+    if (m == "POST") return upload(req);
+    if (m == "GET") return list_images(req);
+    return method_not_allowed("GET, POST, OPTIONS");
+  }
+  if (p.rfind("/images/", 0) == 0) {
+    std::string id = p.substr(8);
+    if (id.find('/') != std::string::npos)
+      throw Error(ErrorCode::NotFound, "no such route: " + p);
+    if (m == "GET") return get_image(req, id);
+    if (m == "PATCH") return patch_image(req, id);
+    if (m == "DELETE") return delete_image(req, id);
+    return method_not_allowed("GET, PATCH, DELETE, OPTIONS");
+  }
+  if (p.rfind("/files/", 0) == 0) {
+    if (m == "GET" || m == "HEAD") return serve_file(req, p.substr(7));
+    return method_not_allowed("GET, HEAD, OPTIONS");
+  }
+  if (p == "/health") {
+    if (m == "GET" || m == "HEAD") return health();
+    return method_not_allowed("GET, HEAD");
+  }
+  if (p == "/metrics") {
+    if (m == "GET") return metrics_summary();
+    return method_not_allowed("GET");
+  }
+  if (p == "/api-docs") {
+    if (m == "GET") return api_docs();
+    return method_not_allowed("GET");
+  }
+  throw Error(ErrorCode::NotFound, "no such route: " + p);
+}
+
+http::Response HttpApp::error_response(const http::Request& req, const Error& err) const {
+  http::Response res;
+  res.status = domain::http_status(err.code());
+  res.body = render_error(err, req.request_id);
+  res.set("Content-Type", "application/json");
+  if (err.retry_after_s) res.set("Retry-After", std::to_string(*err.retry_after_s));
+  if (err.code() == ErrorCode::Unauthorized) res.set("WWW-Authenticate", "Bearer");
+  res.log_fields.emplace_back("errorCode", domain::code_name(err.code()));
+  if (res.status >= 500) d_.metrics.responses_5xx.fetch_add(1);
+  return res;
+}
+
+http::Response HttpApp::transport_error(const http::Request& head, const Error& err) {
+  // An oversize body on the upload route is the upload's own FILE_TOO_LARGE (SPEC §2).
+  http::Response res;
+  if (err.code() == ErrorCode::PayloadTooLarge && head.method == "POST" &&
+      head.path == "/images") {
+    res = error_response(head, Error(ErrorCode::FileTooLarge,
+                                     "file exceeds the maximum size of " +
+                                         std::to_string(s_.max_file_size) + " bytes",
+                                     {{"field", "file"},
+                                      {"maxBytes", std::to_string(s_.max_file_size)}}));
+  } else {
+    res = error_response(head, err);
+  }
+  res.close_connection = true;
+  finish(head, res);
+  return res;
+}
+
+void HttpApp::finish(const http::Request& req, http::Response& res) const {
+  res.set("X-Request-Id", req.request_id);
+  res.set("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("X-Frame-Options", "DENY");
+  res.set("Referrer-Policy", "strict-origin-when-cross-origin");
+  if (!res.header("Cache-Control")) res.set("Cache-Control", "no-store");
+  cors_.decorate(req, res);
+}
+
+void HttpApp::on_response(const http::Request& req, const http::Response& res,
+                          int64_t duration_us) {
+  d_.metrics.requests_total.fetch_add(1);
+  if (!d_.log.enabled(obs::Level::Info)) return;
+  boost::json::object f;
+  f["requestId"] = req.request_id;
+  f["method"] = req.method;
+  f["path"] = req.path;
+  f["status"] = res.status;
+  f["durationMs"] = static_cast<double>(duration_us) / 1000.0;
+  f["bytes"] = res.head_content_length ? *res.head_content_length : res.payload().size();
+  f["remote"] = req.remote_address;
+  for (const auto& [k, v] : res.log_fields) f[k] = v;
+  d_.log.info("http_request", std::move(f));
+}
+
+}  // namespace isvc::api

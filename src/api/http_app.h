@@ -1,0 +1,76 @@
+// The HTTP face of the service: routes requests to the use cases, authenticates callers, renders
+// results and errors (SPEC §2 error body), and adds request ids, security and CORS headers to
+// every response. No business rule lives here.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/cors.h"
+#include "auth/token_verifier.h"
+#include "cache/object_cache.h"
+#include "domain/clock.h"
+#include "domain/image_service.h"
+#include "http/server.h"
+#include "obs/logger.h"
+#include "obs/metrics.h"
+#include "storage/metadata_store.h"
+#include "storage/object_store.h"
+
+namespace isvc::api {
+
+struct ApiSettings {
+  std::string cdn_base_url;  // no trailing slash
+  std::vector<std::string> cors_origins;
+  int64_t max_file_size = 10 * 1024 * 1024;
+  std::size_t json_body_limit = 1024 * 1024;
+  std::string openapi_yaml;  // served at /api-docs
+};
+
+struct ApiDeps {
+  domain::ImageService& images;
+  const auth::TokenVerifier& verifier;
+  storage::MetadataStore& metadata;
+  storage::ObjectStore& objects;
+  cache::ObjectCache& file_cache;
+  obs::ServiceMetrics& metrics;
+  const obs::Logger& log;
+  const domain::Clock& clock;
+};
+
+class HttpApp final : public http::RequestHandler {
+ public:
+  HttpApp(ApiDeps deps, ApiSettings settings);
+
+  std::size_t body_limit(const http::Request& head) const override;
+  http::Response handle(http::Request& req) override;
+  http::Response transport_error(const http::Request& head, const domain::Error& err) override;
+  void on_response(const http::Request& req, const http::Response& res,
+                   int64_t duration_us) override;
+
+  void set_cdn_base_url(std::string url) { s_.cdn_base_url = std::move(url); }
+
+ private:
+  http::Response route(http::Request& req);
+  domain::Caller authenticate(const http::Request& req) const;
+
+  http::Response upload(http::Request& req);
+  http::Response get_image(http::Request& req, const std::string& id);
+  http::Response list_images(http::Request& req);
+  http::Response patch_image(http::Request& req, const std::string& id);
+  http::Response delete_image(http::Request& req, const std::string& id);
+  http::Response serve_file(const http::Request& req, const std::string& key);
+  http::Response health();
+  http::Response metrics_summary();
+  http::Response api_docs() const;
+
+  http::Response error_response(const http::Request& req, const domain::Error& err) const;
+  void finish(const http::Request& req, http::Response& res) const;
+
+  ApiDeps d_;
+  ApiSettings s_;
+  CorsPolicy cors_;
+};
+
+}  // namespace isvc::api

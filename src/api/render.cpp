@@ -1,0 +1,135 @@
+#include "api/render.h"
+
+#include <cstdio>
+
+#include "api/file_request.h"
+#include "api/json_writer.h"
+#include "domain/validation.h"
+
+namespace isvc::api {
+
+namespace {
+
+void optional_string(JsonWriter& w, const char* k, const std::optional<std::string>& v) {
+  if (v) w.field(k, std::string_view(*v));
+}
+
+void tags(JsonWriter& w, const std::vector<std::string>& t) {
+  w.key("tags").begin_array();
+  for (const auto& s : t) w.value(std::string_view(s));
+  w.end_array();
+}
+
+// imageUrl = CDN_BASE_URL + "/" + s3Key (SPEC §2), with the key percent-encoded for a URL path so
+// that keys of percent-encoded user ids round-trip; for ordinary ids it is the key unchanged.
+std::string url_for(const std::string& base, const std::string& key) {
+  return base + "/" + encode_key_for_url(key);
+}
+
+void image_fields(JsonWriter& w, const domain::ImageRecord& r, const std::string& cdn) {
+  using domain::format_iso8601_ms;
+  w.field("id", std::string_view(r.id));
+  w.field("userId", std::string_view(r.user_id));
+  optional_string(w, "albumId", r.album_id);
+  w.field("originalFilename", std::string_view(r.original_filename));
+  w.field("mimeType", std::string_view(r.mime_type));
+  w.field("fileSize", r.file_size);
+  w.field("processedSize", r.processed_size);
+  w.field("width", r.width);
+  w.field("height", r.height);
+  w.key("aspectRatio").value_double(domain::aspect_ratio(r.width, r.height), 3);
+  w.field("s3Key", std::string_view(r.s3_key));
+  w.field("s3Bucket", std::string_view(r.s3_bucket));
+  optional_string(w, "thumbnailKey", r.thumbnail_key);
+  w.field("imageUrl", std::string_view(url_for(cdn, r.s3_key)));
+  if (r.thumbnail_key) w.field("thumbnailUrl", std::string_view(url_for(cdn, *r.thumbnail_key)));
+  w.field("processingStatus", std::string_view(r.processing_status));
+  optional_string(w, "processingError", r.processing_error);
+  w.field("format", std::string_view(r.format));
+  w.field("quality", r.quality);
+  optional_string(w, "title", r.title);
+  optional_string(w, "description", r.description);
+  optional_string(w, "altText", r.alt_text);
+  tags(w, r.tags);
+  w.field("createdAt", std::string_view(format_iso8601_ms(r.created_at_ms)));
+  w.field("updatedAt", std::string_view(format_iso8601_ms(r.updated_at_ms)));
+  w.field("uploadedAt", std::string_view(format_iso8601_ms(r.uploaded_at_ms)));
+  w.field("version", r.version);
+}
+
+}  // namespace
+
+std::string render_image(const domain::ImageRecord& rec, const std::string& cdn) {
+  JsonWriter w;
+  w.begin_object();
+  image_fields(w, rec, cdn);
+  w.end_object();
+  return w.take();
+}
+
+std::string render_list(const domain::ListResult& page, const std::string& cdn) {
+  JsonWriter w;
+  w.begin_object().key("images").begin_array();
+  for (const auto& r : page.images) {
+    // The list item of SPEC §2 plus the fields a gallery needs to render a card.
+    w.begin_object();
+    w.field("id", std::string_view(r.id));
+    w.field("userId", std::string_view(r.user_id));
+    optional_string(w, "albumId", r.album_id);
+    if (r.thumbnail_key)
+      w.field("thumbnailUrl", std::string_view(url_for(cdn, *r.thumbnail_key)));
+    w.field("imageUrl", std::string_view(url_for(cdn, r.s3_key)));
+    optional_string(w, "title", r.title);
+    optional_string(w, "altText", r.alt_text);
+    w.field("width", r.width);
+    w.field("height", r.height);
+    w.key("aspectRatio").value_double(domain::aspect_ratio(r.width, r.height), 3);
+    tags(w, r.tags);
+    w.field("uploadedAt", std::string_view(domain::format_iso8601_ms(r.uploaded_at_ms)));
+    w.field("version", r.version);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("pagination").begin_object();
+  w.field("limit", page.limit);
+  w.field("hasMore", page.has_more);
+  w.key("nextCursor");
+  if (page.next_cursor) w.value(std::string_view(*page.next_cursor));
+  else w.null();
+  w.end_object();
+  w.field("totalCount", page.total_count);
+  w.end_object();
+  return w.take();
+}
+
+std::string render_error(const domain::Error& err, const std::string& request_id) {
+  JsonWriter w;
+  w.begin_object();
+  w.field("error", domain::error_kind(err.code()));
+  w.field("message", std::string_view(err.what()));
+  w.field("code", domain::code_name(err.code()));
+  w.key("details").begin_object();
+  for (const auto& [k, v] : err.details()) w.field(k, std::string_view(v));
+  w.end_object();
+  if (err.current_version) w.field("currentVersion", *err.current_version);
+  if (err.retry_after_s) w.field("retryAfter", static_cast<int64_t>(*err.retry_after_s));
+  w.field("requestId", std::string_view(request_id));
+  w.end_object();
+  return w.take();
+}
+
+std::string human_bytes(int64_t bytes) {
+  static const char* kUnits[] = {"B", "KB", "MB", "GB", "TB", "PB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024.0 && u < 5) {
+    v /= 1024.0;
+    ++u;
+  }
+  char buf[32];
+  if (u == 0) std::snprintf(buf, sizeof buf, "%lld B", static_cast<long long>(bytes));
+  else std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[u]);
+  return buf;
+}
+
+}  // namespace isvc::api

@@ -1,0 +1,19 @@
+// Renders domain values in the API's JSON shapes (SPEC §2 image object, list page, error body).
+#pragma once
+
+#include <string>
+
+#include "domain/error.h"
+#include "domain/image_record.h"
+#include "domain/image_service.h"
+
+namespace isvc::api {
+
+std::string render_image(const domain::ImageRecord& rec, const std::string& cdn_base_url);
+std::string render_list(const domain::ListResult& page, const std::string& cdn_base_url);
+std::string render_error(const domain::Error& err, const std::string& request_id);
+
+// "45.6 GB" style (1024-based units, one decimal).
+std::string human_bytes(int64_t bytes);
+
+}  // namespace isvc::api

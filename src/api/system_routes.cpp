@@ -1,0 +1,71 @@
+// GET /health, GET /metrics (JSON summary, SPEC §9) and GET /api-docs.
+#include <chrono>
+
+#include "api/http_app.h"
+#include "api/json_writer.h"
+#include "api/render.h"
+
+namespace isvc::api {
+
+namespace {
+http::Response json_ok(int status, std::string body) {
+  http::Response res;
+  res.status = status;
+  res.body = std::move(body);
+  res.set("Content-Type", "application/json");
+  return res;
+}
+}  // namespace
+
+http::Response HttpApp::health() {
+  bool meta_up = d_.metadata.healthy();
+  bool objects_up = d_.objects.healthy();
+  JsonWriter w;
+  w.begin_object();
+  w.field("status", meta_up && objects_up ? "healthy" : "unhealthy");
+  w.field("timestamp", std::string_view(domain::format_iso8601_ms(d_.clock.now_ms())));
+  w.key("services").begin_object();
+  w.field(d_.metadata.name(), meta_up ? "up" : "down");
+  w.field(d_.objects.name(), objects_up ? "up" : "down");
+  // Backends of the distributed mode that this instance does not use.
+  for (const char* name : {"dynamodb", "s3", "redis", "cdn"}) {
+    if (d_.metadata.name() != name && d_.objects.name() != name) w.field(name, "disabled");
+  }
+  w.end_object();
+  w.end_object();
+  return json_ok(meta_up && objects_up ? 200 : 503, w.take());
+}
+
+http::Response HttpApp::metrics_summary() {
+  int64_t now = d_.clock.now_ms();
+  int64_t start_of_day = now - now % 86400000;
+  auto stats = d_.metadata.stats(start_of_day);
+  double avg = d_.metrics.upload_latency.mean_ms();
+  double p95 = d_.metrics.upload_latency.percentile_ms(95);
+  JsonWriter w;
+  w.begin_object();
+  w.field("totalImages", stats.total_images);
+  w.field("imagesUploadedToday", stats.uploaded_since);
+  w.field("totalStorageUsed", std::string_view(human_bytes(stats.total_bytes)));
+  w.field("totalStorageBytes", stats.total_bytes);
+  w.field("averageUploadLatency", std::string_view(std::to_string(int64_t(avg + 0.5)) + "ms"));
+  w.key("averageUploadLatencyMs").value_double(avg, 1);
+  w.key("p95UploadLatencyMs").value_double(p95, 1);
+  w.key("cacheHitRate").value_double(d_.metrics.file_cache_hit_rate(), 4);
+  w.field("uploadsSucceeded", static_cast<int64_t>(d_.metrics.uploads_ok.load()));
+  w.field("uploadsFailed", static_cast<int64_t>(d_.metrics.uploads_failed.load()));
+  w.field("requestsTotal", static_cast<int64_t>(d_.metrics.requests_total.load()));
+  w.end_object();
+  return json_ok(200, w.take());
+}
+
+http::Response HttpApp::api_docs() const {
+  http::Response res;
+  res.status = 200;
+  res.body = s_.openapi_yaml;
+  res.set("Content-Type", "application/yaml");
+  res.set("Cache-Control", "public, max-age=300");
+  return res;
+}
+
+}  // namespace isvc::api

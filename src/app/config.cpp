@@ -1,0 +1,188 @@
+#include "app/config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <thread>
+
+namespace isvc::app {
+
+namespace {
+
+std::string trim(std::string s) {
+  auto b = s.find_first_not_of(" \t");
+  auto e = s.find_last_not_of(" \t");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    auto comma = s.find(',', start);
+    auto item = trim(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+int64_t parse_int(const std::string& name, const std::string& v, int64_t lo, int64_t hi) {
+  int64_t out = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc() || p != v.data() + v.size())
+    throw ConfigError(name + ": expected an integer, got '" + v + "'");
+  if (out < lo || out > hi)
+    throw ConfigError(name + ": must be between " + std::to_string(lo) + " and " +
+                      std::to_string(hi) + ", got " + v);
+  return out;
+}
+
+bool parse_bool(const std::string& name, const std::string& v) {
+  std::string l = v;
+  std::transform(l.begin(), l.end(), l.begin(), ::tolower);
+  if (l == "true" || l == "1" || l == "yes" || l == "on") return true;
+  if (l == "false" || l == "0" || l == "no" || l == "off") return false;
+  throw ConfigError(name + ": expected true or false, got '" + v + "'");
+}
+
+void check_origin(const std::string& o) {
+  bool scheme = o.rfind("https://", 0) == 0 || o.rfind("http://", 0) == 0;
+  if (!scheme || o == "*" || o.find('*') != std::string::npos &&
+                                 o.find("://*.") == std::string::npos)
+    throw ConfigError("CORS_ALLOWED_ORIGINS: '" + o +
+                      "' is not an origin (scheme://host[:port], optionally scheme://*.domain)");
+  if (o.back() == '/') throw ConfigError("CORS_ALLOWED_ORIGINS: '" + o + "' must not end in '/'");
+}
+
+}  // namespace
+
+EnvLookup process_env() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+Config load_config(const EnvLookup& env) {
+  Config c;
+  auto get = [&](const char* name) -> std::optional<std::string> {
+    auto v = env(name);
+    if (v && v->empty()) return std::nullopt;  // an empty variable means "use the default"
+    return v;
+  };
+  if (auto v = get("HOST")) c.host = *v;
+  if (auto v = get("PORT")) c.port = static_cast<uint16_t>(parse_int("PORT", *v, 0, 65535));
+  if (auto v = get("STAGE")) {
+    if (*v != "dev" && *v != "staging" && *v != "production")
+      throw ConfigError("STAGE: must be dev, staging or production, got '" + *v + "'");
+    c.stage = *v;
+  }
+  if (auto v = get("LOG_LEVEL")) {
+    if (*v != "debug" && *v != "info" && *v != "warn" && *v != "error")
+      throw ConfigError("LOG_LEVEL: must be debug, info, warn or error, got '" + *v + "'");
+    c.log_level = *v;
+  }
+  if (auto v = get("DATA_DIR")) c.data_dir = *v;
+  if (auto v = get("METADATA_BACKEND")) {
+    if (*v != "sqlite")
+      throw ConfigError("METADATA_BACKEND: '" + *v +
+                        "' is not available in this build (supported: sqlite)");
+    c.metadata_backend = *v;
+  }
+  if (auto v = get("OBJECT_BACKEND")) {
+    if (*v != "fs")
+      throw ConfigError("OBJECT_BACKEND: '" + *v +
+                        "' is not available in this build (supported: fs)");
+    c.object_backend = *v;
+  }
+  if (auto v = get("CLOUDFRONT_DOMAIN")) {
+    c.cdn_base_url = "https://" + *v;
+    c.cdn_base_url_explicit = true;
+  }
+  if (auto v = get("CDN_BASE_URL")) {
+    if (v->rfind("http://", 0) != 0 && v->rfind("https://", 0) != 0)
+      throw ConfigError("CDN_BASE_URL: must start with http:// or https://");
+    c.cdn_base_url = *v;
+    while (!c.cdn_base_url.empty() && c.cdn_base_url.back() == '/') c.cdn_base_url.pop_back();
+    c.cdn_base_url_explicit = true;
+  }
+  if (auto v = get("JWT_SECRET")) c.jwt_secret = *v;
+  if (auto v = get("JWT_JWKS_URL")) {
+    if (v->rfind("https://", 0) != 0 && v->rfind("http://", 0) != 0)
+      throw ConfigError("JWT_JWKS_URL: must be an http(s) URL");
+    c.jwt_jwks_url = *v;
+  }
+  if (auto v = get("JWT_JWKS_FILE")) c.jwt_jwks_file = *v;
+  if (auto v = get("JWT_ISSUER")) c.jwt_issuer = *v;
+  if (auto v = get("JWT_AUDIENCE")) c.jwt_audience = split_list(*v);
+  if (auto v = get("CURSOR_SECRET")) c.cursor_secret = *v;
+  if (auto v = get("MAX_FILE_SIZE"))
+    c.max_file_size = parse_int("MAX_FILE_SIZE", *v, 1024, 100LL * 1024 * 1024);
+  if (auto v = get("SUPPORTED_FORMATS")) {
+    c.supported_formats.clear();
+    for (auto f : split_list(*v)) {
+      std::transform(f.begin(), f.end(), f.begin(), ::tolower);
+      if (f == "jpg") f = "jpeg";
+      if (f != "jpeg" && f != "png" && f != "webp")
+        throw ConfigError("SUPPORTED_FORMATS: '" + f + "' is not one of jpeg, png, webp");
+      c.supported_formats.push_back(f);
+    }
+    if (c.supported_formats.empty()) throw ConfigError("SUPPORTED_FORMATS: must not be empty");
+  }
+  if (auto v = get("MAX_PAGE_SIZE")) c.max_page_size = int(parse_int("MAX_PAGE_SIZE", *v, 1, 1000));
+  if (auto v = get("RATE_LIMITS_ENABLED")) {
+    if (parse_bool("RATE_LIMITS_ENABLED", *v))
+      throw ConfigError(
+          "RATE_LIMITS_ENABLED: rate limiting is not available in this build; set it to false");
+  }
+  if (auto v = get("CORS_ALLOWED_ORIGINS")) {
+    c.cors_allowed_origins = split_list(*v);
+    for (const auto& o : c.cors_allowed_origins) check_origin(o);
+    c.cors_explicit = true;
+  }
+  if (get("TLS_CERT_FILE") || get("TLS_KEY_FILE"))
+    throw ConfigError(
+        "TLS_CERT_FILE: in-process TLS is not available in this build; terminate TLS at the "
+        "load balancer or a reverse proxy");
+  if (get("REDIS_ENDPOINT"))
+    throw ConfigError("REDIS_ENDPOINT: Redis is not available in this build");
+
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  if (auto v = get("IO_THREADS")) c.io_threads = int(parse_int("IO_THREADS", *v, 1, 64));
+  if (auto v = get("WORKER_THREADS")) c.worker_threads = int(parse_int("WORKER_THREADS", *v, 1, 1024));
+  if (auto v = get("PROCESSING_THREADS"))
+    c.processing_threads = int(parse_int("PROCESSING_THREADS", *v, 1, 256));
+  if (c.processing_threads == 0) c.processing_threads = int(cores);
+  if (auto v = get("PROCESSING_QUEUE"))
+    c.processing_queue = int(parse_int("PROCESSING_QUEUE", *v, 0, 10000));
+  if (auto v = get("MAX_CONNECTIONS"))
+    c.max_connections = int(parse_int("MAX_CONNECTIONS", *v, 1, 100000));
+  if (auto v = get("FILE_CACHE_BYTES"))
+    c.file_cache_bytes = parse_int("FILE_CACHE_BYTES", *v, 0, 64LL * 1024 * 1024 * 1024);
+  if (auto v = get("WEBP_EFFORT")) c.webp_effort = int(parse_int("WEBP_EFFORT", *v, 0, 6));
+  if (auto v = get("HEADER_TIMEOUT_S"))
+    c.header_timeout_s = int(parse_int("HEADER_TIMEOUT_S", *v, 1, 3600));
+  if (auto v = get("BODY_TIMEOUT_S")) c.body_timeout_s = int(parse_int("BODY_TIMEOUT_S", *v, 1, 3600));
+  if (auto v = get("IDLE_TIMEOUT_S")) c.idle_timeout_s = int(parse_int("IDLE_TIMEOUT_S", *v, 1, 3600));
+  if (auto v = get("DRAIN_TIMEOUT_S"))
+    c.drain_timeout_s = int(parse_int("DRAIN_TIMEOUT_S", *v, 0, 3600));
+
+  if (!c.is_dev() && c.jwt_secret.empty() && c.jwt_jwks_url.empty() && c.jwt_jwks_file.empty())
+    throw ConfigError("JWT_SECRET: no auth configured; set JWT_SECRET, JWT_JWKS_URL or "
+                      "JWT_JWKS_FILE (only STAGE=dev generates a development secret)");
+  if (!c.jwt_secret.empty() && c.jwt_secret.size() < 32 && !c.is_dev())
+    throw ConfigError("JWT_SECRET: must be at least 32 bytes outside dev");
+  return c;
+}
+
+std::vector<std::string> effective_cors_origins(const Config& c) {
+  if (c.cors_explicit) return c.cors_allowed_origins;
+  std::vector<std::string> out = {"https://lego-moc.com", "https://*.lego-moc.com"};
+  if (c.is_dev()) out.push_back("http://localhost:3002");
+  return out;
+}
+
+}  // namespace isvc::app

@@ -1,0 +1,69 @@
+// Configuration from environment variables (SPEC §9). The only place that reads the environment;
+// a bad value stops start-up with a message naming the variable.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace isvc::app {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Config {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  std::string stage = "dev";  // dev | staging | production
+  std::string log_level = "info";
+  std::string data_dir = "./data";
+  std::string metadata_backend = "sqlite";
+  std::string object_backend = "fs";
+  std::string cdn_base_url;  // default http://HOST:PORT/files (PORT resolved after binding)
+  bool cdn_base_url_explicit = false;
+
+  std::string jwt_secret;
+  std::string jwt_jwks_url;
+  std::string jwt_jwks_file;
+  std::string jwt_issuer;
+  std::vector<std::string> jwt_audience;
+  std::string cursor_secret;
+
+  int64_t max_file_size = 10 * 1024 * 1024;
+  std::vector<std::string> supported_formats = {"jpeg", "png", "webp"};
+  int max_page_size = 100;
+  std::vector<std::string> cors_allowed_origins;
+  bool cors_explicit = false;
+
+  // Tuning (documented in the README).
+  int io_threads = 2;
+  int worker_threads = 32;
+  int processing_threads = 0;  // 0 = number of cores
+  int processing_queue = 16;
+  int max_connections = 1024;
+  int64_t file_cache_bytes = 64 * 1024 * 1024;
+  int webp_effort = 2;
+  int header_timeout_s = 10;
+  int body_timeout_s = 120;
+  int idle_timeout_s = 30;
+  int drain_timeout_s = 30;
+
+  bool is_dev() const { return stage == "dev"; }
+};
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// Parses and validates; throws ConfigError("NAME: reason").
+Config load_config(const EnvLookup& env);
+EnvLookup process_env();
+
+// CORS origins after defaults (SPEC §4): explicit list, or the lego-moc defaults plus
+// http://localhost:3002 in dev.
+std::vector<std::string> effective_cors_origins(const Config& c);
+
+}  // namespace isvc::app

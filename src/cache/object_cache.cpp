@@ -1,0 +1,61 @@
+#include "cache/object_cache.h"
+
+namespace isvc::cache {
+
+ObjectCache::ObjectCache(int64_t capacity_bytes, int64_t max_object_bytes)
+    : capacity_(capacity_bytes), max_object_(max_object_bytes) {}
+
+std::optional<CachedObject> ObjectCache::get(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = index_.find(key);
+  if (it == index_.end()) return std::nullopt;
+  lru_.splice(lru_.begin(), lru_, it->second);
+  return it->second->obj;
+}
+
+void ObjectCache::put(const std::string& key, CachedObject obj) {
+  if (!obj.bytes) return;
+  auto size = static_cast<int64_t>(obj.bytes->size());
+  if (size > max_object_ || size > capacity_) return;
+  std::lock_guard lock(mu_);
+  auto it = index_.find(key);
+  if (it != index_.end()) {
+    bytes_ -= static_cast<int64_t>(it->second->obj.bytes->size());
+    lru_.erase(it->second);
+    index_.erase(it);
+  }
+  lru_.push_front(Entry{key, std::move(obj)});
+  index_[key] = lru_.begin();
+  bytes_ += size;
+  evict_locked();
+}
+
+void ObjectCache::erase(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = index_.find(key);
+  if (it == index_.end()) return;
+  bytes_ -= static_cast<int64_t>(it->second->obj.bytes->size());
+  lru_.erase(it->second);
+  index_.erase(it);
+}
+
+void ObjectCache::evict_locked() {
+  while (bytes_ > capacity_ && !lru_.empty()) {
+    auto& last = lru_.back();
+    bytes_ -= static_cast<int64_t>(last.obj.bytes->size());
+    index_.erase(last.key);
+    lru_.pop_back();
+  }
+}
+
+int64_t ObjectCache::size_bytes() const {
+  std::lock_guard lock(mu_);
+  return bytes_;
+}
+
+std::size_t ObjectCache::entries() const {
+  std::lock_guard lock(mu_);
+  return index_.size();
+}
+
+}  // namespace isvc::cache
