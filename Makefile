@@ -1,0 +1,56 @@
+# Entry points. `make run` and `make test` do all set-up on a fresh Debian 12 machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+JOBS ?= $(shell nproc)
+RELEASE_DIR := build/release
+ASAN_DIR := build/asan
+BIN := $(RELEASE_DIR)/image-service
+
+.PHONY: help deps build run test test-unit test-asan test-integration bench format format-check clean
+
+help:
+	@echo "make run     install what is missing, build, start on http://127.0.0.1:8080 (data in ./data)"
+	@echo "make test    install what is missing, build, run every test"
+	@echo "make build   build the release binary ($(BIN))"
+	@echo "make bench   run the benchmarks (results in bench/results/ and docs/benchmarks.md)"
+	@echo "make format  clang-format the sources"
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(RELEASE_DIR)/build.ninja:
+	cmake --preset release >/dev/null
+
+build: $(RELEASE_DIR)/build.ninja
+	cmake --build --preset release -j $(JOBS)
+
+run: deps build
+	@bash scripts/run-dev.sh
+
+# Unit + conformance tests (release and ASan+UBSan builds) and the HTTP integration suite
+# against the release binary.
+test: deps build
+	@bash scripts/test.sh
+
+test-unit: build
+	cd $(RELEASE_DIR) && ctest --output-on-failure -j $(JOBS) -L 'unit|conformance'
+
+test-asan:
+	cmake --preset asan >/dev/null
+	cmake --build --preset asan -j $(JOBS)
+	cd $(ASAN_DIR) && ctest --output-on-failure -j $(JOBS) -L 'unit|conformance'
+
+test-integration: build
+	cd $(RELEASE_DIR) && ctest --output-on-failure -L integration
+
+bench: deps build
+	@bash bench/run.sh
+
+format:
+	@git ls-files '*.cpp' '*.h' | xargs clang-format -i
+
+format-check:
+	@git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf build

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# `make test`: every test. Release build: unit, conformance and the HTTP integration suite
+# against the real binary; then the unit and conformance tests again under ASan+UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS=${JOBS:-$(nproc)}
+
+echo "== release: unit, conformance, integration"
+cmake --build --preset release -j "$JOBS"
+(cd build/release && ctest --output-on-failure -j "$JOBS")
+
+echo "== asan+ubsan: unit, conformance"
+cmake --preset asan >/dev/null
+cmake --build --preset asan -j "$JOBS"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd build/asan && ctest --output-on-failure -j "$JOBS" -L 'unit|conformance')

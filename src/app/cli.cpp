@@ -1,0 +1,93 @@
+#include "app/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <iostream>
+#include <pthread.h>
+
+#include "app/config.h"
+#include "app/secrets.h"
+#include "app/serve.h"
+#include "auth/token_verifier.h"
+#include "domain/clock.h"
+
+namespace isvc::app {
+
+namespace {
+
+// "3600", "90s", "30m", "12h", "7d" → seconds.
+int64_t parse_ttl(const std::string& text) {
+  if (text.empty()) throw CLI::ValidationError("--ttl", "empty duration");
+  int64_t mult = 1;
+  std::string digits = text;
+  switch (text.back()) {
+    case 's': mult = 1; digits.pop_back(); break;
+    case 'm': mult = 60; digits.pop_back(); break;
+    case 'h': mult = 3600; digits.pop_back(); break;
+    case 'd': mult = 86400; digits.pop_back(); break;
+    default: break;
+  }
+  if (digits.empty() || digits.size() > 9 ||
+      digits.find_first_not_of("0123456789") != std::string::npos)
+    throw CLI::ValidationError("--ttl", "expected a duration like 3600, 30m, 1h or 7d");
+  return std::stoll(digits) * mult;
+}
+
+int token_command(const std::string& user, const std::string& role_text, const std::string& ttl) {
+  Config cfg = load_config(process_env());
+  resolve_secrets(cfg);
+  if (cfg.jwt_secret.empty()) {
+    std::cerr << "image-service token: JWT_SECRET is not set (tokens for a JWKS issuer come from "
+                 "that issuer)\n";
+    return 2;
+  }
+  auth::Role role = auth::Role::User;
+  if (role_text == "admin") role = auth::Role::Admin;
+  else if (role_text == "service") role = auth::Role::Service;
+  else if (role_text != "user") {
+    std::cerr << "image-service token: --role must be user, admin or service\n";
+    return 2;
+  }
+  domain::SystemClock clock;
+  std::cout << auth::mint_hs256(cfg.jwt_secret, user, role, parse_ttl(ttl), clock.now_s(),
+                                cfg.jwt_issuer,
+                                cfg.jwt_audience.empty() ? "" : cfg.jwt_audience.front())
+            << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"image-service: upload, process, store and deliver images"};
+  app.require_subcommand(0, 1);
+  auto* serve = app.add_subcommand("serve", "run the HTTP service (the default)");
+  auto* token = app.add_subcommand("token", "print a signed HS256 token for development/testing");
+  std::string user, role = "user", ttl = "1h";
+  token->add_option("--user", user, "subject (user id)")->required();
+  token->add_option("--role", role, "user | admin | service");
+  token->add_option("--ttl", ttl, "lifetime: seconds or 30m, 1h, 7d");
+  auto* version = app.add_subcommand("version", "print the version");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (*token) return token_command(user, role, ttl);
+    if (*version) {
+      std::cout << "image-service 0.1.0\n";
+      return 0;
+    }
+    (void)serve;
+    return serve_command();
+  } catch (const ConfigError& e) {
+    std::cerr << "image-service: configuration error: " << e.what() << "\n";
+    return 2;
+  } catch (const CLI::ValidationError& e) {
+    std::cerr << "image-service: " << e.what() << "\n";
+    return 2;
+  }
+}
+
+}  // namespace isvc::app

@@ -1,0 +1,9 @@
+// The OpenAPI document (openapi/openapi.yaml), embedded into the binary at build time so
+// /api-docs always serves the document of the running version.
+#pragma once
+
+#include <string_view>
+
+namespace isvc::app {
+std::string_view openapi_document();
+}

@@ -1,0 +1,122 @@
+#include "app/serve.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "api/http_app.h"
+#include "app/config.h"
+#include "app/openapi_document.h"
+#include "app/secrets.h"
+#include "auth/token_verifier.h"
+#include "cache/object_cache.h"
+#include "domain/bounded_pool.h"
+#include "domain/clock.h"
+#include "domain/cursor_codec.h"
+#include "domain/image_service.h"
+#include "domain/ulid.h"
+#include "http/server.h"
+#include "imaging/vips_processor.h"
+#include "obs/logger.h"
+#include "obs/metrics.h"
+#include "storage/fs_object_store.h"
+#include "storage/sqlite_metadata_store.h"
+
+namespace isvc::app {
+
+int serve_command() {
+  // Signals are taken by one thread with sigwait, so every other thread must block them first.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  Config cfg = load_config(process_env());
+  obs::Level level = obs::Level::Info;
+  obs::parse_level(cfg.log_level, level);
+  obs::Logger log(level);
+  bool dev_secret = resolve_secrets(cfg);
+  std::filesystem::create_directories(std::filesystem::path(cfg.data_dir) / "objects");
+
+  domain::SystemClock clock;
+  obs::ServiceMetrics metrics;
+  imaging::init_vips(1);
+  imaging::ProcessingLimits limits;
+  limits.webp_effort = cfg.webp_effort;
+  imaging::VipsProcessor processor(limits);
+  storage::SqliteMetadataStore metadata((std::filesystem::path(cfg.data_dir) / "metadata.db").string());
+  storage::FsObjectStore objects((std::filesystem::path(cfg.data_dir) / "objects").string());
+  domain::BoundedPool cpu(cfg.processing_threads, cfg.processing_queue);
+  domain::UlidGenerator ids(clock);
+  domain::CursorCodec cursors(cfg.cursor_secret);
+
+  domain::ServiceSettings settings;
+  settings.max_file_size = cfg.max_file_size;
+  settings.max_page_size = cfg.max_page_size;
+  domain::ImageService images(
+      domain::ServiceDeps{metadata, objects, processor, cpu, ids, clock, cursors, metrics},
+      settings);
+
+  auth::JwtConfig jwt;
+  jwt.hs256_secret = cfg.jwt_secret;
+  jwt.jwks_file = cfg.jwt_jwks_file;
+  jwt.jwks_url = cfg.jwt_jwks_url;
+  jwt.issuer = cfg.jwt_issuer;
+  jwt.audiences = cfg.jwt_audience;
+  auth::TokenVerifier verifier(jwt, clock);
+
+  cache::ObjectCache file_cache(cfg.file_cache_bytes, 16 * 1024 * 1024);
+  api::ApiSettings api_settings;
+  api_settings.cdn_base_url = cfg.cdn_base_url;
+  api_settings.cors_origins = effective_cors_origins(cfg);
+  api_settings.max_file_size = cfg.max_file_size;
+  api_settings.openapi_yaml = std::string(openapi_document());
+  api::HttpApp app(
+      api::ApiDeps{images, verifier, metadata, objects, file_cache, metrics, log, clock},
+      api_settings);
+
+  http::ServerOptions opts;
+  opts.host = cfg.host;
+  opts.port = cfg.port;
+  opts.io_threads = cfg.io_threads;
+  opts.worker_threads = cfg.worker_threads;
+  opts.max_connections = cfg.max_connections;
+  opts.header_timeout_s = cfg.header_timeout_s;
+  opts.body_timeout_s = cfg.body_timeout_s;
+  opts.idle_timeout_s = cfg.idle_timeout_s;
+  opts.drain_timeout_s = cfg.drain_timeout_s;
+  http::Server server(opts, app);
+  uint16_t port = server.listen();
+  if (!cfg.cdn_base_url_explicit) {
+    app.set_cdn_base_url("http://" + cfg.host + ":" + std::to_string(port) + "/files");
+  }
+
+  std::thread signal_waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    log.info("shutdown_requested", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    server.stop();
+  });
+
+  log.info("listening", {{"host", cfg.host},
+                         {"port", port},
+                         {"url", "http://" + cfg.host + ":" + std::to_string(port)},
+                         {"stage", cfg.stage},
+                         {"dataDir", cfg.data_dir},
+                         {"metadata", metadata.name()},
+                         {"objects", objects.name()},
+                         {"devSecret", dev_secret}});
+  server.run();
+  log.info("stopped", {{"inFlight", server.in_flight_requests()}});
+  // The waiter is parked in sigwait when the server stopped for another reason; wake it.
+  pthread_kill(signal_waiter.native_handle(), SIGTERM);
+  signal_waiter.join();
+  return 0;
+}
+
+}  // namespace isvc::app

@@ -1,0 +1,53 @@
+#include "domain/bounded_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <latch>
+
+namespace isvc::domain {
+namespace {
+
+TEST(BoundedPool, RunsAndReturnsResultsAndExceptions) {
+  BoundedPool pool(2, 2);
+  EXPECT_EQ(pool.run([] { return 41 + 1; }), 42);
+  EXPECT_THROW(pool.run([]() -> int { throw std::runtime_error("x"); }), std::runtime_error);
+}
+
+TEST(BoundedPool, RefusesWhenWorkersAndQueueAreFull) {
+  BoundedPool pool(1, 1);
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  std::latch started(1);
+  // One job occupies the worker, one waits in the queue; the third is refused at once.
+  auto a = std::async(std::launch::async, [&] {
+    return pool.run([&] {
+      started.count_down();
+      gate.wait();
+      return 1;
+    });
+  });
+  started.wait();
+  std::atomic<bool> queued{false};
+  auto b = std::async(std::launch::async, [&] {
+    return pool.run([&] { return 2; });
+  });
+  // Wait (bounded) until the second job is visible in the queue.
+  for (int i = 0; i < 2000 && pool.queued() == 0; ++i) std::this_thread::yield();
+  ASSERT_EQ(pool.queued(), 1);
+  try {
+    pool.run([] { return 3; });
+    FAIL() << "expected Unavailable";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::Unavailable);
+    EXPECT_EQ(e.retry_after_s, 2);
+  }
+  release.set_value();
+  EXPECT_EQ(a.get(), 1);
+  EXPECT_EQ(b.get(), 2);
+  (void)queued;
+}
+
+}  // namespace
+}  // namespace isvc::domain

@@ -1,0 +1,286 @@
+// The use cases against in-memory fakes of the ports: ownership and roles, validation order,
+// optimistic locking, compensation on failed uploads, resumable deletes.
+#include "domain/image_service.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
+
+namespace isvc::domain {
+namespace {
+
+class MemoryMetadata : public storage::MetadataStore {
+ public:
+  bool fail_insert = false;
+  std::map<std::string, ImageRecord> rows;
+
+  void insert(const ImageRecord& r) override {
+    if (fail_insert) throw Error(ErrorCode::StorageFailed, "disk full");
+    if (!rows.emplace(r.id, r).second) throw Error(ErrorCode::StorageFailed, "duplicate");
+  }
+  std::optional<ImageRecord> get(const std::string& id) override {
+    auto it = rows.find(id);
+    if (it == rows.end()) return std::nullopt;
+    return it->second;
+  }
+  void update(const ImageRecord& r, int64_t expected) override {
+    auto it = rows.find(r.id);
+    if (it == rows.end() || it->second.state != ImageState::Active)
+      throw Error(ErrorCode::ImageNotFound, "missing");
+    if (it->second.version != expected) {
+      Error e(ErrorCode::VersionMismatch, "stale");
+      e.current_version = it->second.version;
+      throw e;
+    }
+    it->second = r;
+  }
+  std::optional<ImageRecord> mark_deleting(const std::string& id) override {
+    auto it = rows.find(id);
+    if (it == rows.end()) return std::nullopt;
+    it->second.state = ImageState::Deleting;
+    return it->second;
+  }
+  bool remove(const std::string& id) override { return rows.erase(id) > 0; }
+  storage::ListPage list(const storage::ListQuery& q) override {
+    storage::ListPage p;
+    for (auto& [id, r] : rows)
+      if (r.user_id == q.user_id && r.state == ImageState::Active) p.items.push_back(r);
+    return p;
+  }
+  int64_t count(const std::string& u, const std::optional<std::string>&,
+                const std::optional<std::string>&) override {
+    int64_t n = 0;
+    for (auto& [id, r] : rows) n += r.user_id == u && r.state == ImageState::Active;
+    return n;
+  }
+  storage::StoreStats stats(int64_t) override { return {}; }
+  void scan(const std::function<bool(const ImageRecord&)>& f) override {
+    for (auto& [id, r] : rows)
+      if (!f(r)) return;
+  }
+  std::string name() const override { return "memory"; }
+  bool healthy() override { return true; }
+};
+
+class MemoryObjects : public storage::ObjectStore {
+ public:
+  std::mutex mu;
+  std::map<std::string, std::string> objects;
+  bool fail_remove = false;
+  bool fail_put_thumbnail = false;
+
+  void put(const std::string& k, std::string_view b, const std::string&) override {
+    std::lock_guard l(mu);
+    if (fail_put_thumbnail && k.find("/thumbnails/") != std::string::npos)
+      throw Error(ErrorCode::StorageFailed, "write failed");
+    objects[k] = std::string(b);
+  }
+  std::optional<storage::ObjectInfo> head(const std::string& k) override {
+    std::lock_guard l(mu);
+    if (!objects.count(k)) return std::nullopt;
+    return storage::ObjectInfo{int64_t(objects[k].size()), 0, "e", "image/webp"};
+  }
+  std::optional<storage::ObjectData> get(const std::string& k,
+                                         std::optional<storage::ByteRange>) override {
+    std::lock_guard l(mu);
+    if (!objects.count(k)) return std::nullopt;
+    return storage::ObjectData{{int64_t(objects[k].size()), 0, "e", "image/webp"}, objects[k]};
+  }
+  void remove(const std::string& k) override {
+    std::lock_guard l(mu);
+    if (fail_remove) throw Error(ErrorCode::StorageFailed, "remove failed");
+    objects.erase(k);
+  }
+  void list(const std::string&,
+            const std::function<bool(const std::string&, const storage::ObjectInfo&)>&) override {}
+  std::string name() const override { return "memory"; }
+  std::string bucket() const override { return "local"; }
+  bool healthy() override { return true; }
+};
+
+class FakeProcessor : public imaging::ImageProcessor {
+ public:
+  int processed = 0;
+  imaging::ProbeResult probe(std::string_view bytes) override {
+    if (bytes.rfind("IMG", 0) != 0) throw Error(ErrorCode::InvalidFileType, "not an image");
+    return {imaging::ImageFormat::Png, 640, 480};
+  }
+  imaging::ProcessedImage process(std::string_view bytes) override {
+    ++processed;
+    imaging::ProcessedImage out;
+    out.probe = probe(bytes);
+    out.main_webp = "MAIN";
+    out.thumb_webp = "THUMB!";
+    return out;
+  }
+};
+
+struct Fixture : ::testing::Test {
+  ManualClock clock{1736937000000};
+  MemoryMetadata meta;
+  MemoryObjects objects;
+  FakeProcessor processor;
+  BoundedPool cpu{1, 4};
+  UlidGenerator ids{clock};
+  CursorCodec cursors{"secret"};
+  obs::ServiceMetrics metrics;
+  ImageService svc{ServiceDeps{meta, objects, processor, cpu, ids, clock, cursors, metrics}, {}};
+  Caller alice{"alice", CallerRole::User};
+  Caller bob{"bob", CallerRole::User};
+  Caller admin{"root", CallerRole::Admin};
+  Caller service{"legacy-api", CallerRole::Service};
+
+  ImageRecord upload_one(const Caller& c) {
+    UploadRequest r;
+    r.bytes = "IMG-bytes";
+    r.filename = "../../etc/castle.png";
+    r.tags = {" castle ", "", "medieval", "castle"};
+    return svc.upload(c, r);
+  }
+};
+
+ErrorCode code_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return ErrorCode::Internal;
+}
+
+TEST_F(Fixture, UploadStoresObjectsThenMetadata) {
+  auto rec = upload_one(alice);
+  EXPECT_TRUE(is_ulid(rec.id));
+  EXPECT_EQ(rec.user_id, "alice");
+  EXPECT_EQ(rec.original_filename, "castle.png");
+  EXPECT_EQ(rec.mime_type, "image/png");
+  EXPECT_EQ(rec.file_size, 9);
+  EXPECT_EQ(rec.processed_size, 4);
+  EXPECT_EQ(rec.s3_key, "images/alice/" + rec.id + ".webp");
+  EXPECT_EQ(rec.thumbnail_key, "images/alice/thumbnails/" + rec.id + ".webp");
+  EXPECT_EQ(rec.tags, (std::vector<std::string>{"castle", "medieval"}));
+  EXPECT_EQ(rec.version, 1);
+  EXPECT_EQ(rec.uploaded_at_ms, clock.now_ms());
+  EXPECT_EQ(objects.objects.at(rec.s3_key), "MAIN");
+  EXPECT_EQ(objects.objects.at(*rec.thumbnail_key), "THUMB!");
+  EXPECT_EQ(meta.rows.at(rec.id), rec);
+}
+
+TEST_F(Fixture, TooLargeIsRefusedBeforeAnythingElse) {
+  UploadRequest r;
+  std::string big(10 * 1024 * 1024 + 1, 'x');
+  r.bytes = big;
+  EXPECT_EQ(code_of([&] { svc.upload(alice, r); }), ErrorCode::FileTooLarge);
+  EXPECT_EQ(processor.processed, 0);
+}
+
+TEST_F(Fixture, FieldErrorsComeBeforeDecoding) {
+  UploadRequest r;
+  r.bytes = "IMG";
+  r.title = std::string(256, 'a');
+  EXPECT_EQ(code_of([&] { svc.upload(alice, r); }), ErrorCode::ValidationFailed);
+  r.title.reset();
+  r.album_id = "bad album";
+  EXPECT_EQ(code_of([&] { svc.upload(alice, r); }), ErrorCode::ValidationFailed);
+  EXPECT_EQ(processor.processed, 0);
+  r.bytes = "GIF89a";
+  EXPECT_EQ(code_of([&] { svc.upload(alice, r); }), ErrorCode::InvalidFileType);
+}
+
+TEST_F(Fixture, FailedMetadataWriteRemovesTheObjects) {
+  meta.fail_insert = true;
+  EXPECT_EQ(code_of([&] { upload_one(alice); }), ErrorCode::StorageFailed);
+  EXPECT_TRUE(objects.objects.empty());
+  EXPECT_EQ(metrics.uploads_failed.load(), 1u);
+}
+
+TEST_F(Fixture, FailedObjectWriteRemovesTheOtherObject) {
+  objects.fail_put_thumbnail = true;
+  EXPECT_EQ(code_of([&] { upload_one(alice); }), ErrorCode::StorageFailed);
+  EXPECT_TRUE(objects.objects.empty());
+  EXPECT_TRUE(meta.rows.empty());
+}
+
+TEST_F(Fixture, OwnershipAndRoles) {
+  auto rec = upload_one(alice);
+  EXPECT_EQ(svc.get(alice, rec.id).id, rec.id);
+  EXPECT_EQ(svc.get(admin, rec.id).id, rec.id);
+  EXPECT_EQ(svc.get(service, rec.id).id, rec.id);
+  EXPECT_EQ(code_of([&] { svc.get(bob, rec.id); }), ErrorCode::NotAuthorized);
+  UpdateRequest up;
+  up.version = 1;
+  up.title = std::optional<std::string>("x");
+  EXPECT_EQ(code_of([&] { svc.update(bob, rec.id, up); }), ErrorCode::NotAuthorized);
+  EXPECT_EQ(code_of([&] { svc.update(service, rec.id, up); }), ErrorCode::NotAuthorized);
+  EXPECT_EQ(code_of([&] { svc.remove(bob, rec.id); }), ErrorCode::NotAuthorized);
+  EXPECT_EQ(code_of([&] { svc.remove(service, rec.id); }), ErrorCode::NotAuthorized);
+  EXPECT_EQ(svc.update(admin, rec.id, up).version, 2);
+  svc.remove(admin, rec.id);
+  EXPECT_TRUE(meta.rows.empty());
+}
+
+TEST_F(Fixture, IdsAreValidatedBeforeLookup) {
+  EXPECT_EQ(code_of([&] { svc.get(alice, "nope"); }), ErrorCode::InvalidImageId);
+  EXPECT_EQ(code_of([&] { svc.get(alice, "01ARZ3NDEKTSV4RRFFQ69G5FAV"); }),
+            ErrorCode::ImageNotFound);
+  EXPECT_EQ(code_of([&] { svc.get(alice, "123e4567-e89b-12d3-a456-426614174000"); }),
+            ErrorCode::ImageNotFound);
+}
+
+TEST_F(Fixture, UpdateAppliesFieldsAndChecksVersion) {
+  auto rec = upload_one(alice);
+  clock.advance(5000);
+  UpdateRequest up;
+  up.version = 1;
+  up.title = std::optional<std::string>("Castle");
+  up.tags = std::vector<std::string>{"a", " a ", "b"};
+  up.album_id = std::optional<std::string>("album-1");
+  auto out = svc.update(alice, rec.id, up);
+  EXPECT_EQ(out.version, 2);
+  EXPECT_EQ(out.title, "Castle");
+  EXPECT_EQ(out.tags, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(out.album_id, "album-1");
+  EXPECT_EQ(out.updated_at_ms, rec.updated_at_ms + 5000);
+  EXPECT_EQ(out.created_at_ms, rec.created_at_ms);
+
+  try {
+    svc.update(alice, rec.id, up);  // still version 1
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::VersionMismatch);
+    EXPECT_EQ(e.current_version, 2);
+  }
+  UpdateRequest clear;
+  clear.version = 2;
+  clear.album_id = std::optional<std::string>();
+  EXPECT_EQ(svc.update(alice, rec.id, clear).album_id, std::nullopt);
+}
+
+TEST_F(Fixture, DeleteThatFailsHalfWayIsHiddenAndFinishedByARetry) {
+  auto rec = upload_one(alice);
+  objects.fail_remove = true;
+  EXPECT_EQ(code_of([&] { svc.remove(alice, rec.id); }), ErrorCode::S3DeleteFailed);
+  EXPECT_EQ(meta.rows.at(rec.id).state, ImageState::Deleting);
+  EXPECT_EQ(code_of([&] { svc.get(alice, rec.id); }), ErrorCode::ImageNotFound);
+  EXPECT_EQ(svc.list(alice, {}).total_count, 0);
+  objects.fail_remove = false;
+  svc.remove(alice, rec.id);
+  EXPECT_TRUE(meta.rows.empty());
+  EXPECT_TRUE(objects.objects.empty());
+  EXPECT_EQ(code_of([&] { svc.remove(alice, rec.id); }), ErrorCode::ImageNotFound);
+}
+
+TEST_F(Fixture, ListValidatesLimitAndBindsCursors) {
+  ListRequest r;
+  r.limit = 0;
+  EXPECT_EQ(code_of([&] { svc.list(alice, r); }), ErrorCode::ValidationFailed);
+  r.limit = 101;
+  EXPECT_EQ(code_of([&] { svc.list(alice, r); }), ErrorCode::ValidationFailed);
+  r.limit = 20;
+  r.cursor = cursors.encode({1, "01ARZ3NDEKTSV4RRFFQ69G5FAV"}, CursorScope{"bob", {}, {}, false});
+  EXPECT_EQ(code_of([&] { svc.list(alice, r); }), ErrorCode::InvalidCursor);
+}
+
+}  // namespace
+}  // namespace isvc::domain
