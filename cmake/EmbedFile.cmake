@@ -3,6 +3,9 @@
 # when the input changes (the input is a configure dependency).
 function(embed_text_file target input function output)
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${input})
+  if(NOT EXISTS ${input})
+    message(FATAL_ERROR "embed_text_file: ${input} is missing")
+  endif()
   file(READ ${input} content)
   string(REGEX REPLACE "::[^:]+$" "" ns "${function}")
   string(REGEX REPLACE "^.*::" "" fn "${function}")

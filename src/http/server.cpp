@@ -56,6 +56,8 @@ struct Server::Impl {
   RequestHandler& handler;
   asio::io_context ioc;
   tcp::acceptor acceptor{ioc};
+  // Keeps run() alive while a session has no pending I/O (its request is on the worker pool).
+  asio::executor_work_guard<asio::io_context::executor_type> keep_running{ioc.get_executor()};
   asio::thread_pool workers;
   std::atomic<bool> draining{false};
   std::atomic<int> connections{0};
@@ -106,7 +108,9 @@ class Session : public std::enable_shared_from_this<Session> {
     idle_ = true;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(srv_.opts.max_header_bytes));
-    parser_->body_limit(0);
+    // The real limit is set once the headers are known; until then the parser must not reject
+    // a declared Content-Length on its own (we answer that case with a proper 413).
+    parser_->body_limit(boost::none);
     stream_.expires_after(std::chrono::seconds(
         requests_served_ == 0 ? srv_.opts.header_timeout_s : srv_.opts.idle_timeout_s));
     bhttp::async_read_header(stream_, buffer_, *parser_,
@@ -228,7 +232,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void write(Response res, bool body_unread) {
     res_ = std::move(res);
-    if (res_.close_connection) keep_alive_ = false;
+    if (res_.close_connection || srv_.draining.load()) keep_alive_ = false;
     auto payload = res_.payload();
     out_.emplace(static_cast<bhttp::status>(res_.status), 11);
     for (const auto& [k, v] : res_.headers) out_->insert(k, v);
@@ -339,6 +343,7 @@ void Server::Impl::drain_and_stop() {
   });
   while (connections.load() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  keep_running.reset();
   ioc.stop();
 }
 
