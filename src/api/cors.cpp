@@ -9,7 +9,9 @@ constexpr const char* kExpose =
     "X-Request-Id, ETag, Content-Range, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, "
     "X-RateLimit-Reset";
 
-bool lower_equal(std::string_view a, std::string_view b) { return http::iequals(a, b); }
+bool lower_equal(std::string_view a, std::string_view b) {
+  return http::iequals(a, b);
+}
 
 // scheme://*.domain[:port] matches scheme://x.domain[:port], scheme://a.b.domain[:port].
 bool matches_pattern(std::string_view pattern, std::string_view origin) {
@@ -20,7 +22,8 @@ bool matches_pattern(std::string_view pattern, std::string_view origin) {
   if (origin.size() <= scheme.size() + suffix.size()) return false;
   if (!lower_equal(origin.substr(0, scheme.size()), scheme)) return false;
   if (!lower_equal(origin.substr(origin.size() - suffix.size()), suffix)) return false;
-  std::string_view label = origin.substr(scheme.size(), origin.size() - scheme.size() - suffix.size());
+  std::string_view label =
+      origin.substr(scheme.size(), origin.size() - scheme.size() - suffix.size());
   // The subdomain part: dot-separated labels of [A-Za-z0-9-], no empty labels, no port or path.
   if (label.empty() || label.front() == '.' || label.back() == '.') return false;
   for (char c : label) {

@@ -108,14 +108,13 @@ std::optional<int64_t> parse_http_date(std::string_view text) {
     return std::nullopt;
   auto num = [&](std::size_t pos, std::size_t len) { return parse_uint(text.substr(pos, len)); };
   auto day = num(5, 2), year = num(12, 4), hh = num(17, 2), mm = num(20, 2), ss = num(23, 2);
-  if (!day || !year || !hh || !mm || !ss || text[7] != ' ' || text[11] != ' ' ||
-      text[16] != ' ' || text[19] != ':' || text[22] != ':')
+  if (!day || !year || !hh || !mm || !ss || text[7] != ' ' || text[11] != ' ' || text[16] != ' ' ||
+      text[19] != ':' || text[22] != ':')
     return std::nullopt;
   int month = -1;
   for (int i = 0; i < 12; ++i)
     if (text.substr(8, 3) == kMonths[i]) month = i + 1;
-  if (month < 0 || *day < 1 || *day > 31 || *hh > 23 || *mm > 59 || *ss > 60)
-    return std::nullopt;
+  if (month < 0 || *day < 1 || *day > 31 || *hh > 23 || *mm > 59 || *ss > 60) return std::nullopt;
   // Days from civil (proleptic Gregorian), so no locale or timegm is involved.
   int64_t y = *year - (month <= 2 ? 1 : 0);
   int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -134,8 +133,8 @@ bool not_modified(const http::Request& req, std::string_view etag, int64_t last_
     std::size_t start = 0;
     while (start < list.size()) {
       auto comma = list.find(',', start);
-      auto item = trim(list.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                                          : comma - start));
+      auto item = trim(list.substr(
+          start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
       if (strip_weak(item) == strip_weak(etag)) return true;
       if (comma == std::string_view::npos) break;
       start = comma + 1;

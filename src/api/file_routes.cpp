@@ -22,7 +22,8 @@ http::Response HttpApp::serve_file(const http::Request& req, const std::string& 
     d_.metrics.file_cache_misses.fetch_add(1);
     auto data = d_.objects.get(*key);
     if (!data) throw Error(ErrorCode::NotFound, "no such file");
-    cache::CachedObject fresh{data->info, std::make_shared<const std::string>(std::move(data->bytes))};
+    cache::CachedObject fresh{data->info,
+                              std::make_shared<const std::string>(std::move(data->bytes))};
     d_.file_cache.put(*key, fresh);
     obj = std::move(fresh);
   }
@@ -35,7 +36,8 @@ http::Response HttpApp::serve_file(const http::Request& req, const std::string& 
   res.set("ETag", etag);
   res.set("Last-Modified", format_http_date(info.last_modified_ms / 1000));
   res.set("Accept-Ranges", "bytes");
-  res.set("Content-Type", info.content_type.empty() ? "application/octet-stream" : info.content_type);
+  res.set("Content-Type",
+          info.content_type.empty() ? "application/octet-stream" : info.content_type);
 
   if (not_modified(req, etag, info.last_modified_ms / 1000)) {
     res.status = 304;

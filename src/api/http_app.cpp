@@ -72,8 +72,7 @@ http::Response HttpApp::route(http::Request& req) {
   }
   if (p.rfind("/images/", 0) == 0) {
     std::string id = p.substr(8);
-    if (id.find('/') != std::string::npos)
-      throw Error(ErrorCode::NotFound, "no such route: " + p);
+    if (id.find('/') != std::string::npos) throw Error(ErrorCode::NotFound, "no such route: " + p);
     if (m == "GET") return get_image(req, id);
     if (m == "PATCH") return patch_image(req, id);
     if (m == "DELETE") return delete_image(req, id);
@@ -113,13 +112,12 @@ http::Response HttpApp::error_response(const http::Request& req, const Error& er
 http::Response HttpApp::transport_error(const http::Request& head, const Error& err) {
   // An oversize body on the upload route is the upload's own FILE_TOO_LARGE (SPEC §2).
   http::Response res;
-  if (err.code() == ErrorCode::PayloadTooLarge && head.method == "POST" &&
-      head.path == "/images") {
-    res = error_response(head, Error(ErrorCode::FileTooLarge,
-                                     "file exceeds the maximum size of " +
-                                         std::to_string(s_.max_file_size) + " bytes",
-                                     {{"field", "file"},
-                                      {"maxBytes", std::to_string(s_.max_file_size)}}));
+  if (err.code() == ErrorCode::PayloadTooLarge && head.method == "POST" && head.path == "/images") {
+    res = error_response(
+        head,
+        Error(ErrorCode::FileTooLarge,
+              "file exceeds the maximum size of " + std::to_string(s_.max_file_size) + " bytes",
+              {{"field", "file"}, {"maxBytes", std::to_string(s_.max_file_size)}}));
   } else {
     res = error_response(head, err);
   }

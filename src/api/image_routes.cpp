@@ -50,24 +50,40 @@ int parse_limit(const std::string& v, int max) {
   int n = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
   if (v.empty() || ec != std::errc() || p != v.data() + v.size() || n < 1 || n > max)
-    throw Error::validation("limit", "limit must be an integer between 1 and " +
-                                         std::to_string(max));
+    throw Error::validation("limit",
+                            "limit must be an integer between 1 and " + std::to_string(max));
   return n;
 }
 
 const std::set<std::string>& read_only_fields() {
-  static const std::set<std::string> k = {
-      "id",           "userId",        "originalFilename", "mimeType",   "fileSize",
-      "processedSize", "width",        "height",           "aspectRatio", "s3Key",
-      "s3Bucket",     "thumbnailKey",  "imageUrl",         "thumbnailUrl", "processingStatus",
-      "processingError", "format",     "quality",          "createdAt",  "updatedAt",
-      "uploadedAt"};
+  static const std::set<std::string> k = {"id",
+                                          "userId",
+                                          "originalFilename",
+                                          "mimeType",
+                                          "fileSize",
+                                          "processedSize",
+                                          "width",
+                                          "height",
+                                          "aspectRatio",
+                                          "s3Key",
+                                          "s3Bucket",
+                                          "thumbnailKey",
+                                          "imageUrl",
+                                          "thumbnailUrl",
+                                          "processingStatus",
+                                          "processingError",
+                                          "format",
+                                          "quality",
+                                          "createdAt",
+                                          "updatedAt",
+                                          "uploadedAt"};
   return k;
 }
 
 std::optional<std::string> nullable_string(const boost::json::value& v, const char* field) {
   if (v.is_null()) return std::nullopt;
-  if (!v.is_string()) throw Error::validation(field, std::string(field) + " must be a string or null");
+  if (!v.is_string())
+    throw Error::validation(field, std::string(field) + " must be a string or null");
   return std::string(v.as_string());
 }
 
@@ -102,10 +118,14 @@ http::Response HttpApp::upload(http::Request& req) {
     if (n == "title" || n == "description" || n == "altText" || n == "albumId") {
       if (!seen.insert(n).second) throw Error::validation(n, n + " given more than once");
       auto v = non_empty(part.data);
-      if (n == "title") up.title = v;
-      else if (n == "description") up.description = v;
-      else if (n == "altText") up.alt_text = v;
-      else up.album_id = v;
+      if (n == "title")
+        up.title = v;
+      else if (n == "description")
+        up.description = v;
+      else if (n == "altText")
+        up.alt_text = v;
+      else
+        up.album_id = v;
     }
     // Other form fields are ignored, as browsers and SDKs add their own.
   }
@@ -149,7 +169,8 @@ http::Response HttpApp::list_images(http::Request& req) {
   if (auto it = q.find("albumId"); it != q.end()) lr.album_id = it->second;
   if (auto it = q.find("tag"); it != q.end()) lr.tag = it->second;
   if (auto it = q.find("sortOrder"); it != q.end()) {
-    if (it->second == "asc") lr.ascending = true;
+    if (it->second == "asc")
+      lr.ascending = true;
     else if (it->second != "desc")
       throw Error::validation("sortOrder", "sortOrder must be asc or desc");
   }

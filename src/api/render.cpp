@@ -76,8 +76,7 @@ std::string render_list(const domain::ListResult& page, const std::string& cdn) 
     w.field("id", std::string_view(r.id));
     w.field("userId", std::string_view(r.user_id));
     optional_string(w, "albumId", r.album_id);
-    if (r.thumbnail_key)
-      w.field("thumbnailUrl", std::string_view(url_for(cdn, *r.thumbnail_key)));
+    if (r.thumbnail_key) w.field("thumbnailUrl", std::string_view(url_for(cdn, *r.thumbnail_key)));
     w.field("imageUrl", std::string_view(url_for(cdn, r.s3_key)));
     optional_string(w, "title", r.title);
     optional_string(w, "altText", r.alt_text);
@@ -94,8 +93,10 @@ std::string render_list(const domain::ListResult& page, const std::string& cdn) 
   w.field("limit", page.limit);
   w.field("hasMore", page.has_more);
   w.key("nextCursor");
-  if (page.next_cursor) w.value(std::string_view(*page.next_cursor));
-  else w.null();
+  if (page.next_cursor)
+    w.value(std::string_view(*page.next_cursor));
+  else
+    w.null();
   w.end_object();
   w.field("totalCount", page.total_count);
   w.end_object();
@@ -127,8 +128,10 @@ std::string human_bytes(int64_t bytes) {
     ++u;
   }
   char buf[32];
-  if (u == 0) std::snprintf(buf, sizeof buf, "%lld B", static_cast<long long>(bytes));
-  else std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[u]);
+  if (u == 0)
+    std::snprintf(buf, sizeof buf, "%lld B", static_cast<long long>(bytes));
+  else
+    std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[u]);
   return buf;
 }
 

@@ -1,9 +1,9 @@
 #include "app/cli.h"
 
+#include <pthread.h>
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
-#include <pthread.h>
 
 #include "app/config.h"
 #include "app/secrets.h"
@@ -21,11 +21,24 @@ int64_t parse_ttl(const std::string& text) {
   int64_t mult = 1;
   std::string digits = text;
   switch (text.back()) {
-    case 's': mult = 1; digits.pop_back(); break;
-    case 'm': mult = 60; digits.pop_back(); break;
-    case 'h': mult = 3600; digits.pop_back(); break;
-    case 'd': mult = 86400; digits.pop_back(); break;
-    default: break;
+    case 's':
+      mult = 1;
+      digits.pop_back();
+      break;
+    case 'm':
+      mult = 60;
+      digits.pop_back();
+      break;
+    case 'h':
+      mult = 3600;
+      digits.pop_back();
+      break;
+    case 'd':
+      mult = 86400;
+      digits.pop_back();
+      break;
+    default:
+      break;
   }
   if (digits.empty() || digits.size() > 9 ||
       digits.find_first_not_of("0123456789") != std::string::npos)
@@ -42,8 +55,10 @@ int token_command(const std::string& user, const std::string& role_text, const s
     return 2;
   }
   auth::Role role = auth::Role::User;
-  if (role_text == "admin") role = auth::Role::Admin;
-  else if (role_text == "service") role = auth::Role::Service;
+  if (role_text == "admin")
+    role = auth::Role::Admin;
+  else if (role_text == "service")
+    role = auth::Role::Service;
   else if (role_text != "user") {
     std::cerr << "image-service token: --role must be user, admin or service\n";
     return 2;

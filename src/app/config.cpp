@@ -20,7 +20,8 @@ std::vector<std::string> split_list(const std::string& s) {
   std::size_t start = 0;
   while (start <= s.size()) {
     auto comma = s.find(',', start);
-    auto item = trim(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    auto item =
+        trim(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     if (!item.empty()) out.push_back(item);
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -49,8 +50,8 @@ bool parse_bool(const std::string& name, const std::string& v) {
 
 void check_origin(const std::string& o) {
   bool scheme = o.rfind("https://", 0) == 0 || o.rfind("http://", 0) == 0;
-  if (!scheme || o == "*" || o.find('*') != std::string::npos &&
-                                 o.find("://*.") == std::string::npos)
+  if (!scheme || o == "*" ||
+      o.find('*') != std::string::npos && o.find("://*.") == std::string::npos)
     throw ConfigError("CORS_ALLOWED_ORIGINS: '" + o +
                       "' is not an origin (scheme://host[:port], optionally scheme://*.domain)");
   if (o.back() == '/') throw ConfigError("CORS_ALLOWED_ORIGINS: '" + o + "' must not end in '/'");
@@ -152,7 +153,8 @@ Config load_config(const EnvLookup& env) {
 
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   if (auto v = get("IO_THREADS")) c.io_threads = int(parse_int("IO_THREADS", *v, 1, 64));
-  if (auto v = get("WORKER_THREADS")) c.worker_threads = int(parse_int("WORKER_THREADS", *v, 1, 1024));
+  if (auto v = get("WORKER_THREADS"))
+    c.worker_threads = int(parse_int("WORKER_THREADS", *v, 1, 1024));
   if (auto v = get("PROCESSING_THREADS"))
     c.processing_threads = int(parse_int("PROCESSING_THREADS", *v, 1, 256));
   if (c.processing_threads == 0) c.processing_threads = int(cores);
@@ -165,14 +167,17 @@ Config load_config(const EnvLookup& env) {
   if (auto v = get("WEBP_EFFORT")) c.webp_effort = int(parse_int("WEBP_EFFORT", *v, 0, 6));
   if (auto v = get("HEADER_TIMEOUT_S"))
     c.header_timeout_s = int(parse_int("HEADER_TIMEOUT_S", *v, 1, 3600));
-  if (auto v = get("BODY_TIMEOUT_S")) c.body_timeout_s = int(parse_int("BODY_TIMEOUT_S", *v, 1, 3600));
-  if (auto v = get("IDLE_TIMEOUT_S")) c.idle_timeout_s = int(parse_int("IDLE_TIMEOUT_S", *v, 1, 3600));
+  if (auto v = get("BODY_TIMEOUT_S"))
+    c.body_timeout_s = int(parse_int("BODY_TIMEOUT_S", *v, 1, 3600));
+  if (auto v = get("IDLE_TIMEOUT_S"))
+    c.idle_timeout_s = int(parse_int("IDLE_TIMEOUT_S", *v, 1, 3600));
   if (auto v = get("DRAIN_TIMEOUT_S"))
     c.drain_timeout_s = int(parse_int("DRAIN_TIMEOUT_S", *v, 0, 3600));
 
   if (!c.is_dev() && c.jwt_secret.empty() && c.jwt_jwks_url.empty() && c.jwt_jwks_file.empty())
-    throw ConfigError("JWT_SECRET: no auth configured; set JWT_SECRET, JWT_JWKS_URL or "
-                      "JWT_JWKS_FILE (only STAGE=dev generates a development secret)");
+    throw ConfigError(
+        "JWT_SECRET: no auth configured; set JWT_SECRET, JWT_JWKS_URL or "
+        "JWT_JWKS_FILE (only STAGE=dev generates a development secret)");
   if (!c.jwt_secret.empty() && c.jwt_secret.size() < 32 && !c.is_dev())
     throw ConfigError("JWT_SECRET: must be at least 32 bytes outside dev");
   return c;

@@ -49,7 +49,8 @@ int serve_command() {
   imaging::ProcessingLimits limits;
   limits.webp_effort = cfg.webp_effort;
   imaging::VipsProcessor processor(limits);
-  storage::SqliteMetadataStore metadata((std::filesystem::path(cfg.data_dir) / "metadata.db").string());
+  storage::SqliteMetadataStore metadata(
+      (std::filesystem::path(cfg.data_dir) / "metadata.db").string());
   storage::FsObjectStore objects((std::filesystem::path(cfg.data_dir) / "objects").string());
   domain::BoundedPool cpu(cfg.processing_threads, cfg.processing_queue);
   domain::UlidGenerator ids(clock);

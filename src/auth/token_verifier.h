@@ -22,10 +22,10 @@ struct Principal {
 };
 
 struct JwtConfig {
-  std::string hs256_secret;           // raw bytes; empty = HS256 disabled
-  std::string jwks_file;              // path to a JWKS document; empty = none
-  std::string jwks_url;               // https URL of a JWKS; empty = none
-  std::string issuer;                 // required `iss` when non-empty
+  std::string hs256_secret;            // raw bytes; empty = HS256 disabled
+  std::string jwks_file;               // path to a JWKS document; empty = none
+  std::string jwks_url;                // https URL of a JWKS; empty = none
+  std::string issuer;                  // required `iss` when non-empty
   std::vector<std::string> audiences;  // `aud` or `client_id` must be one of these when non-empty
   int leeway_s = 60;
   int jwks_min_refetch_s = 60;  // an unknown kid refetches the URL at most this often

@@ -67,10 +67,18 @@ std::optional<std::string> decode(std::string_view in, const char* alphabet) {
 }
 }  // namespace
 
-std::string base64url_encode(std::string_view b) { return encode(b, kUrl, false); }
-std::optional<std::string> base64url_decode(std::string_view t) { return decode(t, kUrl); }
-std::string base64_encode(std::string_view b) { return encode(b, kStd, true); }
-std::optional<std::string> base64_decode(std::string_view t) { return decode(t, kStd); }
+std::string base64url_encode(std::string_view b) {
+  return encode(b, kUrl, false);
+}
+std::optional<std::string> base64url_decode(std::string_view t) {
+  return decode(t, kUrl);
+}
+std::string base64_encode(std::string_view b) {
+  return encode(b, kStd, true);
+}
+std::optional<std::string> base64_decode(std::string_view t) {
+  return decode(t, kStd);
+}
 
 std::string hex_encode(std::string_view bytes) {
   static constexpr char kHex[] = "0123456789abcdef";

@@ -16,7 +16,7 @@ std::optional<std::string> base64_decode(std::string_view text);
 
 std::string hex_encode(std::string_view bytes);
 
-std::string sha256(std::string_view bytes);                             // 32 raw bytes
+std::string sha256(std::string_view bytes);                            // 32 raw bytes
 std::string hmac_sha256(std::string_view key, std::string_view data);  // 32 raw bytes
 // Constant-time comparison for MACs and secrets.
 bool constant_time_equal(std::string_view a, std::string_view b);

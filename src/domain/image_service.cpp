@@ -9,10 +9,14 @@ namespace {
 
 const char* mime_for(imaging::ImageFormat f) {
   switch (f) {
-    case imaging::ImageFormat::Jpeg: return "image/jpeg";
-    case imaging::ImageFormat::Png: return "image/png";
-    case imaging::ImageFormat::Webp: return "image/webp";
-    case imaging::ImageFormat::Unknown: break;
+    case imaging::ImageFormat::Jpeg:
+      return "image/jpeg";
+    case imaging::ImageFormat::Png:
+      return "image/png";
+    case imaging::ImageFormat::Webp:
+      return "image/webp";
+    case imaging::ImageFormat::Unknown:
+      break;
   }
   return "application/octet-stream";
 }
@@ -35,8 +39,7 @@ ImageRecord ImageService::upload(const Caller& caller, const UploadRequest& req)
     // Cheapest checks first (SPEC §2): size, type, header dimensions, text fields; then decode.
     if (static_cast<int64_t>(req.bytes.size()) > s_.max_file_size) {
       throw Error(ErrorCode::FileTooLarge,
-                  "file exceeds the maximum size of " + std::to_string(s_.max_file_size) +
-                      " bytes",
+                  "file exceeds the maximum size of " + std::to_string(s_.max_file_size) + " bytes",
                   {{"field", "file"}, {"maxBytes", std::to_string(s_.max_file_size)}});
     }
     d_.processor.probe(req.bytes);
@@ -111,8 +114,7 @@ ImageRecord ImageService::upload(const Caller& caller, const UploadRequest& req)
 
 ImageRecord ImageService::load_visible(const std::string& id) {
   if (!is_image_id(id)) {
-    throw Error(ErrorCode::InvalidImageId, "image id must be a ULID or a UUID",
-                {{"field", "id"}});
+    throw Error(ErrorCode::InvalidImageId, "image id must be a ULID or a UUID", {{"field", "id"}});
   }
   auto rec = d_.metadata.get(id);
   if (!rec || rec->state != ImageState::Active) {
@@ -202,8 +204,7 @@ void ImageService::delete_objects(const ImageRecord& rec) {
 
 void ImageService::remove(const Caller& caller, const std::string& id) {
   if (!is_image_id(id)) {
-    throw Error(ErrorCode::InvalidImageId, "image id must be a ULID or a UUID",
-                {{"field", "id"}});
+    throw Error(ErrorCode::InvalidImageId, "image id must be a ULID or a UUID", {{"field", "id"}});
   }
   auto rec = d_.metadata.get(id);
   if (!rec) throw Error(ErrorCode::ImageNotFound, "image not found", {{"id", id}});

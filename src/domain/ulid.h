@@ -26,6 +26,8 @@ class UlidGenerator {
 bool is_ulid(std::string_view s);  // 26 Crockford base32 chars, first char 0-7
 bool is_uuid(std::string_view s);  // 8-4-4-4-12 hex, any case
 // A valid image id is a ULID or a UUID (legacy).
-inline bool is_image_id(std::string_view s) { return is_ulid(s) || is_uuid(s); }
+inline bool is_image_id(std::string_view s) {
+  return is_ulid(s) || is_uuid(s);
+}
 
 }  // namespace isvc::domain

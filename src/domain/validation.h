@@ -43,7 +43,8 @@ std::string thumbnail_object_key(std::string_view user_id, std::string_view imag
 
 // ISO 8601 UTC with exactly 3 fraction digits: 2025-01-15T10:30:00.000Z
 std::string format_iso8601_ms(int64_t unix_ms);
-// Accepts 2025-01-15T10:30:00Z, with .s to .sssssssss fraction, or a ±hh:mm offset; nullopt otherwise.
+// Accepts 2025-01-15T10:30:00Z, with .s to .sssssssss fraction, or a ±hh:mm offset; nullopt
+// otherwise.
 std::optional<int64_t> parse_iso8601_ms(std::string_view text);
 
 }  // namespace isvc::domain

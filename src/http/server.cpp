@@ -111,8 +111,8 @@ class Session : public std::enable_shared_from_this<Session> {
     // The real limit is set once the headers are known; until then the parser must not reject
     // a declared Content-Length on its own (we answer that case with a proper 413).
     parser_->body_limit(boost::none);
-    stream_.expires_after(std::chrono::seconds(
-        requests_served_ == 0 ? srv_.opts.header_timeout_s : srv_.opts.idle_timeout_s));
+    stream_.expires_after(std::chrono::seconds(requests_served_ == 0 ? srv_.opts.header_timeout_s
+                                                                     : srv_.opts.idle_timeout_s));
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              beast::bind_front_handler(&Session::on_header, shared_from_this()));
   }
@@ -125,7 +125,8 @@ class Session : public std::enable_shared_from_this<Session> {
     auto q = req_.target.find('?');
     req_.path = req_.target.substr(0, q);
     if (q != std::string::npos) req_.query = req_.target.substr(q + 1);
-    for (const auto& f : h) req_.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    for (const auto& f : h)
+      req_.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     req_.remote_address = remote_;
     req_.request_id = choose_request_id(req_.header("X-Request-Id"));
     req_.received_at_us = started_us_;
@@ -142,9 +143,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == bhttp::error::header_limit) {
       req_ = Request{};
       req_.request_id = choose_request_id(std::nullopt);
-      return fail(domain::Error(domain::ErrorCode::HeadersTooLarge,
-                                "request headers exceed " +
-                                    std::to_string(srv_.opts.max_header_bytes) + " bytes"));
+      return fail(domain::Error(
+          domain::ErrorCode::HeadersTooLarge,
+          "request headers exceed " + std::to_string(srv_.opts.max_header_bytes) + " bytes"));
     }
     if (ec) {
       req_ = Request{};
@@ -193,11 +194,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_body(beast::error_code ec, std::size_t) {
     if (ec == bhttp::error::body_limit) {
-      return fail(domain::Error(domain::ErrorCode::PayloadTooLarge,
-                                "request body exceeds the limit"));
+      return fail(
+          domain::Error(domain::ErrorCode::PayloadTooLarge, "request body exceeds the limit"));
     }
     if (ec == beast::error::timeout) {
-      return fail(domain::Error(domain::ErrorCode::BadRequest, "request body not received in time"));
+      return fail(
+          domain::Error(domain::ErrorCode::BadRequest, "request body not received in time"));
     }
     if (ec) return close();
     dispatch_request();
@@ -216,9 +218,8 @@ class Session : public std::enable_shared_from_this<Session> {
         res = self->srv_.handler.transport_error(
             self->req_, domain::Error(domain::ErrorCode::Internal, "unexpected error"));
       }
-      asio::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
-        self->write(std::move(res), false);
-      });
+      asio::post(self->stream_.get_executor(),
+                 [self, res = std::move(res)]() mutable { self->write(std::move(res), false); });
     });
   }
 
@@ -395,7 +396,11 @@ void Server::stop() {
   impl_->stop_cv.notify_all();
 }
 
-int Server::active_connections() const { return impl_->connections.load(); }
-int Server::in_flight_requests() const { return impl_->in_flight.load(); }
+int Server::active_connections() const {
+  return impl_->connections.load();
+}
+int Server::in_flight_requests() const {
+  return impl_->in_flight.load();
+}
 
 }  // namespace isvc::http

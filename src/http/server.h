@@ -37,7 +37,7 @@ struct ServerOptions {
   int body_timeout_s = 120;   // to receive the whole body
   int idle_timeout_s = 30;    // keep-alive wait for the next request
   int write_timeout_s = 60;
-  int drain_timeout_s = 30;   // bound on waiting for in-flight requests at shutdown
+  int drain_timeout_s = 30;  // bound on waiting for in-flight requests at shutdown
 };
 
 class Server {

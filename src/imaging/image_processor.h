@@ -15,7 +15,7 @@ const char* mime_type(ImageFormat f);  // "image/jpeg", …
 
 struct ProbeResult {
   ImageFormat format = ImageFormat::Unknown;
-  int width = 0;   // upright (after EXIF orientation)
+  int width = 0;  // upright (after EXIF orientation)
   int height = 0;
 };
 

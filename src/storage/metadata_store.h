@@ -35,7 +35,7 @@ struct ListPage {
 
 struct StoreStats {
   int64_t total_images = 0;
-  int64_t total_bytes = 0;  // processed + thumbnail bytes of active images
+  int64_t total_bytes = 0;     // processed + thumbnail bytes of active images
   int64_t uploaded_since = 0;  // images with uploaded_at_ms >= the `since` argument
 };
 

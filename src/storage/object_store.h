@@ -47,8 +47,9 @@ class ObjectStore {
   virtual void remove(const std::string& key) = 0;
 
   // Visits every key under the prefix with its info. Return false to stop.
-  virtual void list(const std::string& prefix,
-                    const std::function<bool(const std::string& key, const ObjectInfo&)>& visit) = 0;
+  virtual void list(
+      const std::string& prefix,
+      const std::function<bool(const std::string& key, const ObjectInfo&)>& visit) = 0;
 
   virtual std::string name() const = 0;    // "filesystem", "s3"
   virtual std::string bucket() const = 0;  // "local" for the filesystem

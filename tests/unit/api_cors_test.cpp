@@ -39,7 +39,8 @@ TEST(Cors, DecoratesOnlyAllowedOriginsAndAlwaysVaries) {
   EXPECT_EQ(res.header("Vary"), "Origin");
   EXPECT_EQ(res.header("Access-Control-Allow-Origin"), std::nullopt);
 
-  req.headers = {{"Origin", "https://www.lego-moc.com"}, {"Access-Control-Request-Method", "PATCH"}};
+  req.headers = {{"Origin", "https://www.lego-moc.com"},
+                 {"Access-Control-Request-Method", "PATCH"}};
   auto pre = p.preflight(req);
   EXPECT_EQ(pre.status, 204);
   EXPECT_EQ(pre.header("Access-Control-Allow-Origin"), "https://www.lego-moc.com");

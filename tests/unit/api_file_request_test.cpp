@@ -20,10 +20,10 @@ TEST(DecodeFileKey, AcceptsPlainKeys) {
 }
 
 TEST(DecodeFileKey, RefusesTraversalAndOddKeys) {
-  for (const char* k : {"", "../etc/passwd", "images/../../etc/passwd", "images/%2e%2e/x",
-                        "images/./x", "images//x", "images/x/", "/images/x", "images\\x",
-                        "images/a%5c..%5cb", "images/%00x", "temp/x", "images/%2", "images/%zz",
-                        "metadata.db", "images/%2F%2E%2E%2Fsecret"}) {
+  for (const char* k :
+       {"", "../etc/passwd", "images/../../etc/passwd", "images/%2e%2e/x", "images/./x",
+        "images//x", "images/x/", "/images/x", "images\\x", "images/a%5c..%5cb", "images/%00x",
+        "temp/x", "images/%2", "images/%zz", "metadata.db", "images/%2F%2E%2E%2Fsecret"}) {
     EXPECT_EQ(decode_file_key(k), std::nullopt) << k;
   }
 }
@@ -48,9 +48,9 @@ TEST(Conditional, IfNoneMatchWinsOverIfModifiedSince) {
   EXPECT_TRUE(not_modified(with({{"If-None-Match", "W/\"abc\""}}), "\"abc\"", 100));
   EXPECT_TRUE(not_modified(with({{"If-None-Match", "\"x\", \"abc\""}}), "\"abc\"", 100));
   EXPECT_TRUE(not_modified(with({{"If-None-Match", "*"}}), "\"abc\"", 100));
-  EXPECT_FALSE(not_modified(with({{"If-None-Match", "\"x\""},
-                                  {"If-Modified-Since", format_http_date(200)}}),
-                            "\"abc\"", 100));
+  EXPECT_FALSE(
+      not_modified(with({{"If-None-Match", "\"x\""}, {"If-Modified-Since", format_http_date(200)}}),
+                   "\"abc\"", 100));
   EXPECT_TRUE(not_modified(with({{"If-Modified-Since", format_http_date(100)}}), "\"a\"", 100));
   EXPECT_FALSE(not_modified(with({{"If-Modified-Since", format_http_date(99)}}), "\"a\"", 100));
   EXPECT_FALSE(not_modified(with({}), "\"a\"", 100));

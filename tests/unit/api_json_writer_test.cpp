@@ -19,8 +19,9 @@ TEST(JsonWriter, WritesNestedValuesAndEscapes) {
 TEST(RenderError, HasTheSpecFields) {
   domain::Error e(domain::ErrorCode::VersionMismatch, "stale");
   e.current_version = 3;
-  EXPECT_EQ(render_error(e, "req-1"),
-            R"({"error":"Conflict","message":"stale","code":"VERSION_MISMATCH","details":{},"currentVersion":3,"requestId":"req-1"})");
+  EXPECT_EQ(
+      render_error(e, "req-1"),
+      R"({"error":"Conflict","message":"stale","code":"VERSION_MISMATCH","details":{},"currentVersion":3,"requestId":"req-1"})");
 }
 
 TEST(HumanBytes, UsesBinaryUnitsWithOneDecimal) {

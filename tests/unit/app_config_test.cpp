@@ -46,7 +46,8 @@ TEST(Config, BadValuesNameTheVariable) {
   EXPECT_EQ(error_of({{"LOG_LEVEL", "loud"}}).rfind("LOG_LEVEL:", 0), 0u);
   EXPECT_EQ(error_of({{"METADATA_BACKEND", "mysql"}}).rfind("METADATA_BACKEND:", 0), 0u);
   EXPECT_EQ(error_of({{"STAGE", "production"}}).rfind("JWT_SECRET:", 0), 0u);
-  EXPECT_EQ(error_of({{"STAGE", "production"}, {"JWT_SECRET", "short"}}).rfind("JWT_SECRET:", 0), 0u);
+  EXPECT_EQ(error_of({{"STAGE", "production"}, {"JWT_SECRET", "short"}}).rfind("JWT_SECRET:", 0),
+            0u);
   EXPECT_EQ(error_of({{"STAGE", "production"}, {"JWT_JWKS_FILE", "/k.json"}}), "");
 }
 

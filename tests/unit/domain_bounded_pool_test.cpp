@@ -30,9 +30,7 @@ TEST(BoundedPool, RefusesWhenWorkersAndQueueAreFull) {
   });
   started.wait();
   std::atomic<bool> queued{false};
-  auto b = std::async(std::launch::async, [&] {
-    return pool.run([&] { return 2; });
-  });
+  auto b = std::async(std::launch::async, [&] { return pool.run([&] { return 2; }); });
   // Wait (bounded) until the second job is visible in the queue.
   for (int i = 0; i < 2000 && pool.queued() == 0; ++i) std::this_thread::yield();
   ASSERT_EQ(pool.queued(), 1);

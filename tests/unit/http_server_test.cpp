@@ -101,7 +101,9 @@ TEST_F(ServerFixture, KeepAliveServesSeveralRequestsOnOneConnection) {
   start();
   auto s = connect();
   std::string buf;
-  send(s, "GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+  send(s,
+       "GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: "
+       "3\r\n\r\nabc");
   auto r1 = read_response(s, buf);
   auto r2 = read_response(s, buf);
   EXPECT_NE(r1.find("HTTP/1.1 200"), std::string::npos);
