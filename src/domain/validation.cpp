@@ -1,0 +1,255 @@
+#include "domain/validation.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <cstdio>
+#include <ctime>
+
+#include "domain/error.h"
+
+namespace isvc::domain {
+
+namespace {
+
+// Decodes one UTF-8 sequence at s[i]; returns its length, or 0 when invalid (overlong,
+// surrogate, > U+10FFFF, truncated).
+std::size_t utf8_sequence(std::string_view s, std::size_t i, uint32_t& cp) {
+  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = b(i);
+  std::size_t len;
+  if (c < 0x80) {
+    cp = c;
+    return 1;
+  } else if ((c & 0xE0) == 0xC0) {
+    len = 2;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    if ((b(i + k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b(i + k) & 0x3F);
+  }
+  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
+
+bool is_ascii_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+std::string trim(std::string_view s) {
+  std::size_t b = 0, e = s.size();
+  while (b < e && is_ascii_space(s[b])) ++b;
+  while (e > b && is_ascii_space(s[e - 1])) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+std::size_t code_points_checked(const std::string& field, std::string_view value, bool multiline) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < value.size();) {
+    uint32_t cp = 0;
+    std::size_t len = utf8_sequence(value, i, cp);
+    if (len == 0) throw Error::validation(field, field + " is not valid UTF-8");
+    bool allowed_ws = multiline && (cp == '\n' || cp == '\r' || cp == '\t');
+    if ((cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) && !allowed_ws)
+      throw Error::validation(field, field + " contains control characters");
+    i += len;
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+void validate_text(const std::string& field, std::string_view value, std::size_t max_chars,
+                   bool multiline) {
+  if (code_points_checked(field, value, multiline) > max_chars)
+    throw Error::validation(field,
+                            field + " must be at most " + std::to_string(max_chars) + " characters");
+}
+
+std::vector<std::string> normalize_tags(const std::vector<std::string>& raw,
+                                        const FieldLimits& limits) {
+  std::vector<std::string> out;
+  for (const auto& r : raw) {
+    std::string t = trim(r);
+    if (t.empty()) continue;
+    bool dup = false;
+    for (const auto& o : out) dup = dup || o == t;
+    if (!dup) out.push_back(std::move(t));
+  }
+  if (out.size() > limits.max_tags)
+    throw Error::validation("tags", "at most " + std::to_string(limits.max_tags) + " tags");
+  for (const auto& t : out) {
+    if (code_points_checked("tags", t, false) > limits.tag_length)
+      throw Error::validation(
+          "tags", "each tag must be at most " + std::to_string(limits.tag_length) + " characters");
+  }
+  return out;
+}
+
+std::vector<std::string> tags_from_form_values(const std::vector<std::string>& values) {
+  if (values.size() == 1) {
+    std::string t = trim(values[0]);
+    if (!t.empty() && t.front() == '[') {
+      if (t.size() > 64 * 1024) throw Error::validation("tags", "tags value too long");
+      boost::system::error_code ec;
+      auto v = boost::json::parse(t, ec);
+      if (ec || !v.is_array())
+        throw Error::validation("tags", "tags must be a JSON array of strings");
+      std::vector<std::string> out;
+      for (const auto& e : v.as_array()) {
+        if (!e.is_string()) throw Error::validation("tags", "tags must be a JSON array of strings");
+        out.emplace_back(e.as_string());
+      }
+      return out;
+    }
+  }
+  return values;
+}
+
+void validate_album_id(std::string_view album_id, const FieldLimits& limits) {
+  if (album_id.empty() || album_id.size() > limits.album_id)
+    throw Error::validation("albumId", "albumId must be 1-" + std::to_string(limits.album_id) +
+                                           " characters of A-Z a-z 0-9 _ -");
+  for (char c : album_id) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-';
+    if (!ok)
+      throw Error::validation("albumId", "albumId may contain only A-Z a-z 0-9 _ -");
+  }
+}
+
+std::string sanitize_filename(std::string_view raw, const FieldLimits& limits) {
+  auto slash = raw.find_last_of("/\\");
+  if (slash != std::string_view::npos) raw = raw.substr(slash + 1);
+  std::string out;
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < raw.size() && count < limits.filename;) {
+    uint32_t cp = 0;
+    std::size_t len = utf8_sequence(raw, i, cp);
+    if (len == 0) {  // drop invalid bytes
+      ++i;
+      continue;
+    }
+    bool drop = cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || cp == '"' ||
+                cp == 0x2028 || cp == 0x2029;
+    if (!drop) {
+      out.append(raw.substr(i, len));
+      ++count;
+    }
+    i += len;
+  }
+  std::string trimmed = trim(out);
+  if (trimmed.empty() || trimmed == "." || trimmed == "..") return "upload";
+  return trimmed;
+}
+
+std::string encode_user_id_for_key(std::string_view user_id) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  if (user_id == ".") return "%2E";
+  if (user_id == "..") return "%2E%2E";
+  std::string out;
+  for (unsigned char c : user_id) {
+    bool safe = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '_' || c == '-';
+    if (safe) {
+      out += char(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string main_object_key(std::string_view user_id, std::string_view image_id) {
+  return "images/" + encode_user_id_for_key(user_id) + "/" + std::string(image_id) + ".webp";
+}
+
+std::string thumbnail_object_key(std::string_view user_id, std::string_view image_id) {
+  return "images/" + encode_user_id_for_key(user_id) + "/thumbnails/" + std::string(image_id) +
+         ".webp";
+}
+
+namespace {
+int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+bool leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+}  // namespace
+
+std::string format_iso8601_ms(int64_t unix_ms) {
+  int64_t secs = unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000;
+  int ms = int(unix_ms - secs * 1000);
+  std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+  return buf;
+}
+
+std::optional<int64_t> parse_iso8601_ms(std::string_view s) {
+  auto digits = [&](std::size_t pos, std::size_t n) -> std::optional<int64_t> {
+    if (pos + n > s.size()) return std::nullopt;
+    int64_t v = 0;
+    for (std::size_t i = pos; i < pos + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') return std::nullopt;
+      v = v * 10 + (s[i] - '0');
+    }
+    return v;
+  };
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+      s[13] != ':' || s[16] != ':')
+    return std::nullopt;
+  auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2),
+       mi = digits(14, 2), se = digits(17, 2);
+  if (!y || !mo || !d || !h || !mi || !se) return std::nullopt;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (*mo < 1 || *mo > 12 || *d < 1 || *h > 23 || *mi > 59 || *se > 59) return std::nullopt;
+  if (*d > kDays[*mo - 1] + (*mo == 2 && leap(*y) ? 1 : 0)) return std::nullopt;
+  std::size_t i = 19;
+  int64_t ms = 0;
+  if (i < s.size() && s[i] == '.') {
+    std::size_t start = ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    std::size_t n = i - start;
+    if (n == 0 || n > 9) return std::nullopt;
+    std::string frac(s.substr(start, std::min<std::size_t>(n, 3)));
+    while (frac.size() < 3) frac += '0';
+    ms = std::stoll(frac);
+  }
+  int64_t offset_s = 0;
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    auto oh = digits(i + 1, 2), om = digits(i + 4, 2);
+    if (!oh || !om || i + 3 >= s.size() || s[i + 3] != ':' || *oh > 23 || *om > 59)
+      return std::nullopt;
+    offset_s = (*oh * 3600 + *om * 60) * (s[i] == '+' ? 1 : -1);
+    i += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (i != s.size()) return std::nullopt;
+  int64_t days = days_from_civil(*y, *mo, *d);
+  return ((days * 86400 + *h * 3600 + *mi * 60 + *se) - offset_s) * 1000 + ms;
+}
+
+}  // namespace isvc::domain
