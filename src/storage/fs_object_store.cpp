@@ -1,0 +1,240 @@
+#include "storage/fs_object_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+#include "domain/encoding.h"
+#include "domain/error.h"
+
+namespace isvc::storage {
+
+namespace {
+
+using domain::Error;
+using domain::ErrorCode;
+
+constexpr const char* kTempPrefix = ".tmp-";
+constexpr const char* kEtagAttr = "user.isvc.etag";
+
+Error io_error(const std::string& what, const std::string& path) {
+  return Error(ErrorCode::StorageFailed, what + " failed for " + path + ": " + std::strerror(errno));
+}
+
+std::string content_type_for(const std::string& key) {
+  auto ends = [&](const char* s) {
+    std::size_t n = std::strlen(s);
+    return key.size() >= n && key.compare(key.size() - n, n, s) == 0;
+  };
+  if (ends(".webp")) return "image/webp";
+  if (ends(".jpg") || ends(".jpeg")) return "image/jpeg";
+  if (ends(".png")) return "image/png";
+  return "application/octet-stream";
+}
+
+std::string etag_of(std::string_view bytes) {
+  return domain::hex_encode(domain::sha256(bytes).substr(0, 16));
+}
+
+void fsync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw io_error("open directory", dir);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) throw io_error("fsync directory", dir);
+}
+
+// mkdir -p that fsyncs every parent whose entries it changed, so new directories survive a crash.
+void make_dirs(const std::string& root, const std::string& rel_dir) {
+  std::string cur = root;
+  std::size_t pos = 0;
+  while (pos < rel_dir.size()) {
+    auto slash = rel_dir.find('/', pos);
+    std::string seg = rel_dir.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
+    std::string next = cur + "/" + seg;
+    if (::mkdir(next.c_str(), 0755) == 0) {
+      fsync_dir(cur);
+    } else if (errno != EEXIST) {
+      throw io_error("mkdir", next);
+    }
+    cur = next;
+    if (slash == std::string::npos) break;
+    pos = slash + 1;
+  }
+}
+
+bool read_all(int fd, std::string& out, int64_t offset, std::size_t len) {
+  out.resize(len);
+  std::size_t done = 0;
+  while (done < len) {
+    ssize_t n = ::pread(fd, out.data() + done, len - done, offset + int64_t(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += std::size_t(n);
+  }
+  return true;
+}
+
+ObjectInfo info_from(int fd, const std::string& key, const struct stat& st, std::string_view content) {
+  ObjectInfo info;
+  info.size = st.st_size;
+  info.last_modified_ms = int64_t(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+  info.content_type = content_type_for(key);
+  char buf[65];
+  ssize_t n = ::fgetxattr(fd, kEtagAttr, buf, sizeof buf - 1);
+  if (n == 32) {
+    info.etag.assign(buf, std::size_t(n));
+  } else if (content.size() == std::size_t(st.st_size)) {
+    info.etag = etag_of(content);
+  } else {
+    std::string all;
+    if (read_all(fd, all, 0, std::size_t(st.st_size))) info.etag = etag_of(all);
+  }
+  return info;
+}
+
+}  // namespace
+
+FsObjectStore::FsObjectStore(std::string root_dir) : root_(std::move(root_dir)) {
+  while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+  std::filesystem::create_directories(root_);
+}
+
+bool FsObjectStore::valid_key(std::string_view key) {
+  if (key.empty() || key.size() > 1024 || key.front() == '/') return false;
+  std::size_t start = 0;
+  while (true) {
+    auto slash = key.find('/', start);
+    auto seg = key.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (seg.empty() || seg == "." || seg == ".." || seg.rfind(kTempPrefix, 0) == 0) return false;
+    for (char c : seg) {
+      auto u = static_cast<unsigned char>(c);
+      if (u < 0x20 || u == 0x7f || c == '\\') return false;
+    }
+    if (slash == std::string_view::npos) return true;
+    start = slash + 1;
+  }
+}
+
+void FsObjectStore::put(const std::string& key, std::string_view bytes, const std::string&) {
+  if (!valid_key(key)) throw Error(ErrorCode::BadRequest, "invalid object key");
+  auto slash = key.rfind('/');
+  std::string dir = root_;
+  if (slash != std::string::npos) {
+    make_dirs(root_, key.substr(0, slash));
+    dir = root_ + "/" + key.substr(0, slash);
+  }
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp = dir + "/" + kTempPrefix + std::to_string(::getpid()) + "-" +
+                    std::to_string(counter.fetch_add(1)) + "-" +
+                    domain::hex_encode(domain::random_bytes(4));
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) throw io_error("create", tmp);
+  std::size_t done = 0;
+  bool ok = true;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = false;
+      break;
+    }
+    done += std::size_t(n);
+  }
+  std::string etag = etag_of(bytes);
+  if (ok) ::fsetxattr(fd, kEtagAttr, etag.data(), etag.size(), 0);  // optional: hashing is the fallback
+  if (ok && ::fsync(fd) != 0) ok = false;
+  int saved = errno;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path_of(key).c_str()) != 0) {
+    if (ok) saved = errno;
+    ::unlink(tmp.c_str());
+    errno = saved;
+    throw io_error("write", path_of(key));
+  }
+  fsync_dir(dir);
+}
+
+std::optional<ObjectInfo> FsObjectStore::head(const std::string& key) {
+  if (!valid_key(key)) return std::nullopt;
+  int fd = ::open(path_of(key).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
+    throw io_error("open", path_of(key));
+  }
+  struct stat st{};
+  std::optional<ObjectInfo> out;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) out = info_from(fd, key, st, {});
+  ::close(fd);
+  return out;
+}
+
+std::optional<ObjectData> FsObjectStore::get(const std::string& key, std::optional<ByteRange> range) {
+  if (!valid_key(key)) return std::nullopt;
+  int fd = ::open(path_of(key).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
+    throw io_error("open", path_of(key));
+  }
+  struct stat st{};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  ObjectData data;
+  int64_t first = 0, len = st.st_size;
+  if (range) {
+    first = std::clamp<int64_t>(range->first, 0, st.st_size);
+    len = std::clamp<int64_t>(range->last - first + 1, 0, st.st_size - first);
+  }
+  bool ok = read_all(fd, data.bytes, first, std::size_t(len));
+  if (ok) data.info = info_from(fd, key, st, range ? std::string_view() : std::string_view(data.bytes));
+  ::close(fd);
+  if (!ok) throw io_error("read", path_of(key));
+  return data;
+}
+
+void FsObjectStore::remove(const std::string& key) {
+  if (!valid_key(key)) throw Error(ErrorCode::BadRequest, "invalid object key");
+  if (::unlink(path_of(key).c_str()) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return;
+    throw io_error("unlink", path_of(key));
+  }
+  auto slash = key.rfind('/');
+  fsync_dir(slash == std::string::npos ? root_ : root_ + "/" + key.substr(0, slash));
+}
+
+void FsObjectStore::list(const std::string& prefix,
+                         const std::function<bool(const std::string&, const ObjectInfo&)>& visit) {
+  // Walk in key order; the prefix is a plain string prefix of keys (like S3).
+  std::vector<std::string> keys;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(root_, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    auto rel = std::filesystem::relative(it->path(), root_, ec).generic_string();
+    if (ec || !valid_key(rel) || rel.rfind(prefix, 0) != 0) continue;
+    keys.push_back(std::move(rel));
+  }
+  std::sort(keys.begin(), keys.end());
+  for (const auto& k : keys) {
+    auto info = head(k);
+    if (info && !visit(k, *info)) return;
+  }
+}
+
+bool FsObjectStore::healthy() {
+  struct stat st{};
+  return ::stat(root_.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && ::access(root_.c_str(), W_OK) == 0;
+}
+
+}  // namespace isvc::storage

@@ -1,0 +1,409 @@
+#include "storage/sqlite_metadata_store.h"
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <vector>
+
+#include "domain/error.h"
+#include "storage/sqlite_db.h"
+
+namespace isvc::storage {
+
+using domain::Error;
+using domain::ErrorCode;
+using domain::ImageRecord;
+using domain::ImageState;
+using sqlite::Connection;
+using sqlite::Statement;
+using sqlite::Transaction;
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+const char* kSchema = R"SQL(
+CREATE TABLE IF NOT EXISTS images (
+  id TEXT PRIMARY KEY, user_id TEXT NOT NULL, album_id TEXT,
+  original_filename TEXT NOT NULL, mime_type TEXT NOT NULL,
+  file_size INTEGER NOT NULL, processed_size INTEGER NOT NULL, thumbnail_size INTEGER NOT NULL,
+  width INTEGER NOT NULL, height INTEGER NOT NULL,
+  s3_key TEXT NOT NULL, s3_bucket TEXT NOT NULL, thumbnail_key TEXT,
+  processing_status TEXT NOT NULL, processing_error TEXT, format TEXT NOT NULL,
+  quality INTEGER NOT NULL, title TEXT, description TEXT, alt_text TEXT, tags TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL, uploaded_at_ms INTEGER NOT NULL,
+  version INTEGER NOT NULL, state INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS images_by_user ON images(user_id, state, uploaded_at_ms, id);
+CREATE INDEX IF NOT EXISTS images_by_album ON images(user_id, album_id, state, uploaded_at_ms, id);
+CREATE INDEX IF NOT EXISTS images_by_time ON images(uploaded_at_ms);
+-- one row per tag of an active image: serves the tag filter with an index
+CREATE TABLE IF NOT EXISTS image_tags (
+  image_id TEXT NOT NULL, user_id TEXT NOT NULL, album_id TEXT, tag TEXT NOT NULL,
+  uploaded_at_ms INTEGER NOT NULL, PRIMARY KEY (image_id, tag));
+CREATE INDEX IF NOT EXISTS image_tags_by_user ON image_tags(user_id, tag, uploaded_at_ms, image_id);
+-- exact counts per scope: g (global), u (user), a (user+album), t (user+tag), at (all three)
+CREATE TABLE IF NOT EXISTS counters (
+  kind TEXT NOT NULL, user_id TEXT NOT NULL, album_id TEXT NOT NULL, tag TEXT NOT NULL,
+  n INTEGER NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY (kind, user_id, album_id, tag));
+)SQL";
+
+const char* kColumns =
+    "id, user_id, album_id, original_filename, mime_type, file_size, processed_size, "
+    "thumbnail_size, width, height, s3_key, s3_bucket, thumbnail_key, processing_status, "
+    "processing_error, format, quality, title, description, alt_text, tags, created_at_ms, "
+    "updated_at_ms, uploaded_at_ms, version, state";
+
+std::string tags_json(const std::vector<std::string>& tags) {
+  boost::json::array a;
+  for (const auto& t : tags) a.emplace_back(t);
+  return boost::json::serialize(a);
+}
+
+std::vector<std::string> parse_tags(const std::string& text) {
+  std::vector<std::string> out;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  if (ec || !v.is_array()) return out;
+  for (const auto& e : v.as_array())
+    if (e.is_string()) out.emplace_back(e.as_string());
+  return out;
+}
+
+ImageRecord read_record(const Statement& s, int base = 0) {
+  ImageRecord r;
+  int c = base;
+  r.id = s.text(c++);
+  r.user_id = s.text(c++);
+  r.album_id = s.opt_text(c++);
+  r.original_filename = s.text(c++);
+  r.mime_type = s.text(c++);
+  r.file_size = s.i64(c++);
+  r.processed_size = s.i64(c++);
+  r.thumbnail_size = s.i64(c++);
+  r.width = int(s.i64(c++));
+  r.height = int(s.i64(c++));
+  r.s3_key = s.text(c++);
+  r.s3_bucket = s.text(c++);
+  r.thumbnail_key = s.opt_text(c++);
+  r.processing_status = s.text(c++);
+  r.processing_error = s.opt_text(c++);
+  r.format = s.text(c++);
+  r.quality = int(s.i64(c++));
+  r.title = s.opt_text(c++);
+  r.description = s.opt_text(c++);
+  r.alt_text = s.opt_text(c++);
+  r.tags = parse_tags(s.text(c++));
+  r.created_at_ms = s.i64(c++);
+  r.updated_at_ms = s.i64(c++);
+  r.uploaded_at_ms = s.i64(c++);
+  r.version = s.i64(c++);
+  r.state = s.i64(c++) == 1 ? ImageState::Deleting : ImageState::Active;
+  return r;
+}
+
+void bind_record(Statement& s, const ImageRecord& r) {
+  int i = 0;
+  auto b = [&](const auto& v) { s.bind(++i, v); };
+  b(std::string_view(r.id));
+  b(std::string_view(r.user_id));
+  b(r.album_id);
+  b(std::string_view(r.original_filename));
+  b(std::string_view(r.mime_type));
+  b(r.file_size);
+  b(r.processed_size);
+  b(r.thumbnail_size);
+  b(int64_t(r.width));
+  b(int64_t(r.height));
+  b(std::string_view(r.s3_key));
+  b(std::string_view(r.s3_bucket));
+  b(r.thumbnail_key);
+  b(std::string_view(r.processing_status));
+  b(r.processing_error);
+  b(std::string_view(r.format));
+  b(int64_t(r.quality));
+  b(r.title);
+  b(r.description);
+  b(r.alt_text);
+  b(std::string_view(tags_json(r.tags)));
+  b(r.created_at_ms);
+  b(r.updated_at_ms);
+  b(r.uploaded_at_ms);
+  b(r.version);
+  b(int64_t(r.state == ImageState::Deleting ? 1 : 0));
+}
+
+std::optional<ImageRecord> select_by_id(Connection& c, const std::string& id) {
+  auto s = c.prepare(std::string("SELECT ") + kColumns + " FROM images WHERE id = ?1");
+  s.bind(1, std::string_view(id));
+  if (!s.step()) return std::nullopt;
+  return read_record(s);
+}
+
+void bump(Connection& c, const char* kind, const std::string& user, const std::string& album,
+          const std::string& tag, int64_t dn, int64_t dbytes) {
+  auto s = c.prepare(
+      "INSERT INTO counters(kind, user_id, album_id, tag, n, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+      "ON CONFLICT(kind, user_id, album_id, tag) DO UPDATE SET n = n + ?5, bytes = bytes + ?6");
+  s.bind(1, std::string_view(kind)).bind(2, std::string_view(user)).bind(3, std::string_view(album));
+  s.bind(4, std::string_view(tag)).bind(5, dn).bind(6, dbytes);
+  s.run();
+}
+
+// Adds (sign = +1) or removes (sign = -1) an active record's contribution to every counter and its
+// tag rows.
+void account(Connection& c, const ImageRecord& r, int sign) {
+  int64_t bytes = r.processed_size + r.thumbnail_size;
+  bump(c, "g", "", "", "", sign, sign * bytes);
+  bump(c, "u", r.user_id, "", "", sign, 0);
+  if (r.album_id) bump(c, "a", r.user_id, *r.album_id, "", sign, 0);
+  for (const auto& t : r.tags) {
+    bump(c, "t", r.user_id, "", t, sign, 0);
+    if (r.album_id) bump(c, "at", r.user_id, *r.album_id, t, sign, 0);
+  }
+  if (sign > 0) {
+    for (const auto& t : r.tags) {
+      auto s = c.prepare(
+          "INSERT OR IGNORE INTO image_tags(image_id, user_id, album_id, tag, uploaded_at_ms) "
+          "VALUES (?1, ?2, ?3, ?4, ?5)");
+      s.bind(1, std::string_view(r.id)).bind(2, std::string_view(r.user_id)).bind(3, r.album_id);
+      s.bind(4, std::string_view(t)).bind(5, r.uploaded_at_ms);
+      s.run();
+    }
+  } else {
+    auto s = c.prepare("DELETE FROM image_tags WHERE image_id = ?1");
+    s.bind(1, std::string_view(r.id));
+    s.run();
+  }
+}
+
+}  // namespace
+
+struct SqliteMetadataStore::Impl {
+  std::string path;
+  std::unique_ptr<Connection> writer;
+  std::vector<std::unique_ptr<Connection>> readers;
+  std::atomic<unsigned> next{0};
+
+  // A reader connection, locked: prefers an idle one, else waits on one in turn.
+  template <class F>
+  auto read(F&& f) {
+    unsigned n = unsigned(readers.size());
+    unsigned start = next.fetch_add(1);
+    for (unsigned k = 0; k < n; ++k) {
+      auto& c = *readers[(start + k) % n];
+      std::unique_lock lock(c.mutex(), std::try_to_lock);
+      if (lock.owns_lock()) return f(c);
+    }
+    auto& c = *readers[start % n];
+    std::lock_guard lock(c.mutex());
+    return f(c);
+  }
+  template <class F>
+  auto write(F&& f) {
+    std::lock_guard lock(writer->mutex());
+    return f(*writer);
+  }
+};
+
+SqliteMetadataStore::SqliteMetadataStore(const std::string& db_path, int readers)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->path = db_path;
+  impl_->writer = std::make_unique<Connection>(db_path, true);
+  auto& w = *impl_->writer;
+  int64_t version = 0;
+  {
+    auto s = w.prepare("PRAGMA user_version");
+    if (s.step()) version = s.i64(0);
+  }
+  if (version > kSchemaVersion)
+    throw Error(ErrorCode::StorageFailed,
+                "metadata.db has schema version " + std::to_string(version) +
+                    ", newer than this binary understands (" + std::to_string(kSchemaVersion) + ")");
+  w.exec(kSchema);
+  w.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
+  for (int i = 0; i < std::max(1, readers); ++i)
+    impl_->readers.push_back(std::make_unique<Connection>(db_path, false));
+}
+
+SqliteMetadataStore::~SqliteMetadataStore() = default;
+
+void SqliteMetadataStore::insert(const ImageRecord& rec) {
+  impl_->write([&](Connection& c) {
+    Transaction tx(c);
+    if (select_by_id(c, rec.id)) throw Error(ErrorCode::StorageFailed, "image id already exists");
+    auto s = c.prepare(std::string("INSERT INTO images(") + kColumns +
+                       ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
+                       "?19,?20,?21,?22,?23,?24,?25,?26)");
+    bind_record(s, rec);
+    s.run();
+    if (rec.state == ImageState::Active) account(c, rec, +1);
+    tx.commit();
+  });
+}
+
+std::optional<ImageRecord> SqliteMetadataStore::get(const std::string& id) {
+  return impl_->read([&](Connection& c) { return select_by_id(c, id); });
+}
+
+void SqliteMetadataStore::update(const ImageRecord& rec, int64_t expected_version) {
+  impl_->write([&](Connection& c) {
+    Transaction tx(c);
+    auto cur = select_by_id(c, rec.id);
+    if (!cur || cur->state != ImageState::Active)
+      throw Error(ErrorCode::ImageNotFound, "image not found", {{"id", rec.id}});
+    if (cur->version != expected_version) {
+      Error e(ErrorCode::VersionMismatch, "the image was changed by someone else; reload it");
+      e.current_version = cur->version;
+      throw e;
+    }
+    account(c, *cur, -1);
+    auto s = c.prepare(std::string("REPLACE INTO images(") + kColumns +
+                       ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
+                       "?19,?20,?21,?22,?23,?24,?25,?26)");
+    ImageRecord next = rec;
+    next.state = ImageState::Active;
+    bind_record(s, next);
+    s.run();
+    account(c, next, +1);
+    tx.commit();
+  });
+}
+
+std::optional<ImageRecord> SqliteMetadataStore::mark_deleting(const std::string& id) {
+  return impl_->write([&](Connection& c) -> std::optional<ImageRecord> {
+    Transaction tx(c);
+    auto cur = select_by_id(c, id);
+    if (!cur) return std::nullopt;
+    if (cur->state == ImageState::Active) {
+      account(c, *cur, -1);
+      auto s = c.prepare("UPDATE images SET state = 1 WHERE id = ?1");
+      s.bind(1, std::string_view(id));
+      s.run();
+      cur->state = ImageState::Deleting;
+    }
+    tx.commit();
+    return cur;
+  });
+}
+
+bool SqliteMetadataStore::remove(const std::string& id) {
+  return impl_->write([&](Connection& c) {
+    Transaction tx(c);
+    auto cur = select_by_id(c, id);
+    if (!cur) return false;
+    if (cur->state == ImageState::Active) account(c, *cur, -1);
+    auto s = c.prepare("DELETE FROM images WHERE id = ?1");
+    s.bind(1, std::string_view(id));
+    s.run();
+    tx.commit();
+    return true;
+  });
+}
+
+ListPage SqliteMetadataStore::list(const ListQuery& q) {
+  const char* cmp = q.ascending ? ">" : "<";
+  const char* dir = q.ascending ? "ASC" : "DESC";
+  std::string sql;
+  if (q.tag) {
+    // Walk the tag index, then fetch the rows.
+    sql = "SELECT ";
+    std::string cols = kColumns;
+    std::string prefixed;
+    std::size_t start = 0;
+    while (start < cols.size()) {
+      auto comma = cols.find(',', start);
+      auto name = cols.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      while (!name.empty() && name.front() == ' ') name.erase(0, 1);
+      prefixed += (prefixed.empty() ? "i." : ", i.") + name;
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    sql += prefixed +
+           " FROM image_tags t JOIN images i ON i.id = t.image_id WHERE t.user_id = ?1 AND "
+           "t.tag = ?2";
+    if (q.album_id) sql += " AND t.album_id = ?3";
+    if (q.after) sql += std::string(" AND (t.uploaded_at_ms, t.image_id) ") + cmp + " (?4, ?5)";
+    sql += std::string(" ORDER BY t.uploaded_at_ms ") + dir + ", t.image_id " + dir + " LIMIT ?6";
+  } else {
+    sql = std::string("SELECT ") + kColumns + " FROM images WHERE user_id = ?1 AND state = 0";
+    if (q.album_id) sql += " AND album_id = ?3";
+    if (q.after) sql += std::string(" AND (uploaded_at_ms, id) ") + cmp + " (?4, ?5)";
+    sql += std::string(" ORDER BY uploaded_at_ms ") + dir + ", id " + dir + " LIMIT ?6";
+  }
+  return impl_->read([&](Connection& c) {
+    auto s = c.prepare(sql);
+    s.bind(1, std::string_view(q.user_id));
+    if (q.tag) s.bind(2, std::string_view(*q.tag));
+    if (q.album_id) s.bind(3, std::string_view(*q.album_id));
+    if (q.after) s.bind(4, q.after->uploaded_at_ms).bind(5, std::string_view(q.after->id));
+    s.bind(6, int64_t(q.limit) + 1);
+    ListPage page;
+    while (s.step()) page.items.push_back(read_record(s));
+    if (int(page.items.size()) > q.limit) {
+      page.items.resize(std::size_t(q.limit));
+      page.has_more = true;
+    }
+    return page;
+  });
+}
+
+int64_t SqliteMetadataStore::count(const std::string& user_id,
+                                   const std::optional<std::string>& album_id,
+                                   const std::optional<std::string>& tag) {
+  const char* kind = album_id && tag ? "at" : album_id ? "a" : tag ? "t" : "u";
+  return impl_->read([&](Connection& c) -> int64_t {
+    auto s = c.prepare(
+        "SELECT n FROM counters WHERE kind = ?1 AND user_id = ?2 AND album_id = ?3 AND tag = ?4");
+    s.bind(1, std::string_view(kind)).bind(2, std::string_view(user_id));
+    s.bind(3, std::string_view(album_id.value_or(""))).bind(4, std::string_view(tag.value_or("")));
+    return s.step() ? s.i64(0) : 0;
+  });
+}
+
+StoreStats SqliteMetadataStore::stats(int64_t since_ms) {
+  return impl_->read([&](Connection& c) {
+    StoreStats st;
+    {
+      auto s = c.prepare("SELECT n, bytes FROM counters WHERE kind = 'g'");
+      if (s.step()) {
+        st.total_images = s.i64(0);
+        st.total_bytes = s.i64(1);
+      }
+    }
+    auto s = c.prepare("SELECT count(*) FROM images WHERE uploaded_at_ms >= ?1 AND state = 0");
+    s.bind(1, since_ms);
+    if (s.step()) st.uploaded_since = s.i64(0);
+    return st;
+  });
+}
+
+void SqliteMetadataStore::scan(const std::function<bool(const ImageRecord&)>& visit) {
+  // Pages by id so no read transaction stays open while the visitor works.
+  std::string after;
+  for (;;) {
+    std::vector<ImageRecord> batch = impl_->read([&](Connection& c) {
+      auto s = c.prepare(std::string("SELECT ") + kColumns +
+                         " FROM images WHERE id > ?1 ORDER BY id LIMIT 500");
+      s.bind(1, std::string_view(after));
+      std::vector<ImageRecord> out;
+      while (s.step()) out.push_back(read_record(s));
+      return out;
+    });
+    if (batch.empty()) return;
+    for (const auto& r : batch)
+      if (!visit(r)) return;
+    after = batch.back().id;
+  }
+}
+
+bool SqliteMetadataStore::healthy() {
+  try {
+    return impl_->read([](Connection& c) {
+      auto s = c.prepare("SELECT 1");
+      return s.step();
+    });
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+}  // namespace isvc::storage
