@@ -1,0 +1,187 @@
+#include "imaging/vips_processor.h"
+
+#include <vips/vips8>
+
+#include <cstring>
+#include <future>
+#include <mutex>
+
+#include "domain/error.h"
+
+namespace isvc::imaging {
+
+using domain::Error;
+using domain::ErrorCode;
+using vips::VImage;
+
+namespace {
+
+// A VipsBlob over bytes we own for the duration of the call (no copy, no free).
+struct Blob {
+  explicit Blob(std::string_view b) : blob(vips_blob_new(nullptr, b.data(), b.size())) {}
+  ~Blob() { vips_area_unref(VIPS_AREA(blob)); }
+  Blob(const Blob&) = delete;
+  Blob& operator=(const Blob&) = delete;
+  VipsBlob* blob;
+};
+
+std::string take_blob(VipsBlob* out) {
+  std::size_t len = 0;
+  auto data = static_cast<const char*>(vips_blob_get(out, &len));
+  std::string s(data, len);
+  vips_area_unref(VIPS_AREA(out));
+  return s;
+}
+
+VImage load(ImageFormat f, VipsBlob* blob, bool strict) {
+  auto opts = VImage::option()->set("access", VIPS_ACCESS_RANDOM);
+  if (strict) opts->set("fail_on", VIPS_FAIL_ON_TRUNCATED);
+  switch (f) {
+    case ImageFormat::Jpeg: return VImage::jpegload_buffer(blob, opts);
+    case ImageFormat::Png: return VImage::pngload_buffer(blob, opts);
+    case ImageFormat::Webp: return VImage::webpload_buffer(blob, opts);  // n=1: first frame
+    case ImageFormat::Unknown: break;
+  }
+  delete opts;
+  throw Error(ErrorCode::InvalidFileType, "only JPEG, PNG and WebP images are accepted");
+}
+
+int orientation_of(const VImage& img) {
+  if (img.get_typeof(VIPS_META_ORIENTATION) == 0) return 1;
+  int o = img.get_int(VIPS_META_ORIENTATION);
+  return o >= 1 && o <= 8 ? o : 1;
+}
+
+// Everything a loader attaches beyond pixels (EXIF incl. GPS, XMP, IPTC, ICC, thumbnails, PNG
+// text chunks, animation info) is dropped: outputs carry pixels only.
+void strip_metadata(VImage& img) {
+  gchar** fields = vips_image_get_fields(img.get_image());
+  for (gchar** f = fields; f && *f; ++f) {
+    std::string_view n(*f);
+    bool keep = n == "width" || n == "height" || n == "bands" || n == "format" || n == "coding" ||
+                n == "interpretation" || n == "xoffset" || n == "yoffset" || n == "xres" ||
+                n == "yres" || n == "filename" || n == "mode";
+    if (!keep) vips_image_remove(img.get_image(), *f);
+  }
+  g_strfreev(fields);
+}
+
+VImage to_srgb8(VImage img) {
+  bool alpha = img.has_alpha();
+  if (img.interpretation() == VIPS_INTERPRETATION_CMYK) {
+    // Built-in CMYK profile (or the embedded one) to sRGB through lcms.
+    img = img.icc_transform("srgb", VImage::option()
+                                        ->set("input_profile", "cmyk")
+                                        ->set("embedded", true)
+                                        ->set("intent", VIPS_INTENT_PERCEPTUAL));
+  } else if (img.get_typeof(VIPS_META_ICC_NAME) != 0) {
+    try {
+      img = img.icc_transform("srgb", VImage::option()->set("embedded", true));
+    } catch (const vips::VError&) {
+      // A broken embedded profile is ignored rather than failing the upload.
+    }
+  }
+  if (img.interpretation() != VIPS_INTERPRETATION_sRGB || img.bands() < 3)
+    img = img.colourspace(VIPS_INTERPRETATION_sRGB);
+  if (img.format() != VIPS_FORMAT_UCHAR) img = img.cast(VIPS_FORMAT_UCHAR);
+  int want = alpha ? 4 : 3;
+  if (img.bands() > want) img = img.extract_band(0, VImage::option()->set("n", want));
+  return img;
+}
+
+std::string encode_webp(const VImage& img, int quality, int effort) {
+  VipsBlob* out = img.webpsave_buffer(VImage::option()
+                                          ->set("Q", quality)
+                                          ->set("effort", effort)
+                                          ->set("strip", true));
+  return take_blob(out);
+}
+
+}  // namespace
+
+void init_vips(int concurrency) {
+  static std::once_flag once;
+  std::call_once(once, [&] {
+    if (VIPS_INIT("image-service") != 0) throw std::runtime_error("libvips failed to start");
+    vips_block_untrusted_set(TRUE);
+    vips_cache_set_max(0);
+    vips_cache_set_max_mem(0);
+    vips_concurrency_set(concurrency > 0 ? concurrency : 1);
+  });
+}
+
+ProbeResult VipsProcessor::probe(std::string_view bytes) {
+  ProbeResult r;
+  r.format = sniff_format(bytes);
+  if (r.format == ImageFormat::Unknown)
+    throw Error(ErrorCode::InvalidFileType, "only JPEG, PNG and WebP images are accepted",
+                {{"field", "file"}});
+  Blob blob(bytes);
+  try {
+    VImage head = load(r.format, blob.blob, false);  // lazy: reads the header only
+    int w = head.width(), h = head.height();
+    if (orientation_of(head) >= 5) std::swap(w, h);
+    r.width = w;
+    r.height = h;
+  } catch (const vips::VError&) {
+    throw Error(ErrorCode::InvalidImage, "the image header cannot be read", {{"field", "file"}});
+  }
+  if (r.width < limits_.min_dimension || r.height < limits_.min_dimension ||
+      r.width > limits_.max_dimension || r.height > limits_.max_dimension) {
+    throw Error(ErrorCode::InvalidDimensions,
+                "image is " + std::to_string(r.width) + "x" + std::to_string(r.height) +
+                    "; width and height must be between " + std::to_string(limits_.min_dimension) +
+                    " and " + std::to_string(limits_.max_dimension),
+                {{"field", "file"},
+                 {"width", std::to_string(r.width)},
+                 {"height", std::to_string(r.height)}});
+  }
+  return r;
+}
+
+ProcessedImage VipsProcessor::process(std::string_view bytes) {
+  ProcessedImage out;
+  out.probe = probe(bytes);  // type and dimensions from the header, before any decode
+  Blob blob(bytes);
+  try {
+    VImage img = load(out.probe.format, blob.blob, true);
+    img = img.autorot();
+    img = to_srgb8(img);
+    // Decode once, fully, here: truncation and corruption surface now as INVALID_IMAGE.
+    img = img.copy_memory();
+    strip_metadata(img);
+
+    auto thumb = std::async(std::launch::async, [&] {
+      VImage t = img.thumbnail_image(limits_.thumb_size,
+                                     VImage::option()
+                                         ->set("height", limits_.thumb_size)
+                                         ->set("crop", VIPS_INTERESTING_CENTRE)
+                                         ->set("size", VIPS_SIZE_BOTH)
+                                         ->set("no_rotate", true));
+      return encode_webp(t, limits_.thumb_quality, limits_.webp_effort);
+    });
+    VImage main = img;
+    if (img.width() > limits_.main_max || img.height() > limits_.main_max) {
+      main = img.thumbnail_image(limits_.main_max, VImage::option()
+                                                       ->set("height", limits_.main_max)
+                                                       ->set("size", VIPS_SIZE_DOWN)
+                                                       ->set("no_rotate", true));
+    }
+    out.main_width = main.width();
+    out.main_height = main.height();
+    std::exception_ptr main_error;
+    try {
+      out.main_webp = encode_webp(main, limits_.main_quality, limits_.webp_effort);
+    } catch (...) {
+      main_error = std::current_exception();
+    }
+    out.thumb_webp = thumb.get();
+    if (main_error) std::rethrow_exception(main_error);
+  } catch (const vips::VError& e) {
+    throw Error(ErrorCode::InvalidImage, "the image data is corrupt or truncated",
+                {{"field", "file"}});
+  }
+  return out;
+}
+
+}  // namespace isvc::imaging
