@@ -145,7 +145,8 @@ void HttpApp::on_response(const http::Request& req, const http::Response& res,
   f["method"] = req.method;
   f["path"] = req.path;
   f["status"] = res.status;
-  f["durationMs"] = static_cast<double>(duration_us) / 1000.0;
+  f["durationMs"] = duration_us / 1000;  // integers: Boost.JSON prints doubles as 1.2E1
+  f["durationUs"] = duration_us;
   f["bytes"] = res.head_content_length ? *res.head_content_length : res.payload().size();
   f["remote"] = req.remote_address;
   for (const auto& [k, v] : res.log_fields) f[k] = v;

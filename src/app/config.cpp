@@ -50,8 +50,8 @@ bool parse_bool(const std::string& name, const std::string& v) {
 
 void check_origin(const std::string& o) {
   bool scheme = o.rfind("https://", 0) == 0 || o.rfind("http://", 0) == 0;
-  if (!scheme || o == "*" ||
-      o.find('*') != std::string::npos && o.find("://*.") == std::string::npos)
+  bool bad_wildcard = o.find('*') != std::string::npos && o.find("://*.") == std::string::npos;
+  if (!scheme || bad_wildcard)
     throw ConfigError("CORS_ALLOWED_ORIGINS: '" + o +
                       "' is not an origin (scheme://host[:port], optionally scheme://*.domain)");
   if (o.back() == '/') throw ConfigError("CORS_ALLOWED_ORIGINS: '" + o + "' must not end in '/'");

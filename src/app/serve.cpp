@@ -45,7 +45,7 @@ int serve_command() {
 
   domain::SystemClock clock;
   obs::ServiceMetrics metrics;
-  imaging::init_vips(1);
+  imaging::init_vips(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   imaging::ProcessingLimits limits;
   limits.webp_effort = cfg.webp_effort;
   imaging::VipsProcessor processor(limits);

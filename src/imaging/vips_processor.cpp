@@ -1,6 +1,7 @@
 #include "imaging/vips_processor.h"
 
 #include <vips/vips8>
+#include <webp/mux.h>
 
 #include <cstring>
 #include <future>
@@ -89,12 +90,29 @@ VImage to_srgb8(VImage img) {
   return img;
 }
 
+// libvips 8.14's webpsave always writes an EXIF chunk (rebuilt from the image's fields, `strip`
+// is ignored), so the metadata chunks are removed from the container with libwebpmux, which also
+// fixes the VP8X flags.
+std::string drop_metadata_chunks(const std::string& webp) {
+  WebPData in{reinterpret_cast<const uint8_t*>(webp.data()), webp.size()};
+  WebPMux* mux = WebPMuxCreate(&in, 0);
+  if (!mux) throw Error(ErrorCode::Internal, "WebP output could not be parsed");
+  for (const char* fourcc : {"EXIF", "XMP ", "ICCP"}) WebPMuxDeleteChunk(mux, fourcc);
+  WebPData out{};
+  WebPMuxError err = WebPMuxAssemble(mux, &out);
+  WebPMuxDelete(mux);
+  if (err != WEBP_MUX_OK) throw Error(ErrorCode::Internal, "WebP output could not be rebuilt");
+  std::string clean(reinterpret_cast<const char*>(out.bytes), out.size);
+  WebPDataClear(&out);
+  return clean;
+}
+
 std::string encode_webp(const VImage& img, int quality, int effort) {
   VipsBlob* out = img.webpsave_buffer(VImage::option()
                                           ->set("Q", quality)
                                           ->set("effort", effort)
                                           ->set("strip", true));
-  return take_blob(out);
+  return drop_metadata_chunks(take_blob(out));
 }
 
 }  // namespace
