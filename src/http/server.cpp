@@ -389,6 +389,7 @@ void Server::run() {
 }
 
 void Server::stop() {
+  impl_->draining.store(true);  // from now on every response closes its connection
   {
     std::lock_guard lock(impl_->stop_mu);
     impl_->stop_requested = true;
