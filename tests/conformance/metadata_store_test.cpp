@@ -1,0 +1,302 @@
+// The MetadataStore contract, run against every adapter. A new backend adds one factory to
+// INSTANTIATE_TEST_SUITE_P below.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <set>
+#include <thread>
+
+#include "domain/error.h"
+#include "storage/metadata_store.h"
+#include "storage/sqlite_metadata_store.h"
+
+namespace isvc::storage {
+namespace {
+
+using domain::Error;
+using domain::ErrorCode;
+using domain::ImageRecord;
+using domain::ImageState;
+
+struct StoreFactory {
+  std::string name;
+  std::function<std::unique_ptr<MetadataStore>(const std::string& dir)> make;
+};
+
+std::ostream& operator<<(std::ostream& os, const StoreFactory& f) { return os << f.name; }
+
+class MetadataStoreConformance : public ::testing::TestWithParam<StoreFactory> {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("isvc-meta-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    std::filesystem::create_directories(dir_);
+    store = GetParam().make(dir_.string());
+  }
+  void TearDown() override {
+    store.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  static ImageRecord rec(const std::string& id, const std::string& user, int64_t uploaded) {
+    ImageRecord r;
+    r.id = id;
+    r.user_id = user;
+    r.original_filename = "photo.jpg";
+    r.mime_type = "image/jpeg";
+    r.file_size = 1000;
+    r.processed_size = 600;
+    r.thumbnail_size = 100;
+    r.width = 4000;
+    r.height = 3000;
+    r.s3_key = "images/" + user + "/" + id + ".webp";
+    r.thumbnail_key = "images/" + user + "/thumbnails/" + id + ".webp";
+    r.s3_bucket = "local";
+    r.created_at_ms = r.updated_at_ms = r.uploaded_at_ms = uploaded;
+    return r;
+  }
+  static std::string id(int n) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "01J0000000000000000000%04d", n);
+    return buf;
+  }
+  std::vector<std::string> walk(ListQuery q) {
+    std::vector<std::string> ids;
+    for (int guard = 0; guard < 100; ++guard) {
+      auto page = store->list(q);
+      for (auto& r : page.items) ids.push_back(r.id);
+      if (!page.has_more) break;
+      q.after = ListPosition{page.items.back().uploaded_at_ms, page.items.back().id};
+    }
+    return ids;
+  }
+
+  std::unique_ptr<MetadataStore> store;
+
+ private:
+  std::filesystem::path dir_;
+  static inline std::atomic<int> counter_{0};
+};
+
+TEST_P(MetadataStoreConformance, RoundTripsEveryField) {
+  auto r = rec(id(1), "alice", 1736937000123);
+  r.album_id = "album-1";
+  r.title = "Château ✓";
+  r.description = "line one\nline two";
+  r.alt_text = "alt";
+  r.tags = {"zeta", "alpha", "ünï"};
+  r.processing_error = std::nullopt;
+  r.version = 3;
+  store->insert(r);
+  auto got = store->get(r.id);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, r);
+
+  auto bare = rec(id(2), "alice", 1);
+  bare.thumbnail_key.reset();
+  store->insert(bare);
+  EXPECT_EQ(*store->get(bare.id), bare);
+  EXPECT_EQ(store->get(id(3)), std::nullopt);
+}
+
+TEST_P(MetadataStoreConformance, DuplicateInsertFails) {
+  store->insert(rec(id(1), "alice", 1));
+  try {
+    store->insert(rec(id(1), "alice", 2));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::StorageFailed);
+  }
+  EXPECT_EQ(store->count("alice", {}, {}), 1);
+}
+
+TEST_P(MetadataStoreConformance, UpdateIsACompareAndSwapOnVersion) {
+  auto r = rec(id(1), "alice", 1);
+  store->insert(r);
+  auto next = r;
+  next.title = "new";
+  next.version = 2;
+  store->update(next, 1);
+  EXPECT_EQ(store->get(r.id)->title, "new");
+  EXPECT_EQ(store->get(r.id)->version, 2);
+  try {
+    store->update(next, 1);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::VersionMismatch);
+    EXPECT_EQ(e.current_version, 2);
+  }
+  try {
+    store->update(rec(id(9), "alice", 1), 1);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::ImageNotFound);
+  }
+}
+
+TEST_P(MetadataStoreConformance, CountsFollowAlbumAndTagChanges) {
+  auto r = rec(id(1), "alice", 1);
+  r.album_id = "a1";
+  r.tags = {"x", "y"};
+  store->insert(r);
+  EXPECT_EQ(store->count("alice", {}, {}), 1);
+  EXPECT_EQ(store->count("alice", std::string("a1"), {}), 1);
+  EXPECT_EQ(store->count("alice", {}, std::string("x")), 1);
+  EXPECT_EQ(store->count("alice", std::string("a1"), std::string("y")), 1);
+  auto moved = r;
+  moved.album_id = "a2";
+  moved.tags = {"y", "z"};
+  moved.version = 2;
+  store->update(moved, 1);
+  EXPECT_EQ(store->count("alice", std::string("a1"), {}), 0);
+  EXPECT_EQ(store->count("alice", std::string("a2"), {}), 1);
+  EXPECT_EQ(store->count("alice", {}, std::string("x")), 0);
+  EXPECT_EQ(store->count("alice", {}, std::string("z")), 1);
+  EXPECT_EQ(store->count("alice", std::string("a2"), std::string("z")), 1);
+  ListQuery q{"alice", std::string("a2"), std::string("z"), false, 20, {}};
+  EXPECT_EQ(walk(q), std::vector<std::string>{r.id});
+  q.tag = "x";
+  EXPECT_TRUE(walk(q).empty());
+  EXPECT_EQ(store->count("bob", {}, {}), 0);
+}
+
+TEST_P(MetadataStoreConformance, MarkDeletingHidesAndRemoveIsIdempotent) {
+  auto r = rec(id(1), "alice", 1);
+  r.tags = {"t"};
+  store->insert(r);
+  auto marked = store->mark_deleting(r.id);
+  ASSERT_TRUE(marked);
+  EXPECT_EQ(marked->state, ImageState::Deleting);
+  EXPECT_EQ(store->mark_deleting(r.id)->state, ImageState::Deleting);
+  EXPECT_EQ(store->get(r.id)->state, ImageState::Deleting);
+  EXPECT_EQ(store->count("alice", {}, {}), 0);
+  EXPECT_EQ(store->count("alice", {}, std::string("t")), 0);
+  EXPECT_TRUE(walk({"alice", {}, {}, false, 20, {}}).empty());
+  EXPECT_TRUE(walk({"alice", {}, std::string("t"), false, 20, {}}).empty());
+  auto upd = r;
+  upd.version = 2;
+  EXPECT_THROW(store->update(upd, 1), Error);
+  EXPECT_TRUE(store->remove(r.id));
+  EXPECT_FALSE(store->remove(r.id));
+  EXPECT_EQ(store->get(r.id), std::nullopt);
+  EXPECT_EQ(store->mark_deleting(r.id), std::nullopt);
+  EXPECT_EQ(store->stats(0).total_images, 0);
+}
+
+TEST_P(MetadataStoreConformance, Pages45As20_20_5InBothOrdersWithFilters) {
+  for (int i = 0; i < 45; ++i) {
+    // Ties on uploaded_at_ms (three per timestamp) are broken by id.
+    auto r = rec(id(i), "alice", 1000 + i / 3);
+    if (i % 3 == 0) r.album_id = "A";
+    if (i % 3 == 1) r.tags = {"t1", "other"};
+    store->insert(r);
+  }
+  store->insert(rec(id(100), "bob", 5000));
+  for (bool asc : {false, true}) {
+    ListQuery q{"alice", {}, {}, asc, 20, {}};
+    std::vector<std::size_t> sizes;
+    std::vector<std::string> all;
+    for (;;) {
+      auto page = store->list(q);
+      sizes.push_back(page.items.size());
+      for (auto& r : page.items) all.push_back(r.id);
+      if (!page.has_more) break;
+      q.after = ListPosition{page.items.back().uploaded_at_ms, page.items.back().id};
+    }
+    EXPECT_EQ(sizes, (std::vector<std::size_t>{20, 20, 5}));
+    EXPECT_EQ(std::set<std::string>(all.begin(), all.end()).size(), 45u);
+    EXPECT_EQ(all.front(), asc ? id(0) : id(44));
+    EXPECT_TRUE(std::is_sorted(all.begin(), all.end()) == asc);
+    auto album = walk({"alice", std::string("A"), {}, asc, 20, {}});
+    auto tagged = walk({"alice", {}, std::string("t1"), asc, 7, {}});
+    EXPECT_EQ(album.size(), 15u);
+    EXPECT_EQ(tagged.size(), 15u);
+    EXPECT_EQ(std::set<std::string>(tagged.begin(), tagged.end()).size(), 15u);
+  }
+  EXPECT_EQ(store->count("alice", {}, {}), 45);
+  EXPECT_EQ(store->count("alice", std::string("A"), {}), 15);
+  EXPECT_EQ(store->count("alice", {}, std::string("t1")), 15);
+}
+
+TEST_P(MetadataStoreConformance, NewInsertsDuringPagingNeverDuplicateOrSkipOlderItems) {
+  for (int i = 0; i < 30; ++i) store->insert(rec(id(i), "alice", 1000 + i));
+  ListQuery q{"alice", {}, {}, false, 10, {}};
+  std::vector<std::string> seen;
+  for (int n = 0;; ++n) {
+    auto page = store->list(q);
+    for (auto& r : page.items) seen.push_back(r.id);
+    store->insert(rec(id(100 + n), "alice", 5000 + n));  // newer than everything
+    if (!page.has_more) break;
+    q.after = ListPosition{page.items.back().uploaded_at_ms, page.items.back().id};
+  }
+  ASSERT_EQ(seen.size(), 30u);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 30u);
+}
+
+TEST_P(MetadataStoreConformance, StatsAndScan) {
+  for (int i = 0; i < 5; ++i) store->insert(rec(id(i), i < 3 ? "alice" : "bob", 1000 * i));
+  auto st = store->stats(2000);
+  EXPECT_EQ(st.total_images, 5);
+  EXPECT_EQ(st.total_bytes, 5 * 700);
+  EXPECT_EQ(st.uploaded_since, 3);
+  std::vector<std::string> ids;
+  store->scan([&](const ImageRecord& r) {
+    ids.push_back(r.id);
+    return true;
+  });
+  EXPECT_EQ(ids.size(), 5u);
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  EXPECT_TRUE(store->healthy());
+}
+
+TEST_P(MetadataStoreConformance, ConcurrentInsertsKeepExactCounts) {
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        auto r = rec(id(t * 100 + i), "alice", t * 100 + i);
+        r.tags = {"t" + std::to_string(t % 2)};
+        store->insert(r);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(store->count("alice", {}, {}), 400);
+  EXPECT_EQ(store->count("alice", {}, std::string("t0")), 200);
+  EXPECT_EQ(walk({"alice", {}, {}, true, 100, {}}).size(), 400u);
+}
+
+TEST_P(MetadataStoreConformance, ConcurrentUpdatesOfOneVersionHaveOneWinner) {
+  store->insert(rec(id(1), "alice", 1));
+  std::atomic<int> wins{0}, conflicts{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 10; ++t) {
+    threads.emplace_back([&, t] {
+      auto r = rec(id(1), "alice", 1);
+      r.title = "writer " + std::to_string(t);
+      r.version = 2;
+      try {
+        store->update(r, 1);
+        ++wins;
+      } catch (const Error& e) {
+        if (e.code() == ErrorCode::VersionMismatch) ++conflicts;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wins.load(), 1);
+  EXPECT_EQ(conflicts.load(), 9);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Adapters, MetadataStoreConformance,
+    ::testing::Values(StoreFactory{"sqlite",
+                                   [](const std::string& dir) -> std::unique_ptr<MetadataStore> {
+                                     return std::make_unique<SqliteMetadataStore>(dir + "/m.db");
+                                   }}),
+    [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace isvc::storage

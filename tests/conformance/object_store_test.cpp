@@ -1,0 +1,145 @@
+// The ObjectStore contract, run against every adapter (one factory line each).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <thread>
+
+#include "domain/error.h"
+#include "storage/fs_object_store.h"
+#include "storage/object_store.h"
+
+namespace isvc::storage {
+namespace {
+
+struct ObjectStoreFactory {
+  std::string name;
+  std::function<std::unique_ptr<ObjectStore>(const std::string& dir)> make;
+};
+
+class ObjectStoreConformance : public ::testing::TestWithParam<ObjectStoreFactory> {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("isvc-obj-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    std::filesystem::create_directories(dir_);
+    store = GetParam().make(dir_.string());
+  }
+  void TearDown() override {
+    store.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::unique_ptr<ObjectStore> store;
+  std::filesystem::path dir_;
+
+ private:
+  static inline std::atomic<int> counter_{0};
+};
+
+TEST_P(ObjectStoreConformance, PutGetHeadRemove) {
+  std::string bytes("RIFF\0\0\0\0WEBPdata\r\n\0tail", 24);
+  store->put("images/u1/a.webp", bytes, "image/webp");
+  auto got = store->get("images/u1/a.webp");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->bytes, bytes);
+  EXPECT_EQ(got->info.size, 24);
+  EXPECT_EQ(got->info.content_type, "image/webp");
+  EXPECT_EQ(got->info.etag.size(), 32u);
+  auto head = store->head("images/u1/a.webp");
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->etag, got->info.etag);
+  EXPECT_GT(head->last_modified_ms, 0);
+  store->remove("images/u1/a.webp");
+  EXPECT_FALSE(store->get("images/u1/a.webp"));
+  EXPECT_FALSE(store->head("images/u1/a.webp"));
+  EXPECT_NO_THROW(store->remove("images/u1/a.webp"));
+}
+
+TEST_P(ObjectStoreConformance, RangesReturnExactSlices) {
+  std::string bytes;
+  for (int i = 0; i < 1000; ++i) bytes += char(i % 251);
+  store->put("images/u/r.webp", bytes, "image/webp");
+  auto r = store->get("images/u/r.webp", ByteRange{100, 199});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->bytes, bytes.substr(100, 100));
+  EXPECT_EQ(r->info.size, 1000);
+  EXPECT_EQ(store->get("images/u/r.webp", ByteRange{990, 999})->bytes, bytes.substr(990));
+}
+
+TEST_P(ObjectStoreConformance, OverwriteReplacesWholeObjectAndEtag) {
+  store->put("images/u/o.webp", "first version", "image/webp");
+  auto e1 = store->head("images/u/o.webp")->etag;
+  store->put("images/u/o.webp", "second", "image/webp");
+  EXPECT_EQ(store->get("images/u/o.webp")->bytes, "second");
+  EXPECT_NE(store->head("images/u/o.webp")->etag, e1);
+}
+
+TEST_P(ObjectStoreConformance, LargeObject) {
+  std::string big(10 * 1024 * 1024, 'x');
+  big[12345] = 'y';
+  store->put("images/u/big.webp", big, "image/webp");
+  EXPECT_EQ(store->get("images/u/big.webp")->bytes, big);
+}
+
+TEST_P(ObjectStoreConformance, HostileKeysAreRefused) {
+  for (const char* k : {"", "/abs", "../x", "images/../../x", "images/./x", "images//x",
+                        "images\\x", "images/x/", "images/\x01x"}) {
+    EXPECT_THROW(store->put(k, "data", "image/webp"), domain::Error) << k;
+    EXPECT_FALSE(store->get(k)) << k;
+    EXPECT_FALSE(store->head(k)) << k;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_.parent_path() / "x"));
+}
+
+TEST_P(ObjectStoreConformance, ListsByPrefixInKeyOrder) {
+  store->put("images/b/2.webp", "2", "image/webp");
+  store->put("images/a/1.webp", "1", "image/webp");
+  store->put("images/a/thumbnails/1.webp", "t", "image/webp");
+  store->put("temp/up1", "u", "application/octet-stream");
+  std::vector<std::string> keys;
+  store->list("images/", [&](const std::string& k, const ObjectInfo& info) {
+    keys.push_back(k);
+    EXPECT_GT(info.size, 0);
+    return true;
+  });
+  EXPECT_EQ(keys, (std::vector<std::string>{"images/a/1.webp", "images/a/thumbnails/1.webp",
+                                            "images/b/2.webp"}));
+  keys.clear();
+  store->list("images/a/", [&](const std::string& k, const ObjectInfo&) {
+    keys.push_back(k);
+    return false;  // stop after the first
+  });
+  EXPECT_EQ(keys.size(), 1u);
+}
+
+TEST_P(ObjectStoreConformance, ConcurrentPutsOfDifferentKeys) {
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i)
+        store->put("images/u" + std::to_string(t) + "/" + std::to_string(i) + ".webp",
+                   std::string(1000 + i, char('a' + t)), "image/webp");
+    });
+  for (auto& th : threads) th.join();
+  int n = 0;
+  store->list("images/", [&](const std::string&, const ObjectInfo&) {
+    ++n;
+    return true;
+  });
+  EXPECT_EQ(n, 160);
+  EXPECT_EQ(store->get("images/u3/7.webp")->bytes, std::string(1007, 'd'));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Adapters, ObjectStoreConformance,
+    ::testing::Values(ObjectStoreFactory{
+        "filesystem",
+        [](const std::string& dir) -> std::unique_ptr<ObjectStore> {
+          return std::make_unique<FsObjectStore>(dir + "/objects");
+        }}),
+    [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace isvc::storage
