@@ -19,9 +19,9 @@ namespace {
 using BnPtr = std::unique_ptr<BIGNUM, decltype(&BN_free)>;
 
 BnPtr bn(std::string_view bytes) {
-  return BnPtr(BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes.data()), int(bytes.size()),
-                         nullptr),
-               &BN_free);
+  return BnPtr(
+      BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes.data()), int(bytes.size()), nullptr),
+      &BN_free);
 }
 
 std::shared_ptr<void> make_pkey(const char* type, OSSL_PARAM* params) {
@@ -35,7 +35,8 @@ std::shared_ptr<void> make_pkey(const char* type, OSSL_PARAM* params) {
 }
 
 std::shared_ptr<void> rsa_key(std::string_view n, std::string_view e) {
-  if (n.size() < 256 || n.size() > 1024 || e.empty() || e.size() > 8) return nullptr;  // ≥ 2048 bits
+  if (n.size() < 256 || n.size() > 1024 || e.empty() || e.size() > 8)
+    return nullptr;  // ≥ 2048 bits
   auto bn_n = bn(n), bn_e = bn(e);
   OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
   OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n.get());
@@ -99,12 +100,12 @@ bool Jwk::verify(std::string_view alg, std::string_view input, std::string_view 
     return false;
   }
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  bool ok = ctx &&
-            EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr,
-                                 static_cast<EVP_PKEY*>(pkey.get())) == 1 &&
-            EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
-                             reinterpret_cast<const unsigned char*>(input.data()),
-                             input.size()) == 1;
+  bool ok =
+      ctx &&
+      EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr,
+                           static_cast<EVP_PKEY*>(pkey.get())) == 1 &&
+      EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+                       reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
   EVP_MD_CTX_free(ctx);
   return ok;
 }
@@ -152,7 +153,8 @@ std::string http_get(const std::string& url, long timeout_ms) {
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) throw std::runtime_error(std::string("fetch failed: ") + curl_easy_strerror(rc));
+  if (rc != CURLE_OK)
+    throw std::runtime_error(std::string("fetch failed: ") + curl_easy_strerror(rc));
   if (status != 200) throw std::runtime_error("fetch failed: HTTP " + std::to_string(status));
   return body;
 }

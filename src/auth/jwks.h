@@ -11,9 +11,9 @@ namespace isvc::auth {
 
 struct Jwk {
   std::string kid;
-  std::string kty;  // "RSA" or "EC"
-  std::string alg;  // optional "RS256"/"ES256"
-  std::string use;  // optional "sig"
+  std::string kty;             // "RSA" or "EC"
+  std::string alg;             // optional "RS256"/"ES256"
+  std::string use;             // optional "sig"
   std::shared_ptr<void> pkey;  // EVP_PKEY*, freed with EVP_PKEY_free
 
   // Verifies `sig` over `signing_input` for RS256 (RSA PKCS#1 v1.5 SHA-256) or ES256 (raw R||S).

@@ -20,7 +20,9 @@ namespace {
 constexpr std::size_t kMaxTokenBytes = 8192;
 constexpr std::size_t kMaxSubject = 256;
 
-Error unauthorized(const std::string& why) { return Error(ErrorCode::Unauthorized, why); }
+Error unauthorized(const std::string& why) {
+  return Error(ErrorCode::Unauthorized, why);
+}
 
 std::optional<double> number(const boost::json::object& o, const char* k) {
   auto* v = o.if_contains(k);
@@ -75,9 +77,12 @@ Role role_of(const boost::json::object& claims) {
 
 const char* role_name(Role r) {
   switch (r) {
-    case Role::User: return "user";
-    case Role::Admin: return "admin";
-    case Role::Service: return "service";
+    case Role::User:
+      return "user";
+    case Role::Admin:
+      return "admin";
+    case Role::Service:
+      return "service";
   }
   return "user";
 }

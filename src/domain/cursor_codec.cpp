@@ -31,7 +31,9 @@ std::string scope_bytes(const CursorScope& s) {
   return out;
 }
 
-Error invalid() { return Error(ErrorCode::InvalidCursor, "the cursor is invalid for this request"); }
+Error invalid() {
+  return Error(ErrorCode::InvalidCursor, "the cursor is invalid for this request");
+}
 }  // namespace
 
 std::string CursorCodec::encode(const storage::ListPosition& pos, const CursorScope& scope) const {

@@ -9,7 +9,9 @@ namespace isvc::domain {
 namespace {
 constexpr char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-bool crockford_digit(char c) { return c && std::strchr(kCrockford, c) != nullptr; }
+bool crockford_digit(char c) {
+  return c && std::strchr(kCrockford, c) != nullptr;
+}
 
 bool hex_digit(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');

@@ -42,7 +42,9 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i, uint32_t& cp) {
   return len;
 }
 
-bool is_ascii_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_ascii_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 std::string trim(std::string_view s) {
   std::size_t b = 0, e = s.size();
@@ -71,8 +73,8 @@ std::size_t code_points_checked(const std::string& field, std::string_view value
 void validate_text(const std::string& field, std::string_view value, std::size_t max_chars,
                    bool multiline) {
   if (code_points_checked(field, value, multiline) > max_chars)
-    throw Error::validation(field,
-                            field + " must be at most " + std::to_string(max_chars) + " characters");
+    throw Error::validation(
+        field, field + " must be at most " + std::to_string(max_chars) + " characters");
 }
 
 std::vector<std::string> normalize_tags(const std::vector<std::string>& raw,
@@ -122,8 +124,7 @@ void validate_album_id(std::string_view album_id, const FieldLimits& limits) {
   for (char c : album_id) {
     bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '-';
-    if (!ok)
-      throw Error::validation("albumId", "albumId may contain only A-Z a-z 0-9 _ -");
+    if (!ok) throw Error::validation("albumId", "albumId may contain only A-Z a-z 0-9 _ -");
   }
 }
 
@@ -139,8 +140,8 @@ std::string sanitize_filename(std::string_view raw, const FieldLimits& limits) {
       ++i;
       continue;
     }
-    bool drop = cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || cp == '"' ||
-                cp == 0x2028 || cp == 0x2029;
+    bool drop = cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || cp == '"' || cp == 0x2028 ||
+                cp == 0x2029;
     if (!drop) {
       out.append(raw.substr(i, len));
       ++count;
@@ -190,7 +191,9 @@ int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
   return era * 146097 + doe - 719468;
 }
 
-bool leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool leap(int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 }  // namespace
 
 std::string format_iso8601_ms(int64_t unix_ms) {
@@ -218,8 +221,8 @@ std::optional<int64_t> parse_iso8601_ms(std::string_view s) {
   if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
       s[13] != ':' || s[16] != ':')
     return std::nullopt;
-  auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2),
-       mi = digits(14, 2), se = digits(17, 2);
+  auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2), mi = digits(14, 2),
+       se = digits(17, 2);
   if (!y || !mo || !d || !h || !mi || !se) return std::nullopt;
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (*mo < 1 || *mo > 12 || *d < 1 || *h > 23 || *mi > 59 || *se > 59) return std::nullopt;

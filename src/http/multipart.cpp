@@ -10,7 +10,9 @@ namespace {
 using domain::Error;
 using domain::ErrorCode;
 
-Error bad(const std::string& why) { return Error(ErrorCode::BadRequest, "malformed multipart body: " + why); }
+Error bad(const std::string& why) {
+  return Error(ErrorCode::BadRequest, "malformed multipart body: " + why);
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -64,7 +66,8 @@ std::vector<std::pair<std::string, std::string>> header_params(std::string_view 
       i = v.find(';', i);
     } else {
       std::size_t semi = v.find(';', i);
-      value = std::string(trim(v.substr(i, semi == std::string_view::npos ? v.size() - i : semi - i)));
+      value =
+          std::string(trim(v.substr(i, semi == std::string_view::npos ? v.size() - i : semi - i)));
       i = semi;
     }
     out.emplace_back(std::move(name), std::move(value));
@@ -95,7 +98,8 @@ FormPart parse_part_headers(std::string_view headers) {
   std::size_t pos = 0;
   while (pos < headers.size()) {
     std::size_t eol = headers.find("\r\n", pos);
-    std::string_view line = headers.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
+    std::string_view line =
+        headers.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
     pos = eol == std::string_view::npos ? headers.size() : eol + 2;
     if (line.empty()) continue;
     auto colon = line.find(':');
@@ -108,9 +112,12 @@ FormPart parse_part_headers(std::string_view headers) {
       if (!iequals(type, "form-data")) throw bad("part disposition is not form-data");
       std::optional<std::string> name_param, filename, filename_ext;
       for (auto& [k, v] : params) {
-        if (k == "name") name_param = v;
-        else if (k == "filename") filename = v;
-        else if (k == "filename*") filename_ext = decode_ext_value(v);
+        if (k == "name")
+          name_param = v;
+        else if (k == "filename")
+          filename = v;
+        else if (k == "filename*")
+          filename_ext = decode_ext_value(v);
       }
       if (!name_param) throw bad("part without a name");
       part.name = *name_param;
@@ -139,7 +146,8 @@ std::optional<std::string> multipart_boundary(std::string_view content_type) {
     if (k != "boundary") continue;
     if (v.empty() || v.size() > 70) return std::nullopt;
     for (char c : v)
-      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) return std::nullopt;
+      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e)
+        return std::nullopt;
     return v;
   }
   return std::nullopt;

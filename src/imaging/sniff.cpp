@@ -16,10 +16,14 @@ ImageFormat sniff_format(std::string_view b) {
 
 const char* mime_type(ImageFormat f) {
   switch (f) {
-    case ImageFormat::Jpeg: return "image/jpeg";
-    case ImageFormat::Png: return "image/png";
-    case ImageFormat::Webp: return "image/webp";
-    case ImageFormat::Unknown: break;
+    case ImageFormat::Jpeg:
+      return "image/jpeg";
+    case ImageFormat::Png:
+      return "image/png";
+    case ImageFormat::Webp:
+      return "image/webp";
+    case ImageFormat::Unknown:
+      break;
   }
   return "application/octet-stream";
 }

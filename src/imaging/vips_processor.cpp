@@ -1,7 +1,7 @@
 #include "imaging/vips_processor.h"
 
-#include <vips/vips8>
 #include <webp/mux.h>
+#include <vips/vips8>
 
 #include <cstring>
 #include <future>
@@ -38,10 +38,14 @@ VImage load(ImageFormat f, VipsBlob* blob, bool strict) {
   auto opts = VImage::option()->set("access", VIPS_ACCESS_RANDOM);
   if (strict) opts->set("fail_on", VIPS_FAIL_ON_TRUNCATED);
   switch (f) {
-    case ImageFormat::Jpeg: return VImage::jpegload_buffer(blob, opts);
-    case ImageFormat::Png: return VImage::pngload_buffer(blob, opts);
-    case ImageFormat::Webp: return VImage::webpload_buffer(blob, opts);  // n=1: first frame
-    case ImageFormat::Unknown: break;
+    case ImageFormat::Jpeg:
+      return VImage::jpegload_buffer(blob, opts);
+    case ImageFormat::Png:
+      return VImage::pngload_buffer(blob, opts);
+    case ImageFormat::Webp:
+      return VImage::webpload_buffer(blob, opts);  // n=1: first frame
+    case ImageFormat::Unknown:
+      break;
   }
   delete opts;
   throw Error(ErrorCode::InvalidFileType, "only JPEG, PNG and WebP images are accepted");
@@ -108,10 +112,8 @@ std::string drop_metadata_chunks(const std::string& webp) {
 }
 
 std::string encode_webp(const VImage& img, int quality, int effort) {
-  VipsBlob* out = img.webpsave_buffer(VImage::option()
-                                          ->set("Q", quality)
-                                          ->set("effort", effort)
-                                          ->set("strip", true));
+  VipsBlob* out = img.webpsave_buffer(
+      VImage::option()->set("Q", quality)->set("effort", effort)->set("strip", true));
   return drop_metadata_chunks(take_blob(out));
 }
 
@@ -170,12 +172,11 @@ ProcessedImage VipsProcessor::process(std::string_view bytes) {
     strip_metadata(img);
 
     auto thumb = std::async(std::launch::async, [&] {
-      VImage t = img.thumbnail_image(limits_.thumb_size,
-                                     VImage::option()
-                                         ->set("height", limits_.thumb_size)
-                                         ->set("crop", VIPS_INTERESTING_CENTRE)
-                                         ->set("size", VIPS_SIZE_BOTH)
-                                         ->set("no_rotate", true));
+      VImage t = img.thumbnail_image(limits_.thumb_size, VImage::option()
+                                                             ->set("height", limits_.thumb_size)
+                                                             ->set("crop", VIPS_INTERESTING_CENTRE)
+                                                             ->set("size", VIPS_SIZE_BOTH)
+                                                             ->set("no_rotate", true));
       return encode_webp(t, limits_.thumb_quality, limits_.webp_effort);
     });
     VImage main = img;

@@ -27,7 +27,8 @@ constexpr const char* kTempPrefix = ".tmp-";
 constexpr const char* kEtagAttr = "user.isvc.etag";
 
 Error io_error(const std::string& what, const std::string& path) {
-  return Error(ErrorCode::StorageFailed, what + " failed for " + path + ": " + std::strerror(errno));
+  return Error(ErrorCode::StorageFailed,
+               what + " failed for " + path + ": " + std::strerror(errno));
 }
 
 std::string content_type_for(const std::string& key) {
@@ -59,7 +60,8 @@ void make_dirs(const std::string& root, const std::string& rel_dir) {
   std::size_t pos = 0;
   while (pos < rel_dir.size()) {
     auto slash = rel_dir.find('/', pos);
-    std::string seg = rel_dir.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
+    std::string seg =
+        rel_dir.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
     std::string next = cur + "/" + seg;
     if (::mkdir(next.c_str(), 0755) == 0) {
       fsync_dir(cur);
@@ -84,7 +86,8 @@ bool read_all(int fd, std::string& out, int64_t offset, std::size_t len) {
   return true;
 }
 
-ObjectInfo info_from(int fd, const std::string& key, const struct stat& st, std::string_view content) {
+ObjectInfo info_from(int fd, const std::string& key, const struct stat& st,
+                     std::string_view content) {
   ObjectInfo info;
   info.size = st.st_size;
   info.last_modified_ms = int64_t(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
@@ -114,7 +117,8 @@ bool FsObjectStore::valid_key(std::string_view key) {
   std::size_t start = 0;
   while (true) {
     auto slash = key.find('/', start);
-    auto seg = key.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    auto seg =
+        key.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (seg.empty() || seg == "." || seg == ".." || seg.rfind(kTempPrefix, 0) == 0) return false;
     for (char c : seg) {
       auto u = static_cast<unsigned char>(c);
@@ -151,7 +155,8 @@ void FsObjectStore::put(const std::string& key, std::string_view bytes, const st
     done += std::size_t(n);
   }
   std::string etag = etag_of(bytes);
-  if (ok) ::fsetxattr(fd, kEtagAttr, etag.data(), etag.size(), 0);  // optional: hashing is the fallback
+  if (ok)
+    ::fsetxattr(fd, kEtagAttr, etag.data(), etag.size(), 0);  // optional: hashing is the fallback
   if (ok && ::fsync(fd) != 0) ok = false;
   int saved = errno;
   ::close(fd);
@@ -171,21 +176,22 @@ std::optional<ObjectInfo> FsObjectStore::head(const std::string& key) {
     if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
     throw io_error("open", path_of(key));
   }
-  struct stat st{};
+  struct stat st {};
   std::optional<ObjectInfo> out;
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) out = info_from(fd, key, st, {});
   ::close(fd);
   return out;
 }
 
-std::optional<ObjectData> FsObjectStore::get(const std::string& key, std::optional<ByteRange> range) {
+std::optional<ObjectData> FsObjectStore::get(const std::string& key,
+                                             std::optional<ByteRange> range) {
   if (!valid_key(key)) return std::nullopt;
   int fd = ::open(path_of(key).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
     throw io_error("open", path_of(key));
   }
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     return std::nullopt;
@@ -197,7 +203,8 @@ std::optional<ObjectData> FsObjectStore::get(const std::string& key, std::option
     len = std::clamp<int64_t>(range->last - first + 1, 0, st.st_size - first);
   }
   bool ok = read_all(fd, data.bytes, first, std::size_t(len));
-  if (ok) data.info = info_from(fd, key, st, range ? std::string_view() : std::string_view(data.bytes));
+  if (ok)
+    data.info = info_from(fd, key, st, range ? std::string_view() : std::string_view(data.bytes));
   ::close(fd);
   if (!ok) throw io_error("read", path_of(key));
   return data;
@@ -233,8 +240,9 @@ void FsObjectStore::list(const std::string& prefix,
 }
 
 bool FsObjectStore::healthy() {
-  struct stat st{};
-  return ::stat(root_.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && ::access(root_.c_str(), W_OK) == 0;
+  struct stat st {};
+  return ::stat(root_.c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
+         ::access(root_.c_str(), W_OK) == 0;
 }
 
 }  // namespace isvc::storage

@@ -12,7 +12,8 @@ class FsObjectStore final : public ObjectStore {
  public:
   explicit FsObjectStore(std::string root_dir);
 
-  void put(const std::string& key, std::string_view bytes, const std::string& content_type) override;
+  void put(const std::string& key, std::string_view bytes,
+           const std::string& content_type) override;
   std::optional<ObjectInfo> head(const std::string& key) override;
   std::optional<ObjectData> get(const std::string& key,
                                 std::optional<ByteRange> range = std::nullopt) override;

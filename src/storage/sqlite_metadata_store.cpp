@@ -141,9 +141,12 @@ std::optional<ImageRecord> select_by_id(Connection& c, const std::string& id) {
 void bump(Connection& c, const char* kind, const std::string& user, const std::string& album,
           const std::string& tag, int64_t dn, int64_t dbytes) {
   auto s = c.prepare(
-      "INSERT INTO counters(kind, user_id, album_id, tag, n, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+      "INSERT INTO counters(kind, user_id, album_id, tag, n, bytes) VALUES (?1, ?2, ?3, ?4, ?5, "
+      "?6) "
       "ON CONFLICT(kind, user_id, album_id, tag) DO UPDATE SET n = n + ?5, bytes = bytes + ?6");
-  s.bind(1, std::string_view(kind)).bind(2, std::string_view(user)).bind(3, std::string_view(album));
+  s.bind(1, std::string_view(kind))
+      .bind(2, std::string_view(user))
+      .bind(3, std::string_view(album));
   s.bind(4, std::string_view(tag)).bind(5, dn).bind(6, dbytes);
   s.run();
 }
@@ -215,9 +218,10 @@ SqliteMetadataStore::SqliteMetadataStore(const std::string& db_path, int readers
     if (s.step()) version = s.i64(0);
   }
   if (version > kSchemaVersion)
-    throw Error(ErrorCode::StorageFailed,
-                "metadata.db has schema version " + std::to_string(version) +
-                    ", newer than this binary understands (" + std::to_string(kSchemaVersion) + ")");
+    throw Error(ErrorCode::StorageFailed, "metadata.db has schema version " +
+                                              std::to_string(version) +
+                                              ", newer than this binary understands (" +
+                                              std::to_string(kSchemaVersion) + ")");
   w.exec(kSchema);
   w.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
   for (int i = 0; i < std::max(1, readers); ++i)
@@ -311,7 +315,8 @@ ListPage SqliteMetadataStore::list(const ListQuery& q) {
     std::size_t start = 0;
     while (start < cols.size()) {
       auto comma = cols.find(',', start);
-      auto name = cols.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      auto name =
+          cols.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       while (!name.empty() && name.front() == ' ') name.erase(0, 1);
       prefixed += (prefixed.empty() ? "i." : ", i.") + name;
       if (comma == std::string::npos) break;

@@ -25,7 +25,9 @@ struct StoreFactory {
   std::function<std::unique_ptr<MetadataStore>(const std::string& dir)> make;
 };
 
-std::ostream& operator<<(std::ostream& os, const StoreFactory& f) { return os << f.name; }
+std::ostream& operator<<(std::ostream& os, const StoreFactory& f) {
+  return os << f.name;
+}
 
 class MetadataStoreConformance : public ::testing::TestWithParam<StoreFactory> {
  protected:
@@ -290,13 +292,13 @@ TEST_P(MetadataStoreConformance, ConcurrentUpdatesOfOneVersionHaveOneWinner) {
   EXPECT_EQ(conflicts.load(), 9);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Adapters, MetadataStoreConformance,
-    ::testing::Values(StoreFactory{"sqlite",
-                                   [](const std::string& dir) -> std::unique_ptr<MetadataStore> {
-                                     return std::make_unique<SqliteMetadataStore>(dir + "/m.db");
-                                   }}),
-    [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Adapters, MetadataStoreConformance,
+                         ::testing::Values(StoreFactory{
+                             "sqlite",
+                             [](const std::string& dir) -> std::unique_ptr<MetadataStore> {
+                               return std::make_unique<SqliteMetadataStore>(dir + "/m.db");
+                             }}),
+                         [](const auto& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace isvc::storage

@@ -132,14 +132,13 @@ TEST_P(ObjectStoreConformance, ConcurrentPutsOfDifferentKeys) {
   EXPECT_EQ(store->get("images/u3/7.webp")->bytes, std::string(1007, 'd'));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Adapters, ObjectStoreConformance,
-    ::testing::Values(ObjectStoreFactory{
-        "filesystem",
-        [](const std::string& dir) -> std::unique_ptr<ObjectStore> {
-          return std::make_unique<FsObjectStore>(dir + "/objects");
-        }}),
-    [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Adapters, ObjectStoreConformance,
+                         ::testing::Values(ObjectStoreFactory{
+                             "filesystem",
+                             [](const std::string& dir) -> std::unique_ptr<ObjectStore> {
+                               return std::make_unique<FsObjectStore>(dir + "/objects");
+                             }}),
+                         [](const auto& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace isvc::storage

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <future>
 #include <chrono>
+#include <future>
 #include <latch>
 #include <thread>
 

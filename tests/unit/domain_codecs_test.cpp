@@ -48,9 +48,9 @@ TEST(Base64Url, RoundTripsAndRefusesNonCanonicalInput) {
     std::string s(std::size_t(n), '\0');
     for (auto& c : s) c = char(rng());
     auto enc = base64url_encode(s);
-    EXPECT_EQ(enc.find_first_not_of(
-                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-              std::string::npos);
+    EXPECT_EQ(
+        enc.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+        std::string::npos);
     EXPECT_EQ(base64url_decode(enc), s);
   }
   EXPECT_EQ(base64url_encode("f"), "Zg");
@@ -86,8 +86,7 @@ bool rejected(const CursorCodec& c, const std::string& cursor, const CursorScope
 
 TEST_F(CursorTest, RoundTripsAndIsUrlSafe) {
   auto c = codec.encode(pos, scope);
-  EXPECT_EQ(c.find_first_not_of(
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+  EXPECT_EQ(c.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
             std::string::npos);
   EXPECT_EQ(codec.decode(c, scope), pos);
 }

@@ -28,7 +28,7 @@ TEST(ValidateText, CountsCodePointsNotBytes) {
   EXPECT_EQ(field_of([] { validate_text("title", repeat("é", 256), 255); }), "title");
   EXPECT_EQ(field_of([] { validate_text("title", repeat("😀", 255), 255); }), "");
   EXPECT_EQ(field_of([] { validate_text("title", "bad\xC3", 255); }), "title");
-  EXPECT_EQ(field_of([] { validate_text("title", "\xC0\xAF", 255); }), "title");  // overlong
+  EXPECT_EQ(field_of([] { validate_text("title", "\xC0\xAF", 255); }), "title");      // overlong
   EXPECT_EQ(field_of([] { validate_text("title", "\xED\xA0\x80", 255); }), "title");  // surrogate
   EXPECT_EQ(field_of([] { validate_text("title", "a\x01", 255); }), "title");
   EXPECT_EQ(field_of([] { validate_text("title", "a\nb", 255); }), "title");

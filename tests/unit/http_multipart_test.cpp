@@ -75,8 +75,7 @@ TEST(ParseMultipart, MalformedBodiesAreBadRequests) {
         std::string("--B\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nunterminated"),
         std::string("--B\r\nContent-Disposition: attachment; name=\"a\"\r\n\r\nx\r\n--B--"),
         std::string("--B\r\nContent-Disposition: form-data\r\n\r\nx\r\n--B--"),
-        std::string("--B\r\nBroken header\r\n\r\nx\r\n--B--"),
-        std::string("--Bjunk\r\n")}) {
+        std::string("--B\r\nBroken header\r\n\r\nx\r\n--B--"), std::string("--Bjunk\r\n")}) {
     try {
       parse_multipart(body, "B");
       ADD_FAILURE() << "accepted: " << body;
@@ -88,11 +87,13 @@ TEST(ParseMultipart, MalformedBodiesAreBadRequests) {
 
 TEST(ParseMultipart, LimitsPartsAndHeaderSize) {
   std::string many;
-  for (int i = 0; i < 70; ++i) many += "--B\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n";
+  for (int i = 0; i < 70; ++i)
+    many += "--B\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n";
   many += "--B--";
   EXPECT_THROW(parse_multipart(many, "B"), domain::Error);
-  std::string big = "--B\r\nContent-Disposition: form-data; name=\"a\"\r\nX: " +
-                    std::string(9000, 'h') + "\r\n\r\nx\r\n--B--";
+  std::string big =
+      "--B\r\nContent-Disposition: form-data; name=\"a\"\r\nX: " + std::string(9000, 'h') +
+      "\r\n\r\nx\r\n--B--";
   EXPECT_THROW(parse_multipart(big, "B"), domain::Error);
 }
 
@@ -104,9 +105,15 @@ TEST(ParseMultipart, RandomMutationsEitherParseOrThrowDomainErrors) {
     for (int e = 0; e < edits; ++e) {
       std::size_t pos = rng() % body.size();
       switch (rng() % 3) {
-        case 0: body[pos] = char(rng()); break;
-        case 1: body.erase(pos, 1 + rng() % 8); break;
-        default: body.resize(pos); break;
+        case 0:
+          body[pos] = char(rng());
+          break;
+        case 1:
+          body.erase(pos, 1 + rng() % 8);
+          break;
+        default:
+          body.resize(pos);
+          break;
       }
       if (body.empty()) break;
     }

@@ -1,0 +1,199 @@
+// The libvips pipeline on fixtures generated here, and on ../shared/testdata when present.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <vips/vips8>
+
+#include "domain/error.h"
+#include "imaging/vips_processor.h"
+
+namespace isvc::imaging {
+namespace {
+
+using vips::VImage;
+
+class Pipeline : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { init_vips(2); }
+  VipsProcessor proc{ProcessingLimits{}};
+
+  static std::string encode(VImage img, const char* suffix) {
+    void* buf = nullptr;
+    std::size_t len = 0;
+    img.write_to_buffer(suffix, &buf, &len);
+    std::string out(static_cast<char*>(buf), len);
+    g_free(buf);
+    return out;
+  }
+  static VImage gradient(int w, int h, int bands = 3) {
+    VImage x = VImage::xyz(w, h);
+    VImage g = (x[0] * 255 / std::max(1, w - 1)).cast(VIPS_FORMAT_UCHAR);
+    VImage out = g;
+    for (int b = 1; b < bands; ++b) out = out.bandjoin(b == 3 ? g * 0 + 128 : g);
+    return out.copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
+  }
+  static VImage decode(const std::string& webp) {
+    EXPECT_EQ(webp.substr(0, 4), "RIFF");
+    EXPECT_EQ(webp.substr(8, 4), "WEBP");
+    return VImage::new_from_buffer(webp.data(), webp.size(), "").copy_memory();
+  }
+  // The RIFF chunk FourCCs of a WebP file.
+  static std::vector<std::string> chunks(const std::string& w) {
+    std::vector<std::string> out;
+    for (std::size_t p = 12; p + 8 <= w.size();) {
+      uint32_t len = uint8_t(w[p + 4]) | uint8_t(w[p + 5]) << 8 | uint8_t(w[p + 6]) << 16 |
+                     uint32_t(uint8_t(w[p + 7])) << 24;
+      out.push_back(w.substr(p, 4));
+      p += 8 + len + (len & 1);
+    }
+    return out;
+  }
+  domain::ErrorCode code_of(const std::string& bytes) {
+    try {
+      proc.process(bytes);
+    } catch (const domain::Error& e) {
+      return e.code();
+    }
+    return domain::ErrorCode::Internal;
+  }
+};
+
+TEST_F(Pipeline, SniffsMagicBytesOnly) {
+  EXPECT_EQ(sniff_format("\xFF\xD8\xFF\xE0"), ImageFormat::Jpeg);
+  EXPECT_EQ(sniff_format("\x89PNG\r\n\x1a\nxxxx"), ImageFormat::Png);
+  EXPECT_EQ(sniff_format(std::string("RIFF\0\0\0\0WEBPVP8 ", 16)), ImageFormat::Webp);
+  for (std::string s : {std::string(""), std::string("GIF89a"), std::string("BM6"),
+                        std::string("II*\0", 4), std::string("%PDF-1.4"), std::string("<svg"),
+                        std::string("RIFF\0\0\0\0WAVE", 12), std::string("\xFF\xD8", 2)})
+    EXPECT_EQ(sniff_format(s), ImageFormat::Unknown);
+  EXPECT_STREQ(mime_type(ImageFormat::Png), "image/png");
+}
+
+TEST_F(Pipeline, LargeJpegFitsInside2048AndThumbIs400) {
+  auto out = proc.process(encode(gradient(3000, 1000), ".jpg"));
+  EXPECT_EQ(out.probe.format, ImageFormat::Jpeg);
+  EXPECT_EQ(out.probe.width, 3000);
+  VImage m = decode(out.main_webp), t = decode(out.thumb_webp);
+  EXPECT_EQ(m.width(), 2048);
+  EXPECT_EQ(m.height(), 683);
+  EXPECT_EQ(out.main_width, 2048);
+  EXPECT_EQ(t.width(), 400);
+  EXPECT_EQ(t.height(), 400);
+}
+
+TEST_F(Pipeline, SmallImagesAreNeverEnlargedButThumbnailsAre) {
+  auto out = proc.process(encode(gradient(100, 100), ".png"));
+  EXPECT_EQ(decode(out.main_webp).width(), 100);
+  EXPECT_EQ(decode(out.thumb_webp).width(), 400);
+  EXPECT_EQ(decode(out.thumb_webp).height(), 400);
+}
+
+TEST_F(Pipeline, ExifOrientationIsAppliedAndMetadataStripped) {
+  VImage img = gradient(300, 200).copy();
+  img.set(VIPS_META_ORIENTATION, 6);
+  std::string jpg = encode(img, ".jpg[Q=90]");
+  auto probe = proc.probe(jpg);
+  EXPECT_EQ(probe.width, 200);  // upright
+  EXPECT_EQ(probe.height, 300);
+  auto out = proc.process(jpg);
+  VImage m = decode(out.main_webp);
+  EXPECT_EQ(m.width(), 200);
+  EXPECT_EQ(m.height(), 300);
+  for (const std::string& w : {out.main_webp, out.thumb_webp}) {
+    for (const auto& c : chunks(w)) EXPECT_TRUE(c == "VP8 " || c == "VP8L" || c == "VP8X") << c;
+  }
+  EXPECT_EQ(m.get_typeof("exif-data"), 0u);
+}
+
+TEST_F(Pipeline, AlphaIsKept) {
+  auto out = proc.process(encode(gradient(300, 200, 4), ".png"));
+  EXPECT_EQ(decode(out.main_webp).bands(), 4);
+  EXPECT_EQ(decode(out.thumb_webp).bands(), 4);
+  auto opaque = proc.process(encode(gradient(300, 200, 3), ".png"));
+  EXPECT_EQ(decode(opaque.main_webp).bands(), 3);
+}
+
+TEST_F(Pipeline, ErrorCodesFollowTheSpecOrder) {
+  using domain::ErrorCode;
+  EXPECT_EQ(code_of(""), ErrorCode::InvalidFileType);
+  EXPECT_EQ(code_of("GIF89a......"), ErrorCode::InvalidFileType);
+  EXPECT_EQ(code_of("plain text"), ErrorCode::InvalidFileType);
+  EXPECT_EQ(code_of(encode(gradient(99, 99), ".png")), ErrorCode::InvalidDimensions);
+  EXPECT_EQ(code_of(encode(gradient(8001, 100), ".png")), ErrorCode::InvalidDimensions);
+  EXPECT_EQ(code_of("\xFF\xD8\xFF\xE0<html>not a jpeg</html>"), ErrorCode::InvalidImage);
+  std::string jpg = encode(gradient(1200, 900), ".jpg");
+  EXPECT_EQ(code_of(jpg.substr(0, jpg.size() / 2)), ErrorCode::InvalidImage);
+  std::string png = encode(gradient(1200, 900), ".png");
+  EXPECT_EQ(code_of(png.substr(0, png.size() / 2)), ErrorCode::InvalidImage);
+  // A JPEG whose SOF declares 30000x30000: refused from the header, before any decode.
+  std::string bomb = encode(gradient(200, 200), ".jpg");
+  auto sof = bomb.find("\xFF\xC0");
+  ASSERT_NE(sof, std::string::npos);
+  for (std::size_t off : {sof + 5, sof + 7}) {
+    bomb[off] = char(30000 >> 8);
+    bomb[off + 1] = char(30000 & 0xff);
+  }
+  EXPECT_EQ(code_of(bomb), ErrorCode::InvalidDimensions);
+}
+
+// Every row of the shared MANIFEST.tsv through the processor (the size rule belongs to HTTP).
+TEST_F(Pipeline, SharedManifest) {
+  std::filesystem::path dir = ISVC_TESTDATA_DIR;
+  if (!std::filesystem::exists(dir / "MANIFEST.tsv")) GTEST_SKIP() << "no shared test data";
+  std::ifstream manifest(dir / "MANIFEST.tsv");
+  std::string line;
+  std::getline(manifest, line);
+  int rows = 0;
+  while (std::getline(manifest, line)) {
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    std::string cell;
+    while (std::getline(ss, cell, '\t')) f.push_back(cell);
+    const std::string& name = f[0];
+    if (name == "over_limit.jpg") continue;
+    std::ifstream in(dir / name, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    SCOPED_TRACE(name);
+    ++rows;
+    if (f[6] == "reject") {
+      static const std::map<std::string, domain::ErrorCode> codes = {
+          {"INVALID_FILE_TYPE", domain::ErrorCode::InvalidFileType},
+          {"INVALID_DIMENSIONS", domain::ErrorCode::InvalidDimensions},
+          {"INVALID_IMAGE", domain::ErrorCode::InvalidImage}};
+      EXPECT_EQ(code_of(bytes), codes.at(f[8]));
+      continue;
+    }
+    ProcessedImage out;
+    try {
+      out = proc.process(bytes);
+    } catch (const domain::Error& e) {
+      EXPECT_EQ(f[6], "either") << e.what();
+      continue;
+    }
+    int w = std::stoi(f[3]), h = std::stoi(f[4]);
+    EXPECT_EQ(out.probe.width, w);
+    EXPECT_EQ(out.probe.height, h);
+    VImage m = decode(out.main_webp), t = decode(out.thumb_webp);
+    double scale = std::min(1.0, 2048.0 / std::max(w, h));
+    EXPECT_EQ(m.width(), int(std::lround(w * scale)));
+    EXPECT_EQ(m.height(), int(std::lround(h * scale)));
+    EXPECT_EQ(t.width(), 400);
+    EXPECT_EQ(t.height(), 400);
+    EXPECT_EQ(m.interpretation(), VIPS_INTERPRETATION_sRGB);
+    if (name.rfind("alpha", 0) == 0) {
+      EXPECT_EQ(m.bands(), 4);
+    }
+    for (const std::string& o : {out.main_webp, out.thumb_webp}) {
+      for (const auto& c : chunks(o))
+        EXPECT_TRUE(c == "VP8 " || c == "VP8L" || c == "VP8X" || c == "ALPH") << c;
+      EXPECT_EQ(o.find("TestCam"), std::string::npos);
+    }
+  }
+  EXPECT_GE(rows, 30);
+}
+
+}  // namespace
+}  // namespace isvc::imaging
