@@ -44,7 +44,7 @@ struct Config {
   int io_threads = 2;
   int worker_threads = 32;
   int processing_threads = 0;  // 0 = number of cores
-  int processing_queue = 16;
+  int processing_queue = 64;
   int max_connections = 1024;
   int64_t file_cache_bytes = 64 * 1024 * 1024;
   int webp_effort = 2;
