@@ -60,8 +60,8 @@ class MetadataStoreConformance : public ::testing::TestWithParam<StoreFactory> {
     return r;
   }
   static std::string id(int n) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "01J0000000000000000000%04d", n);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "01J0000000000000000000%04d", n % 10000);
     return buf;
   }
   std::vector<std::string> walk(ListQuery q) {
