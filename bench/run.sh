@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# `make bench`: builds the release binary and the load generator, starts the service on a free
+# loopback port with a fresh DATA_DIR, runs the scenarios and writes bench/results/<date>.md.
+# Bounded: a fixed number of requests per scenario (about 3-5 minutes on 2 cores).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmake --preset release >/dev/null
+cmake --build --preset release --target image-service isvc_loadgen >/dev/null
+BIN=build/release/image-service
+LG=build/release/bench/isvc_loadgen
+DATA=../shared/testdata/images
+TMP=$(mktemp -d)
+trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$TMP"' EXIT
+
+export JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+HOST=127.0.0.1 PORT=0 DATA_DIR="$TMP/data" STAGE=dev LOG_LEVEL=info "$BIN" serve > "$TMP/server.log" 2>&1 &
+PID=$!
+for _ in $(seq 1 200); do
+  PORT=$(grep -o '"port":[0-9]*' "$TMP/server.log" 2>/dev/null | head -1 | cut -d: -f2 || true)
+  [ -n "$PORT" ] && break
+  sleep 0.05
+done
+[ -n "$PORT" ] || { echo "server did not start"; cat "$TMP/server.log"; exit 1; }
+# Access logs stay on (LOG_LEVEL=info, the production default): their cost is part of the numbers.
+BASE=127.0.0.1:$PORT
+TOKEN=$(DATA_DIR="$TMP/data" "$BIN" token --user bench --ttl 2h)
+run() { "$LG" --base "$BASE" --token "$TOKEN" "$@"; }
+rss_kb() { awk '/VmHWM/ {print $2}' /proc/$PID/status; }
+
+declare -A R
+if [ -f "$DATA/photo_12mp.jpg" ]; then
+  run --scenario upload --file "$DATA/photo_12mp.jpg" --requests 2 >/dev/null  # warm-up
+  R[up12]=$(run --scenario upload --file "$DATA/photo_12mp.jpg" --requests 30)
+  R[up3]=$(run --scenario upload --file "$DATA/photo_3mb.jpg" --requests 30)
+  R[up12c4]=$(run --scenario upload --file "$DATA/photo_12mp.jpg" --requests 40 --concurrency 4)
+fi
+RSS_UPLOAD=$(rss_kb)
+R[seed]=$(run --scenario seed --requests 10000 --concurrency 4 --ids "$TMP/ids")
+R[get]=$(run --scenario get --requests 40000 --concurrency 32 --ids "$TMP/ids")
+R[list]=$(run --scenario list --requests 20000 --concurrency 32 --ids "$TMP/ids")
+R[update]=$(run --scenario update --requests 10000 --concurrency 32 --ids "$TMP/ids")
+R[delete]=$(run --scenario delete --requests 3200 --concurrency 32 --ids "$TMP/ids")
+RSS_END=$(rss_kb)
+
+field() { echo "$1" | grep -o "\"$2\":[0-9.]*" | cut -d: -f2; }
+row() {  # name, json, spec target, project target
+  local j=$1
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$2" "$(field "$j" concurrency)" \
+    "$(field "$j" ok)" "$(field "$j" errors)" "$(field "$j" p50)" "$(field "$j" p95)" \
+    "$(field "$j" p99)" "$(field "$j" throughput)" "$3"
+}
+OUT=bench/results/$(date -u +%Y-%m-%d).md
+mkdir -p bench/results
+{
+  echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD)"
+  echo
+  echo "Machine: $(nproc) cores ($(lscpu | awk -F: '/Model name/ {gsub(/^ +/,"",$2); print $2}')), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr). Loopback, release build (RelWithDebInfo), embedded mode (SQLite + filesystem), WEBP_EFFORT default."
+  echo
+  echo "| operation | clients | ok | errors | P50 ms | P95 ms | P99 ms | req/s | target P95 (SPEC §10 / this project) |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  [ -n "${R[up12]:-}" ] && row "${R[up12]}" "upload 12 MP JPEG (4.3 MB)" "1000 / 700"
+  [ -n "${R[up3]:-}" ] && row "${R[up3]}" "upload 3 MB JPEG (8 MP)" "1000 / —"
+  [ -n "${R[up12c4]:-}" ] && row "${R[up12c4]}" "upload 12 MP JPEG, 4 clients" "— / —"
+  row "${R[seed]}" "upload 120×120 PNG (seeding)" "— / —"
+  row "${R[get]}" "get by id (10k images)" "50 / 5"
+  row "${R[list]}" "list 20 (first + cursor pages)" "100 / 10"
+  row "${R[update]}" "update (PATCH title)" "80 / 10"
+  row "${R[delete]}" "delete" "100 / 20"
+  echo
+  echo "Peak RSS of the service: $((RSS_UPLOAD / 1024)) MB after the upload runs (target ≤ 400 MB), $((RSS_END / 1024)) MB at the end."
+} > "$OUT"
+cat "$OUT"
