@@ -137,12 +137,18 @@ int main(int argc, char** argv) {
       auto colon = v.rfind(':');
       o.host = v.substr(0, colon);
       o.port = v.substr(colon + 1);
-    } else if (k == "--token") o.token = v;
-    else if (k == "--scenario") o.scenario = v;
-    else if (k == "--file") o.file = v;
-    else if (k == "--ids") o.ids_path = v;
-    else if (k == "--concurrency") o.concurrency = std::stoi(v);
-    else if (k == "--requests") o.requests = std::stoi(v);
+    } else if (k == "--token")
+      o.token = v;
+    else if (k == "--scenario")
+      o.scenario = v;
+    else if (k == "--file")
+      o.file = v;
+    else if (k == "--ids")
+      o.ids_path = v;
+    else if (k == "--concurrency")
+      o.concurrency = std::stoi(v);
+    else if (k == "--requests")
+      o.requests = std::stoi(v);
   }
   if (VIPS_INIT(argv[0])) return 2;
 
@@ -199,8 +205,8 @@ int main(int argc, char** argv) {
           slot = rng() % slice.size();
           verb = http::verb::patch;
           target = "/images/" + slice[slot];
-          body = "{\"title\":\"bench " + std::to_string(n) + "\",\"version\":" +
-                 std::to_string(versions[slot]) + "}";
+          body = "{\"title\":\"bench " + std::to_string(n) +
+                 "\",\"version\":" + std::to_string(versions[slot]) + "}";
           type = "application/json";
         } else if (o.scenario == "delete") {
           if (slice.empty()) break;
@@ -257,8 +263,7 @@ int main(int argc, char** argv) {
      << ",\"lastErrorStatus\":" << non2xx_status.load() << ",\"seconds\":" << secs
      << ",\"throughput\":" << (secs > 0 ? double(ok) / secs : 0)
      << ",\"p50\":" << percentile(lat, 50) << ",\"p95\":" << percentile(lat, 95)
-     << ",\"p99\":" << percentile(lat, 99) << ",\"max\":" << (lat.empty() ? 0 : lat.back())
-     << "}";
+     << ",\"p99\":" << percentile(lat, 99) << ",\"max\":" << (lat.empty() ? 0 : lat.back()) << "}";
   std::cout << js.str() << std::endl;
   return errors.load() == 0 ? 0 : 1;
 }

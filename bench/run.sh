@@ -32,6 +32,7 @@ if [ -f "$DATA/photo_12mp.jpg" ]; then
   run --scenario upload --file "$DATA/photo_12mp.jpg" --requests 2 >/dev/null  # warm-up
   R[up12]=$(run --scenario upload --file "$DATA/photo_12mp.jpg" --requests 30)
   R[up3]=$(run --scenario upload --file "$DATA/photo_3mb.jpg" --requests 30)
+  RSS_C1=$(rss_kb)
   R[up12c4]=$(run --scenario upload --file "$DATA/photo_12mp.jpg" --requests 40 --concurrency 4)
 fi
 RSS_UPLOAD=$(rss_kb)
@@ -67,6 +68,7 @@ mkdir -p bench/results
   row "${R[update]}" "update (PATCH title)" "80 / 10"
   row "${R[delete]}" "delete" "100 / 20"
   echo
-  echo "Peak RSS of the service: $((RSS_UPLOAD / 1024)) MB after the upload runs (target ≤ 400 MB), $((RSS_END / 1024)) MB at the end."
+  [ -n "${RSS_C1:-}" ] && echo "Peak RSS of the service (VmHWM): $((RSS_C1 / 1024)) MB after the one-client upload runs (target ≤ 400 MB), $((RSS_UPLOAD / 1024)) MB after the 4-client 12 MP run, $((RSS_END / 1024)) MB at the end."
+  [ -z "${RSS_C1:-}" ] && echo "Peak RSS of the service (VmHWM): $((RSS_END / 1024)) MB at the end."
 } > "$OUT"
 cat "$OUT"

@@ -164,6 +164,13 @@ Config load_config(const EnvLookup& env) {
     c.max_connections = int(parse_int("MAX_CONNECTIONS", *v, 1, 100000));
   if (auto v = get("FILE_CACHE_BYTES"))
     c.file_cache_bytes = parse_int("FILE_CACHE_BYTES", *v, 0, 64LL * 1024 * 1024 * 1024);
+  if (auto v = get("SQLITE_SYNCHRONOUS")) {
+    std::string u = *v;
+    std::transform(u.begin(), u.end(), u.begin(), ::toupper);
+    if (u != "NORMAL" && u != "FULL")
+      throw ConfigError("SQLITE_SYNCHRONOUS: must be normal or full, got '" + *v + "'");
+    c.sqlite_synchronous = u;
+  }
   if (auto v = get("WEBP_EFFORT")) c.webp_effort = int(parse_int("WEBP_EFFORT", *v, 0, 6));
   if (auto v = get("HEADER_TIMEOUT_S"))
     c.header_timeout_s = int(parse_int("HEADER_TIMEOUT_S", *v, 1, 3600));

@@ -48,6 +48,7 @@ struct Config {
   int max_connections = 1024;
   int64_t file_cache_bytes = 64 * 1024 * 1024;
   int webp_effort = 2;
+  std::string sqlite_synchronous = "NORMAL";
   int header_timeout_s = 10;
   int body_timeout_s = 120;
   int idle_timeout_s = 30;

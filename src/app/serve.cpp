@@ -1,5 +1,6 @@
 #include "app/serve.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -35,6 +36,11 @@ int serve_command() {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  // Upload bodies and decoded images are large, short-lived buffers: a fixed mmap threshold
+  // returns them to the OS when freed (glibc's dynamic threshold would keep them in the heap) and
+  // fewer arenas limit fragmentation across the worker threads. Bounds RSS under upload load.
+  mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+  mallopt(M_ARENA_MAX, 4);
 
   Config cfg = load_config(process_env());
   obs::Level level = obs::Level::Info;

@@ -171,21 +171,28 @@ ProcessedImage VipsProcessor::process(std::string_view bytes) {
     img = img.copy_memory();
     strip_metadata(img);
 
-    auto thumb = std::async(std::launch::async, [&] {
-      VImage t = img.thumbnail_image(limits_.thumb_size, VImage::option()
-                                                             ->set("height", limits_.thumb_size)
-                                                             ->set("crop", VIPS_INTERESTING_CENTRE)
-                                                             ->set("size", VIPS_SIZE_BOTH)
-                                                             ->set("no_rotate", true));
-      return encode_webp(t, limits_.thumb_quality, limits_.webp_effort);
-    });
     VImage main = img;
     if (img.width() > limits_.main_max || img.height() > limits_.main_max) {
       main = img.thumbnail_image(limits_.main_max, VImage::option()
                                                        ->set("height", limits_.main_max)
                                                        ->set("size", VIPS_SIZE_DOWN)
-                                                       ->set("no_rotate", true));
+                                                       ->set("no_rotate", true))
+                 .copy_memory();
     }
+    // The thumbnail comes from the (at most 2048 px) main image: measured 10 ms instead of
+    // ~400 ms from a 12 MP original, with no visible difference at 400x400. Very elongated images
+    // whose main image is thinner than the thumbnail use the original instead, to lose no detail.
+    const VImage& thumb_src =
+        std::min(main.width(), main.height()) >= limits_.thumb_size ? main : img;
+    auto thumb = std::async(std::launch::async, [&] {
+      VImage t =
+          thumb_src.thumbnail_image(limits_.thumb_size, VImage::option()
+                                                            ->set("height", limits_.thumb_size)
+                                                            ->set("crop", VIPS_INTERESTING_CENTRE)
+                                                            ->set("size", VIPS_SIZE_BOTH)
+                                                            ->set("no_rotate", true));
+      return encode_webp(t, limits_.thumb_quality, limits_.webp_effort);
+    });
     out.main_width = main.width();
     out.main_height = main.height();
     std::exception_ptr main_error;

@@ -216,8 +216,8 @@ void FsObjectStore::remove(const std::string& key) {
     if (errno == ENOENT || errno == ENOTDIR) return;
     throw io_error("unlink", path_of(key));
   }
-  auto slash = key.rfind('/');
-  fsync_dir(slash == std::string::npos ? root_ : root_ + "/" + key.substr(0, slash));
+  // No directory fsync: an unlink is final for every reader at once and survives a process
+  // crash; after a power loss a resurrected file is an orphan that fsck removes.
 }
 
 void FsObjectStore::list(const std::string& prefix,

@@ -59,7 +59,7 @@ std::optional<std::string> Statement::opt_text(int col) const {
   return text(col);
 }
 
-Connection::Connection(const std::string& path, bool writer) {
+Connection::Connection(const std::string& path, bool writer, const std::string& synchronous) {
   int flags = SQLITE_OPEN_NOMUTEX |
               (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY);
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
@@ -73,7 +73,7 @@ Connection::Connection(const std::string& path, bool writer) {
   exec("PRAGMA foreign_keys=ON");
   if (writer) {
     exec("PRAGMA journal_mode=WAL");
-    exec("PRAGMA synchronous=FULL");
+    exec("PRAGMA synchronous=" + synchronous);
   }
 }
 

@@ -46,7 +46,9 @@ class Statement {
 
 class Connection {
  public:
-  Connection(const std::string& path, bool writer);
+  // synchronous: "NORMAL" (WAL: durable across process crashes, fsync at checkpoints) or "FULL"
+  // (fsync on every commit: durable across power loss too).
+  Connection(const std::string& path, bool writer, const std::string& synchronous = "NORMAL");
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

@@ -2,6 +2,9 @@
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <thread>
 #include <vector>
 
 #include "domain/error.h"
@@ -186,6 +189,36 @@ struct SqliteMetadataStore::Impl {
   std::vector<std::unique_ptr<Connection>> readers;
   std::atomic<unsigned> next{0};
 
+  // WAL checkpoints (which fsync the database) run on their own connection and thread, so a
+  // writer never stalls behind one; the writer's automatic checkpointing is switched off.
+  std::unique_ptr<Connection> checkpointer;
+  std::thread checkpoint_thread;
+  std::mutex checkpoint_mu;
+  std::condition_variable checkpoint_cv;
+  bool stopping = false;
+
+  void checkpoint_loop() {
+    std::unique_lock lock(checkpoint_mu);
+    while (!stopping) {
+      checkpoint_cv.wait_for(lock, std::chrono::milliseconds(250));
+      int log = 0, done = 0;
+      sqlite3_wal_checkpoint_v2(checkpointer->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
+                                &done);
+    }
+  }
+  ~Impl() {
+    if (checkpoint_thread.joinable()) {
+      {
+        std::lock_guard lock(checkpoint_mu);
+        stopping = true;
+      }
+      checkpoint_cv.notify_all();
+      checkpoint_thread.join();
+      sqlite3_wal_checkpoint_v2(checkpointer->raw(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
+                                nullptr);
+    }
+  }
+
   // A reader connection, locked: prefers an idle one, else waits on one in turn.
   template <class F>
   auto read(F&& f) {
@@ -207,10 +240,13 @@ struct SqliteMetadataStore::Impl {
   }
 };
 
-SqliteMetadataStore::SqliteMetadataStore(const std::string& db_path, int readers)
+SqliteMetadataStore::SqliteMetadataStore(const std::string& db_path, int readers,
+                                         const std::string& synchronous)
     : impl_(std::make_unique<Impl>()) {
   impl_->path = db_path;
-  impl_->writer = std::make_unique<Connection>(db_path, true);
+  if (synchronous != "NORMAL" && synchronous != "FULL")
+    throw Error(ErrorCode::StorageFailed, "synchronous must be NORMAL or FULL");
+  impl_->writer = std::make_unique<Connection>(db_path, true, synchronous);
   auto& w = *impl_->writer;
   int64_t version = 0;
   {
@@ -226,6 +262,9 @@ SqliteMetadataStore::SqliteMetadataStore(const std::string& db_path, int readers
   w.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
   for (int i = 0; i < std::max(1, readers); ++i)
     impl_->readers.push_back(std::make_unique<Connection>(db_path, false));
+  w.exec("PRAGMA wal_autocheckpoint=0");
+  impl_->checkpointer = std::make_unique<Connection>(db_path, true, synchronous);
+  impl_->checkpoint_thread = std::thread([impl = impl_.get()] { impl->checkpoint_loop(); });
 }
 
 SqliteMetadataStore::~SqliteMetadataStore() = default;
@@ -259,15 +298,40 @@ void SqliteMetadataStore::update(const ImageRecord& rec, int64_t expected_versio
       e.current_version = cur->version;
       throw e;
     }
-    account(c, *cur, -1);
-    auto s = c.prepare(std::string("REPLACE INTO images(") + kColumns +
-                       ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
-                       "?19,?20,?21,?22,?23,?24,?25,?26)");
     ImageRecord next = rec;
     next.state = ImageState::Active;
-    bind_record(s, next);
-    s.run();
-    account(c, next, +1);
+    // The common edit (title, description, alt text) touches no index and no counter; only album,
+    // tag or size changes pay for index and counter maintenance.
+    bool recount = cur->album_id != next.album_id || cur->tags != next.tags ||
+                   cur->user_id != next.user_id || cur->uploaded_at_ms != next.uploaded_at_ms ||
+                   cur->processed_size != next.processed_size ||
+                   cur->thumbnail_size != next.thumbnail_size;
+    if (recount) {
+      account(c, *cur, -1);
+      auto s = c.prepare(std::string("REPLACE INTO images(") + kColumns +
+                         ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
+                         "?18,?19,?20,?21,?22,?23,?24,?25,?26)");
+      bind_record(s, next);
+      s.run();
+      account(c, next, +1);
+    } else {
+      auto u = c.prepare(
+          "UPDATE images SET original_filename = ?2, mime_type = ?3, width = ?4, height = ?5, "
+          "s3_key = ?6, s3_bucket = ?7, thumbnail_key = ?8, processing_status = ?9, "
+          "processing_error = ?10, format = ?11, quality = ?12, title = ?13, description = ?14, "
+          "alt_text = ?15, created_at_ms = ?16, updated_at_ms = ?17, version = ?18, "
+          "file_size = ?19 WHERE id = ?1");
+      u.bind(1, std::string_view(next.id)).bind(2, std::string_view(next.original_filename));
+      u.bind(3, std::string_view(next.mime_type)).bind(4, int64_t(next.width));
+      u.bind(5, int64_t(next.height)).bind(6, std::string_view(next.s3_key));
+      u.bind(7, std::string_view(next.s3_bucket)).bind(8, next.thumbnail_key);
+      u.bind(9, std::string_view(next.processing_status)).bind(10, next.processing_error);
+      u.bind(11, std::string_view(next.format)).bind(12, int64_t(next.quality));
+      u.bind(13, next.title).bind(14, next.description).bind(15, next.alt_text);
+      u.bind(16, next.created_at_ms).bind(17, next.updated_at_ms).bind(18, next.version);
+      u.bind(19, next.file_size);
+      u.run();
+    }
     tx.commit();
   });
 }
