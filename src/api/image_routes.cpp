@@ -237,13 +237,9 @@ http::Response HttpApp::patch_image(http::Request& req, const std::string& id) {
 
 http::Response HttpApp::delete_image(http::Request& req, const std::string& id) {
   auto caller = authenticate(req);
-  // Look the keys up first so the file cache can be evicted whatever happens below.
-  auto existing = d_.metadata.get(id);
-  d_.images.remove(caller, id);
-  if (existing) {
-    d_.file_cache.erase(existing->s3_key);
-    if (existing->thumbnail_key) d_.file_cache.erase(*existing->thumbnail_key);
-  }
+  auto removed = d_.images.remove(caller, id);
+  d_.file_cache.erase(removed.s3_key);
+  if (removed.thumbnail_key) d_.file_cache.erase(*removed.thumbnail_key);
   http::Response res;
   res.status = 204;
   res.log_fields.emplace_back("userId", caller.user_id);

@@ -202,7 +202,7 @@ void ImageService::delete_objects(const ImageRecord& rec) {
   if (rec.thumbnail_key) d_.objects.remove(*rec.thumbnail_key);
 }
 
-void ImageService::remove(const Caller& caller, const std::string& id) {
+ImageRecord ImageService::remove(const Caller& caller, const std::string& id) {
   if (!is_image_id(id)) {
     throw Error(ErrorCode::InvalidImageId, "image id must be a ULID or a UUID", {{"field", "id"}});
   }
@@ -221,6 +221,7 @@ void ImageService::remove(const Caller& caller, const std::string& id) {
     throw Error(ErrorCode::S3DeleteFailed, "deleting the stored files failed; retry the delete");
   }
   d_.metadata.remove(id);
+  return *rec;
 }
 
 }  // namespace isvc::domain

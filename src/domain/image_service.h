@@ -90,7 +90,8 @@ class ImageService {
   ListResult list(const Caller& caller, const ListRequest& req);
   ImageRecord update(const Caller& caller, const std::string& id, const UpdateRequest& req);
   // Removes objects and metadata; a delete that failed half-way is finished by the next call.
-  void remove(const Caller& caller, const std::string& id);
+  // Returns the removed record (callers evict caches by its keys).
+  ImageRecord remove(const Caller& caller, const std::string& id);
 
   const ServiceSettings& settings() const { return s_; }
 
