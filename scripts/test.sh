@@ -15,3 +15,10 @@ cmake --build --preset asan -j "$JOBS"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build/asan && ctest --output-on-failure -j "$JOBS" -L 'unit|conformance')
+
+echo "== asan+ubsan: the HTTP integration suite against the instrumented server"
+# Leak checking is off for the server process only: libvips/glib keep process-lifetime caches
+# that LeakSanitizer would report at exit; any memory error or UB still aborts the server.
+ISVC_BIN=build/asan/image-service ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  node --test --test-concurrency=2 tests/integration/*.test.mjs
