@@ -94,3 +94,23 @@ test('SIGTERM lets an in-flight upload finish and exits 0', { skip: !HAVE_TESTDA
   assert.equal(exit.code, 0);
   (await import('node:fs')).rmSync(svc.dataDir, { recursive: true, force: true });
 });
+
+test('a full processing queue answers 503 with Retry-After instead of queueing', async () => {
+  const svc = await new Service({ PROCESSING_THREADS: '1', PROCESSING_QUEUE: '0' }).start();
+  try {
+    const t = svc.token('alice');
+    const big = makePng(2400, 1800, { seed: 9 });
+    const results = await Promise.all(Array.from({ length: 4 }, () => svc.upload(t, big)));
+    const statuses = results.map((r) => r.status);
+    assert.ok(statuses.includes(201), String(statuses));
+    const refused = results.filter((r) => r.status === 503);
+    assert.ok(refused.length >= 1, String(statuses));
+    for (const r of refused) {
+      assert.equal(r.json.code, 'SERVICE_UNAVAILABLE');
+      assert.equal(r.headers.get('retry-after'), '2');
+    }
+    assert.deepEqual(statuses.filter((s) => s !== 201 && s !== 503), []);
+  } finally {
+    assert.equal((await svc.stop()).code, 0);
+  }
+});
