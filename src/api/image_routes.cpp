@@ -15,14 +15,6 @@ using domain::ErrorCode;
 
 namespace {
 
-http::Response json_response(int status, std::string body) {
-  http::Response res;
-  res.status = status;
-  res.body = std::move(body);
-  res.set("Content-Type", "application/json");
-  return res;
-}
-
 std::optional<std::string> non_empty(std::string_view v) {
   if (v.empty()) return std::nullopt;
   return std::string(v);

@@ -119,6 +119,14 @@ std::string render_error(const domain::Error& err, const std::string& request_id
   return w.take();
 }
 
+http::Response json_response(int status, std::string body) {
+  http::Response res;
+  res.status = status;
+  res.body = std::move(body);
+  res.set("Content-Type", "application/json");
+  return res;
+}
+
 std::string human_bytes(int64_t bytes) {
   static const char* kUnits[] = {"B", "KB", "MB", "GB", "TB", "PB"};
   double v = static_cast<double>(bytes);

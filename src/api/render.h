@@ -6,12 +6,16 @@
 #include "domain/error.h"
 #include "domain/image_record.h"
 #include "domain/image_service.h"
+#include "http/message.h"
 
 namespace isvc::api {
 
 std::string render_image(const domain::ImageRecord& rec, const std::string& cdn_base_url);
 std::string render_list(const domain::ListResult& page, const std::string& cdn_base_url);
 std::string render_error(const domain::Error& err, const std::string& request_id);
+
+// A response with a JSON body.
+http::Response json_response(int status, std::string body);
 
 // "45.6 GB" style (1024-based units, one decimal).
 std::string human_bytes(int64_t bytes);

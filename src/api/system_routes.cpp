@@ -7,16 +7,6 @@
 
 namespace isvc::api {
 
-namespace {
-http::Response json_ok(int status, std::string body) {
-  http::Response res;
-  res.status = status;
-  res.body = std::move(body);
-  res.set("Content-Type", "application/json");
-  return res;
-}
-}  // namespace
-
 http::Response HttpApp::health() {
   bool meta_up = d_.metadata.healthy();
   bool objects_up = d_.objects.healthy();
@@ -33,7 +23,7 @@ http::Response HttpApp::health() {
   }
   w.end_object();
   w.end_object();
-  return json_ok(meta_up && objects_up ? 200 : 503, w.take());
+  return json_response(meta_up && objects_up ? 200 : 503, w.take());
 }
 
 http::Response HttpApp::metrics_summary() {
@@ -56,7 +46,7 @@ http::Response HttpApp::metrics_summary() {
   w.field("uploadsFailed", static_cast<int64_t>(d_.metrics.uploads_failed.load()));
   w.field("requestsTotal", static_cast<int64_t>(d_.metrics.requests_total.load()));
   w.end_object();
-  return json_ok(200, w.take());
+  return json_response(200, w.take());
 }
 
 http::Response HttpApp::api_docs() const {
