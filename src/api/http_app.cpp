@@ -134,6 +134,12 @@ void HttpApp::finish(const http::Request& req, http::Response& res) const {
   res.set("Referrer-Policy", "strict-origin-when-cross-origin");
   if (!res.header("Cache-Control")) res.set("Cache-Control", "no-store");
   cors_.decorate(req, res);
+  // HEAD gets the headers of the GET, never a body.
+  if (req.method == "HEAD" && !res.head_content_length) {
+    res.head_content_length = res.payload().size();
+    res.body.clear();
+    res.shared_body.reset();
+  }
 }
 
 void HttpApp::on_response(const http::Request& req, const http::Response& res,

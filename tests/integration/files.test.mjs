@@ -94,3 +94,17 @@ test('repeated reads are served from the hot cache', async () => {
   const afterRate = (await svc.req('GET', '/metrics')).json.cacheHitRate;
   assert.ok(afterRate > before, `${before} -> ${afterRate}`);
 });
+
+test('HEAD on a JSON route sends headers only', async () => {
+  const reply = await new Promise((resolve, reject) => {
+    const s = net.connect(svc.port, '127.0.0.1', () => s.write('HEAD /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+    let d = '';
+    s.on('data', (c) => { d += c; });
+    s.on('end', () => resolve(d));
+    s.on('error', reject);
+  });
+  assert.match(reply, /^HTTP\/1\.1 200/);
+  const [head, body] = reply.split('\r\n\r\n');
+  assert.ok(Number(/content-length: (\d+)/i.exec(head)[1]) > 0);
+  assert.equal(body, '');
+});
