@@ -36,3 +36,10 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   echo "install-deps: installing Debian nodejs + npm"
   $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
+
+# npm packages the tests use as independent references (pinned by tests/tools/package-lock.json).
+TOOLS="$(cd "$(dirname "$0")/.." && pwd)/tests/tools"
+if [ ! -d "$TOOLS/node_modules/@smithy/signature-v4" ]; then
+  echo "install-deps: npm packages for tests/tools"
+  npm ci --prefix "$TOOLS" --no-audit --no-fund --loglevel=error >/dev/null
+fi
