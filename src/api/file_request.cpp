@@ -1,5 +1,7 @@
 #include "api/file_request.h"
 
+#include "domain/encoding.h"
+
 #include <charconv>
 #include <cstring>
 #include <ctime>
@@ -7,13 +9,6 @@
 namespace isvc::api {
 
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -38,20 +33,9 @@ std::string_view strip_weak(std::string_view tag) {
 
 std::optional<std::string> decode_file_key(std::string_view raw) {
   if (raw.empty() || raw.size() > 1024) return std::nullopt;
-  std::string key;
-  key.reserve(raw.size());
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    char c = raw[i];
-    if (c == '%') {
-      if (i + 2 >= raw.size()) return std::nullopt;
-      int hi = hex_value(raw[i + 1]), lo = hex_value(raw[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      key += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      key += c;
-    }
-  }
+  auto decoded = domain::percent_decode(raw);
+  if (!decoded) return std::nullopt;
+  const std::string& key = *decoded;
   if (key.rfind("images/", 0) != 0) return std::nullopt;
   std::size_t start = 0;
   while (start <= key.size()) {

@@ -31,26 +31,6 @@ std::string canonical_value(std::string_view v) {
   return out;
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 // Sorted, lower-cased, value-joined headers.
 std::vector<std::pair<std::string, std::string>> canonical_headers(const RequestToSign& r) {
   std::vector<std::pair<std::string, std::string>> hs;
@@ -94,8 +74,12 @@ std::vector<std::pair<std::string, std::string>> parse_query(std::string_view q)
         q.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
     if (!item.empty()) {
       auto eq = item.find('=');
-      out.emplace_back(percent_decode(item.substr(0, eq)),
-                       eq == std::string_view::npos ? "" : percent_decode(item.substr(eq + 1)));
+      // Malformed escapes are kept as written rather than dropped.
+      auto decode = [](std::string_view v) {
+        return domain::percent_decode(v).value_or(std::string(v));
+      };
+      out.emplace_back(decode(item.substr(0, eq)),
+                       eq == std::string_view::npos ? "" : decode(item.substr(eq + 1)));
     }
     if (amp == std::string_view::npos) break;
     start = amp + 1;

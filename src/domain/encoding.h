@@ -15,6 +15,8 @@ std::string base64_encode(std::string_view bytes);
 std::optional<std::string> base64_decode(std::string_view text);
 
 std::string hex_encode(std::string_view bytes);
+// Decodes %XX escapes (either case); nullopt when an escape is malformed or truncated.
+std::optional<std::string> percent_decode(std::string_view text);
 
 std::string sha256(std::string_view bytes);                            // 32 raw bytes
 std::string hmac_sha256(std::string_view key, std::string_view data);  // 32 raw bytes

@@ -1,5 +1,6 @@
 #include "http/multipart.h"
 
+#include "domain/encoding.h"
 #include "domain/error.h"
 #include "http/message.h"
 
@@ -24,13 +25,6 @@ std::string lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-int hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // Parameters of a header value: `type; a=b; c="d \" e"`. Returns lower-cased names.
@@ -79,17 +73,7 @@ std::vector<std::pair<std::string, std::string>> header_params(std::string_view 
 std::optional<std::string> decode_ext_value(std::string_view v) {
   auto q = v.find("''");
   if (q == std::string_view::npos || lower(v.substr(0, q)) != "utf-8") return std::nullopt;
-  std::string out;
-  for (std::size_t i = q + 2; i < v.size(); ++i) {
-    if (v[i] == '%') {
-      if (i + 2 >= v.size() || hex(v[i + 1]) < 0 || hex(v[i + 2]) < 0) return std::nullopt;
-      out += static_cast<char>(hex(v[i + 1]) * 16 + hex(v[i + 2]));
-      i += 2;
-    } else {
-      out += v[i];
-    }
-  }
-  return out;
+  return domain::percent_decode(v.substr(q + 2));
 }
 
 FormPart parse_part_headers(std::string_view headers) {

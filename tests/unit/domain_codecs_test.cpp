@@ -61,6 +61,16 @@ TEST(Base64Url, RoundTripsAndRefusesNonCanonicalInput) {
   EXPECT_EQ(base64_encode("fo"), "Zm8=");
 }
 
+TEST(PercentDecode, StrictAboutMalformedEscapes) {
+  EXPECT_EQ(percent_decode("a%20b%2fc%2F"), "a b/c/");
+  EXPECT_EQ(percent_decode("%E2%9C%93"), "\xE2\x9C\x93");
+  EXPECT_EQ(percent_decode("plain"), "plain");
+  EXPECT_EQ(percent_decode("%"), std::nullopt);
+  EXPECT_EQ(percent_decode("%2"), std::nullopt);
+  EXPECT_EQ(percent_decode("%zz"), std::nullopt);
+  EXPECT_EQ(percent_decode("%00"), std::string(1, '\0'));
+}
+
 TEST(Hashes, MatchPublishedVectors) {
   EXPECT_EQ(hex_encode(sha256("abc")),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
