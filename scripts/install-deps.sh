@@ -11,6 +11,7 @@ APT_PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libhiredis-dev libpqxx-dev libpq-dev
   libvips-tools webp
+  redis-server
 )
 
 SUDO=""
@@ -39,7 +40,11 @@ fi
 
 # npm packages the tests use as independent references (pinned by tests/tools/package-lock.json).
 TOOLS="$(cd "$(dirname "$0")/.." && pwd)/tests/tools"
-if [ ! -d "$TOOLS/node_modules/@smithy/signature-v4" ]; then
+need_npm=0
+for m in @smithy/signature-v4 dynalite s3rver; do
+  [ -d "$TOOLS/node_modules/$m" ] || need_npm=1
+done
+if [ "$need_npm" = 1 ]; then
   echo "install-deps: npm packages for tests/tools"
   npm ci --prefix "$TOOLS" --no-audit --no-fund --loglevel=error >/dev/null
 fi

@@ -113,17 +113,11 @@ FsObjectStore::FsObjectStore(std::string root_dir) : root_(std::move(root_dir)) 
 }
 
 bool FsObjectStore::valid_key(std::string_view key) {
-  if (key.empty() || key.size() > 1024 || key.front() == '/') return false;
-  std::size_t start = 0;
-  while (true) {
+  if (!valid_object_key(key)) return false;
+  // The store's own temporary files are never addressable.
+  for (std::size_t start = 0;;) {
     auto slash = key.find('/', start);
-    auto seg =
-        key.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
-    if (seg.empty() || seg == "." || seg == ".." || seg.rfind(kTempPrefix, 0) == 0) return false;
-    for (char c : seg) {
-      auto u = static_cast<unsigned char>(c);
-      if (u < 0x20 || u == 0x7f || c == '\\') return false;
-    }
+    if (key.substr(start).rfind(kTempPrefix, 0) == 0) return false;
     if (slash == std::string_view::npos) return true;
     start = slash + 1;
   }

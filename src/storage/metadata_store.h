@@ -36,7 +36,7 @@ struct ListPage {
 struct StoreStats {
   int64_t total_images = 0;
   int64_t total_bytes = 0;     // processed + thumbnail bytes of active images
-  int64_t uploaded_since = 0;  // images with uploaded_at_ms >= the `since` argument
+  int64_t uploaded_since = 0;  // active images uploaded on or after the UTC day of `since`
 };
 
 class MetadataStore {
@@ -71,7 +71,8 @@ class MetadataStore {
 
   virtual StoreStats stats(int64_t since_ms) = 0;
 
-  // Visits every record (any state) in id order; for fsck and verify. Return false to stop.
+  // Visits every record (any state), in an order of the adapter's choosing; for fsck and verify.
+  // Return false to stop.
   virtual void scan(const std::function<bool(const domain::ImageRecord&)>& visit) = 0;
 
   // Name for health/metrics ("sqlite", "dynamodb") and a cheap liveness probe.

@@ -27,6 +27,10 @@ struct ObjectData {
   std::string bytes;  // the whole object, or only the requested range
 };
 
+// Keys every adapter accepts: a relative path of 1..1024 bytes made of non-empty segments, none
+// of them `.` or `..`, without backslashes or control bytes. Anything else is refused.
+bool valid_object_key(std::string_view key);
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;

@@ -439,7 +439,8 @@ StoreStats SqliteMetadataStore::stats(int64_t since_ms) {
       }
     }
     auto s = c.prepare("SELECT count(*) FROM images WHERE uploaded_at_ms >= ?1 AND state = 0");
-    s.bind(1, since_ms);
+    constexpr int64_t kDayMs = 86'400'000;
+    s.bind(1, since_ms - since_ms % kDayMs);  // the UTC day containing since_ms
     if (s.step()) st.uploaded_since = s.i64(0);
     return st;
   });

@@ -8,8 +8,10 @@
 #include <thread>
 
 #include "domain/error.h"
+#include "engine_process.h"
 #include "storage/fs_object_store.h"
 #include "storage/object_store.h"
+#include "storage/s3_object_store.h"
 
 namespace isvc::storage {
 namespace {
@@ -18,6 +20,10 @@ struct ObjectStoreFactory {
   std::string name;
   std::function<std::unique_ptr<ObjectStore>(const std::string& dir)> make;
 };
+
+std::ostream& operator<<(std::ostream& os, const ObjectStoreFactory& f) {
+  return os << f.name;
+}
 
 class ObjectStoreConformance : public ::testing::TestWithParam<ObjectStoreFactory> {
  protected:
@@ -132,12 +138,26 @@ TEST_P(ObjectStoreConformance, ConcurrentPutsOfDifferentKeys) {
   EXPECT_EQ(store->get("images/u3/7.webp")->bytes, std::string(1007, 'd'));
 }
 
+std::unique_ptr<ObjectStore> make_fs(const std::string& dir) {
+  return std::make_unique<FsObjectStore>(dir + "/objects");
+}
+
+// A fresh bucket per test on one s3rver per test process (path-style, its fixed access key).
+std::unique_ptr<ObjectStore> make_s3(const std::string& dir) {
+  static aws::HttpClient http;
+  S3Settings s;
+  s.endpoint = testing::EngineProcess::shared("s3rver").endpoint();
+  s.bucket = "b-" + std::filesystem::path(dir).filename().string();
+  s.force_path_style = true;
+  s.credentials = {"S3RVER", "S3RVER", ""};
+  auto store = std::make_unique<S3ObjectStore>(http, s);
+  store->provision({"http://localhost:3002"});
+  return store;
+}
+
 INSTANTIATE_TEST_SUITE_P(Adapters, ObjectStoreConformance,
-                         ::testing::Values(ObjectStoreFactory{
-                             "filesystem",
-                             [](const std::string& dir) -> std::unique_ptr<ObjectStore> {
-                               return std::make_unique<FsObjectStore>(dir + "/objects");
-                             }}),
+                         ::testing::Values(ObjectStoreFactory{"filesystem", make_fs},
+                                           ObjectStoreFactory{"s3", make_s3}),
                          [](const auto& info) { return info.param.name; });
 
 }  // namespace

@@ -1,0 +1,45 @@
+// The DynamoDB item layout of SPEC §7 and the conversion between it and domain::ImageRecord.
+//   image:   PK=IMAGE#{id}  SK=METADATA, GSI1PK=USER#{userId} GSI1SK=UPLOADED#{uploadedAt}#{id}
+//            and (album set) GSI2PK=ALBUM#{albumId} GSI2SK=UPLOADED#…; index keys only while the
+//            image is active, so a deleting image drops out of both indexes by itself.
+//   counter: PK=COUNTER#USER#{userId} SK=ALL | ALBUM#{a} | TAG#{t} | ALBUMTAG#{len(a)}#{a}#{t};
+//            PK=COUNTER#GLOBAL SK=ALL (n, bytes, d:{YYYY-MM-DD} per upload day).
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/image_record.h"
+
+namespace isvc::storage::dynamo {
+
+boost::json::object S(const std::string& s);
+boost::json::object N(int64_t n);
+
+std::string image_pk(const std::string& id);
+std::string user_pk(const std::string& user_id);
+std::string album_pk(const std::string& album_id);
+std::string uploaded_sk(int64_t uploaded_at_ms, const std::string& id);
+
+// The full item for a record (with index keys when it is active).
+boost::json::object to_item(const domain::ImageRecord& r);
+// Throws domain::Error(StorageFailed) when a required attribute is missing or malformed.
+domain::ImageRecord from_item(const boost::json::object& item);
+
+// One counter cell: the item key and the attribute to add to.
+struct CounterCell {
+  std::string pk, sk;
+  bool operator<(const CounterCell& o) const { return pk != o.pk ? pk < o.pk : sk < o.sk; }
+  bool operator==(const CounterCell&) const = default;
+};
+// The per-user cells an active record counts in.
+std::vector<CounterCell> user_cells(const domain::ImageRecord& r);
+CounterCell count_cell(const std::string& user_id, const std::optional<std::string>& album,
+                       const std::optional<std::string>& tag);
+inline constexpr const char* kGlobalPk = "COUNTER#GLOBAL";
+std::string day_attribute(int64_t unix_ms);  // "d:2026-11-24"
+
+}  // namespace isvc::storage::dynamo

@@ -1,0 +1,334 @@
+#include "storage/dynamodb_metadata_store.h"
+
+#include <boost/json.hpp>
+#include <map>
+
+#include "domain/error.h"
+#include "storage/dynamodb_item.h"
+
+namespace isvc::storage {
+
+namespace json = boost::json;
+using domain::Error;
+using domain::ErrorCode;
+using domain::ImageRecord;
+using domain::ImageState;
+using namespace dynamo;
+
+namespace {
+
+constexpr const char* kConditionFailed = "ConditionalCheckFailedException";
+
+json::object image_key(const std::string& id) {
+  return {{"PK", S(image_pk(id))}, {"SK", S("METADATA")}};
+}
+
+// Counter changes of one write: per-user cells plus the global count, bytes and upload day.
+struct CounterDelta {
+  std::map<CounterCell, int64_t> cells;
+  int64_t n = 0, bytes = 0;
+  std::map<std::string, int64_t> days;
+
+  void add(const ImageRecord& r, int64_t sign) {
+    for (const auto& c : user_cells(r)) cells[c] += sign;
+    n += sign;
+    bytes += sign * (r.processed_size + r.thumbnail_size);
+    days[day_attribute(r.uploaded_at_ms)] += sign;
+  }
+  CounterDelta inverse() const {
+    CounterDelta d;
+    for (const auto& [c, v] : cells) d.cells[c] = -v;
+    d.n = -n;
+    d.bytes = -bytes;
+    for (const auto& [k, v] : days) d.days[k] = -v;
+    return d;
+  }
+};
+
+}  // namespace
+
+DynamoDbMetadataStore::DynamoDbMetadataStore(aws::DynamoDbClient& db, std::string table)
+    : db_(db), table_(std::move(table)) {}
+
+void DynamoDbMetadataStore::add_to_cell(const std::string& pk, const std::string& sk,
+                                        int64_t delta) {
+  db_.must("UpdateItem", json::object{{"TableName", table_},
+                                      {"Key", {{"PK", S(pk)}, {"SK", S(sk)}}},
+                                      {"UpdateExpression", "ADD #n :d"},
+                                      {"ExpressionAttributeNames", {{"#n", "n"}}},
+                                      {"ExpressionAttributeValues", {{":d", N(delta)}}}});
+}
+
+namespace {
+
+void apply(aws::DynamoDbClient& db, const std::string& table, const CounterDelta& d,
+           const std::function<void(const std::string&, const std::string&, int64_t)>& cell) {
+  for (const auto& [c, v] : d.cells)
+    if (v != 0) cell(c.pk, c.sk, v);
+  if (d.n == 0 && d.bytes == 0) {
+    bool any = false;
+    for (const auto& [k, v] : d.days) any = any || v != 0;
+    if (!any) return;
+  }
+  std::string expr = "ADD #n :n, #b :b";
+  json::object names{{"#n", "n"}, {"#b", "bytes"}};
+  json::object values{{":n", N(d.n)}, {":b", N(d.bytes)}};
+  int i = 0;
+  for (const auto& [day, v] : d.days) {
+    if (v == 0) continue;
+    auto k = std::to_string(i++);
+    expr += ", #d" + k + " :d" + k;
+    names["#d" + k] = day;
+    values[":d" + k] = N(v);
+  }
+  db.must("UpdateItem", json::object{{"TableName", table},
+                                     {"Key", {{"PK", S(kGlobalPk)}, {"SK", S("ALL")}}},
+                                     {"UpdateExpression", expr},
+                                     {"ExpressionAttributeNames", std::move(names)},
+                                     {"ExpressionAttributeValues", std::move(values)}});
+}
+
+}  // namespace
+
+void DynamoDbMetadataStore::account(const ImageRecord& r, int delta) {
+  CounterDelta d;
+  d.add(r, delta);
+  apply(db_, table_, d, [this](const std::string& pk, const std::string& sk, int64_t v) {
+    add_to_cell(pk, sk, v);
+  });
+}
+
+void DynamoDbMetadataStore::insert(const ImageRecord& rec) {
+  auto r = db_.call("PutItem", json::object{{"TableName", table_},
+                                            {"Item", to_item(rec)},
+                                            {"ConditionExpression", "attribute_not_exists(PK)"}});
+  if (!r.ok) {
+    if (r.error_type == kConditionFailed)
+      throw Error(ErrorCode::StorageFailed, "image id already exists");
+    throw Error(ErrorCode::StorageFailed, "dynamodb PutItem failed: " + r.error_type);
+  }
+  if (rec.state != ImageState::Active) return;
+  try {
+    account(rec, +1);
+  } catch (...) {
+    // Not acknowledged: take the image back out so nothing half-written stays visible. Counters
+    // already moved (or a failed take-back) are drift that fsck repairs.
+    try {
+      db_.call("DeleteItem", json::object{{"TableName", table_}, {"Key", image_key(rec.id)}});
+    } catch (...) {
+    }
+    throw;
+  }
+}
+
+std::optional<ImageRecord> DynamoDbMetadataStore::get(const std::string& id) {
+  auto body = db_.must(
+      "GetItem",
+      json::object{{"TableName", table_}, {"Key", image_key(id)}, {"ConsistentRead", true}});
+  auto* item = body.as_object().if_contains("Item");
+  if (!item || !item->is_object()) return std::nullopt;
+  return from_item(item->as_object());
+}
+
+void DynamoDbMetadataStore::update(const ImageRecord& rec, int64_t expected_version) {
+  ImageRecord next = rec;
+  next.state = ImageState::Active;
+  auto r = db_.call(
+      "PutItem",
+      json::object{
+          {"TableName", table_},
+          {"Item", to_item(next)},
+          {"ConditionExpression", "attribute_exists(PK) AND #v = :v AND #s = :active"},
+          {"ExpressionAttributeNames", {{"#v", "version"}, {"#s", "state"}}},
+          {"ExpressionAttributeValues", {{":v", N(expected_version)}, {":active", S("active")}}},
+          {"ReturnValues", "ALL_OLD"}});
+  if (!r.ok) {
+    if (r.error_type != kConditionFailed)
+      throw Error(ErrorCode::StorageFailed, "dynamodb PutItem failed: " + r.error_type);
+    auto cur = get(rec.id);
+    if (!cur || cur->state != ImageState::Active)
+      throw Error(ErrorCode::ImageNotFound, "image not found", {{"id", rec.id}});
+    Error e(ErrorCode::VersionMismatch, "the image was changed by someone else; reload it");
+    e.current_version = cur->version;
+    throw e;
+  }
+  auto* old_item = r.body.as_object().if_contains("Attributes");
+  if (!old_item || !old_item->is_object()) return;
+  ImageRecord old = from_item(old_item->as_object());
+  CounterDelta d;
+  d.add(old, -1);
+  d.add(next, +1);
+  apply(db_, table_, d, [this](const std::string& pk, const std::string& sk, int64_t v) {
+    add_to_cell(pk, sk, v);
+  });
+}
+
+std::optional<ImageRecord> DynamoDbMetadataStore::mark_deleting(const std::string& id) {
+  auto r = db_.call(
+      "UpdateItem",
+      json::object{
+          {"TableName", table_},
+          {"Key", image_key(id)},
+          {"UpdateExpression", "SET #s = :deleting REMOVE GSI1PK, GSI1SK, GSI2PK, GSI2SK"},
+          {"ConditionExpression", "#s = :active"},
+          {"ExpressionAttributeNames", {{"#s", "state"}}},
+          {"ExpressionAttributeValues", {{":deleting", S("deleting")}, {":active", S("active")}}},
+          {"ReturnValues", "ALL_NEW"}});
+  if (!r.ok) {
+    if (r.error_type != kConditionFailed)
+      throw Error(ErrorCode::StorageFailed, "dynamodb UpdateItem failed: " + r.error_type);
+    return get(id);  // already deleting, or gone
+  }
+  ImageRecord now = from_item(r.body.as_object().at("Attributes").as_object());
+  ImageRecord was = now;
+  was.state = ImageState::Active;
+  account(was, -1);
+  return now;
+}
+
+bool DynamoDbMetadataStore::remove(const std::string& id) {
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    auto cur = get(id);
+    if (!cur) return false;
+    bool active = cur->state == ImageState::Active;
+    auto r = db_.call(
+        "DeleteItem",
+        json::object{{"TableName", table_},
+                     {"Key", image_key(id)},
+                     {"ConditionExpression", "#v = :v AND #s = :s"},
+                     {"ExpressionAttributeNames", {{"#v", "version"}, {"#s", "state"}}},
+                     {"ExpressionAttributeValues",
+                      {{":v", N(cur->version)}, {":s", S(active ? "active" : "deleting")}}}});
+    if (r.ok) {
+      if (active) account(*cur, -1);
+      return true;
+    }
+    if (r.error_type != kConditionFailed)
+      throw Error(ErrorCode::StorageFailed, "dynamodb DeleteItem failed: " + r.error_type);
+  }
+  throw Error(ErrorCode::StorageFailed, "image kept changing while it was being removed");
+}
+
+ListPage DynamoDbMetadataStore::list(const ListQuery& q) {
+  // The cursor position (uploadedAt, id) is exactly the index sort key of the last item shown,
+  // so a page resumes with a key condition strictly past it (equivalent to ExclusiveStartKey,
+  // and still right when that item was deleted meanwhile).
+  bool by_album = q.album_id.has_value();
+  std::string pk_name = by_album ? "GSI2PK" : "GSI1PK";
+  std::string sk_name = by_album ? "GSI2SK" : "GSI1SK";
+  json::object names{{"#pk", pk_name}};
+  json::object values{{":pk", S(by_album ? album_pk(*q.album_id) : user_pk(q.user_id))}};
+  std::string key_cond = "#pk = :pk";
+  if (q.after) {
+    key_cond += std::string(" AND #sk ") + (q.ascending ? ">" : "<") + " :after";
+    names["#sk"] = sk_name;
+    values[":after"] = S(uploaded_sk(q.after->uploaded_at_ms, q.after->id));
+  } else {
+    key_cond += " AND begins_with(#sk, :uploaded)";
+    names["#sk"] = sk_name;
+    values[":uploaded"] = S("UPLOADED#");
+  }
+  std::vector<std::string> filters;
+  if (by_album) {
+    filters.push_back("#u = :u");
+    names["#u"] = "userId";
+    values[":u"] = S(q.user_id);
+  }
+  if (q.tag) {
+    filters.push_back("contains(#tags, :tag)");
+    names["#tags"] = "tags";
+    values[":tag"] = S(*q.tag);
+  }
+  json::object req{{"TableName", table_},
+                   {"IndexName", by_album ? "AlbumIndex" : "UserIndex"},
+                   {"KeyConditionExpression", key_cond},
+                   {"ScanIndexForward", q.ascending},
+                   {"Limit", filters.empty() ? q.limit + 1 : std::max(100, q.limit + 1)}};
+  if (!filters.empty()) {
+    std::string f;
+    for (const auto& part : filters) f += (f.empty() ? "" : " AND ") + part;
+    req["FilterExpression"] = f;
+  }
+  req["ExpressionAttributeNames"] = std::move(names);
+  req["ExpressionAttributeValues"] = std::move(values);
+
+  ListPage page;
+  for (;;) {
+    auto body = db_.must("Query", req);
+    const auto& o = body.as_object();
+    if (auto* items = o.if_contains("Items"); items && items->is_array()) {
+      for (const auto& it : items->as_array()) {
+        auto rec = from_item(it.as_object());
+        if (rec.state != ImageState::Active) continue;
+        if (int(page.items.size()) == q.limit) {
+          page.has_more = true;
+          return page;
+        }
+        page.items.push_back(std::move(rec));
+      }
+    }
+    auto* last = o.if_contains("LastEvaluatedKey");
+    if (!last || !last->is_object()) return page;
+    req["ExclusiveStartKey"] = *last;
+  }
+}
+
+int64_t DynamoDbMetadataStore::count(const std::string& user_id,
+                                     const std::optional<std::string>& album_id,
+                                     const std::optional<std::string>& tag) {
+  auto cell = count_cell(user_id, album_id, tag);
+  auto body = db_.must("GetItem", json::object{{"TableName", table_},
+                                               {"Key", {{"PK", S(cell.pk)}, {"SK", S(cell.sk)}}},
+                                               {"ConsistentRead", true}});
+  auto* item = body.as_object().if_contains("Item");
+  if (!item || !item->is_object()) return 0;
+  auto* n = item->as_object().if_contains("n");
+  if (!n) return 0;
+  return std::stoll(std::string(n->as_object().at("N").as_string()));
+}
+
+StoreStats DynamoDbMetadataStore::stats(int64_t since_ms) {
+  auto body = db_.must("GetItem", json::object{{"TableName", table_},
+                                               {"Key", {{"PK", S(kGlobalPk)}, {"SK", S("ALL")}}},
+                                               {"ConsistentRead", true}});
+  StoreStats st;
+  auto* item = body.as_object().if_contains("Item");
+  if (!item || !item->is_object()) return st;
+  auto num = [](const json::value& v) {
+    return std::stoll(std::string(v.as_object().at("N").as_string()));
+  };
+  std::string first_day = day_attribute(since_ms);
+  for (const auto& [k, v] : item->as_object()) {
+    if (k == "n") st.total_images = num(v);
+    if (k == "bytes") st.total_bytes = num(v);
+    if (k.starts_with("d:") && std::string(k) >= first_day) st.uploaded_since += num(v);
+  }
+  return st;
+}
+
+void DynamoDbMetadataStore::scan(const std::function<bool(const ImageRecord&)>& visit) {
+  json::object req{{"TableName", table_},
+                   {"FilterExpression", "#sk = :meta"},
+                   {"ExpressionAttributeNames", {{"#sk", "SK"}}},
+                   {"ExpressionAttributeValues", {{":meta", S("METADATA")}}}};
+  for (;;) {
+    auto body = db_.must("Scan", req);
+    const auto& o = body.as_object();
+    if (auto* items = o.if_contains("Items"); items && items->is_array())
+      for (const auto& it : items->as_array())
+        if (!visit(from_item(it.as_object()))) return;
+    auto* last = o.if_contains("LastEvaluatedKey");
+    if (!last || !last->is_object()) return;
+    req["ExclusiveStartKey"] = *last;
+  }
+}
+
+bool DynamoDbMetadataStore::healthy() {
+  try {
+    return db_.call("DescribeTable", json::object{{"TableName", table_}}).ok;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+}  // namespace isvc::storage

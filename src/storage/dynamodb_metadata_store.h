@@ -1,0 +1,48 @@
+// MetadataStore on the DynamoDB API (AWS, or any compatible engine via DYNAMODB_ENDPOINT), with
+// the one-table design of SPEC §7 (see dynamodb_item.h). Versions are compare-and-swap through
+// condition expressions. Counters are separate items updated with ADD after the image write —
+// no TransactWriteItems, which dynalite and several compatible engines lack: a write is
+// acknowledged only after its counters moved, a failure in between is compensated, and drift
+// left by a crash between the two is repaired by `image-service fsck`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "aws/dynamodb_client.h"
+#include "storage/metadata_store.h"
+
+namespace isvc::storage {
+
+class DynamoDbMetadataStore final : public MetadataStore {
+ public:
+  DynamoDbMetadataStore(aws::DynamoDbClient& db, std::string table);
+
+  void insert(const domain::ImageRecord& rec) override;
+  std::optional<domain::ImageRecord> get(const std::string& id) override;
+  void update(const domain::ImageRecord& rec, int64_t expected_version) override;
+  std::optional<domain::ImageRecord> mark_deleting(const std::string& id) override;
+  bool remove(const std::string& id) override;
+  ListPage list(const ListQuery& q) override;
+  int64_t count(const std::string& user_id, const std::optional<std::string>& album_id,
+                const std::optional<std::string>& tag) override;
+  StoreStats stats(int64_t since_ms) override;
+  void scan(const std::function<bool(const domain::ImageRecord&)>& visit) override;
+  std::string name() const override { return "dynamodb"; }
+  bool healthy() override;
+
+  // Creates the table (keys, both GSIs, on-demand billing) when missing and waits until it is
+  // active; then asks for TTL on `ttl` and point-in-time recovery. Returns one line per setting
+  // saying what happened, including settings the endpoint does not support.
+  static std::vector<std::string> provision(aws::DynamoDbClient& db, const std::string& table);
+
+ private:
+  // Adds `delta` to the counters of an active record (user cells, global count, bytes, day).
+  void account(const domain::ImageRecord& r, int delta);
+  void add_to_cell(const std::string& pk, const std::string& sk, int64_t delta);
+
+  aws::DynamoDbClient& db_;
+  std::string table_;
+};
+
+}  // namespace isvc::storage

@@ -1,0 +1,260 @@
+#include "storage/s3_object_store.h"
+
+#include <time.h>
+
+#include <ctime>
+
+#include "domain/error.h"
+#include "domain/validation.h"
+
+namespace isvc::storage {
+
+using domain::Error;
+using domain::ErrorCode;
+
+namespace {
+
+std::string strip_quotes(std::string s) {
+  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') return s.substr(1, s.size() - 2);
+  return s;
+}
+
+int64_t http_date_ms(const std::string& v) {
+  std::tm tm{};
+  if (!strptime(v.c_str(), "%a, %d %b %Y %H:%M:%S", &tm)) return 0;
+  return int64_t(timegm(&tm)) * 1000;
+}
+
+[[noreturn]] void fail(const char* what, const std::string& key, const aws::HttpResponse& r) {
+  throw Error(ErrorCode::StorageFailed,
+              std::string("s3 ") + what + " " + key + " failed: " + aws::describe_error(r));
+}
+
+ObjectInfo info_from_headers(const aws::HttpResponse& r) {
+  ObjectInfo info;
+  info.etag = strip_quotes(r.header("etag"));
+  info.content_type = r.header("content-type");
+  info.last_modified_ms = http_date_ms(r.header("last-modified"));
+  auto len = r.header("content-length");
+  info.size = len.empty() ? 0 : std::stoll(len);
+  return info;
+}
+
+std::string xml_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '&') {
+      out += s[i];
+      continue;
+    }
+    auto semi = s.find(';', i);
+    if (semi == std::string_view::npos) {
+      out += s.substr(i);
+      break;
+    }
+    auto ent = s.substr(i + 1, semi - i - 1);
+    if (ent == "amp")
+      out += '&';
+    else if (ent == "lt")
+      out += '<';
+    else if (ent == "gt")
+      out += '>';
+    else if (ent == "quot")
+      out += '"';
+    else if (ent == "apos")
+      out += '\'';
+    else if (ent.size() > 1 && ent[0] == '#') {
+      unsigned long cp = ent[1] == 'x'
+                             ? std::strtoul(std::string(ent.substr(2)).c_str(), nullptr, 16)
+                             : std::strtoul(std::string(ent.substr(1)).c_str(), nullptr, 10);
+      if (cp < 0x80) {
+        out += char(cp);
+      } else if (cp < 0x800) {
+        out += char(0xC0 | (cp >> 6));
+        out += char(0x80 | (cp & 0x3F));
+      } else if (cp < 0x10000) {
+        out += char(0xE0 | (cp >> 12));
+        out += char(0x80 | ((cp >> 6) & 0x3F));
+        out += char(0x80 | (cp & 0x3F));
+      } else {
+        out += char(0xF0 | (cp >> 18));
+        out += char(0x80 | ((cp >> 12) & 0x3F));
+        out += char(0x80 | ((cp >> 6) & 0x3F));
+        out += char(0x80 | (cp & 0x3F));
+      }
+    } else {
+      out += s.substr(i, semi - i + 1);
+    }
+    i = semi;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> xml_texts(std::string_view xml, std::string_view tag) {
+  std::vector<std::string> out;
+  std::string open = "<" + std::string(tag) + ">", close = "</" + std::string(tag) + ">";
+  std::size_t pos = 0;
+  while ((pos = xml.find(open, pos)) != std::string_view::npos) {
+    auto start = pos + open.size();
+    auto end = xml.find(close, start);
+    if (end == std::string_view::npos) break;
+    out.push_back(xml_decode(xml.substr(start, end - start)));
+    pos = end + close.size();
+  }
+  return out;
+}
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+S3ObjectStore::S3ObjectStore(aws::HttpClient& http, S3Settings s) : s_(std::move(s)) {
+  if (s_.endpoint.empty()) s_.endpoint = "https://s3." + s_.region + ".amazonaws.com";
+  auto url = aws::HttpClient::parse_url(s_.endpoint);
+  std::string endpoint = s_.endpoint;
+  if (!s_.force_path_style)
+    endpoint =
+        url.scheme + "://" + s_.bucket + "." + url.host + (url.port.empty() ? "" : ":" + url.port);
+  aws::AwsClientSettings cs;
+  cs.endpoint = endpoint;
+  cs.region = s_.region;
+  cs.service = "s3";
+  cs.credentials = s_.credentials;
+  cs.retry = s_.retry;
+  client_ = std::make_unique<aws::AwsClient>(http, cs);
+  if (s_.use_accelerate) {
+    cs.endpoint = "https://" + s_.bucket + ".s3-accelerate.amazonaws.com";
+    accelerate_ = std::make_unique<aws::AwsClient>(http, cs);
+  }
+}
+
+std::string S3ObjectStore::object_path(const std::string& key) const {
+  return s_.force_path_style ? "/" + s_.bucket + "/" + key : "/" + key;
+}
+
+void S3ObjectStore::put(const std::string& key, std::string_view bytes,
+                        const std::string& content_type) {
+  if (!valid_object_key(key)) throw Error(ErrorCode::BadRequest, "invalid object key");
+  aws::AwsRequest r;
+  r.method = "PUT";
+  r.path = object_path(key);
+  r.headers.emplace_back("content-type", content_type);
+  if (!s_.sse.empty()) r.headers.emplace_back("x-amz-server-side-encryption", s_.sse);
+  if (!s_.storage_class.empty()) r.headers.emplace_back("x-amz-storage-class", s_.storage_class);
+  r.body = bytes;
+  auto resp = send(r);
+  if (resp.status != 200) fail("PUT", key, resp);
+}
+
+std::optional<ObjectInfo> S3ObjectStore::head(const std::string& key) {
+  if (!valid_object_key(key)) return std::nullopt;
+  aws::AwsRequest r;
+  r.method = "HEAD";
+  r.path = object_path(key);
+  auto resp = send(r);
+  if (resp.status == 404) return std::nullopt;
+  if (resp.status != 200) fail("HEAD", key, resp);
+  return info_from_headers(resp);
+}
+
+std::optional<ObjectData> S3ObjectStore::get(const std::string& key,
+                                             std::optional<ByteRange> range) {
+  if (!valid_object_key(key)) return std::nullopt;
+  aws::AwsRequest r;
+  r.method = "GET";
+  r.path = object_path(key);
+  if (range)
+    r.headers.emplace_back(
+        "range", "bytes=" + std::to_string(range->first) + "-" + std::to_string(range->last));
+  auto resp = send(r);
+  if (resp.status == 404) return std::nullopt;
+  if (resp.status != 200 && resp.status != 206) fail("GET", key, resp);
+  ObjectData out;
+  out.info = info_from_headers(resp);
+  if (resp.status == 206) {
+    // Content-Range: bytes first-last/total
+    auto cr = resp.header("content-range");
+    auto slash = cr.rfind('/');
+    out.info.size = slash == std::string::npos ? 0 : std::stoll(cr.substr(slash + 1));
+  }
+  out.bytes = std::move(resp.body);
+  return out;
+}
+
+void S3ObjectStore::remove(const std::string& key) {
+  if (!valid_object_key(key)) return;
+  aws::AwsRequest r;
+  r.method = "DELETE";
+  r.path = object_path(key);
+  auto resp = send(r);
+  if (resp.status != 204 && resp.status != 200 && resp.status != 404) fail("DELETE", key, resp);
+}
+
+void S3ObjectStore::list(const std::string& prefix,
+                         const std::function<bool(const std::string&, const ObjectInfo&)>& visit) {
+  std::string token;
+  for (;;) {
+    aws::AwsRequest r;
+    r.method = "GET";
+    r.path = s_.force_path_style ? "/" + s_.bucket : "/";
+    r.query = {{"list-type", "2"}, {"prefix", prefix}};
+    if (!token.empty()) r.query.emplace_back("continuation-token", token);
+    auto resp = send(r);
+    if (resp.status != 200) fail("LIST", prefix, resp);
+    for (const auto& c : xml_texts(resp.body, "Contents")) {
+      auto keys = xml_texts(c, "Key");
+      if (keys.empty()) continue;
+      ObjectInfo info;
+      auto sizes = xml_texts(c, "Size");
+      info.size = sizes.empty() ? 0 : std::stoll(sizes[0]);
+      auto etags = xml_texts(c, "ETag");
+      if (!etags.empty()) info.etag = strip_quotes(etags[0]);
+      auto lm = xml_texts(c, "LastModified");
+      if (!lm.empty()) info.last_modified_ms = domain::parse_iso8601_ms(lm[0]).value_or(0);
+      if (!visit(keys[0], info)) return;
+    }
+    auto truncated = xml_texts(resp.body, "IsTruncated");
+    auto next = xml_texts(resp.body, "NextContinuationToken");
+    if (truncated.empty() || truncated[0] != "true" || next.empty()) return;
+    token = next[0];
+  }
+}
+
+bool S3ObjectStore::healthy() {
+  try {
+    aws::AwsRequest r;
+    r.method = "HEAD";
+    r.path = s_.force_path_style ? "/" + s_.bucket : "/";
+    return send(r).status == 200;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+std::string S3ObjectStore::presign_put(const std::string& key, int64_t expires_s) const {
+  const auto& c = accelerate_ ? *accelerate_ : *client_;
+  return c.presign("PUT", accelerate_ ? "/" + key : object_path(key), expires_s);
+}
+
+}  // namespace isvc::storage

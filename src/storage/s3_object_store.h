@@ -1,0 +1,64 @@
+// ObjectStore on the S3 API (AWS S3, or any compatible store via S3_ENDPOINT): path-style or
+// virtual-hosted addressing, server-side encryption and storage class on every put, ranged
+// GETs, ListObjectsV2 for fsck. A PUT is atomic in S3, so readers never see a torn object.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "aws/aws_client.h"
+#include "storage/object_store.h"
+
+namespace isvc::storage {
+
+struct S3Settings {
+  std::string bucket;
+  std::string endpoint;  // scheme://host[:port]; default https://s3.{region}.amazonaws.com
+  std::string region = "us-east-1";
+  bool force_path_style = false;
+  bool use_accelerate = false;  // presigned upload URLs on {bucket}.s3-accelerate.amazonaws.com
+  std::string sse = "AES256";   // x-amz-server-side-encryption; "" sends none
+  std::string storage_class;    // x-amz-storage-class; "" leaves the bucket default
+  aws::Credentials credentials;
+  aws::RetryPolicy retry;
+};
+
+class S3ObjectStore final : public ObjectStore {
+ public:
+  S3ObjectStore(aws::HttpClient& http, S3Settings s);
+
+  void put(const std::string& key, std::string_view bytes,
+           const std::string& content_type) override;
+  std::optional<ObjectInfo> head(const std::string& key) override;
+  std::optional<ObjectData> get(const std::string& key,
+                                std::optional<ByteRange> range = std::nullopt) override;
+  void remove(const std::string& key) override;
+  void list(const std::string& prefix,
+            const std::function<bool(const std::string& key, const ObjectInfo&)>& visit) override;
+  std::string name() const override { return "s3"; }
+  std::string bucket() const override { return s_.bucket; }
+  bool healthy() override;
+
+  // A presigned PUT URL for `key`, valid `expires_s` seconds (direct-to-storage uploads).
+  std::string presign_put(const std::string& key, int64_t expires_s) const;
+
+  // Creates the bucket when missing, then sets CORS, default encryption and the lifecycle rules
+  // of SPEC §7. One line per setting, including settings the endpoint does not support.
+  std::vector<std::string> provision(const std::vector<std::string>& cors_origins);
+
+  const S3Settings& settings() const { return s_; }
+
+ private:
+  std::string object_path(const std::string& key) const;
+  aws::HttpResponse send(const aws::AwsRequest& r) { return client_->send(r); }
+
+  S3Settings s_;
+  std::unique_ptr<aws::AwsClient> client_;
+  std::unique_ptr<aws::AwsClient> accelerate_;
+};
+
+// Minimal XML reading for S3's answers: the decoded text of each <tag>…</tag> in `xml`.
+std::vector<std::string> xml_texts(std::string_view xml, std::string_view tag);
+std::string xml_escape(std::string_view text);
+
+}  // namespace isvc::storage

@@ -1,0 +1,35 @@
+// Starts one test engine on loopback and prints "READY <port>" when it accepts connections:
+//   node engine.mjs dynalite [port]
+//   node engine.mjs s3rver <dataDir> [port]
+// It stops when its stdin closes (so it never outlives the test that started it) or on SIGTERM.
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+
+const [kind, ...rest] = process.argv.slice(2);
+let server;
+if (kind === 'dynalite') {
+  const dynalite = require('dynalite');
+  server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  server.listen(Number(rest[0] ?? 0), '127.0.0.1', () => ready(server.address().port));
+} else if (kind === 's3rver') {
+  const S3rver = require('s3rver');
+  const s3 = new S3rver({ directory: rest[0], address: '127.0.0.1', port: Number(rest[1] ?? 0), silent: true });
+  const { port } = await s3.run();
+  server = { close: (cb) => s3.close().then(cb, cb) };
+  ready(port);
+} else {
+  console.error('usage: engine.mjs dynalite [port] | s3rver <dir> [port]');
+  process.exit(2);
+}
+
+function ready(port) {
+  process.stdout.write(`READY ${port}\n`);
+}
+function stop() {
+  server.close(() => process.exit(0));
+  setTimeout(() => process.exit(0), 2000).unref();
+}
+process.stdin.on('end', stop);
+process.stdin.on('error', stop);
+process.stdin.resume();
+process.on('SIGTERM', stop);
