@@ -17,8 +17,8 @@ http::Response HttpApp::health() {
   w.key("services").begin_object();
   w.field(d_.metadata.name(), meta_up ? "up" : "down");
   w.field(d_.objects.name(), objects_up ? "up" : "down");
-  // Backends of the distributed mode that this instance does not use.
-  for (const char* name : {"dynamodb", "s3", "redis", "cdn"}) {
+  // Every backend this instance does not use (SPEC §12: reported, and not degrading).
+  for (const char* name : {"sqlite", "filesystem", "dynamodb", "s3", "redis", "cdn"}) {
     if (d_.metadata.name() != name && d_.objects.name() != name) w.field(name, "disabled");
   }
   w.end_object();

@@ -5,11 +5,13 @@
 #include <csignal>
 #include <iostream>
 
+#include "app/backends.h"
 #include "app/config.h"
 #include "app/secrets.h"
 #include "app/serve.h"
 #include "auth/token_verifier.h"
 #include "domain/clock.h"
+#include "domain/error.h"
 
 namespace isvc::app {
 
@@ -71,6 +73,13 @@ int token_command(const std::string& user, const std::string& role_text, const s
   return 0;
 }
 
+int provision_command() {
+  Config cfg = load_config(process_env());
+  Backends b = open_backends(cfg);
+  for (const auto& line : provision_backends(b, cfg)) std::cout << line << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -82,6 +91,8 @@ int run_cli(int argc, char** argv) {
   token->add_option("--user", user, "subject (user id)")->required();
   token->add_option("--role", role, "user | admin | service");
   token->add_option("--ttl", ttl, "lifetime: seconds or 30m, 1h, 7d");
+  auto* provision = app.add_subcommand(
+      "provision", "create the configured table and bucket with their settings (idempotent)");
   auto* version = app.add_subcommand("version", "print the version");
   try {
     app.parse(argc, argv);
@@ -90,6 +101,7 @@ int run_cli(int argc, char** argv) {
   }
   try {
     if (*token) return token_command(user, role, ttl);
+    if (*provision) return provision_command();
     if (*version) {
       std::cout << "image-service 0.1.0\n";
       return 0;
@@ -99,6 +111,11 @@ int run_cli(int argc, char** argv) {
   } catch (const ConfigError& e) {
     std::cerr << "image-service: configuration error: " << e.what() << "\n";
     return 2;
+  } catch (const domain::Error& e) {
+    std::cerr << "image-service: " << e.what();
+    for (const auto& [k, v] : e.details()) std::cerr << " (" << k << ": " << v << ")";
+    std::cerr << "\n";
+    return 1;
   } catch (const CLI::ValidationError& e) {
     std::cerr << "image-service: " << e.what() << "\n";
     return 2;

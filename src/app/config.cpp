@@ -57,6 +57,68 @@ void check_origin(const std::string& o) {
   if (o.back() == '/') throw ConfigError("CORS_ALLOWED_ORIGINS: '" + o + "' must not end in '/'");
 }
 
+void check_url(const char* name, const std::string& v) {
+  if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0)
+    throw ConfigError(std::string(name) + ": must be an http(s) URL, got '" + v + "'");
+}
+
+template <class Get>
+void load_aws(Config& c, Get& get) {
+  if (auto v = get("AWS_REGION"))
+    c.aws_region = *v;
+  else if (auto d = get("AWS_DEFAULT_REGION"))
+    c.aws_region = *d;
+  if (c.aws_region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos)
+    throw ConfigError("AWS_REGION: '" + c.aws_region + "' is not a region name");
+  if (auto v = get("AWS_ACCESS_KEY_ID")) c.aws_access_key_id = *v;
+  if (auto v = get("AWS_SECRET_ACCESS_KEY")) c.aws_secret_access_key = *v;
+  if (auto v = get("AWS_SESSION_TOKEN")) c.aws_session_token = *v;
+  if (auto v = get("AWS_MAX_ATTEMPTS"))
+    c.aws_max_attempts = int(parse_int("AWS_MAX_ATTEMPTS", *v, 1, 20));
+  if (auto v = get("DYNAMODB_TABLE_NAME")) {
+    bool ok =
+        v->size() >= 3 && v->size() <= 255 &&
+        v->find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+            std::string::npos;
+    if (!ok) throw ConfigError("DYNAMODB_TABLE_NAME: '" + *v + "' is not a valid table name");
+    c.dynamodb_table_name = *v;
+  }
+  if (auto v = get("DYNAMODB_ENDPOINT")) {
+    check_url("DYNAMODB_ENDPOINT", *v);
+    c.dynamodb_endpoint = *v;
+  }
+  if (auto v = get("S3_BUCKET_NAME")) {
+    bool ok = v->size() >= 3 && v->size() <= 63 &&
+              v->find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") == std::string::npos;
+    if (!ok) throw ConfigError("S3_BUCKET_NAME: '" + *v + "' is not a valid bucket name");
+    c.s3_bucket_name = *v;
+  }
+  if (auto v = get("S3_ENDPOINT")) {
+    check_url("S3_ENDPOINT", *v);
+    c.s3_endpoint = *v;
+  }
+  if (auto v = get("S3_FORCE_PATH_STYLE"))
+    c.s3_force_path_style = parse_bool("S3_FORCE_PATH_STYLE", *v);
+  if (auto v = get("S3_USE_ACCELERATE")) c.s3_use_accelerate = parse_bool("S3_USE_ACCELERATE", *v);
+  if (auto v = get("S3_SSE")) {
+    if (*v != "AES256" && *v != "aws:kms" && *v != "none")
+      throw ConfigError("S3_SSE: must be AES256, aws:kms or none, got '" + *v + "'");
+    c.s3_sse = *v == "none" ? "" : *v;
+  }
+  if (auto v = get("S3_STORAGE_CLASS")) {
+    if (v->find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_") != std::string::npos)
+      throw ConfigError("S3_STORAGE_CLASS: '" + *v + "' is not a storage class");
+    c.s3_storage_class = *v;
+  }
+  bool uses_aws = c.metadata_backend == "dynamodb" || c.object_backend == "s3";
+  if (uses_aws && (c.aws_access_key_id.empty() || c.aws_secret_access_key.empty()))
+    throw ConfigError(
+        std::string(c.aws_access_key_id.empty() ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY") +
+        ": required with METADATA_BACKEND=dynamodb or OBJECT_BACKEND=s3");
+  if (c.object_backend == "s3" && c.s3_bucket_name.empty())
+    throw ConfigError("S3_BUCKET_NAME: required with OBJECT_BACKEND=s3");
+}
+
 }  // namespace
 
 EnvLookup process_env() {
@@ -88,17 +150,16 @@ Config load_config(const EnvLookup& env) {
   }
   if (auto v = get("DATA_DIR")) c.data_dir = *v;
   if (auto v = get("METADATA_BACKEND")) {
-    if (*v != "sqlite")
-      throw ConfigError("METADATA_BACKEND: '" + *v +
-                        "' is not available in this build (supported: sqlite)");
+    if (*v != "sqlite" && *v != "dynamodb")
+      throw ConfigError("METADATA_BACKEND: must be sqlite or dynamodb, got '" + *v + "'");
     c.metadata_backend = *v;
   }
   if (auto v = get("OBJECT_BACKEND")) {
-    if (*v != "fs")
-      throw ConfigError("OBJECT_BACKEND: '" + *v +
-                        "' is not available in this build (supported: fs)");
+    if (*v != "fs" && *v != "s3")
+      throw ConfigError("OBJECT_BACKEND: must be fs or s3, got '" + *v + "'");
     c.object_backend = *v;
   }
+  load_aws(c, get);
   if (auto v = get("CLOUDFRONT_DOMAIN")) {
     c.cdn_base_url = "https://" + *v;
     c.cdn_base_url_explicit = true;

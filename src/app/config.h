@@ -24,6 +24,21 @@ struct Config {
   std::string data_dir = "./data";
   std::string metadata_backend = "sqlite";
   std::string object_backend = "fs";
+  // Distributed backends (SPEC §7, §9).
+  std::string dynamodb_table_name = "ImageMetadata";
+  std::string dynamodb_endpoint;  // default https://dynamodb.{region}.amazonaws.com
+  std::string s3_bucket_name;
+  std::string s3_endpoint;  // default https://s3.{region}.amazonaws.com
+  bool s3_force_path_style = false;
+  bool s3_use_accelerate = false;
+  std::string s3_sse = "AES256";  // S3_SSE: AES256 | aws:kms | none
+  std::string s3_storage_class;   // S3_STORAGE_CLASS: empty = the bucket's default
+  std::string aws_region = "us-east-1";
+  std::string aws_access_key_id;
+  std::string aws_secret_access_key;
+  std::string aws_session_token;
+  int aws_max_attempts = 4;
+
   std::string cdn_base_url;  // default http://HOST:PORT/files (PORT resolved after binding)
   bool cdn_base_url_explicit = false;
 

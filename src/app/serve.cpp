@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "api/http_app.h"
+#include "app/backends.h"
 #include "app/config.h"
 #include "app/openapi_document.h"
 #include "app/secrets.h"
@@ -23,8 +24,6 @@
 #include "imaging/vips_processor.h"
 #include "obs/logger.h"
 #include "obs/metrics.h"
-#include "storage/fs_object_store.h"
-#include "storage/sqlite_metadata_store.h"
 
 namespace isvc::app {
 
@@ -47,7 +46,7 @@ int serve_command() {
   obs::parse_level(cfg.log_level, level);
   obs::Logger log(level);
   bool dev_secret = resolve_secrets(cfg);
-  std::filesystem::create_directories(std::filesystem::path(cfg.data_dir) / "objects");
+  std::filesystem::create_directories(cfg.data_dir);
 
   domain::SystemClock clock;
   obs::ServiceMetrics metrics;
@@ -55,9 +54,9 @@ int serve_command() {
   imaging::ProcessingLimits limits;
   limits.webp_effort = cfg.webp_effort;
   imaging::VipsProcessor processor(limits);
-  storage::SqliteMetadataStore metadata(
-      (std::filesystem::path(cfg.data_dir) / "metadata.db").string());
-  storage::FsObjectStore objects((std::filesystem::path(cfg.data_dir) / "objects").string());
+  Backends backends = open_backends(cfg);
+  storage::MetadataStore& metadata = *backends.metadata;
+  storage::ObjectStore& objects = *backends.objects;
   domain::BoundedPool cpu(cfg.processing_threads, cfg.processing_queue);
   domain::UlidGenerator ids(clock);
   domain::CursorCodec cursors(cfg.cursor_secret);

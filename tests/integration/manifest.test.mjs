@@ -42,7 +42,7 @@ test('every manifest file gets its listed outcome', { skip: !HAVE_TESTDATA && 'n
     assert.equal(img.quality, 85);
     assert.equal(img.processingStatus, 'completed');
     assert.equal(img.version, 1);
-    assert.equal(img.s3Bucket, 'local');
+    assert.equal(img.s3Bucket, svc.bucket);
     assert.equal(img.s3Key, `images/manifest-user/${img.id}.webp`);
     assert.equal(img.thumbnailKey, `images/manifest-user/thumbnails/${img.id}.webp`);
     assert.equal(img.imageUrl, `${svc.base}/files/${img.s3Key}`);

@@ -1,6 +1,6 @@
 // Starts the real image-service binary on a free port with a fresh DATA_DIR, mints tokens with an
 // independent HS256 implementation, and stops the process afterwards.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,24 @@ export function manifest() {
   return lines.map((l) => Object.fromEntries(l.split('\t').map((v, i) => [head[i], v])));
 }
 
+// Distributed mode (run-distributed.mjs sets the engines' endpoints): every Service gets its own
+// DynamoDB table and S3 bucket, named after its DATA_DIR so that a restart on the same DATA_DIR
+// (and a second instance given the same DATA_DIR) shares them.
+export const DISTRIBUTED = Boolean(process.env.ISVC_DYNAMODB_ENDPOINT);
+
+export function backendEnv(dataDir) {
+  if (!DISTRIBUTED) return {};
+  const name = path.basename(dataDir).toLowerCase().replace(/[^a-z0-9-]/g, '-');
+  const env = {
+    METADATA_BACKEND: 'dynamodb', OBJECT_BACKEND: 's3',
+    DYNAMODB_ENDPOINT: process.env.ISVC_DYNAMODB_ENDPOINT, DYNAMODB_TABLE_NAME: `t-${name}`,
+    S3_ENDPOINT: process.env.ISVC_S3_ENDPOINT, S3_BUCKET_NAME: `b-${name}`, S3_FORCE_PATH_STYLE: 'true',
+    AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1',
+  };
+  if (process.env.ISVC_REDIS_ENDPOINT) env.REDIS_ENDPOINT = process.env.ISVC_REDIS_ENDPOINT;
+  return env;
+}
+
 const b64url = (b) => Buffer.from(b).toString('base64url');
 
 export function signHs256(secret, claims, header = { alg: 'HS256', typ: 'JWT' }) {
@@ -39,13 +57,26 @@ export class Service {
     this.ownsDir = !dataDir;
     this.extraEnv = env;
     this.output = '';
+    this.backend = backendEnv(this.dataDir);
+    this.bucket = this.backend.S3_BUCKET_NAME ?? 'local';
+  }
+
+  // What GET /health must list for this instance's backends.
+  expectedServices() {
+    const d = DISTRIBUTED;
+    return {
+      sqlite: d ? 'disabled' : 'up', filesystem: d ? 'disabled' : 'up',
+      dynamodb: d ? 'up' : 'disabled', s3: d ? 'up' : 'disabled',
+      redis: this.backend.REDIS_ENDPOINT ? 'up' : 'disabled', cdn: 'disabled',
+    };
   }
 
   async start() {
     const env = {
       ...process.env, HOST: '127.0.0.1', PORT: '0', DATA_DIR: this.dataDir, STAGE: 'dev',
-      JWT_SECRET: this.secret, LOG_LEVEL: 'info', ...this.extraEnv,
+      JWT_SECRET: this.secret, LOG_LEVEL: 'info', ...this.backend, ...this.extraEnv,
     };
+    if (DISTRIBUTED) execFileSync(BIN, ['provision'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     this.proc = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => resolve({ code, signal })));
     this.proc.stderr.on('data', (d) => { this.output += d; });

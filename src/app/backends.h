@@ -1,0 +1,36 @@
+// Opens the configured metadata and object stores (embedded: SQLite + filesystem under DATA_DIR;
+// distributed: DynamoDB + S3 over one pooled HTTP client) for `serve`, `provision` and the tools.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/config.h"
+#include "aws/aws_client.h"
+#include "aws/dynamodb_client.h"
+#include "aws/http_client.h"
+#include "storage/metadata_store.h"
+#include "storage/object_store.h"
+#include "storage/s3_object_store.h"
+
+namespace isvc::app {
+
+struct Backends {
+  std::unique_ptr<aws::HttpClient> http;
+  std::unique_ptr<aws::AwsClient> dynamo_aws;
+  std::unique_ptr<aws::DynamoDbClient> dynamo;
+  std::unique_ptr<storage::MetadataStore> metadata;
+  std::unique_ptr<storage::ObjectStore> objects;
+  storage::S3ObjectStore* s3 = nullptr;  // objects, when it is S3 (presigned uploads, provision)
+};
+
+// Opens both stores. Creates nothing remote (see provision_backends); creates DATA_DIR's
+// folders for the embedded backends.
+Backends open_backends(const Config& cfg);
+
+// Creates what the configured remote backends need (table, bucket and their settings),
+// idempotently. One line per action or setting; embedded backends need nothing.
+std::vector<std::string> provision_backends(Backends& b, const Config& cfg);
+
+}  // namespace isvc::app

@@ -1,0 +1,65 @@
+// Test engines on loopback for distributed-mode tests: dynalite and s3rver through
+// tests/tools/engine.mjs, redis-server from Debian. Each resolves once the engine said it is
+// ready (no sleeps) and can be stopped and started again on the same port (fault tests).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const ENGINE = path.resolve(here, '../../tools/engine.mjs');
+
+function waitForLine(proc, pattern, what) {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d) => {
+      out += d;
+      const m = out.match(pattern);
+      if (m) {
+        proc.stdout.off('data', onData);
+        resolve(m);
+      }
+    };
+    proc.stdout.on('data', onData);
+    proc.on('exit', (c) => reject(new Error(`${what} exited (${c}) before it was ready:\n${out}`)));
+  });
+}
+
+export async function startEngine(kind, args = [], port = undefined) {
+  const extra = port === undefined ? [] : [String(port)];
+  const proc = spawn(process.execPath, [ENGINE, kind, ...args, ...extra], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const m = await waitForLine(proc, /READY (\d+)\n/, kind);
+  const exited = new Promise((resolve) => proc.on('exit', resolve));
+  const p = Number(m[1]);
+  return {
+    kind, port: p, endpoint: `http://127.0.0.1:${p}`,
+    async stop() { proc.stdin.end(); proc.kill('SIGTERM'); await exited; },
+    restart() { return startEngine(kind, args, p); },
+  };
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    s.on('error', reject);
+  });
+}
+
+export async function startRedis(port = undefined) {
+  const bin = ['/usr/bin/redis-server', '/usr/sbin/redis-server'].find(existsSync);
+  if (!bin) return null;
+  const p = port ?? await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'isvc-redis-'));
+  const proc = spawn(bin, ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  await waitForLine(proc, /Ready to accept connections/, 'redis-server');
+  const exited = new Promise((resolve) => proc.on('exit', resolve));
+  return {
+    kind: 'redis', port: p, endpoint: `redis://127.0.0.1:${p}`,
+    async stop() { proc.kill('SIGTERM'); await exited; rmSync(dir, { recursive: true, force: true }); },
+    restart() { return startRedis(p); },
+  };
+}
