@@ -1,5 +1,5 @@
 // Starts one test engine on loopback and prints "READY <port>" when it accepts connections:
-//   node engine.mjs dynalite [port]
+//   node engine.mjs dynalite [port] [dataDir]   (dataDir: persist across restarts)
 //   node engine.mjs s3rver <dataDir> [port]
 // It stops when its stdin closes (so it never outlives the test that started it) or on SIGTERM.
 import { createRequire } from 'node:module';
@@ -9,7 +9,7 @@ const [kind, ...rest] = process.argv.slice(2);
 let server;
 if (kind === 'dynalite') {
   const dynalite = require('dynalite');
-  server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(rest[1] ? { path: rest[1] } : {}) });
   server.listen(Number(rest[0] ?? 0), '127.0.0.1', () => ready(server.address().port));
 } else if (kind === 's3rver') {
   const S3rver = require('s3rver');

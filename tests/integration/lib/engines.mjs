@@ -27,9 +27,10 @@ function waitForLine(proc, pattern, what) {
   });
 }
 
+// dynalite: args = [dataDir?] (persistent when given); s3rver: args = [dataDir].
 export async function startEngine(kind, args = [], port = undefined) {
-  const extra = port === undefined ? [] : [String(port)];
-  const proc = spawn(process.execPath, [ENGINE, kind, ...args, ...extra], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const argv = kind === 'dynalite' ? [String(port ?? 0), ...args] : [...args, ...(port === undefined ? [] : [String(port)])];
+  const proc = spawn(process.execPath, [ENGINE, kind, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] });
   const m = await waitForLine(proc, /READY (\d+)\n/, kind);
   const exited = new Promise((resolve) => proc.on('exit', resolve));
   const p = Number(m[1]);

@@ -57,13 +57,13 @@ export class Service {
     this.ownsDir = !dataDir;
     this.extraEnv = env;
     this.output = '';
-    this.backend = backendEnv(this.dataDir);
-    this.bucket = this.backend.S3_BUCKET_NAME ?? 'local';
+    this.backend = { ...backendEnv(this.dataDir), ...env };
+    this.bucket = this.backend.OBJECT_BACKEND === 's3' ? this.backend.S3_BUCKET_NAME : 'local';
   }
 
   // What GET /health must list for this instance's backends.
   expectedServices() {
-    const d = DISTRIBUTED;
+    const d = this.backend.METADATA_BACKEND === 'dynamodb';
     return {
       sqlite: d ? 'disabled' : 'up', filesystem: d ? 'disabled' : 'up',
       dynamodb: d ? 'up' : 'disabled', s3: d ? 'up' : 'disabled',
@@ -74,9 +74,9 @@ export class Service {
   async start() {
     const env = {
       ...process.env, HOST: '127.0.0.1', PORT: '0', DATA_DIR: this.dataDir, STAGE: 'dev',
-      JWT_SECRET: this.secret, LOG_LEVEL: 'info', ...this.backend, ...this.extraEnv,
+      JWT_SECRET: this.secret, LOG_LEVEL: 'info', ...this.backend,
     };
-    if (DISTRIBUTED) execFileSync(BIN, ['provision'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    if (env.METADATA_BACKEND === 'dynamodb' || env.OBJECT_BACKEND === 's3') execFileSync(BIN, ['provision'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     this.proc = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => resolve({ code, signal })));
     this.proc.stderr.on('data', (d) => { this.output += d; });
