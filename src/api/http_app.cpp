@@ -16,6 +16,8 @@ std::size_t HttpApp::body_limit(const http::Request& head) const {
   // Uploads may carry the file plus form fields and multipart framing; everything else is JSON.
   if (head.method == "POST" && head.path == "/images")
     return static_cast<std::size_t>(s_.max_file_size) + 1024 * 1024;
+  if (head.method == "PUT" && head.path.rfind("/uploads/", 0) == 0)
+    return static_cast<std::size_t>(s_.max_file_size);
   if (head.method == "GET" || head.method == "HEAD" || head.method == "DELETE" ||
       head.method == "OPTIONS")
     return 64 * 1024;
@@ -70,6 +72,24 @@ http::Response HttpApp::route(http::Request& req) {
     if (m == "GET") return list_images(req);
     return method_not_allowed("GET, POST, OPTIONS");
   }
+  if (p == "/images/uploads") {
+    if (m == "POST") return start_upload(req);
+    return method_not_allowed("POST, OPTIONS");
+  }
+  if (p.rfind("/images/uploads/", 0) == 0) {
+    std::string rest = p.substr(16);
+    auto slash = rest.find('/');
+    if (slash == std::string::npos || rest.substr(slash) != "/complete")
+      throw Error(ErrorCode::NotFound, "no such route: " + p);
+    if (m == "POST") return complete_upload(req, rest.substr(0, slash));
+    return method_not_allowed("POST, OPTIONS");
+  }
+  if (p.rfind("/uploads/", 0) == 0 && d_.service_urls) {
+    std::string id = p.substr(9);
+    if (id.find('/') != std::string::npos) throw Error(ErrorCode::NotFound, "no such route: " + p);
+    if (m == "PUT") return receive_upload(req, id);
+    return method_not_allowed("PUT");
+  }
   if (p.rfind("/images/", 0) == 0) {
     std::string id = p.substr(8);
     if (id.find('/') != std::string::npos) throw Error(ErrorCode::NotFound, "no such route: " + p);
@@ -112,7 +132,9 @@ http::Response HttpApp::error_response(const http::Request& req, const Error& er
 http::Response HttpApp::transport_error(const http::Request& head, const Error& err) {
   // An oversize body on the upload route is the upload's own FILE_TOO_LARGE (SPEC §2).
   http::Response res;
-  if (err.code() == ErrorCode::PayloadTooLarge && head.method == "POST" && head.path == "/images") {
+  bool upload_body = (head.method == "POST" && head.path == "/images") ||
+                     (head.method == "PUT" && head.path.rfind("/uploads/", 0) == 0);
+  if (err.code() == ErrorCode::PayloadTooLarge && upload_body) {
     res = error_response(
         head,
         Error(ErrorCode::FileTooLarge,

@@ -11,6 +11,7 @@
 #include "auth/token_verifier.h"
 #include "cache/object_cache.h"
 #include "domain/clock.h"
+#include "domain/direct_upload.h"
 #include "domain/image_service.h"
 #include "http/server.h"
 #include "obs/logger.h"
@@ -37,6 +38,8 @@ struct ApiDeps {
   obs::ServiceMetrics& metrics;
   const obs::Logger& log;
   const domain::Clock& clock;
+  domain::DirectUploads& uploads;
+  const domain::ServiceUploadUrls* service_urls;  // embedded mode's PUT /uploads/{id}, or null
 };
 
 class HttpApp final : public http::RequestHandler {
@@ -60,6 +63,9 @@ class HttpApp final : public http::RequestHandler {
   http::Response list_images(http::Request& req);
   http::Response patch_image(http::Request& req, const std::string& id);
   http::Response delete_image(http::Request& req, const std::string& id);
+  http::Response start_upload(http::Request& req);
+  http::Response complete_upload(http::Request& req, const std::string& upload_id);
+  http::Response receive_upload(http::Request& req, const std::string& upload_id);
   http::Response serve_file(const http::Request& req, const std::string& key);
   http::Response health();
   http::Response metrics_summary();

@@ -10,6 +10,8 @@
 #include "aws/aws_client.h"
 #include "aws/dynamodb_client.h"
 #include "aws/http_client.h"
+#include "domain/clock.h"
+#include "domain/direct_upload.h"
 #include "storage/metadata_store.h"
 #include "storage/object_store.h"
 #include "storage/s3_object_store.h"
@@ -23,6 +25,20 @@ struct Backends {
   std::unique_ptr<storage::MetadataStore> metadata;
   std::unique_ptr<storage::ObjectStore> objects;
   storage::S3ObjectStore* s3 = nullptr;  // objects, when it is S3 (presigned uploads, provision)
+};
+
+// Direct uploads in S3 mode: presigned PUT URLs for temp/{uploadId}.
+class S3UploadUrls final : public domain::UploadUrlSigner {
+ public:
+  S3UploadUrls(storage::S3ObjectStore& s3, const domain::Clock& clock) : s3_(s3), clock_(clock) {}
+  std::string put_url(const std::string& upload_id, int64_t expires_at_s) override {
+    return s3_.presign_put(domain::temp_object_key(upload_id),
+                           std::max<int64_t>(1, expires_at_s - clock_.now_s()));
+  }
+
+ private:
+  storage::S3ObjectStore& s3_;
+  const domain::Clock& clock_;
 };
 
 // Opens both stores. Creates nothing remote (see provision_backends); creates DATA_DIR's

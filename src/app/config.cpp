@@ -171,6 +171,16 @@ Config load_config(const EnvLookup& env) {
     while (!c.cdn_base_url.empty() && c.cdn_base_url.back() == '/') c.cdn_base_url.pop_back();
     c.cdn_base_url_explicit = true;
   }
+  if (auto v = get("UPLOAD_URL_TTL_S"))
+    c.upload_url_ttl_s = parse_int("UPLOAD_URL_TTL_S", *v, 1, 7 * 86400);
+  if (auto v = get("PUBLIC_BASE_URL")) {
+    check_url("PUBLIC_BASE_URL", *v);
+    c.public_base_url = *v;
+    while (!c.public_base_url.empty() && c.public_base_url.back() == '/')
+      c.public_base_url.pop_back();
+  }
+  if (auto v = get("JANITOR_INTERVAL_S"))
+    c.janitor_interval_s = int(parse_int("JANITOR_INTERVAL_S", *v, 1, 7 * 86400));
   if (auto v = get("JWT_SECRET")) c.jwt_secret = *v;
   if (auto v = get("JWT_JWKS_URL")) {
     if (v->rfind("https://", 0) != 0 && v->rfind("http://", 0) != 0)

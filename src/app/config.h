@@ -39,6 +39,11 @@ struct Config {
   std::string aws_session_token;
   int aws_max_attempts = 4;
 
+  int64_t upload_url_ttl_s = 900;  // direct uploads: how long the PUT URL works
+  std::string
+      public_base_url;  // the service's own URL (embedded upload URLs); default http://HOST:PORT
+  int janitor_interval_s = 3600;  // embedded mode: sweep lapsed temp/ uploads this often
+
   std::string cdn_base_url;  // default http://HOST:PORT/files (PORT resolved after binding)
   bool cdn_base_url_explicit = false;
 

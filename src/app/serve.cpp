@@ -4,8 +4,11 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "api/http_app.h"
@@ -18,6 +21,8 @@
 #include "domain/bounded_pool.h"
 #include "domain/clock.h"
 #include "domain/cursor_codec.h"
+#include "domain/direct_upload.h"
+#include "domain/encoding.h"
 #include "domain/image_service.h"
 #include "domain/ulid.h"
 #include "http/server.h"
@@ -26,6 +31,39 @@
 #include "obs/metrics.h"
 
 namespace isvc::app {
+
+namespace {
+
+// Runs `task` now and then every interval on its own thread until destroyed.
+class Janitor {
+ public:
+  Janitor(int interval_s, std::function<void()> task)
+      : thread_([this, interval_s, task = std::move(task)] {
+          std::unique_lock lock(mu_);
+          while (!stop_) {
+            lock.unlock();
+            task();
+            lock.lock();
+            cv_.wait_for(lock, std::chrono::seconds(interval_s), [this] { return stop_; });
+          }
+        }) {}
+  ~Janitor() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
 
 int serve_command() {
   // Signals are taken by one thread with sigwait, so every other thread must block them first.
@@ -68,6 +106,19 @@ int serve_command() {
       domain::ServiceDeps{metadata, objects, processor, cpu, ids, clock, cursors, metrics},
       settings);
 
+  // Direct uploads: S3 presigned URLs, or the service's own signed URL in embedded mode.
+  domain::ServiceUploadUrls service_urls(
+      domain::hmac_sha256(cfg.cursor_secret, "isvc-upload-url-v1"), cfg.public_base_url);
+  std::unique_ptr<S3UploadUrls> s3_urls;
+  if (backends.s3) s3_urls = std::make_unique<S3UploadUrls>(*backends.s3, clock);
+  domain::DirectUploadSettings upload_settings;
+  upload_settings.url_ttl_s = cfg.upload_url_ttl_s;
+  upload_settings.max_file_size = cfg.max_file_size;
+  domain::DirectUploads uploads(images, metadata, objects,
+                                s3_urls ? static_cast<domain::UploadUrlSigner&>(*s3_urls)
+                                        : static_cast<domain::UploadUrlSigner&>(service_urls),
+                                ids, clock, upload_settings);
+
   auth::JwtConfig jwt;
   jwt.hs256_secret = cfg.jwt_secret;
   jwt.jwks_file = cfg.jwt_jwks_file;
@@ -82,9 +133,9 @@ int serve_command() {
   api_settings.cors_origins = effective_cors_origins(cfg);
   api_settings.max_file_size = cfg.max_file_size;
   api_settings.openapi_yaml = std::string(openapi_document());
-  api::HttpApp app(
-      api::ApiDeps{images, verifier, metadata, objects, file_cache, metrics, log, clock},
-      api_settings);
+  api::HttpApp app(api::ApiDeps{images, verifier, metadata, objects, file_cache, metrics, log,
+                                clock, uploads, s3_urls ? nullptr : &service_urls},
+                   api_settings);
 
   http::ServerOptions opts;
   opts.host = cfg.host;
@@ -98,9 +149,23 @@ int serve_command() {
   opts.drain_timeout_s = cfg.drain_timeout_s;
   http::Server server(opts, app);
   uint16_t port = server.listen();
-  if (!cfg.cdn_base_url_explicit) {
-    app.set_cdn_base_url("http://" + cfg.host + ":" + std::to_string(port) + "/files");
-  }
+  std::string own_url = "http://" + cfg.host + ":" + std::to_string(port);
+  if (!cfg.cdn_base_url_explicit) app.set_cdn_base_url(own_url + "/files");
+  if (cfg.public_base_url.empty()) service_urls.set_base_url(own_url);
+
+  // Embedded mode's janitor: uncompleted direct uploads lapse after 24 h (S3 has a lifecycle
+  // rule for temp/ instead).
+  Janitor janitor(cfg.janitor_interval_s, [&] {
+    if (backends.s3) return;
+    try {
+      auto swept = uploads.sweep();
+      if (swept.objects || swept.records)
+        log.info("janitor_swept",
+                 {{"tempObjects", swept.objects}, {"uploadRecords", swept.records}});
+    } catch (const std::exception& e) {
+      log.warn("janitor_failed", {{"what", e.what()}});
+    }
+  });
 
   std::thread signal_waiter([&] {
     int sig = 0;

@@ -323,6 +323,78 @@ void DynamoDbMetadataStore::scan(const std::function<bool(const ImageRecord&)>& 
   }
 }
 
+namespace {
+json::object upload_key(const std::string& id) {
+  return {{"PK", S("UPLOAD#" + id)}, {"SK", S("METADATA")}};
+}
+}  // namespace
+
+void DynamoDbMetadataStore::put_upload(const domain::UploadRecord& u) {
+  json::object item = upload_key(u.id);
+  item["userId"] = S(u.user_id);
+  item["fields"] = S(u.fields_json());
+  item["createdAtMs"] = N(u.created_at_ms);
+  item["expiresAtMs"] = N(u.expires_at_ms);
+  item["ttl"] = N(u.expires_at_ms / 1000);  // the engine's TTL removes it eventually
+  if (u.completed_image_id) item["completedImageId"] = S(*u.completed_image_id);
+  db_.must("PutItem", json::object{{"TableName", table_}, {"Item", std::move(item)}});
+}
+
+std::optional<domain::UploadRecord> DynamoDbMetadataStore::get_upload(const std::string& id,
+                                                                      int64_t now_ms) {
+  auto body = db_.must(
+      "GetItem",
+      json::object{{"TableName", table_}, {"Key", upload_key(id)}, {"ConsistentRead", true}});
+  auto* item = body.as_object().if_contains("Item");
+  if (!item || !item->is_object()) return std::nullopt;
+  const auto& o = item->as_object();
+  auto str = [&](const char* k) -> std::optional<std::string> {
+    auto* a = o.if_contains(k);
+    if (!a || !a->is_object() || !a->as_object().contains("S")) return std::nullopt;
+    return std::string(a->as_object().at("S").as_string());
+  };
+  auto num = [&](const char* k) -> int64_t {
+    auto* a = o.if_contains(k);
+    if (!a || !a->is_object() || !a->as_object().contains("N")) return 0;
+    return std::stoll(std::string(a->as_object().at("N").as_string()));
+  };
+  domain::UploadRecord u;
+  u.id = id;
+  u.user_id = str("userId").value_or("");
+  if (!u.read_fields_json(str("fields").value_or("")))
+    throw Error(ErrorCode::StorageFailed, "malformed upload record " + id);
+  u.created_at_ms = num("createdAtMs");
+  u.expires_at_ms = num("expiresAtMs");
+  u.completed_image_id = str("completedImageId");
+  if (u.expires_at_ms <= now_ms) return std::nullopt;  // TTL deletion lags; expiry is checked here
+  return u;
+}
+
+void DynamoDbMetadataStore::remove_upload(const std::string& id) {
+  db_.must("DeleteItem", json::object{{"TableName", table_}, {"Key", upload_key(id)}});
+}
+
+int64_t DynamoDbMetadataStore::remove_expired_uploads(int64_t now_ms) {
+  // Normally the table's TTL does this; the sweep covers engines without TTL.
+  json::object req{{"TableName", table_},
+                   {"FilterExpression", "begins_with(PK, :p) AND expiresAtMs <= :now"},
+                   {"ExpressionAttributeValues", {{":p", S("UPLOAD#")}, {":now", N(now_ms)}}}};
+  int64_t removed = 0;
+  for (;;) {
+    auto body = db_.must("Scan", req);
+    const auto& o = body.as_object();
+    if (auto* items = o.if_contains("Items"); items && items->is_array())
+      for (const auto& it : items->as_array()) {
+        json::object key{{"PK", it.at("PK")}, {"SK", it.at("SK")}};
+        db_.must("DeleteItem", json::object{{"TableName", table_}, {"Key", std::move(key)}});
+        ++removed;
+      }
+    auto* last = o.if_contains("LastEvaluatedKey");
+    if (!last || !last->is_object()) return removed;
+    req["ExclusiveStartKey"] = *last;
+  }
+}
+
 bool DynamoDbMetadataStore::healthy() {
   try {
     return db_.call("DescribeTable", json::object{{"TableName", table_}}).ok;

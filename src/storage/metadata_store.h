@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "domain/image_record.h"
+#include "domain/upload_record.h"
 
 namespace isvc::storage {
 
@@ -74,6 +75,14 @@ class MetadataStore {
   // Visits every record (any state), in an order of the adapter's choosing; for fsck and verify.
   // Return false to stop.
   virtual void scan(const std::function<bool(const domain::ImageRecord&)>& visit) = 0;
+
+  // Direct-upload records (temporary; they lapse at expires_at_ms). put_upload inserts or
+  // replaces; get_upload treats an expired record as missing (whatever the engine's TTL did);
+  // remove_expired_uploads deletes lapsed records and returns how many (the janitor).
+  virtual void put_upload(const domain::UploadRecord& u) = 0;
+  virtual std::optional<domain::UploadRecord> get_upload(const std::string& id, int64_t now_ms) = 0;
+  virtual void remove_upload(const std::string& id) = 0;
+  virtual int64_t remove_expired_uploads(int64_t now_ms) = 0;
 
   // Name for health/metrics ("sqlite", "dynamodb") and a cheap liveness probe.
   virtual std::string name() const = 0;

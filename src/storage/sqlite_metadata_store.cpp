@@ -22,7 +22,7 @@ using sqlite::Transaction;
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;  // 2: uploads table
 
 const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS images (
@@ -47,6 +47,11 @@ CREATE INDEX IF NOT EXISTS image_tags_by_user ON image_tags(user_id, tag, upload
 CREATE TABLE IF NOT EXISTS counters (
   kind TEXT NOT NULL, user_id TEXT NOT NULL, album_id TEXT NOT NULL, tag TEXT NOT NULL,
   n INTEGER NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY (kind, user_id, album_id, tag));
+-- started direct uploads (temporary)
+CREATE TABLE IF NOT EXISTS uploads (
+  id TEXT PRIMARY KEY, user_id TEXT NOT NULL, fields TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL, completed_image_id TEXT);
+CREATE INDEX IF NOT EXISTS uploads_by_expiry ON uploads(expires_at_ms);
 )SQL";
 
 const char* kColumns =
@@ -463,6 +468,55 @@ void SqliteMetadataStore::scan(const std::function<bool(const ImageRecord&)>& vi
       if (!visit(r)) return;
     after = batch.back().id;
   }
+}
+
+void SqliteMetadataStore::put_upload(const domain::UploadRecord& u) {
+  impl_->write([&](Connection& c) {
+    auto s = c.prepare(
+        "REPLACE INTO uploads(id, user_id, fields, created_at_ms, expires_at_ms, "
+        "completed_image_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    s.bind(1, std::string_view(u.id)).bind(2, std::string_view(u.user_id));
+    s.bind(3, std::string_view(u.fields_json())).bind(4, u.created_at_ms);
+    s.bind(5, u.expires_at_ms).bind(6, u.completed_image_id);
+    s.run();
+  });
+}
+
+std::optional<domain::UploadRecord> SqliteMetadataStore::get_upload(const std::string& id,
+                                                                    int64_t now_ms) {
+  return impl_->read([&](Connection& c) -> std::optional<domain::UploadRecord> {
+    auto s = c.prepare(
+        "SELECT user_id, fields, created_at_ms, expires_at_ms, completed_image_id FROM uploads "
+        "WHERE id = ?1 AND expires_at_ms > ?2");
+    s.bind(1, std::string_view(id)).bind(2, now_ms);
+    if (!s.step()) return std::nullopt;
+    domain::UploadRecord u;
+    u.id = id;
+    u.user_id = s.text(0);
+    if (!u.read_fields_json(s.text(1)))
+      throw Error(ErrorCode::StorageFailed, "malformed upload record " + id);
+    u.created_at_ms = s.i64(2);
+    u.expires_at_ms = s.i64(3);
+    u.completed_image_id = s.opt_text(4);
+    return u;
+  });
+}
+
+void SqliteMetadataStore::remove_upload(const std::string& id) {
+  impl_->write([&](Connection& c) {
+    auto s = c.prepare("DELETE FROM uploads WHERE id = ?1");
+    s.bind(1, std::string_view(id));
+    s.run();
+  });
+}
+
+int64_t SqliteMetadataStore::remove_expired_uploads(int64_t now_ms) {
+  return impl_->write([&](Connection& c) {
+    auto s = c.prepare("DELETE FROM uploads WHERE expires_at_ms <= ?1");
+    s.bind(1, now_ms);
+    s.run();
+    return int64_t(sqlite3_changes(c.raw()));
+  });
 }
 
 bool SqliteMetadataStore::healthy() {

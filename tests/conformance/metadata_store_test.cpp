@@ -297,6 +297,40 @@ TEST_P(MetadataStoreConformance, ConcurrentUpdatesOfOneVersionHaveOneWinner) {
   EXPECT_EQ(conflicts.load(), 9);
 }
 
+TEST_P(MetadataStoreConformance, UploadRecordsRoundTripExpireAndSweep) {
+  domain::UploadRecord u;
+  u.id = id(1);
+  u.user_id = "alice";
+  u.filename = "Ünïcode photo.jpg";
+  u.content_type = "image/jpeg";
+  u.content_length = 123456;
+  u.title = "t";
+  u.album_id = "a1";
+  u.tags = {"x", "y"};
+  u.created_at_ms = 1000;
+  u.expires_at_ms = 5000;
+  store->put_upload(u);
+  EXPECT_EQ(store->get_upload(u.id, 4999), u);
+  EXPECT_EQ(store->get_upload(u.id, 5000), std::nullopt);  // expiry is checked on read
+  u.completed_image_id = id(7);
+  store->put_upload(u);
+  EXPECT_EQ(store->get_upload(u.id, 10)->completed_image_id, id(7));
+  auto other = u;
+  other.id = id(2);
+  other.expires_at_ms = 9000;
+  store->put_upload(other);
+  EXPECT_EQ(store->remove_expired_uploads(6000), 1);
+  EXPECT_EQ(store->get_upload(u.id, 0), std::nullopt);
+  EXPECT_TRUE(store->get_upload(other.id, 0));
+  store->remove_upload(other.id);
+  EXPECT_EQ(store->get_upload(other.id, 0), std::nullopt);
+  // Upload records are not images.
+  EXPECT_EQ(store->get(u.id), std::nullopt);
+  int n = 0;
+  store->scan([&](const ImageRecord&) { return ++n, true; });
+  EXPECT_EQ(n, 0);
+}
+
 std::unique_ptr<MetadataStore> make_sqlite(const std::string& dir) {
   return std::make_unique<SqliteMetadataStore>(dir + "/m.db");
 }

@@ -1,5 +1,6 @@
 // The use cases against in-memory fakes of the ports: ownership and roles, validation order,
 // optimistic locking, compensation on failed uploads, resumable deletes.
+#include "domain/direct_upload.h"
 #include "domain/image_service.h"
 
 #include <gtest/gtest.h>
@@ -59,6 +60,18 @@ class MemoryMetadata : public storage::MetadataStore {
     for (auto& [id, r] : rows)
       if (!f(r)) return;
   }
+  std::map<std::string, domain::UploadRecord> uploads;
+  void put_upload(const domain::UploadRecord& u) override { uploads[u.id] = u; }
+  std::optional<domain::UploadRecord> get_upload(const std::string& id, int64_t now) override {
+    auto it = uploads.find(id);
+    if (it == uploads.end() || it->second.expires_at_ms <= now) return std::nullopt;
+    return it->second;
+  }
+  void remove_upload(const std::string& id) override { uploads.erase(id); }
+  int64_t remove_expired_uploads(int64_t now) override {
+    return int64_t(
+        std::erase_if(uploads, [&](const auto& kv) { return kv.second.expires_at_ms <= now; }));
+  }
   std::string name() const override { return "memory"; }
   bool healthy() override { return true; }
 };
@@ -69,12 +82,15 @@ class MemoryObjects : public storage::ObjectStore {
   std::map<std::string, std::string> objects;
   bool fail_remove = false;
   bool fail_put_thumbnail = false;
+  const Clock* clock = nullptr;
+  std::map<std::string, int64_t> modified;
 
   void put(const std::string& k, std::string_view b, const std::string&) override {
     std::lock_guard l(mu);
     if (fail_put_thumbnail && k.find("/thumbnails/") != std::string::npos)
       throw Error(ErrorCode::StorageFailed, "write failed");
     objects[k] = std::string(b);
+    modified[k] = clock ? clock->now_ms() : 0;
   }
   std::optional<storage::ObjectInfo> head(const std::string& k) override {
     std::lock_guard l(mu);
@@ -92,8 +108,18 @@ class MemoryObjects : public storage::ObjectStore {
     if (fail_remove) throw Error(ErrorCode::StorageFailed, "remove failed");
     objects.erase(k);
   }
-  void list(const std::string&,
-            const std::function<bool(const std::string&, const storage::ObjectInfo&)>&) override {}
+  void list(const std::string& prefix,
+            const std::function<bool(const std::string&, const storage::ObjectInfo&)>& f) override {
+    std::vector<std::pair<std::string, storage::ObjectInfo>> items;
+    {
+      std::lock_guard l(mu);
+      for (auto& [k, v] : objects)
+        if (k.rfind(prefix, 0) == 0)
+          items.push_back({k, storage::ObjectInfo{int64_t(v.size()), modified[k], "e", ""}});
+    }
+    for (auto& [k, info] : items)
+      if (!f(k, info)) return;
+  }
   std::string name() const override { return "memory"; }
   std::string bucket() const override { return "local"; }
   bool healthy() override { return true; }
@@ -280,6 +306,68 @@ TEST_F(Fixture, ListValidatesLimitAndBindsCursors) {
   r.limit = 20;
   r.cursor = cursors.encode({1, "01ARZ3NDEKTSV4RRFFQ69G5FAV"}, CursorScope{"bob", {}, {}, false});
   EXPECT_EQ(code_of([&] { svc.list(alice, r); }), ErrorCode::InvalidCursor);
+}
+
+}  // namespace
+}  // namespace isvc::domain
+
+namespace isvc::domain {
+namespace {
+
+class FixedUrls : public UploadUrlSigner {
+ public:
+  std::string put_url(const std::string& id, int64_t exp) override {
+    return "https://up.example/" + id + "?e=" + std::to_string(exp);
+  }
+};
+
+struct DirectFixture : Fixture {
+  FixedUrls urls;
+  DirectUploads uploads{svc, meta, objects, urls, ids, clock, {}};
+  DirectFixture() { objects.clock = &clock; }
+};
+
+TEST_F(DirectFixture, CompleteRunsTheUploadPipelineOnceAndReplays) {
+  StartUploadRequest r;
+  r.filename = "dir/../shot.png";
+  r.content_type = "image/png";
+  r.content_length = 9;
+  r.title = "t";
+  auto started = uploads.start(alice, r);
+  EXPECT_EQ(started.url, "https://up.example/" + started.record.id +
+                             "?e=" + std::to_string(clock.now_s() + 900));
+  EXPECT_EQ(started.record.filename, "shot.png");
+  EXPECT_EQ(code_of([&] { uploads.complete(alice, started.record.id); }),
+            ErrorCode::ValidationFailed);
+  uploads.receive(started.record.id, "IMG-bytes", "image/png");
+  EXPECT_EQ(code_of([&] { uploads.complete(bob, started.record.id); }), ErrorCode::NotAuthorized);
+  auto [img, created] = uploads.complete(alice, started.record.id);
+  EXPECT_TRUE(created);
+  EXPECT_EQ(img.title, "t");
+  EXPECT_EQ(processor.processed, 1);
+  EXPECT_FALSE(objects.objects.count(temp_object_key(started.record.id)));
+  auto [again, created_again] = uploads.complete(alice, started.record.id);
+  EXPECT_FALSE(created_again);
+  EXPECT_EQ(again.id, img.id);
+  EXPECT_EQ(processor.processed, 1);
+}
+
+TEST_F(DirectFixture, SweepRemovesOnlyLapsedTempObjectsAndRecords) {
+  StartUploadRequest r{"a.png", "image/png", 9, {}, {}, {}, {}, {}};
+  auto old_upload = uploads.start(alice, r);
+  uploads.receive(old_upload.record.id, "IMG-old", "image/png");
+  auto kept_image = upload_one(alice);
+  clock.advance(23 * 3600 * 1000);
+  auto fresh = uploads.start(alice, r);
+  uploads.receive(fresh.record.id, "IMG-new", "image/png");
+  clock.advance(2 * 3600 * 1000);  // the first upload is now 25 h old, the second 2 h
+  auto swept = uploads.sweep();
+  EXPECT_EQ(swept.objects, 1);
+  EXPECT_EQ(swept.records, 1);
+  EXPECT_FALSE(objects.objects.count(temp_object_key(old_upload.record.id)));
+  EXPECT_TRUE(objects.objects.count(temp_object_key(fresh.record.id)));
+  EXPECT_TRUE(objects.objects.count(kept_image.s3_key));
+  EXPECT_EQ(code_of([&] { uploads.complete(alice, old_upload.record.id); }), ErrorCode::NotFound);
 }
 
 }  // namespace
