@@ -10,6 +10,7 @@
 #include "api/cors.h"
 #include "auth/token_verifier.h"
 #include "cache/object_cache.h"
+#include "cache/redis_client.h"
 #include "domain/clock.h"
 #include "domain/direct_upload.h"
 #include "domain/image_service.h"
@@ -40,6 +41,7 @@ struct ApiDeps {
   const domain::Clock& clock;
   domain::DirectUploads& uploads;
   const domain::ServiceUploadUrls* service_urls;  // embedded mode's PUT /uploads/{id}, or null
+  cache::RedisClient* redis;                      // the shared cache, or null when not configured
 };
 
 class HttpApp final : public http::RequestHandler {

@@ -10,16 +10,25 @@ namespace isvc::api {
 http::Response HttpApp::health() {
   bool meta_up = d_.metadata.healthy();
   bool objects_up = d_.objects.healthy();
+  // Redis is a cache: without it the service still serves (degraded), never unhealthy.
+  std::optional<bool> redis_up;
+  if (d_.redis) redis_up = d_.redis->ping();
+  const char* status = !(meta_up && objects_up)   ? "unhealthy"
+                       : (redis_up && !*redis_up) ? "degraded"
+                                                  : "healthy";
   JsonWriter w;
   w.begin_object();
-  w.field("status", meta_up && objects_up ? "healthy" : "unhealthy");
+  w.field("status", status);
   w.field("timestamp", std::string_view(domain::format_iso8601_ms(d_.clock.now_ms())));
   w.key("services").begin_object();
   w.field(d_.metadata.name(), meta_up ? "up" : "down");
   w.field(d_.objects.name(), objects_up ? "up" : "down");
+  if (redis_up) w.field("redis", *redis_up ? "up" : "down");
   // Every backend this instance does not use (SPEC §12: reported, and not degrading).
   for (const char* name : {"sqlite", "filesystem", "dynamodb", "s3", "redis", "cdn"}) {
-    if (d_.metadata.name() != name && d_.objects.name() != name) w.field(name, "disabled");
+    bool used = d_.metadata.name() == name || d_.objects.name() == name ||
+                (redis_up && std::string_view(name) == "redis");
+    if (!used) w.field(name, "disabled");
   }
   w.end_object();
   w.end_object();

@@ -1,5 +1,7 @@
 #include "app/config.h"
 
+#include "cache/redis_client.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
@@ -219,8 +221,18 @@ Config load_config(const EnvLookup& env) {
     throw ConfigError(
         "TLS_CERT_FILE: in-process TLS is not available in this build; terminate TLS at the "
         "load balancer or a reverse proxy");
-  if (get("REDIS_ENDPOINT"))
-    throw ConfigError("REDIS_ENDPOINT: Redis is not available in this build");
+  if (auto v = get("REDIS_ENDPOINT")) {
+    try {
+      cache::parse_redis_endpoint(*v);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(std::string("REDIS_ENDPOINT: ") + e.what());
+    }
+    c.redis_endpoint = *v;
+  }
+  if (auto v = get("REDIS_TIMEOUT_MS"))
+    c.redis_timeout_ms = int(parse_int("REDIS_TIMEOUT_MS", *v, 1, 60000));
+  if (auto v = get("REDIS_BREAKER_MS"))
+    c.redis_breaker_ms = int(parse_int("REDIS_BREAKER_MS", *v, 0, 600000));
 
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   if (auto v = get("IO_THREADS")) c.io_threads = int(parse_int("IO_THREADS", *v, 1, 64));

@@ -44,6 +44,10 @@ struct Config {
       public_base_url;  // the service's own URL (embedded upload URLs); default http://HOST:PORT
   int janitor_interval_s = 3600;  // embedded mode: sweep lapsed temp/ uploads this often
 
+  std::string redis_endpoint;  // optional shared metadata cache (REDIS_ENDPOINT)
+  int redis_timeout_ms = 200;
+  int redis_breaker_ms = 1000;
+
   std::string cdn_base_url;  // default http://HOST:PORT/files (PORT resolved after binding)
   bool cdn_base_url_explicit = false;
 

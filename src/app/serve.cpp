@@ -18,6 +18,8 @@
 #include "app/secrets.h"
 #include "auth/token_verifier.h"
 #include "cache/object_cache.h"
+#include "cache/redis_client.h"
+#include "cache/redis_metadata_cache.h"
 #include "domain/bounded_pool.h"
 #include "domain/clock.h"
 #include "domain/cursor_codec.h"
@@ -93,7 +95,17 @@ int serve_command() {
   limits.webp_effort = cfg.webp_effort;
   imaging::VipsProcessor processor(limits);
   Backends backends = open_backends(cfg);
-  storage::MetadataStore& metadata = *backends.metadata;
+  // With REDIS_ENDPOINT, every metadata read and write goes through the shared Redis cache.
+  std::unique_ptr<cache::RedisClient> redis;
+  std::unique_ptr<cache::RedisMetadataCache> cached_metadata;
+  if (!cfg.redis_endpoint.empty()) {
+    redis = std::make_unique<cache::RedisClient>(cache::parse_redis_endpoint(cfg.redis_endpoint),
+                                                 cfg.redis_timeout_ms, cfg.redis_breaker_ms);
+    cached_metadata =
+        std::make_unique<cache::RedisMetadataCache>(*backends.metadata, *redis, metrics);
+  }
+  storage::MetadataStore& metadata =
+      cached_metadata ? static_cast<storage::MetadataStore&>(*cached_metadata) : *backends.metadata;
   storage::ObjectStore& objects = *backends.objects;
   domain::BoundedPool cpu(cfg.processing_threads, cfg.processing_queue);
   domain::UlidGenerator ids(clock);
@@ -134,7 +146,7 @@ int serve_command() {
   api_settings.max_file_size = cfg.max_file_size;
   api_settings.openapi_yaml = std::string(openapi_document());
   api::HttpApp app(api::ApiDeps{images, verifier, metadata, objects, file_cache, metrics, log,
-                                clock, uploads, s3_urls ? nullptr : &service_urls},
+                                clock, uploads, s3_urls ? nullptr : &service_urls, redis.get()},
                    api_settings);
 
   http::ServerOptions opts;
@@ -166,6 +178,10 @@ int serve_command() {
       log.warn("janitor_failed", {{"what", e.what()}});
     }
   });
+
+  std::unique_ptr<Janitor> cache_healer;
+  if (cached_metadata)
+    cache_healer = std::make_unique<Janitor>(1, [&] { cached_metadata->heal(); });
 
   std::thread signal_waiter([&] {
     int sig = 0;

@@ -36,6 +36,8 @@ struct ServiceMetrics {
   std::atomic<uint64_t> responses_5xx{0};
   std::atomic<uint64_t> uploads_ok{0};
   std::atomic<uint64_t> uploads_failed{0};
+  std::atomic<uint64_t> metadata_cache_hits{0};  // Redis metadata cache
+  std::atomic<uint64_t> metadata_cache_misses{0};
 
   double file_cache_hit_rate() const;
 };

@@ -1,4 +1,5 @@
-// Distributed mode across instances and through backend faults. This file starts its own
+// Distributed mode across instances (sharing DynamoDB, S3 and the Redis cache) and through
+// backend faults. This file starts its own
 // dynalite (persistent, so it can be stopped and started again) and s3rver, so its faults never
 // disturb the rest of the suite; it runs in the embedded pass only (it is distributed by itself).
 import { test, before, after } from 'node:test';
@@ -7,11 +8,11 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Service, DISTRIBUTED } from './lib/server.mjs';
-import { startEngine } from './lib/engines.mjs';
+import { startEngine, startRedis, startTcpProxy } from './lib/engines.mjs';
 import { makePng } from './lib/png.mjs';
 
 const skip = DISTRIBUTED ? 'runs in the embedded pass, with engines of its own' : false;
-let dyn, s3, dynDir, s3Dir, a, b, token, env;
+let dyn, s3, redis, proxy, dynDir, s3Dir, a, b, token, env;
 
 before(async () => {
   if (skip) return;
@@ -19,7 +20,13 @@ before(async () => {
   s3Dir = mkdtempSync(path.join(tmpdir(), 'isvc-s3-'));
   dyn = await startEngine('dynalite', [dynDir]);
   s3 = await startEngine('s3rver', [s3Dir]);
+  redis = await startRedis();
+  assert.ok(redis, 'redis-server is required (scripts/install-deps.sh installs it)');
+  proxy = await startTcpProxy(redis.port);  // the instances reach Redis through it
   env = {
+    // No breaker pause after a Redis failure: the cache is tried again at once, so the test sees
+    // what a recovered Redis holds.
+    REDIS_ENDPOINT: proxy.endpoint, REDIS_BREAKER_MS: '0',
     METADATA_BACKEND: 'dynamodb', OBJECT_BACKEND: 's3', DYNAMODB_ENDPOINT: dyn.endpoint,
     DYNAMODB_TABLE_NAME: 'multi', S3_ENDPOINT: s3.endpoint, S3_BUCKET_NAME: 'multi',
     S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER',
@@ -35,6 +42,8 @@ after(async () => {
   for (const s of [a, b]) if (s) assert.equal((await s.stop()).code, 0);
   await dyn?.stop();
   await s3?.stop();
+  await proxy?.stop();
+  await redis?.stop();
   rmSync(dynDir, { recursive: true, force: true });
   rmSync(s3Dir, { recursive: true, force: true });
 });
@@ -155,4 +164,42 @@ test('S3 down: uploads and file reads get 503, metadata stays clean; back up: re
   r = await a.upload(token, makePng(200, 150, { seed: 5 }));
   assert.equal(r.status, 201);
   assert.equal((await a.req('GET', '/images', { token })).json.totalCount, 2);
+});
+
+test('Redis down: still serving and degraded; after a partition no stale entry is served', { skip }, async () => {
+  const up = await a.upload(token, makePng(200, 150, { seed: 6 }), { title: 'v1' });
+  const id = up.json.id;
+  // Both instances have read it, so Redis holds the record and the list page.
+  for (const s of [a, b, a, b]) assert.equal((await s.req('GET', `/images/${id}`, { token })).json.title, 'v1');
+  assert.equal((await b.req('GET', '/images', { token })).json.images[0].title, 'v1');
+
+  proxy.cut();  // unreachable, but Redis keeps the cached v1
+  let r = await a.req('PATCH', `/images/${id}`, { token, body: { title: 'v2', version: 1 } });
+  assert.equal(r.status, 200);
+  r = await b.req('GET', `/images/${id}`, { token });
+  assert.equal(r.status, 200);
+  assert.equal(r.json.title, 'v2');
+  r = await a.req('GET', '/health');
+  assert.equal(r.status, 200);
+  assert.equal(r.json.status, 'degraded');
+  assert.equal(r.json.services.redis, 'down');
+  proxy.restore();
+
+  // The write-through of v2 was lost, yet neither instance serves the cached v1.
+  for (const s of [b, a, b]) {
+    assert.equal((await s.req('GET', `/images/${id}`, { token })).json.title, 'v2');
+    assert.equal((await s.req('GET', '/images', { token })).json.images.find((i) => i.id === id).title, 'v2');
+  }
+  assert.equal((await a.req('GET', '/health')).json.status, 'healthy');
+
+  await redis.stop();
+  r = await b.req('PATCH', `/images/${id}`, { token, body: { title: 'v3', version: 2 } });
+  assert.equal(r.status, 200);
+  assert.equal((await a.req('GET', `/images/${id}`, { token })).json.title, 'v3');
+  assert.equal((await b.req('GET', '/health')).json.status, 'degraded');
+  redis = await redis.restart();
+  assert.equal((await b.req('GET', '/health')).json.status, 'healthy');
+  assert.equal((await a.req('GET', `/images/${id}`, { token })).json.title, 'v3');
+  assert.equal((await a.req('DELETE', `/images/${id}`, { token })).status, 204);
+  assert.equal((await b.req('GET', `/images/${id}`, { token })).status, 404);
 });

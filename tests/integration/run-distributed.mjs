@@ -9,8 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEngine, startRedis } from './lib/engines.mjs';
 
-// Redis joins once the service supports REDIS_ENDPOINT.
-const WITH_REDIS = false;
+const WITH_REDIS = true;  // redis-server from Debian (install-deps); skipped only when absent
 const here = path.dirname(fileURLToPath(import.meta.url));
 const files = process.argv.slice(2);
 const s3dir = mkdtempSync(path.join(tmpdir(), 'isvc-s3rver-'));

@@ -62,5 +62,36 @@ export async function startRedis(port = undefined) {
     kind: 'redis', port: p, endpoint: `redis://127.0.0.1:${p}`,
     async stop() { proc.kill('SIGTERM'); await exited; rmSync(dir, { recursive: true, force: true }); },
     restart() { return startRedis(p); },
+    // Unreachable but keeping its data (a partition), then back.
+    pause() { proc.kill('SIGSTOP'); },
+    resume() { proc.kill('SIGCONT'); },
+  };
+}
+
+// A TCP proxy on loopback in front of a server, that a test can cut (every connection reset,
+// new ones refused — a network partition: what was sent is lost, the server keeps its data) and
+// restore.
+export async function startTcpProxy(targetPort) {
+  const { createServer: createTcpServer, connect } = await import('node:net');
+  const sockets = new Set();
+  let cut = false;
+  const server = createTcpServer((client) => {
+    if (cut) return client.destroy();
+    const upstream = connect(targetPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => { client.destroy(); upstream.destroy(); });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = server.address().port;
+  return {
+    port,
+    endpoint: `redis://127.0.0.1:${port}`,
+    cut() { cut = true; for (const s of sockets) s.destroy(); },
+    restore() { cut = false; },
+    stop() { for (const s of sockets) s.destroy(); return new Promise((resolve) => server.close(resolve)); },
   };
 }

@@ -1,0 +1,182 @@
+#include "cache/redis_client.h"
+
+#include <hiredis/hiredis.h>
+
+#include <stdexcept>
+
+namespace isvc::cache {
+
+namespace {
+
+RedisReply convert(const redisReply* r) {
+  RedisReply out;
+  switch (r->type) {
+    case REDIS_REPLY_INTEGER:
+      out.type = RedisReply::Type::Int;
+      out.integer = r->integer;
+      break;
+    case REDIS_REPLY_STRING:
+      out.type = RedisReply::Type::String;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = RedisReply::Type::Status;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = RedisReply::Type::Array;
+      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
+      break;
+    default:
+      out.type = RedisReply::Type::Nil;
+  }
+  return out;
+}
+
+}  // namespace
+
+RedisEndpoint parse_redis_endpoint(const std::string& text) {
+  RedisEndpoint ep;
+  std::string rest = text;
+  if (rest.rfind("rediss://", 0) == 0)
+    throw std::invalid_argument("TLS (rediss://) is not supported by this build's hiredis");
+  if (rest.rfind("redis://", 0) == 0) rest = rest.substr(8);
+  if (auto at = rest.rfind('@'); at != std::string::npos) {
+    auto cred = rest.substr(0, at);
+    auto colon = cred.find(':');
+    ep.password = colon == std::string::npos ? cred : cred.substr(colon + 1);
+    rest = rest.substr(at + 1);
+  }
+  if (auto slash = rest.find('/'); slash != std::string::npos) {
+    auto db = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+    if (!db.empty()) {
+      if (db.find_first_not_of("0123456789") != std::string::npos || db.size() > 3)
+        throw std::invalid_argument("bad database number '" + db + "'");
+      ep.db = std::stoi(db);
+    }
+  }
+  if (auto colon = rest.rfind(':'); colon != std::string::npos) {
+    auto port = rest.substr(colon + 1);
+    if (port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos)
+      throw std::invalid_argument("bad port '" + port + "'");
+    ep.port = std::stoi(port);
+    if (ep.port < 1 || ep.port > 65535) throw std::invalid_argument("bad port '" + port + "'");
+    rest = rest.substr(0, colon);
+  }
+  if (rest.empty()) throw std::invalid_argument("missing host");
+  ep.host = rest;
+  return ep;
+}
+
+RedisClient::RedisClient(RedisEndpoint ep, int timeout_ms, int breaker_ms, int pool_size)
+    : ep_(std::move(ep)), timeout_ms_(timeout_ms), breaker_(breaker_ms), pool_size_(pool_size) {}
+
+RedisClient::~RedisClient() {
+  for (auto* c : idle_) redisFree(c);
+}
+
+redisContext* RedisClient::acquire(bool respect_breaker) {
+  {
+    std::lock_guard lock(mu_);
+    if (respect_breaker && std::chrono::steady_clock::now() < open_until_) return nullptr;
+    if (!idle_.empty()) {
+      auto* c = idle_.back();
+      idle_.pop_back();
+      return c;
+    }
+  }
+  timeval tv{timeout_ms_ / 1000, (timeout_ms_ % 1000) * 1000};
+  redisContext* c = redisConnectWithTimeout(ep_.host.c_str(), ep_.port, tv);
+  if (!c || c->err) {
+    if (c) redisFree(c);
+    return nullptr;
+  }
+  redisSetTimeout(c, tv);
+  auto setup = [&](std::vector<std::string> args) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    auto* r =
+        static_cast<redisReply*>(redisCommandArgv(c, int(argv.size()), argv.data(), lens.data()));
+    bool ok = r && r->type != REDIS_REPLY_ERROR;
+    if (r) freeReplyObject(r);
+    return ok;
+  };
+  if ((!ep_.password.empty() && !setup({"AUTH", ep_.password})) ||
+      (ep_.db != 0 && !setup({"SELECT", std::to_string(ep_.db)}))) {
+    redisFree(c);
+    return nullptr;
+  }
+  return c;
+}
+
+void RedisClient::release(redisContext* c, bool healthy) {
+  std::lock_guard lock(mu_);
+  if (!healthy) {
+    redisFree(c);
+    open_until_ = std::chrono::steady_clock::now() + breaker_;
+    failed_ = true;
+    return;
+  }
+  if (int(idle_.size()) < pool_size_)
+    idle_.push_back(c);
+  else
+    redisFree(c);
+}
+
+std::optional<RedisReply> RedisClient::run(const std::vector<std::string>& args,
+                                           bool respect_breaker) {
+  redisContext* c = acquire(respect_breaker);
+  if (!c) {
+    std::lock_guard lock(mu_);
+    if (!respect_breaker || std::chrono::steady_clock::now() >= open_until_)
+      open_until_ = std::chrono::steady_clock::now() + breaker_;
+    failed_ = true;
+    return std::nullopt;
+  }
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  auto* r =
+      static_cast<redisReply*>(redisCommandArgv(c, int(argv.size()), argv.data(), lens.data()));
+  if (!r) {  // I/O error or timeout: the connection is unusable
+    release(c, false);
+    return std::nullopt;
+  }
+  bool error = r->type == REDIS_REPLY_ERROR;
+  auto out = convert(r);
+  freeReplyObject(r);
+  release(c, true);
+  if (error) {
+    std::lock_guard lock(mu_);
+    failed_ = true;
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::optional<RedisReply> RedisClient::command(const std::vector<std::string>& args) {
+  return run(args, true);
+}
+
+bool RedisClient::ping() {
+  auto r = run({"PING"}, false);
+  return r && r->str == "PONG";
+}
+
+bool RedisClient::take_failure_flag() {
+  std::lock_guard lock(mu_);
+  bool f = failed_;
+  failed_ = false;
+  return f;
+}
+
+}  // namespace isvc::cache

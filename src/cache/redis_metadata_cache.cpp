@@ -1,0 +1,237 @@
+#include "cache/redis_metadata_cache.h"
+
+#include <boost/json.hpp>
+
+#include "domain/encoding.h"
+#include "storage/dynamodb_item.h"
+
+namespace isvc::cache {
+
+namespace json = boost::json;
+using domain::ImageRecord;
+using domain::ImageState;
+
+namespace {
+
+constexpr const char* kTombstoneVersion = "4503599627370496";  // 2^52: above any real version
+
+// GET under the current epoch.
+constexpr const char* kGetScript = R"LUA(
+local e = redis.call('GET', 'isvc:epoch') or '0'
+return redis.call('GET', 'isvc:' .. e .. ':' .. KEYS[1]))LUA";
+
+// SET "version|payload" unless what is cached already has this version or a newer one.
+constexpr const char* kSetVersionedScript = R"LUA(
+local e = redis.call('GET', 'isvc:epoch') or '0'
+local k = 'isvc:' .. e .. ':' .. KEYS[1]
+local c = redis.call('GET', k)
+if c then
+  local v = tonumber(string.match(c, '^(%d+)|'))
+  if v and v >= tonumber(ARGV[2]) then return 0 end
+end
+redis.call('SET', k, ARGV[2] .. '|' .. ARGV[1], 'EX', ARGV[3])
+return 1)LUA";
+
+// {epoch, generation, cached value or ''} for one of a user's list/count keys.
+constexpr const char* kListGetScript = R"LUA(
+local e = redis.call('GET', 'isvc:epoch') or '0'
+local g = redis.call('GET', 'isvc:' .. e .. ':gen:' .. KEYS[1]) or '0'
+local v = redis.call('GET', 'isvc:' .. e .. ':list:' .. KEYS[1] .. ':' .. g .. ':' .. ARGV[1])
+return {e, g, v or ''})LUA";
+
+// Stores a list/count value under the epoch and generation the reader saw, in the tag set.
+constexpr const char* kListSetScript = R"LUA(
+local k = 'isvc:' .. ARGV[1] .. ':list:' .. KEYS[1] .. ':' .. ARGV[2] .. ':' .. ARGV[3]
+redis.call('SET', k, ARGV[4], 'EX', ARGV[5])
+local s = 'isvc:' .. ARGV[1] .. ':keys:' .. KEYS[1]
+redis.call('SADD', s, k)
+redis.call('EXPIRE', s, ARGV[5])
+return 1)LUA";
+
+// A write to the user's images: new generation, and the tag set's keys deleted.
+constexpr const char* kBumpScript = R"LUA(
+local e = redis.call('GET', 'isvc:epoch') or '0'
+local g = 'isvc:' .. e .. ':gen:' .. KEYS[1]
+redis.call('INCR', g)
+redis.call('EXPIRE', g, 86400)
+local s = 'isvc:' .. e .. ':keys:' .. KEYS[1]
+local ks = redis.call('SMEMBERS', s)
+for i = 1, #ks, 500 do redis.call('DEL', unpack(ks, i, math.min(i + 499, #ks))) end
+redis.call('DEL', s)
+return #ks)LUA";
+
+std::string image_key(const std::string& id) {
+  return "image:" + id;
+}
+
+std::string encode(const ImageRecord& r) {
+  return json::serialize(storage::dynamo::to_item(r));
+}
+
+std::optional<ImageRecord> decode(std::string_view text) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  try {
+    return storage::dynamo::from_item(v.as_object());
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::string query_hash(const std::string& kind, const storage::ListQuery& q) {
+  std::string s = kind + "\n" + (q.album_id ? "a" + *q.album_id : "-") + "\n" +
+                  (q.tag ? "t" + *q.tag : "-") + "\n" + (q.ascending ? "asc" : "desc") + "\n" +
+                  std::to_string(q.limit) + "\n" +
+                  (q.after ? std::to_string(q.after->uploaded_at_ms) + "/" + q.after->id : "-");
+  return domain::hex_encode(domain::sha256(s)).substr(0, 32);
+}
+
+}  // namespace
+
+bool RedisMetadataCache::usable() {
+  if (redis_.take_failure_flag()) dirty_ = true;
+  if (!dirty_) return true;
+  // Something this instance wrote to Redis may have been lost: start a new epoch (every key
+  // becomes unreachable) before trusting the cache again.
+  if (!redis_.command({"INCR", "isvc:epoch"})) return false;
+  dirty_ = false;
+  return true;
+}
+
+void RedisMetadataCache::put_record(const ImageRecord& rec) {
+  if (!usable()) return;
+  redis_.command({"EVAL", kSetVersionedScript, "1", image_key(rec.id), encode(rec),
+                  std::to_string(rec.version), std::to_string(s_.image_ttl_s)});
+}
+
+void RedisMetadataCache::tombstone(const std::string& id) {
+  if (!usable()) return;
+  redis_.command({"EVAL", kSetVersionedScript, "1", image_key(id), "", kTombstoneVersion,
+                  std::to_string(s_.image_ttl_s)});
+}
+
+void RedisMetadataCache::bump_user(const std::string& user_id) {
+  if (!usable()) return;
+  redis_.command({"EVAL", kBumpScript, "1", user_id});
+}
+
+std::optional<RedisMetadataCache::Lookup> RedisMetadataCache::lookup(const std::string& user_id,
+                                                                     const std::string& hash) {
+  if (!usable()) return std::nullopt;
+  auto r = redis_.command({"EVAL", kListGetScript, "1", user_id, hash});
+  if (!r || r->elements.size() != 3) return std::nullopt;
+  Lookup l;
+  l.epoch = r->elements[0].str;
+  l.generation = r->elements[1].str;
+  l.value = r->elements[2].str;
+  l.hit = !l.value.empty();
+  return l;
+}
+
+void RedisMetadataCache::store(const std::string& user_id, const Lookup& at,
+                               const std::string& hash, const std::string& value) {
+  redis_.command({"EVAL", kListSetScript, "1", user_id, at.epoch, at.generation, hash, value,
+                  std::to_string(s_.list_ttl_s)});
+}
+
+void RedisMetadataCache::insert(const ImageRecord& rec) {
+  inner_.insert(rec);
+  bump_user(rec.user_id);
+}
+
+std::optional<ImageRecord> RedisMetadataCache::get(const std::string& id) {
+  if (usable()) {
+    if (auto r = redis_.command({"EVAL", kGetScript, "1", image_key(id)});
+        r && r->type == RedisReply::Type::String) {
+      auto bar = r->str.find('|');
+      if (bar != std::string::npos && r->str.substr(0, bar) != kTombstoneVersion) {
+        if (auto rec = decode(std::string_view(r->str).substr(bar + 1))) {
+          metrics_.metadata_cache_hits.fetch_add(1);
+          return rec;
+        }
+      }
+    }
+  }
+  metrics_.metadata_cache_misses.fetch_add(1);
+  auto rec = inner_.get(id);
+  if (rec && rec->state == ImageState::Active) put_record(*rec);
+  return rec;
+}
+
+void RedisMetadataCache::update(const ImageRecord& rec, int64_t expected_version) {
+  inner_.update(rec, expected_version);
+  ImageRecord stored = rec;
+  stored.state = ImageState::Active;
+  put_record(stored);
+  bump_user(rec.user_id);
+}
+
+std::optional<ImageRecord> RedisMetadataCache::mark_deleting(const std::string& id) {
+  auto r = inner_.mark_deleting(id);
+  if (r) {
+    tombstone(id);
+    bump_user(r->user_id);
+  }
+  return r;
+}
+
+bool RedisMetadataCache::remove(const std::string& id) {
+  auto cur = inner_.get(id);
+  bool removed = inner_.remove(id);
+  tombstone(id);
+  if (cur) bump_user(cur->user_id);
+  return removed;
+}
+
+storage::ListPage RedisMetadataCache::list(const storage::ListQuery& q) {
+  auto hash = query_hash("list", q);
+  auto at = lookup(q.user_id, hash);
+  if (at && at->hit) {
+    boost::system::error_code ec;
+    auto v = json::parse(at->value, ec);
+    if (!ec && v.is_object()) {
+      try {
+        storage::ListPage page;
+        page.has_more = v.at("hasMore").as_bool();
+        for (const auto& it : v.at("items").as_array())
+          page.items.push_back(storage::dynamo::from_item(it.as_object()));
+        metrics_.metadata_cache_hits.fetch_add(1);
+        return page;
+      } catch (const std::exception&) {
+        // fall through to the store
+      }
+    }
+  }
+  metrics_.metadata_cache_misses.fetch_add(1);
+  auto page = inner_.list(q);
+  if (at) {
+    json::array items;
+    for (const auto& r : page.items) items.push_back(storage::dynamo::to_item(r));
+    store(q.user_id, *at, hash,
+          json::serialize(json::object{{"hasMore", page.has_more}, {"items", std::move(items)}}));
+  }
+  return page;
+}
+
+int64_t RedisMetadataCache::count(const std::string& user_id,
+                                  const std::optional<std::string>& album_id,
+                                  const std::optional<std::string>& tag) {
+  storage::ListQuery q;
+  q.user_id = user_id;
+  q.album_id = album_id;
+  q.tag = tag;
+  q.limit = 0;
+  auto hash = query_hash("count", q);
+  auto at = lookup(user_id, hash);
+  if (at && at->hit && at->value.find_first_not_of("0123456789") == std::string::npos) {
+    metrics_.metadata_cache_hits.fetch_add(1);
+    return std::stoll(at->value);
+  }
+  metrics_.metadata_cache_misses.fetch_add(1);
+  int64_t n = inner_.count(user_id, album_id, tag);
+  if (at) store(user_id, *at, hash, std::to_string(n));
+  return n;
+}
+
+}  // namespace isvc::cache
