@@ -11,6 +11,7 @@
 #include "auth/token_verifier.h"
 #include "cache/object_cache.h"
 #include "cache/redis_client.h"
+#include "cdn/purge_queue.h"
 #include "domain/clock.h"
 #include "domain/direct_upload.h"
 #include "domain/image_service.h"
@@ -42,6 +43,7 @@ struct ApiDeps {
   domain::DirectUploads& uploads;
   const domain::ServiceUploadUrls* service_urls;  // embedded mode's PUT /uploads/{id}, or null
   cache::RedisClient* redis;                      // the shared cache, or null when not configured
+  const cdn::PurgeQueue* cdn;                     // CDN purges, or null when not configured
 };
 
 class HttpApp final : public http::RequestHandler {

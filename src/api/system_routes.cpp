@@ -13,9 +13,11 @@ http::Response HttpApp::health() {
   // Redis is a cache: without it the service still serves (degraded), never unhealthy.
   std::optional<bool> redis_up;
   if (d_.redis) redis_up = d_.redis->ping();
-  const char* status = !(meta_up && objects_up)   ? "unhealthy"
-                       : (redis_up && !*redis_up) ? "degraded"
-                                                  : "healthy";
+  // A CDN that purges are being given up on leaves deleted files cached: degraded as well.
+  bool cdn_down = d_.cdn && !d_.cdn->last_ok();
+  const char* status = !(meta_up && objects_up)                 ? "unhealthy"
+                       : ((redis_up && !*redis_up) || cdn_down) ? "degraded"
+                                                                : "healthy";
   JsonWriter w;
   w.begin_object();
   w.field("status", status);
@@ -24,10 +26,13 @@ http::Response HttpApp::health() {
   w.field(d_.metadata.name(), meta_up ? "up" : "down");
   w.field(d_.objects.name(), objects_up ? "up" : "down");
   if (redis_up) w.field("redis", *redis_up ? "up" : "down");
+  // The CDN is "down" while purges to it are being given up on (deleted files may stay cached).
+  if (d_.cdn) w.field("cdn", d_.cdn->last_ok() ? "up" : "down");
   // Every backend this instance does not use (SPEC §12: reported, and not degrading).
   for (const char* name : {"sqlite", "filesystem", "dynamodb", "s3", "redis", "cdn"}) {
     bool used = d_.metadata.name() == name || d_.objects.name() == name ||
-                (redis_up && std::string_view(name) == "redis");
+                (redis_up && std::string_view(name) == "redis") ||
+                (d_.cdn && std::string_view(name) == "cdn");
     if (!used) w.field(name, "disabled");
   }
   w.end_object();

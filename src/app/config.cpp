@@ -112,11 +112,13 @@ void load_aws(Config& c, Get& get) {
       throw ConfigError("S3_STORAGE_CLASS: '" + *v + "' is not a storage class");
     c.s3_storage_class = *v;
   }
-  bool uses_aws = c.metadata_backend == "dynamodb" || c.object_backend == "s3";
+  bool uses_aws = c.metadata_backend == "dynamodb" || c.object_backend == "s3" ||
+                  !c.cloudfront_distribution_id.empty();
   if (uses_aws && (c.aws_access_key_id.empty() || c.aws_secret_access_key.empty()))
     throw ConfigError(
         std::string(c.aws_access_key_id.empty() ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY") +
-        ": required with METADATA_BACKEND=dynamodb or OBJECT_BACKEND=s3");
+        ": required with METADATA_BACKEND=dynamodb, OBJECT_BACKEND=s3 or "
+        "CLOUDFRONT_DISTRIBUTION_ID");
   if (c.object_backend == "s3" && c.s3_bucket_name.empty())
     throw ConfigError("S3_BUCKET_NAME: required with OBJECT_BACKEND=s3");
 }
@@ -161,7 +163,6 @@ Config load_config(const EnvLookup& env) {
       throw ConfigError("OBJECT_BACKEND: must be fs or s3, got '" + *v + "'");
     c.object_backend = *v;
   }
-  load_aws(c, get);
   if (auto v = get("CLOUDFRONT_DOMAIN")) {
     c.cdn_base_url = "https://" + *v;
     c.cdn_base_url_explicit = true;
@@ -183,6 +184,18 @@ Config load_config(const EnvLookup& env) {
   }
   if (auto v = get("JANITOR_INTERVAL_S"))
     c.janitor_interval_s = int(parse_int("JANITOR_INTERVAL_S", *v, 1, 7 * 86400));
+  if (auto v = get("CLOUDFRONT_DISTRIBUTION_ID")) {
+    if (v->find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != std::string::npos)
+      throw ConfigError("CLOUDFRONT_DISTRIBUTION_ID: '" + *v + "' is not a distribution id");
+    c.cloudfront_distribution_id = *v;
+  }
+  if (auto v = get("CDN_PURGE_URL")) {
+    check_url("CDN_PURGE_URL", *v);
+    c.cdn_purge_url = *v;
+  }
+  if (auto v = get("CDN_PURGE_RETRY_BASE_MS"))
+    c.cdn_purge_retry_base_ms = int(parse_int("CDN_PURGE_RETRY_BASE_MS", *v, 1, 600000));
+  load_aws(c, get);
   if (auto v = get("JWT_SECRET")) c.jwt_secret = *v;
   if (auto v = get("JWT_JWKS_URL")) {
     if (v->rfind("https://", 0) != 0 && v->rfind("http://", 0) != 0)

@@ -48,6 +48,10 @@ struct Config {
   int redis_timeout_ms = 200;
   int redis_breaker_ms = 1000;
 
+  std::string cloudfront_distribution_id;  // purge through CreateInvalidation when set
+  std::string cdn_purge_url;               // HTTP PURGE {url}/{key} when set
+  int cdn_purge_retry_base_ms = 500;
+
   std::string cdn_base_url;  // default http://HOST:PORT/files (PORT resolved after binding)
   bool cdn_base_url_explicit = false;
 

@@ -20,6 +20,8 @@
 #include "cache/object_cache.h"
 #include "cache/redis_client.h"
 #include "cache/redis_metadata_cache.h"
+#include "cdn/purge_queue.h"
+#include "cdn/purge_targets.h"
 #include "domain/bounded_pool.h"
 #include "domain/clock.h"
 #include "domain/cursor_codec.h"
@@ -114,9 +116,33 @@ int serve_command() {
   domain::ServiceSettings settings;
   settings.max_file_size = cfg.max_file_size;
   settings.max_page_size = cfg.max_page_size;
-  domain::ImageService images(
-      domain::ServiceDeps{metadata, objects, processor, cpu, ids, clock, cursors, metrics},
-      settings);
+  // CDN purge on delete: CloudFront and/or an HTTP PURGE endpoint, asynchronous with retries.
+  std::unique_ptr<aws::HttpClient> purge_http;
+  std::unique_ptr<cdn::PurgeQueue> purger;
+  {
+    std::vector<std::unique_ptr<cdn::PurgeTarget>> targets;
+    if (!cfg.cloudfront_distribution_id.empty() || !cfg.cdn_purge_url.empty())
+      purge_http = std::make_unique<aws::HttpClient>();
+    if (!cfg.cloudfront_distribution_id.empty()) {
+      std::string prefix;
+      if (cfg.cdn_base_url_explicit) prefix = aws::HttpClient::parse_url(cfg.cdn_base_url).path;
+      if (prefix == "/") prefix.clear();
+      targets.push_back(std::make_unique<cdn::CloudFrontTarget>(
+          *purge_http,
+          aws::Credentials{cfg.aws_access_key_id, cfg.aws_secret_access_key, cfg.aws_session_token},
+          cfg.cloudfront_distribution_id, prefix, aws::RetryPolicy{}));
+    }
+    if (!cfg.cdn_purge_url.empty())
+      targets.push_back(std::make_unique<cdn::HttpPurgeTarget>(*purge_http, cfg.cdn_purge_url));
+    if (!targets.empty()) {
+      cdn::PurgeQueueSettings ps;
+      ps.retry.base_ms = cfg.cdn_purge_retry_base_ms;
+      purger = std::make_unique<cdn::PurgeQueue>(std::move(targets), log, ps);
+    }
+  }
+  domain::ImageService images(domain::ServiceDeps{metadata, objects, processor, cpu, ids, clock,
+                                                  cursors, metrics, purger.get()},
+                              settings);
 
   // Direct uploads: S3 presigned URLs, or the service's own signed URL in embedded mode.
   domain::ServiceUploadUrls service_urls(
@@ -145,9 +171,10 @@ int serve_command() {
   api_settings.cors_origins = effective_cors_origins(cfg);
   api_settings.max_file_size = cfg.max_file_size;
   api_settings.openapi_yaml = std::string(openapi_document());
-  api::HttpApp app(api::ApiDeps{images, verifier, metadata, objects, file_cache, metrics, log,
-                                clock, uploads, s3_urls ? nullptr : &service_urls, redis.get()},
-                   api_settings);
+  api::HttpApp app(
+      api::ApiDeps{images, verifier, metadata, objects, file_cache, metrics, log, clock, uploads,
+                   s3_urls ? nullptr : &service_urls, redis.get(), purger.get()},
+      api_settings);
 
   http::ServerOptions opts;
   opts.host = cfg.host;

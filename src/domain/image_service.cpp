@@ -221,6 +221,11 @@ ImageRecord ImageService::remove(const Caller& caller, const std::string& id) {
     throw Error(ErrorCode::S3DeleteFailed, "deleting the stored files failed; retry the delete");
   }
   d_.metadata.remove(id);
+  if (d_.purger) {
+    std::vector<std::string> keys{rec->s3_key};
+    if (rec->thumbnail_key) keys.push_back(*rec->thumbnail_key);
+    d_.purger->purge(std::move(keys));
+  }
   return *rec;
 }
 

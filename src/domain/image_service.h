@@ -12,6 +12,7 @@
 #include "domain/clock.h"
 #include "domain/cursor_codec.h"
 #include "domain/image_record.h"
+#include "domain/purger.h"
 #include "domain/ulid.h"
 #include "domain/validation.h"
 #include "imaging/image_processor.h"
@@ -79,6 +80,7 @@ struct ServiceDeps {
   const Clock& clock;
   const CursorCodec& cursors;
   obs::ServiceMetrics& metrics;
+  Purger* purger;  // the CDN, or null when none is configured
 };
 
 class ImageService {

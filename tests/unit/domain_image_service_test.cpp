@@ -151,7 +151,8 @@ struct Fixture : ::testing::Test {
   UlidGenerator ids{clock};
   CursorCodec cursors{"secret"};
   obs::ServiceMetrics metrics;
-  ImageService svc{ServiceDeps{meta, objects, processor, cpu, ids, clock, cursors, metrics}, {}};
+  ImageService svc{
+      ServiceDeps{meta, objects, processor, cpu, ids, clock, cursors, metrics, nullptr}, {}};
   Caller alice{"alice", CallerRole::User};
   Caller bob{"bob", CallerRole::User};
   Caller admin{"root", CallerRole::Admin};

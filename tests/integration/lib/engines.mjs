@@ -95,3 +95,45 @@ export async function startTcpProxy(targetPort) {
     stop() { for (const s of sockets) s.destroy(); return new Promise((resolve) => server.close(resolve)); },
   };
 }
+
+// Varnish (from Debian) on `port` in front of a backend on loopback, honouring PURGE from
+// loopback. Resolves once it answers. null when varnishd is not installed.
+export async function startVarnish(port, backendPort) {
+  const bin = ['/usr/sbin/varnishd', '/usr/bin/varnishd'].find(existsSync);
+  if (!bin) return null;
+  const dir = mkdtempSync(path.join(tmpdir(), 'isvc-varnish-'));
+  const { writeFileSync, chmodSync } = await import('node:fs');
+  chmodSync(dir, 0o755);
+  const vcl = path.join(dir, 'default.vcl');
+  writeFileSync(vcl, `vcl 4.1;
+backend default { .host = "127.0.0.1"; .port = "${backendPort}"; }
+acl purgers { "127.0.0.1"; }
+sub vcl_recv {
+  if (req.method == "PURGE") {
+    if (!client.ip ~ purgers) { return (synth(405, "not allowed")); }
+    return (purge);
+  }
+}
+sub vcl_deliver {
+  if (obj.hits > 0) { set resp.http.X-Cache = "HIT"; } else { set resp.http.X-Cache = "MISS"; }
+}
+`);
+  const proc = spawn(bin, ['-F', '-a', `127.0.0.1:${port}`, '-f', vcl, '-n', path.join(dir, 'work'), '-s', 'malloc,32m'],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (d) => { out += d; });
+  proc.stderr.on('data', (d) => { out += d; });
+  const exited = new Promise((resolve) => proc.on('exit', resolve));
+  // varnishd prints "Child (N) Started" when it serves.
+  await new Promise((resolve, reject) => {
+    const check = () => { if (/Child \(\d+\) Started/.test(out)) { clearInterval(t); resolve(); } };
+    const t = setInterval(check, 20);
+    proc.on('exit', (c) => { clearInterval(t); reject(new Error(`varnishd exited (${c}):\n${out}`)); });
+  });
+  return {
+    base: `http://127.0.0.1:${port}`,
+    async stop() { proc.kill('SIGTERM'); await exited; rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+export { freePort };
