@@ -45,6 +45,7 @@ test-integration: build
 
 bench: deps build
 	@bash bench/run.sh
+	@node tests/integration/with-engines.mjs bash bench/run.sh
 
 format:
 	@git ls-files '*.cpp' '*.h' | xargs clang-format -i

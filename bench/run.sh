@@ -13,6 +13,23 @@ TMP=$(mktemp -d)
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$TMP"' EXIT
 
 export JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+# Distributed mode when run under tests/integration/with-engines.mjs (dynalite, s3rver, Redis).
+MODE=embedded
+SEED=10000 GETS=40000 LISTS=20000 UPDATES=10000 DELETES=3200
+if [ -n "${ISVC_DYNAMODB_ENDPOINT:-}" ]; then
+  MODE=distributed
+  export METADATA_BACKEND=dynamodb OBJECT_BACKEND=s3 DYNAMODB_ENDPOINT=$ISVC_DYNAMODB_ENDPOINT \
+    S3_ENDPOINT=$ISVC_S3_ENDPOINT S3_BUCKET_NAME=bench DYNAMODB_TABLE_NAME=bench \
+    S3_FORCE_PATH_STYLE=true AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
+  [ -n "${ISVC_REDIS_ENDPOINT:-}" ] && export REDIS_ENDPOINT=$ISVC_REDIS_ENDPOINT
+  "$BIN" provision >/dev/null
+  SEED=3000 GETS=20000 LISTS=10000 UPDATES=4000 DELETES=1600
+  DYNALITE=$(node -p "require('./tests/tools/node_modules/dynalite/package.json').version")
+  S3RVER=$(node -p "require('./tests/tools/node_modules/s3rver/package.json').version")
+  BACKENDS="dynalite $DYNALITE + s3rver $S3RVER + Redis $(redis-server --version | grep -o 'v=[0-9.]*' | cut -d= -f2), on the same cores as the service"
+else
+  BACKENDS="SQLite + filesystem"
+fi
 HOST=127.0.0.1 PORT=0 DATA_DIR="$TMP/data" STAGE=dev LOG_LEVEL=info "$BIN" serve > "$TMP/server.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 200); do
@@ -36,11 +53,11 @@ if [ -f "$DATA/photo_12mp.jpg" ]; then
   R[up12c4]=$(run --scenario upload --file "$DATA/photo_12mp.jpg" --requests 40 --concurrency 4)
 fi
 RSS_UPLOAD=$(rss_kb)
-R[seed]=$(run --scenario seed --requests 10000 --concurrency 4 --ids "$TMP/ids")
-R[get]=$(run --scenario get --requests 40000 --concurrency 32 --ids "$TMP/ids")
-R[list]=$(run --scenario list --requests 20000 --concurrency 32 --ids "$TMP/ids")
-R[update]=$(run --scenario update --requests 10000 --concurrency 32 --ids "$TMP/ids")
-R[delete]=$(run --scenario delete --requests 3200 --concurrency 32 --ids "$TMP/ids")
+R[seed]=$(run --scenario seed --requests $SEED --concurrency 4 --ids "$TMP/ids")
+R[get]=$(run --scenario get --requests $GETS --concurrency 32 --ids "$TMP/ids")
+R[list]=$(run --scenario list --requests $LISTS --concurrency 32 --ids "$TMP/ids")
+R[update]=$(run --scenario update --requests $UPDATES --concurrency 32 --ids "$TMP/ids")
+R[delete]=$(run --scenario delete --requests $DELETES --concurrency 32 --ids "$TMP/ids")
 RSS_END=$(rss_kb)
 
 field() { echo "$1" | grep -o "\"$2\":[0-9.]*" | cut -d: -f2; }
@@ -50,12 +67,12 @@ row() {  # name, json, spec target, project target
     "$(field "$j" ok)" "$(field "$j" errors)" "$(field "$j" p50)" "$(field "$j" p95)" \
     "$(field "$j" p99)" "$(field "$j" throughput)" "$3"
 }
-OUT=bench/results/$(date -u +%Y-%m-%d).md
+OUT=bench/results/$(date -u +%Y-%m-%d)-$MODE.md
 mkdir -p bench/results
 {
   echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD)"
   echo
-  echo "Machine: $(nproc) cores ($(lscpu | awk -F: '/Model name/ {gsub(/^ +/,"",$2); print $2}')), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr). Loopback, release build (RelWithDebInfo), embedded mode (SQLite + filesystem), WEBP_EFFORT default."
+  echo "Machine: $(nproc) cores ($(lscpu | awk -F: '/Model name/ {gsub(/^ +/,"",$2); print $2}')), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr). Loopback, release build (RelWithDebInfo), $MODE mode ($BACKENDS), WEBP_EFFORT default."
   echo
   echo "| operation | clients | ok | errors | P50 ms | P95 ms | P99 ms | req/s | target P95 (SPEC §10 / this project) |"
   echo "|---|---|---|---|---|---|---|---|---|"
@@ -63,7 +80,7 @@ mkdir -p bench/results
   [ -n "${R[up3]:-}" ] && row "${R[up3]}" "upload 3 MB JPEG (8 MP)" "1000 / —"
   [ -n "${R[up12c4]:-}" ] && row "${R[up12c4]}" "upload 12 MP JPEG, 4 clients" "— / —"
   row "${R[seed]}" "upload 120×120 PNG (seeding)" "— / —"
-  row "${R[get]}" "get by id (10k images)" "50 / 5"
+  row "${R[get]}" "get by id ($SEED images)" "50 / 5"
   row "${R[list]}" "list 20 (first + cursor pages)" "100 / 10"
   row "${R[update]}" "update (PATCH title)" "80 / 10"
   row "${R[delete]}" "delete" "100 / 20"

@@ -61,3 +61,58 @@ TEST(Config, ExplicitCorsListReplacesDefaults) {
 
 }  // namespace
 }  // namespace isvc::app
+
+namespace isvc::app {
+namespace {
+
+TEST(Config, DistributedBackendsNeedCredentialsAndABucket) {
+  std::map<std::string, std::string> d = {{"METADATA_BACKEND", "dynamodb"},
+                                          {"OBJECT_BACKEND", "s3"},
+                                          {"S3_BUCKET_NAME", "my-images"},
+                                          {"AWS_ACCESS_KEY_ID", "AKID"},
+                                          {"AWS_SECRET_ACCESS_KEY", "secret"}};
+  auto c = load_config(env(d));
+  EXPECT_EQ(c.metadata_backend, "dynamodb");
+  EXPECT_EQ(c.dynamodb_table_name, "ImageMetadata");
+  EXPECT_EQ(c.aws_region, "us-east-1");
+  EXPECT_EQ(c.s3_sse, "AES256");
+  EXPECT_EQ(c.aws_max_attempts, 4);
+
+  auto without = [&](const std::string& k) {
+    auto m = d;
+    m.erase(k);
+    return error_of(m);
+  };
+  EXPECT_EQ(without("AWS_ACCESS_KEY_ID").rfind("AWS_ACCESS_KEY_ID:", 0), 0u);
+  EXPECT_EQ(without("AWS_SECRET_ACCESS_KEY").rfind("AWS_SECRET_ACCESS_KEY:", 0), 0u);
+  EXPECT_EQ(without("S3_BUCKET_NAME").rfind("S3_BUCKET_NAME:", 0), 0u);
+
+  auto with = [&](const std::string& k, const std::string& v) {
+    auto m = d;
+    m[k] = v;
+    return error_of(m);
+  };
+  EXPECT_EQ(with("S3_BUCKET_NAME", "Upper_Case").rfind("S3_BUCKET_NAME:", 0), 0u);
+  EXPECT_EQ(with("DYNAMODB_TABLE_NAME", "a b").rfind("DYNAMODB_TABLE_NAME:", 0), 0u);
+  EXPECT_EQ(with("DYNAMODB_ENDPOINT", "ftp://x").rfind("DYNAMODB_ENDPOINT:", 0), 0u);
+  EXPECT_EQ(with("S3_ENDPOINT", "localhost:9000").rfind("S3_ENDPOINT:", 0), 0u);
+  EXPECT_EQ(with("S3_FORCE_PATH_STYLE", "maybe").rfind("S3_FORCE_PATH_STYLE:", 0), 0u);
+  EXPECT_EQ(with("S3_SSE", "rot13").rfind("S3_SSE:", 0), 0u);
+  EXPECT_EQ(with("AWS_REGION", "EU West").rfind("AWS_REGION:", 0), 0u);
+  EXPECT_EQ(with("AWS_MAX_ATTEMPTS", "0").rfind("AWS_MAX_ATTEMPTS:", 0), 0u);
+  EXPECT_EQ(with("REDIS_ENDPOINT", "rediss://cache:6380").rfind("REDIS_ENDPOINT:", 0), 0u);
+  EXPECT_EQ(with("REDIS_ENDPOINT", "redis://cache:port").rfind("REDIS_ENDPOINT:", 0), 0u);
+  EXPECT_EQ(with("CDN_PURGE_URL", "varnish").rfind("CDN_PURGE_URL:", 0), 0u);
+  EXPECT_EQ(with("CLOUDFRONT_DISTRIBUTION_ID", "e2-bad").rfind("CLOUDFRONT_DISTRIBUTION_ID:", 0),
+            0u);
+  EXPECT_EQ(with("UPLOAD_URL_TTL_S", "0").rfind("UPLOAD_URL_TTL_S:", 0), 0u);
+  EXPECT_EQ(with("S3_SSE", "none"), "");
+  EXPECT_EQ(load_config(env({{"AWS_DEFAULT_REGION", "eu-west-1"}})).aws_region, "eu-west-1");
+  // CloudFront purges are signed too.
+  EXPECT_EQ(
+      error_of({{"CLOUDFRONT_DISTRIBUTION_ID", "E2QWRUHAPOMQZL"}}).rfind("AWS_ACCESS_KEY_ID:", 0),
+      0u);
+}
+
+}  // namespace
+}  // namespace isvc::app
