@@ -22,3 +22,7 @@ echo "== asan+ubsan: the HTTP integration suite against the instrumented server"
 ISVC_BIN=build/asan/image-service ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   node --test --test-concurrency=2 tests/integration/*.test.mjs
+echo "== asan+ubsan: the HTTP integration suite in distributed mode (dynalite, s3rver, redis)"
+ISVC_BIN=build/asan/image-service ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  node tests/integration/run-distributed.mjs tests/integration/*.test.mjs

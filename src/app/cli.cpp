@@ -5,13 +5,18 @@
 #include <csignal>
 #include <iostream>
 
+#include <boost/json.hpp>
 #include "app/backends.h"
 #include "app/config.h"
 #include "app/secrets.h"
 #include "app/serve.h"
 #include "auth/token_verifier.h"
+#include "cache/redis_client.h"
+#include "cache/redis_metadata_cache.h"
 #include "domain/clock.h"
 #include "domain/error.h"
+#include "domain/fsck.h"
+#include "obs/metrics.h"
 
 namespace isvc::app {
 
@@ -73,6 +78,54 @@ int token_command(const std::string& user, const std::string& role_text, const s
   return 0;
 }
 
+int fsck_command(bool repair, const std::string& grace, bool json) {
+  Config cfg = load_config(process_env());
+  Backends b = open_backends(cfg);
+  obs::ServiceMetrics metrics;
+  std::unique_ptr<cache::RedisClient> redis;
+  std::unique_ptr<cache::RedisMetadataCache> cached;
+  storage::MetadataStore* metadata = b.metadata.get();
+  if (!cfg.redis_endpoint.empty()) {  // so repairs also invalidate what instances have cached
+    redis = std::make_unique<cache::RedisClient>(cache::parse_redis_endpoint(cfg.redis_endpoint));
+    cached = std::make_unique<cache::RedisMetadataCache>(*metadata, *redis, metrics);
+    metadata = cached.get();
+  }
+  domain::SystemClock clock;
+  domain::FsckOptions opts;
+  opts.repair = repair;
+  opts.grace_ms = parse_ttl(grace) * 1000;
+  auto r = domain::run_fsck(*metadata, *b.objects, clock, opts);
+  if (json) {
+    boost::json::object o{{"orphans", r.orphans},
+                          {"dangling", r.dangling},
+                          {"repaired", r.repaired},
+                          {"checked", r.checked},
+                          {"objects", r.objects},
+                          {"pendingDeletes", r.pending_deletes},
+                          {"lapsedUploads", r.lapsed_uploads},
+                          {"counterDrift", r.counter_drift}};
+    boost::json::array ok, dk;
+    for (const auto& k : r.orphan_keys) ok.emplace_back(k);
+    for (const auto& k : r.dangling_ids) dk.emplace_back(k);
+    o["orphanKeys"] = std::move(ok);
+    o["danglingIds"] = std::move(dk);
+    std::cout << boost::json::serialize(o) << "\n";
+  } else {
+    std::cout << "checked " << r.checked << " records and " << r.objects << " objects ("
+              << b.metadata->name() << " + " << b.objects->name() << ")\n"
+              << "  orphaned objects (older than " << grace << "): " << r.orphans << "\n"
+              << "  dangling records (bytes missing): " << r.dangling << "\n"
+              << "  deletes left half-way:            " << r.pending_deletes << "\n"
+              << "  lapsed direct uploads:            " << r.lapsed_uploads << "\n"
+              << "  counter cells that drifted:       " << r.counter_drift << "\n"
+              << "  repaired:                         " << r.repaired
+              << (repair ? "" : " (run with --repair to fix what can be fixed)") << "\n";
+    for (const auto& k : r.orphan_keys) std::cout << "  orphan   " << k << "\n";
+    for (const auto& id : r.dangling_ids) std::cout << "  dangling " << id << "\n";
+  }
+  return r.unresolved() > 0 ? 1 : 0;
+}
+
 int provision_command() {
   Config cfg = load_config(process_env());
   Backends b = open_backends(cfg);
@@ -93,6 +146,16 @@ int run_cli(int argc, char** argv) {
   token->add_option("--ttl", ttl, "lifetime: seconds or 30m, 1h, 7d");
   auto* provision = app.add_subcommand(
       "provision", "create the configured table and bucket with their settings (idempotent)");
+  auto* fsck = app.add_subcommand(
+      "fsck",
+      "check objects against metadata (orphans, dangling records, counters); exit 1 if "
+      "anything is left wrong");
+  bool repair = false, json = false;
+  std::string grace = "1h";
+  fsck->add_flag("--repair", repair,
+                 "remove orphans older than --grace, finish half-way deletes, fix counters");
+  fsck->add_option("--grace", grace, "orphans younger than this are left alone (default 1h)");
+  fsck->add_flag("--json", json, "one JSON object instead of the human summary");
   auto* version = app.add_subcommand("version", "print the version");
   try {
     app.parse(argc, argv);
@@ -102,6 +165,7 @@ int run_cli(int argc, char** argv) {
   try {
     if (*token) return token_command(user, role, ttl);
     if (*provision) return provision_command();
+    if (*fsck) return fsck_command(repair, grace, json);
     if (*version) {
       std::cout << "image-service 0.1.0\n";
       return 0;

@@ -42,6 +42,11 @@ class RedisMetadataCache final : public storage::MetadataStore {
   void scan(const std::function<bool(const domain::ImageRecord&)>& visit) override {
     inner_.scan(visit);
   }
+  int64_t check_counters(bool repair) override {
+    auto n = inner_.check_counters(repair);
+    if (repair && n > 0 && usable()) redis_.command({"INCR", "isvc:epoch"});  // cached counts
+    return n;
+  }
   void put_upload(const domain::UploadRecord& u) override { inner_.put_upload(u); }
   std::optional<domain::UploadRecord> get_upload(const std::string& id, int64_t now) override {
     return inner_.get_upload(id, now);

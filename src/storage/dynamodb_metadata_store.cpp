@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <map>
+#include <set>
 
 #include "domain/error.h"
 #include "storage/dynamodb_item.h"
@@ -321,6 +322,87 @@ void DynamoDbMetadataStore::scan(const std::function<bool(const ImageRecord&)>& 
     if (!last || !last->is_object()) return;
     req["ExclusiveStartKey"] = *last;
   }
+}
+
+int64_t DynamoDbMetadataStore::check_counters(bool repair) {
+  // One scan: expected values from the active images, stored values from the counter items.
+  std::map<CounterCell, int64_t> expected, stored;
+  std::map<std::string, int64_t> expected_global, stored_global;  // n, bytes, d:YYYY-MM-DD
+  auto num = [](const json::value& v) {
+    return std::stoll(std::string(v.as_object().at("N").as_string()));
+  };
+  json::object req{{"TableName", table_}};
+  for (;;) {
+    auto body = db_.must("Scan", req);
+    const auto& o = body.as_object();
+    if (auto* items = o.if_contains("Items"); items && items->is_array()) {
+      for (const auto& it : items->as_array()) {
+        const auto& item = it.as_object();
+        std::string pk(item.at("PK").at("S").as_string());
+        std::string sk(item.at("SK").at("S").as_string());
+        if (pk.starts_with("IMAGE#")) {
+          auto r = from_item(item);
+          if (r.state != ImageState::Active) continue;
+          for (const auto& c : user_cells(r)) ++expected[c];
+          expected_global["n"] += 1;
+          expected_global["bytes"] += r.processed_size + r.thumbnail_size;
+          expected_global[day_attribute(r.uploaded_at_ms)] += 1;
+        } else if (pk == kGlobalPk) {
+          for (const auto& [k, v] : item)
+            if (k == "n" || k == "bytes" || k.starts_with("d:")) stored_global[k] = num(v);
+        } else if (pk.starts_with("COUNTER#USER#")) {
+          if (auto* n = item.if_contains("n")) stored[{pk, sk}] = num(*n);
+        }
+      }
+    }
+    auto* last = o.if_contains("LastEvaluatedKey");
+    if (!last || !last->is_object()) break;
+    req["ExclusiveStartKey"] = *last;
+  }
+
+  // Sets one counter attribute to its expected value, unless it moved since the scan.
+  auto fix = [&](const std::string& pk, const std::string& sk, const std::string& attr,
+                 std::optional<int64_t> seen, int64_t want) {
+    json::object values{{":want", N(want)}};
+    std::string cond = "attribute_not_exists(#a)";
+    if (seen) {
+      cond = "#a = :seen";
+      values[":seen"] = N(*seen);
+    }
+    db_.call("UpdateItem", json::object{{"TableName", table_},
+                                        {"Key", {{"PK", S(pk)}, {"SK", S(sk)}}},
+                                        {"UpdateExpression", "SET #a = :want"},
+                                        {"ConditionExpression", cond},
+                                        {"ExpressionAttributeNames", {{"#a", attr}}},
+                                        {"ExpressionAttributeValues", std::move(values)}});
+  };
+  auto opt = [](const auto& m, const auto& k) -> std::optional<int64_t> {
+    auto it = m.find(k);
+    if (it == m.end()) return std::nullopt;
+    return it->second;
+  };
+  int64_t wrong = 0;
+  std::set<CounterCell> cells;
+  for (const auto& [c, v] : expected) cells.insert(c);
+  for (const auto& [c, v] : stored) cells.insert(c);
+  for (const auto& c : cells) {
+    auto want = opt(expected, c).value_or(0);
+    auto have = opt(stored, c);
+    if (have.value_or(0) == want) continue;
+    ++wrong;
+    if (repair) fix(c.pk, c.sk, "n", have, want);
+  }
+  std::set<std::string> attrs;
+  for (const auto& [k, v] : expected_global) attrs.insert(k);
+  for (const auto& [k, v] : stored_global) attrs.insert(k);
+  for (const auto& a : attrs) {
+    auto want = opt(expected_global, a).value_or(0);
+    auto have = opt(stored_global, a);
+    if (have.value_or(0) == want) continue;
+    ++wrong;
+    if (repair) fix(kGlobalPk, "ALL", a, have, want);
+  }
+  return wrong;
 }
 
 namespace {

@@ -76,6 +76,12 @@ class MetadataStore {
   // Return false to stop.
   virtual void scan(const std::function<bool(const domain::ImageRecord&)>& visit) = 0;
 
+  // Recomputes every counter (per user/album/tag, global count, bytes, per-day uploads) from the
+  // active records and compares it with the stored one; with `repair`, corrects the stored ones.
+  // Returns the number of counter cells that were wrong. For fsck: drift can only come from a
+  // crash between an image write and its counter update.
+  virtual int64_t check_counters(bool repair) = 0;
+
   // Direct-upload records (temporary; they lapse at expires_at_ms). put_upload inserts or
   // replaces; get_upload treats an expired record as missing (whatever the engine's TTL did);
   // remove_expired_uploads deletes lapsed records and returns how many (the janitor).

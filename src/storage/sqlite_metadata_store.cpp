@@ -470,6 +470,50 @@ void SqliteMetadataStore::scan(const std::function<bool(const ImageRecord&)>& vi
   }
 }
 
+int64_t SqliteMetadataStore::check_counters(bool repair) {
+  // Under the writer lock, so no write moves a counter while the expected values are computed.
+  return impl_->write([&](Connection& c) -> int64_t {
+    Transaction tx(c);
+    c.exec("DROP TABLE IF EXISTS temp.expected_counters");
+    c.exec(
+        "CREATE TEMP TABLE expected_counters AS "
+        "SELECT 'g' AS kind, '' AS user_id, '' AS album_id, '' AS tag, count(*) AS n, "
+        "  coalesce(sum(processed_size + thumbnail_size), 0) AS bytes FROM images WHERE state = 0 "
+        "UNION ALL SELECT 'u', user_id, '', '', count(*), 0 FROM images WHERE state = 0 "
+        "  GROUP BY user_id "
+        "UNION ALL SELECT 'a', user_id, album_id, '', count(*), 0 FROM images "
+        "  WHERE state = 0 AND album_id IS NOT NULL GROUP BY user_id, album_id "
+        "UNION ALL SELECT 't', i.user_id, '', t.tag, count(*), 0 FROM image_tags t "
+        "  JOIN images i ON i.id = t.image_id WHERE i.state = 0 GROUP BY i.user_id, t.tag "
+        "UNION ALL SELECT 'at', i.user_id, i.album_id, t.tag, count(*), 0 FROM image_tags t "
+        "  JOIN images i ON i.id = t.image_id WHERE i.state = 0 AND i.album_id IS NOT NULL "
+        "  GROUP BY i.user_id, i.album_id, t.tag");
+    // Cells that differ, on either side (a stored zero and a missing expected row agree).
+    int64_t wrong = 0;
+    {
+      auto s = c.prepare(
+          "SELECT count(*) FROM ("
+          " SELECT e.kind FROM expected_counters e LEFT JOIN counters k ON k.kind = e.kind AND "
+          "  k.user_id = e.user_id AND k.album_id = e.album_id AND k.tag = e.tag "
+          "  WHERE coalesce(k.n, 0) != e.n OR (e.kind = 'g' AND coalesce(k.bytes, 0) != e.bytes) "
+          " UNION ALL "
+          " SELECT k.kind FROM counters k LEFT JOIN expected_counters e ON k.kind = e.kind AND "
+          "  k.user_id = e.user_id AND k.album_id = e.album_id AND k.tag = e.tag "
+          "  WHERE e.n IS NULL AND (k.n != 0 OR k.bytes != 0))");
+      wrong = s.step() ? s.i64(0) : 0;
+    }
+    if (repair && wrong > 0) {
+      c.exec("DELETE FROM counters");
+      c.exec(
+          "INSERT INTO counters SELECT kind, user_id, album_id, tag, n, bytes FROM "
+          "expected_counters");
+    }
+    c.exec("DROP TABLE temp.expected_counters");
+    tx.commit();
+    return wrong;
+  });
+}
+
 void SqliteMetadataStore::put_upload(const domain::UploadRecord& u) {
   impl_->write([&](Connection& c) {
     auto s = c.prepare(

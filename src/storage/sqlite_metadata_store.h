@@ -28,6 +28,7 @@ class SqliteMetadataStore final : public MetadataStore {
                 const std::optional<std::string>& tag) override;
   StoreStats stats(int64_t since_ms) override;
   void scan(const std::function<bool(const domain::ImageRecord&)>& visit) override;
+  int64_t check_counters(bool repair) override;
   void put_upload(const domain::UploadRecord& u) override;
   std::optional<domain::UploadRecord> get_upload(const std::string& id, int64_t now_ms) override;
   void remove_upload(const std::string& id) override;

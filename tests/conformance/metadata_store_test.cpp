@@ -13,6 +13,10 @@
 #include "engine_process.h"
 #include "storage/dynamodb_metadata_store.h"
 #include "storage/metadata_store.h"
+
+#include <sqlite3.h>
+
+#include <boost/json.hpp>
 #include "storage/sqlite_metadata_store.h"
 
 namespace isvc::storage {
@@ -26,6 +30,9 @@ using domain::ImageState;
 struct StoreFactory {
   std::string name;
   std::function<std::unique_ptr<MetadataStore>(const std::string& dir)> make;
+  // Simulates the drift a crash between an image write and its counter update leaves: adds
+  // `delta` to the user's stored total, behind the store's back.
+  std::function<void(const std::string& dir, const std::string& user, int64_t delta)> skew;
 };
 
 std::ostream& operator<<(std::ostream& os, const StoreFactory& f) {
@@ -79,9 +86,9 @@ class MetadataStoreConformance : public ::testing::TestWithParam<StoreFactory> {
   }
 
   std::unique_ptr<MetadataStore> store;
+  std::filesystem::path dir_;
 
  private:
-  std::filesystem::path dir_;
   static inline std::atomic<int> counter_{0};
 };
 
@@ -331,12 +338,50 @@ TEST_P(MetadataStoreConformance, UploadRecordsRoundTripExpireAndSweep) {
   EXPECT_EQ(n, 0);
 }
 
+TEST_P(MetadataStoreConformance, CounterDriftIsFoundAndRepaired) {
+  EXPECT_EQ(store->check_counters(false), 0);  // an empty store agrees with itself
+  for (int i = 0; i < 6; ++i) {
+    auto r = rec(id(i), i < 4 ? "alice" : "bob", 1000 + i);
+    if (i % 2 == 0) r.album_id = "A";
+    r.tags = {"t" + std::to_string(i % 3)};
+    store->insert(r);
+  }
+  auto moved = rec(id(1), "alice", 1001);
+  moved.album_id = "B";
+  moved.tags = {"t9"};
+  moved.version = 2;
+  store->update(moved, 1);
+  store->mark_deleting(id(2));
+  store->remove(id(3));
+  EXPECT_EQ(store->check_counters(false), 0);  // every write so far kept them exact
+
+  GetParam().skew(dir_.string(), "alice", 5);
+  EXPECT_EQ(store->count("alice", {}, {}), 7);
+  EXPECT_EQ(store->check_counters(false), 1);
+  EXPECT_EQ(store->count("alice", {}, {}), 7);  // reporting changes nothing
+  EXPECT_EQ(store->check_counters(true), 1);
+  EXPECT_EQ(store->count("alice", {}, {}), 2);
+  EXPECT_EQ(store->count("alice", std::string("B"), {}), 1);
+  EXPECT_EQ(store->count("alice", {}, std::string("t9")), 1);
+  EXPECT_EQ(store->stats(0).total_images, 4);
+  EXPECT_EQ(store->check_counters(false), 0);
+}
+
 std::unique_ptr<MetadataStore> make_sqlite(const std::string& dir) {
   return std::make_unique<SqliteMetadataStore>(dir + "/m.db");
 }
 
-// A fresh table per test on one dynalite per test process.
-std::unique_ptr<MetadataStore> make_dynamodb(const std::string& dir) {
+void skew_sqlite(const std::string& dir, const std::string& user, int64_t delta) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir + "/m.db").c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  std::string sql = "UPDATE counters SET n = n + " + std::to_string(delta) +
+                    " WHERE kind = 'u' AND user_id = '" + user + "'";
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+}
+
+aws::DynamoDbClient& dynalite_client() {
   static aws::HttpClient http;
   static aws::AwsClient client(http, [] {
     aws::AwsClientSettings s;
@@ -346,14 +391,34 @@ std::unique_ptr<MetadataStore> make_dynamodb(const std::string& dir) {
     return s;
   }());
   static aws::DynamoDbClient db(client);
-  std::string table = "t-" + std::filesystem::path(dir).filename().string();
-  DynamoDbMetadataStore::provision(db, table);
-  return std::make_unique<DynamoDbMetadataStore>(db, table);
+  return db;
+}
+
+std::string table_for(const std::string& dir) {
+  return "t-" + std::filesystem::path(dir).filename().string();
+}
+
+// A fresh table per test on one dynalite per test process.
+std::unique_ptr<MetadataStore> make_dynamodb(const std::string& dir) {
+  auto& db = dynalite_client();
+  DynamoDbMetadataStore::provision(db, table_for(dir));
+  return std::make_unique<DynamoDbMetadataStore>(db, table_for(dir));
+}
+
+void skew_dynamodb(const std::string& dir, const std::string& user, int64_t delta) {
+  namespace json = boost::json;
+  dynalite_client().must(
+      "UpdateItem",
+      json::object{{"TableName", table_for(dir)},
+                   {"Key", {{"PK", {{"S", "COUNTER#USER#" + user}}}, {"SK", {{"S", "ALL"}}}}},
+                   {"UpdateExpression", "ADD #n :d"},
+                   {"ExpressionAttributeNames", {{"#n", "n"}}},
+                   {"ExpressionAttributeValues", {{":d", {{"N", std::to_string(delta)}}}}}});
 }
 
 INSTANTIATE_TEST_SUITE_P(Adapters, MetadataStoreConformance,
-                         ::testing::Values(StoreFactory{"sqlite", make_sqlite},
-                                           StoreFactory{"dynamodb", make_dynamodb}),
+                         ::testing::Values(StoreFactory{"sqlite", make_sqlite, skew_sqlite},
+                                           StoreFactory{"dynamodb", make_dynamodb, skew_dynamodb}),
                          [](const auto& info) { return info.param.name; });
 
 }  // namespace

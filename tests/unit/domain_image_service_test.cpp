@@ -60,6 +60,7 @@ class MemoryMetadata : public storage::MetadataStore {
     for (auto& [id, r] : rows)
       if (!f(r)) return;
   }
+  int64_t check_counters(bool) override { return 0; }
   std::map<std::string, domain::UploadRecord> uploads;
   void put_upload(const domain::UploadRecord& u) override { uploads[u.id] = u; }
   std::optional<domain::UploadRecord> get_upload(const std::string& id, int64_t now) override {

@@ -1,0 +1,118 @@
+#include "domain/fsck.h"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "domain/error.h"
+#include "domain/ulid.h"
+#include "domain/upload_record.h"
+
+namespace isvc::domain {
+
+namespace {
+
+// The image id in a key this service wrote (images/{user}/{id}.webp or
+// images/{user}/thumbnails/{id}.webp), or "" for any other key.
+std::string image_id_of(const std::string& key) {
+  auto slash = key.rfind('/');
+  if (slash == std::string::npos || !key.ends_with(".webp")) return "";
+  auto id = key.substr(slash + 1, key.size() - slash - 1 - 5);
+  return is_image_id(id) ? id : "";
+}
+
+bool refers_to(const ImageRecord& r, const std::string& key) {
+  return r.s3_key == key || (r.thumbnail_key && *r.thumbnail_key == key);
+}
+
+}  // namespace
+
+FsckReport run_fsck(storage::MetadataStore& metadata, storage::ObjectStore& objects,
+                    const Clock& clock, const FsckOptions& o) {
+  FsckReport rep;
+  int64_t now = clock.now_ms();
+
+  // 1. Records first: objects are written before their record and a delete hides the record
+  //    before removing objects, so anything that looks wrong below is re-checked before it counts.
+  std::unordered_set<std::string> referenced;
+  std::vector<ImageRecord> suspects, pending;
+  metadata.scan([&](const ImageRecord& r) {
+    ++rep.checked;
+    referenced.insert(r.s3_key);
+    if (r.thumbnail_key) referenced.insert(*r.thumbnail_key);
+    if (r.state == ImageState::Deleting)
+      pending.push_back(r);
+    else
+      suspects.push_back(r);
+    return true;
+  });
+
+  // 2. Objects under images/.
+  std::unordered_map<std::string, int64_t> present;  // key → last modified
+  objects.list("images/", [&](const std::string& key, const storage::ObjectInfo& info) {
+    ++rep.objects;
+    present.emplace(key, info.last_modified_ms);
+    return true;
+  });
+
+  for (const auto& r : suspects) {
+    bool main_ok = present.count(r.s3_key) > 0;
+    bool thumb_ok = !r.thumbnail_key || present.count(*r.thumbnail_key) > 0;
+    if (main_ok && thumb_ok) continue;
+    // Still active now, and really missing (not just uploaded after the listing)?
+    auto cur = metadata.get(r.id);
+    if (!cur || cur->state != ImageState::Active) continue;
+    bool missing =
+        !objects.head(cur->s3_key) || (cur->thumbnail_key && !objects.head(*cur->thumbnail_key));
+    if (!missing) continue;
+    ++rep.dangling;
+    if (rep.dangling_ids.size() < o.max_listed) rep.dangling_ids.push_back(r.id);
+  }
+
+  for (const auto& [key, modified] : present) {
+    if (referenced.count(key)) continue;
+    if (modified >= now - o.grace_ms) continue;  // probably an upload whose record is on its way
+    // A record created after the scan may own it.
+    if (auto id = image_id_of(key); !id.empty()) {
+      if (auto r = metadata.get(id); r && refers_to(*r, key)) continue;
+    }
+    ++rep.orphans;
+    if (rep.orphan_keys.size() < o.max_listed) rep.orphan_keys.push_back(key);
+    if (o.repair) {
+      objects.remove(key);
+      ++rep.repaired;
+    }
+  }
+
+  // 3. Deletes that stopped half-way: finish them (the same steps as DELETE /images/{id}).
+  for (const auto& r : pending) {
+    auto cur = metadata.get(r.id);
+    if (!cur || cur->state != ImageState::Deleting) continue;
+    ++rep.pending_deletes;
+    if (o.repair) {
+      objects.remove(cur->s3_key);
+      if (cur->thumbnail_key) objects.remove(*cur->thumbnail_key);
+      metadata.remove(cur->id);
+      ++rep.repaired;
+    }
+  }
+
+  // 4. Direct uploads that were never completed.
+  std::vector<std::string> lapsed;
+  objects.list("temp/", [&](const std::string& key, const storage::ObjectInfo& info) {
+    if (info.last_modified_ms < now - o.upload_ttl_ms) lapsed.push_back(key);
+    return true;
+  });
+  rep.lapsed_uploads = int64_t(lapsed.size());
+  if (o.repair) {
+    for (const auto& k : lapsed) objects.remove(k);
+    rep.repaired += int64_t(lapsed.size());
+    metadata.remove_expired_uploads(now);
+  }
+
+  // 5. Counters.
+  rep.counter_drift = metadata.check_counters(o.repair);
+  if (o.repair) rep.repaired += rep.counter_drift;
+  return rep;
+}
+
+}  // namespace isvc::domain
