@@ -6,4 +6,5 @@ import { fileURLToPath } from 'node:url';
 import { withEngines } from './with-engines.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-process.exit(await withEngines(process.execPath, ['--test', '--test-concurrency=2', ...process.argv.slice(2)], { cwd: here }));
+const files = process.argv.slice(2).map((f) => path.resolve(f));
+process.exit(await withEngines(process.execPath, ['--test', '--test-concurrency=2', ...files], { cwd: here }));
