@@ -9,12 +9,20 @@ namespace isvc::api {
 using domain::Error;
 using domain::ErrorCode;
 
+namespace {
+// JSON on POST /images is a legacy import, not an upload.
+bool is_json(const http::Request& head) {
+  auto ct = head.header("Content-Type");
+  return ct && ct->substr(0, 16) == "application/json";
+}
+}  // namespace
+
 HttpApp::HttpApp(ApiDeps deps, ApiSettings settings)
     : d_(deps), s_(std::move(settings)), cors_(s_.cors_origins) {}
 
 std::size_t HttpApp::body_limit(const http::Request& head) const {
   // Uploads may carry the file plus form fields and multipart framing; everything else is JSON.
-  if (head.method == "POST" && head.path == "/images")
+  if (head.method == "POST" && head.path == "/images" && !is_json(head))
     return static_cast<std::size_t>(s_.max_file_size) + 1024 * 1024;
   if (head.method == "PUT" && head.path.rfind("/uploads/", 0) == 0)
     return static_cast<std::size_t>(s_.max_file_size);
@@ -132,7 +140,7 @@ http::Response HttpApp::error_response(const http::Request& req, const Error& er
 http::Response HttpApp::transport_error(const http::Request& head, const Error& err) {
   // An oversize body on the upload route is the upload's own FILE_TOO_LARGE (SPEC §2).
   http::Response res;
-  bool upload_body = (head.method == "POST" && head.path == "/images") ||
+  bool upload_body = (head.method == "POST" && head.path == "/images" && !is_json(head)) ||
                      (head.method == "PUT" && head.path.rfind("/uploads/", 0) == 0);
   if (err.code() == ErrorCode::PayloadTooLarge && upload_body) {
     res = error_response(

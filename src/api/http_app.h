@@ -63,6 +63,7 @@ class HttpApp final : public http::RequestHandler {
   domain::Caller authenticate(const http::Request& req) const;
 
   http::Response upload(http::Request& req);
+  http::Response import_record(http::Request& req);
   http::Response get_image(http::Request& req, const std::string& id);
   http::Response list_images(http::Request& req);
   http::Response patch_image(http::Request& req, const std::string& id);

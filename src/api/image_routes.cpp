@@ -82,6 +82,8 @@ std::optional<std::string> nullable_string(const boost::json::value& v, const ch
 }  // namespace
 
 http::Response HttpApp::upload(http::Request& req) {
+  auto ct0 = req.header("Content-Type");
+  if (ct0 && ct0->substr(0, 16) == "application/json") return import_record(req);
   auto caller = authenticate(req);
   auto ct = req.header("Content-Type");
   auto boundary = ct ? http::multipart_boundary(*ct) : std::nullopt;

@@ -197,6 +197,13 @@ ImageRecord ImageService::update(const Caller& caller, const std::string& id,
   return rec;
 }
 
+std::pair<ImageRecord, ImportOutcome> ImageService::import_legacy(const Caller& caller,
+                                                                  const LegacyRecord& legacy) {
+  if (caller.role != CallerRole::Service)
+    throw Error(ErrorCode::NotAuthorized, "importing records needs the service role");
+  return import_record(d_.metadata, map_legacy(legacy, d_.objects.bucket(), s_.fields));
+}
+
 void ImageService::delete_objects(const ImageRecord& rec) {
   d_.objects.remove(rec.s3_key);
   if (rec.thumbnail_key) d_.objects.remove(*rec.thumbnail_key);

@@ -12,6 +12,7 @@
 #include "domain/clock.h"
 #include "domain/cursor_codec.h"
 #include "domain/image_record.h"
+#include "domain/legacy_import.h"
 #include "domain/purger.h"
 #include "domain/ulid.h"
 #include "domain/validation.h"
@@ -94,6 +95,10 @@ class ImageService {
   // Removes objects and metadata; a delete that failed half-way is finished by the next call.
   // Returns the removed record (callers evict caches by its keys).
   ImageRecord remove(const Caller& caller, const std::string& id);
+
+  // Dual-write from the legacy API (SPEC §2, §8): service role only; idempotent by id.
+  std::pair<ImageRecord, ImportOutcome> import_legacy(const Caller& caller,
+                                                      const LegacyRecord& legacy);
 
   const ServiceSettings& settings() const { return s_; }
 

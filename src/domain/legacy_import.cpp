@@ -1,0 +1,119 @@
+#include "domain/legacy_import.h"
+
+#include "domain/error.h"
+#include "domain/ulid.h"
+
+namespace isvc::domain {
+
+const char* outcome_name(ImportOutcome o) {
+  switch (o) {
+    case ImportOutcome::Created:
+      return "created";
+    case ImportOutcome::Updated:
+      return "updated";
+    case ImportOutcome::Unchanged:
+      break;
+  }
+  return "unchanged";
+}
+
+namespace {
+
+void check_opt(const char* field, const std::optional<std::string>& v, std::size_t max,
+               bool multiline = false) {
+  if (v) validate_text(field, *v, max, multiline);
+}
+
+std::string format_of(const std::string& mime) {
+  if (mime == "image/jpeg" || mime == "image/jpg") return "jpeg";
+  if (mime.rfind("image/", 0) == 0) return mime.substr(6);
+  return "unknown";
+}
+
+}  // namespace
+
+ImageRecord map_legacy(const LegacyRecord& l, const std::string& bucket,
+                       const FieldLimits& limits) {
+  if (!is_image_id(l.id)) throw Error::validation("id", "id must be a UUID or a ULID");
+  if (l.user_id.empty()) throw Error::validation("userId", "userId is required");
+  validate_text("userId", l.user_id, 255);
+  if (l.s3_key.empty()) throw Error::validation("s3Key", "s3Key is required");
+  validate_text("s3Key", l.s3_key, 500);
+  check_opt("thumbnailKey", l.thumbnail_key, 500);
+  if (l.original_filename.empty())
+    throw Error::validation("originalFilename", "originalFilename is required");
+  validate_text("originalFilename", l.original_filename, limits.filename);
+  if (l.mime_type.rfind("image/", 0) != 0 || l.mime_type.size() > 50)
+    throw Error::validation("mimeType", "mimeType must be an image/* type of at most 50 chars");
+  validate_text("mimeType", l.mime_type, 50);
+  if (l.file_size < 0) throw Error::validation("fileSize", "fileSize must not be negative");
+  for (auto [name, v] : {std::pair{"width", l.width}, std::pair{"height", l.height}})
+    if (v && (*v < 1 || *v > 1'000'000))
+      throw Error::validation(name, std::string(name) + " must be a positive integer or null");
+  check_opt("title", l.title, limits.title);
+  check_opt("description", l.description, limits.description, true);
+  check_opt("altText", l.alt_text, limits.alt_text);
+  if (l.album_id) validate_album_id(*l.album_id, limits);
+  if (l.created_at_ms <= 0) throw Error::validation("createdAt", "createdAt is required");
+  int64_t updated = l.updated_at_ms.value_or(l.created_at_ms);
+
+  ImageRecord r;
+  r.id = l.id;
+  r.user_id = l.user_id;
+  r.album_id = l.album_id;
+  r.original_filename = l.original_filename;
+  r.mime_type = l.mime_type;
+  r.file_size = l.file_size;
+  r.processed_size = l.file_size;  // the stored object is the legacy file itself
+  r.thumbnail_size = 0;
+  r.width = l.width && l.height ? int(*l.width) : 0;
+  r.height = l.width && l.height ? int(*l.height) : 0;
+  r.s3_key = l.s3_key;
+  r.s3_bucket = bucket;
+  r.thumbnail_key = l.thumbnail_key;
+  r.processing_status = "completed";
+  r.format = format_of(l.mime_type);
+  r.quality = 0;
+  r.title = l.title;
+  r.description = l.description;
+  r.alt_text = l.alt_text;
+  r.tags = normalize_tags(l.tags, limits);
+  r.created_at_ms = l.created_at_ms;
+  r.updated_at_ms = updated;
+  r.uploaded_at_ms = l.created_at_ms;
+  r.version = 1;
+  return r;
+}
+
+std::pair<ImageRecord, ImportOutcome> import_record(storage::MetadataStore& store,
+                                                    const ImageRecord& rec) {
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    auto cur = store.get(rec.id);
+    if (!cur) {
+      try {
+        store.insert(rec);
+        return {rec, ImportOutcome::Created};
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::StorageFailed || !store.get(rec.id)) throw;
+        continue;  // inserted concurrently: judge against that one
+      }
+    }
+    if (cur->state != ImageState::Active) {
+      Error e(ErrorCode::VersionMismatch, "the image is being deleted");
+      e.current_version = cur->version;
+      throw e;
+    }
+    if (rec.updated_at_ms <= cur->updated_at_ms) return {*cur, ImportOutcome::Unchanged};
+    ImageRecord next = rec;
+    next.version = cur->version + 1;
+    try {
+      store.update(next, cur->version);
+      return {next, ImportOutcome::Updated};
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::VersionMismatch) throw;  // changed meanwhile: judge again
+    }
+  }
+  throw Error(ErrorCode::Unavailable, "the image kept changing during the import; retry");
+}
+
+}  // namespace isvc::domain
