@@ -71,6 +71,11 @@ Backends open_backends(const Config& cfg) {
   return b;
 }
 
+std::string cache_namespace(const Config& cfg) {
+  if (cfg.metadata_backend == "dynamodb") return "dynamodb:" + cfg.dynamodb_table_name;
+  return "sqlite:" + std::filesystem::absolute(cfg.data_dir).lexically_normal().string();
+}
+
 std::vector<std::string> provision_backends(Backends& b, const Config& cfg) {
   std::vector<std::string> report;
   if (b.dynamo) {

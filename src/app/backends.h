@@ -45,6 +45,10 @@ class S3UploadUrls final : public domain::UploadUrlSigner {
 // folders for the embedded backends.
 Backends open_backends(const Config& cfg);
 
+// The Redis key namespace of this deployment's metadata: the DynamoDB table, or the SQLite
+// file's absolute path, so deployments sharing one Redis never see each other's entries.
+std::string cache_namespace(const Config& cfg);
+
 // Creates what the configured remote backends need (table, bucket and their settings),
 // idempotently. One line per action or setting; embedded backends need nothing.
 std::vector<std::string> provision_backends(Backends& b, const Config& cfg);

@@ -87,7 +87,9 @@ int fsck_command(bool repair, const std::string& grace, bool json) {
   storage::MetadataStore* metadata = b.metadata.get();
   if (!cfg.redis_endpoint.empty()) {  // so repairs also invalidate what instances have cached
     redis = std::make_unique<cache::RedisClient>(cache::parse_redis_endpoint(cfg.redis_endpoint));
-    cached = std::make_unique<cache::RedisMetadataCache>(*metadata, *redis, metrics);
+    cache::RedisCacheSettings rs;
+    rs.key_namespace = cache_namespace(cfg);
+    cached = std::make_unique<cache::RedisMetadataCache>(*metadata, *redis, metrics, rs);
     metadata = cached.get();
   }
   domain::SystemClock clock;

@@ -103,8 +103,10 @@ int serve_command() {
   if (!cfg.redis_endpoint.empty()) {
     redis = std::make_unique<cache::RedisClient>(cache::parse_redis_endpoint(cfg.redis_endpoint),
                                                  cfg.redis_timeout_ms, cfg.redis_breaker_ms);
+    cache::RedisCacheSettings rs;
+    rs.key_namespace = cache_namespace(cfg);
     cached_metadata =
-        std::make_unique<cache::RedisMetadataCache>(*backends.metadata, *redis, metrics);
+        std::make_unique<cache::RedisMetadataCache>(*backends.metadata, *redis, metrics, rs);
   }
   storage::MetadataStore& metadata =
       cached_metadata ? static_cast<storage::MetadataStore&>(*cached_metadata) : *backends.metadata;

@@ -17,13 +17,13 @@ constexpr const char* kTombstoneVersion = "4503599627370496";  // 2^52: above an
 
 // GET under the current epoch.
 constexpr const char* kGetScript = R"LUA(
-local e = redis.call('GET', 'isvc:epoch') or '0'
-return redis.call('GET', 'isvc:' .. e .. ':' .. KEYS[1]))LUA";
+local e = redis.call('GET', '@NS@epoch') or '0'
+return redis.call('GET', '@NS@' .. e .. ':' .. KEYS[1]))LUA";
 
 // SET "version|payload" unless what is cached already has this version or a newer one.
 constexpr const char* kSetVersionedScript = R"LUA(
-local e = redis.call('GET', 'isvc:epoch') or '0'
-local k = 'isvc:' .. e .. ':' .. KEYS[1]
+local e = redis.call('GET', '@NS@epoch') or '0'
+local k = '@NS@' .. e .. ':' .. KEYS[1]
 local c = redis.call('GET', k)
 if c then
   local v = tonumber(string.match(c, '^(%d+)|'))
@@ -34,27 +34,27 @@ return 1)LUA";
 
 // {epoch, generation, cached value or ''} for one of a user's list/count keys.
 constexpr const char* kListGetScript = R"LUA(
-local e = redis.call('GET', 'isvc:epoch') or '0'
-local g = redis.call('GET', 'isvc:' .. e .. ':gen:' .. KEYS[1]) or '0'
-local v = redis.call('GET', 'isvc:' .. e .. ':list:' .. KEYS[1] .. ':' .. g .. ':' .. ARGV[1])
+local e = redis.call('GET', '@NS@epoch') or '0'
+local g = redis.call('GET', '@NS@' .. e .. ':gen:' .. KEYS[1]) or '0'
+local v = redis.call('GET', '@NS@' .. e .. ':list:' .. KEYS[1] .. ':' .. g .. ':' .. ARGV[1])
 return {e, g, v or ''})LUA";
 
 // Stores a list/count value under the epoch and generation the reader saw, in the tag set.
 constexpr const char* kListSetScript = R"LUA(
-local k = 'isvc:' .. ARGV[1] .. ':list:' .. KEYS[1] .. ':' .. ARGV[2] .. ':' .. ARGV[3]
+local k = '@NS@' .. ARGV[1] .. ':list:' .. KEYS[1] .. ':' .. ARGV[2] .. ':' .. ARGV[3]
 redis.call('SET', k, ARGV[4], 'EX', ARGV[5])
-local s = 'isvc:' .. ARGV[1] .. ':keys:' .. KEYS[1]
+local s = '@NS@' .. ARGV[1] .. ':keys:' .. KEYS[1]
 redis.call('SADD', s, k)
 redis.call('EXPIRE', s, ARGV[5])
 return 1)LUA";
 
 // A write to the user's images: new generation, and the tag set's keys deleted.
 constexpr const char* kBumpScript = R"LUA(
-local e = redis.call('GET', 'isvc:epoch') or '0'
-local g = 'isvc:' .. e .. ':gen:' .. KEYS[1]
+local e = redis.call('GET', '@NS@epoch') or '0'
+local g = '@NS@' .. e .. ':gen:' .. KEYS[1]
 redis.call('INCR', g)
 redis.call('EXPIRE', g, 86400)
-local s = 'isvc:' .. e .. ':keys:' .. KEYS[1]
+local s = '@NS@' .. e .. ':keys:' .. KEYS[1]
 local ks = redis.call('SMEMBERS', s)
 for i = 1, #ks, 500 do redis.call('DEL', unpack(ks, i, math.min(i + 499, #ks))) end
 redis.call('DEL', s)
@@ -89,37 +89,55 @@ std::string query_hash(const std::string& kind, const storage::ListQuery& q) {
 
 }  // namespace
 
+RedisMetadataCache::RedisMetadataCache(storage::MetadataStore& inner, RedisClient& redis,
+                                       obs::ServiceMetrics& m, RedisCacheSettings s)
+    : inner_(inner), redis_(redis), metrics_(m), s_(std::move(s)) {
+  prefix_ = s_.key_namespace.empty() ? "isvc:" : "isvc:" + s_.key_namespace + ":";
+  const char* templates[] = {kGetScript, kSetVersionedScript, kListGetScript, kListSetScript,
+                             kBumpScript};
+  for (int i = 0; i < 5; ++i) {
+    std::string text = templates[i];
+    for (auto at = text.find("@NS@"); at != std::string::npos; at = text.find("@NS@", at))
+      text.replace(at, 4, prefix_);
+    scripts_[i] = std::move(text);
+  }
+}
+
+void RedisMetadataCache::bump_epoch() {
+  if (usable()) redis_.command({"INCR", prefix_ + "epoch"});
+}
+
 bool RedisMetadataCache::usable() {
   if (redis_.take_failure_flag()) dirty_ = true;
   if (!dirty_) return true;
   // Something this instance wrote to Redis may have been lost: start a new epoch (every key
   // becomes unreachable) before trusting the cache again.
-  if (!redis_.command({"INCR", "isvc:epoch"})) return false;
+  if (!redis_.command({"INCR", prefix_ + "epoch"})) return false;
   dirty_ = false;
   return true;
 }
 
 void RedisMetadataCache::put_record(const ImageRecord& rec) {
   if (!usable()) return;
-  redis_.command({"EVAL", kSetVersionedScript, "1", image_key(rec.id), encode(rec),
+  redis_.command({"EVAL", script(Script::SetVersioned), "1", image_key(rec.id), encode(rec),
                   std::to_string(rec.version), std::to_string(s_.image_ttl_s)});
 }
 
 void RedisMetadataCache::tombstone(const std::string& id) {
   if (!usable()) return;
-  redis_.command({"EVAL", kSetVersionedScript, "1", image_key(id), "", kTombstoneVersion,
+  redis_.command({"EVAL", script(Script::SetVersioned), "1", image_key(id), "", kTombstoneVersion,
                   std::to_string(s_.image_ttl_s)});
 }
 
 void RedisMetadataCache::bump_user(const std::string& user_id) {
   if (!usable()) return;
-  redis_.command({"EVAL", kBumpScript, "1", user_id});
+  redis_.command({"EVAL", script(Script::Bump), "1", user_id});
 }
 
 std::optional<RedisMetadataCache::Lookup> RedisMetadataCache::lookup(const std::string& user_id,
                                                                      const std::string& hash) {
   if (!usable()) return std::nullopt;
-  auto r = redis_.command({"EVAL", kListGetScript, "1", user_id, hash});
+  auto r = redis_.command({"EVAL", script(Script::ListGet), "1", user_id, hash});
   if (!r || r->elements.size() != 3) return std::nullopt;
   Lookup l;
   l.epoch = r->elements[0].str;
@@ -131,8 +149,8 @@ std::optional<RedisMetadataCache::Lookup> RedisMetadataCache::lookup(const std::
 
 void RedisMetadataCache::store(const std::string& user_id, const Lookup& at,
                                const std::string& hash, const std::string& value) {
-  redis_.command({"EVAL", kListSetScript, "1", user_id, at.epoch, at.generation, hash, value,
-                  std::to_string(s_.list_ttl_s)});
+  redis_.command({"EVAL", script(Script::ListSet), "1", user_id, at.epoch, at.generation, hash,
+                  value, std::to_string(s_.list_ttl_s)});
 }
 
 void RedisMetadataCache::insert(const ImageRecord& rec) {
@@ -142,7 +160,7 @@ void RedisMetadataCache::insert(const ImageRecord& rec) {
 
 std::optional<ImageRecord> RedisMetadataCache::get(const std::string& id) {
   if (usable()) {
-    if (auto r = redis_.command({"EVAL", kGetScript, "1", image_key(id)});
+    if (auto r = redis_.command({"EVAL", script(Script::Get), "1", image_key(id)});
         r && r->type == RedisReply::Type::String) {
       auto bar = r->str.find('|');
       if (bar != std::string::npos && r->str.substr(0, bar) != kTombstoneVersion) {

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "cache/redis_client.h"
 #include "obs/metrics.h"
@@ -22,13 +23,14 @@ namespace isvc::cache {
 struct RedisCacheSettings {
   int image_ttl_s = 3600;
   int list_ttl_s = 300;
+  // Keys are "isvc:{namespace}:…": deployments (or stores) sharing one Redis never collide.
+  std::string key_namespace;
 };
 
 class RedisMetadataCache final : public storage::MetadataStore {
  public:
   RedisMetadataCache(storage::MetadataStore& inner, RedisClient& redis, obs::ServiceMetrics& m,
-                     RedisCacheSettings s = {})
-      : inner_(inner), redis_(redis), metrics_(m), s_(s) {}
+                     RedisCacheSettings s = {});
 
   void insert(const domain::ImageRecord& rec) override;
   std::optional<domain::ImageRecord> get(const std::string& id) override;
@@ -44,7 +46,7 @@ class RedisMetadataCache final : public storage::MetadataStore {
   }
   int64_t check_counters(bool repair) override {
     auto n = inner_.check_counters(repair);
-    if (repair && n > 0 && usable()) redis_.command({"INCR", "isvc:epoch"});  // cached counts
+    if (repair && n > 0) bump_epoch();  // cached counts are stale now
     return n;
   }
   void put_upload(const domain::UploadRecord& u) override { inner_.put_upload(u); }
@@ -63,7 +65,10 @@ class RedisMetadataCache final : public storage::MetadataStore {
   bool healthy() override { return inner_.healthy(); }
 
  private:
+  enum class Script { Get, SetVersioned, ListGet, ListSet, Bump };
+  const std::string& script(Script s) const { return scripts_[int(s)]; }
   bool usable();
+  void bump_epoch();
   void put_record(const domain::ImageRecord& rec);
   void tombstone(const std::string& id);
   void bump_user(const std::string& user_id);
@@ -81,6 +86,8 @@ class RedisMetadataCache final : public storage::MetadataStore {
   obs::ServiceMetrics& metrics_;
   RedisCacheSettings s_;
   std::atomic<bool> dirty_{false};
+  std::string prefix_;
+  std::string scripts_[5];
 };
 
 }  // namespace isvc::cache

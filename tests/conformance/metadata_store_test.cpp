@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "aws/dynamodb_client.h"
+#include "cache/redis_metadata_cache.h"
 #include "domain/error.h"
 #include "engine_process.h"
 #include "storage/dynamodb_metadata_store.h"
@@ -416,9 +417,23 @@ void skew_dynamodb(const std::string& dir, const std::string& user, int64_t delt
                    {"ExpressionAttributeValues", {{":d", {{"N", std::to_string(delta)}}}}}});
 }
 
+// DynamoDB behind the shared Redis cache: the decorator must keep every guarantee of the port.
+std::unique_ptr<MetadataStore> make_cached_dynamodb(const std::string& dir) {
+  static std::vector<std::unique_ptr<MetadataStore>> inner_stores;  // live as long as the process
+  static obs::ServiceMetrics metrics;
+  static cache::RedisClient redis(cache::parse_redis_endpoint(
+      "127.0.0.1:" + std::to_string(testing::EngineProcess::shared("redis").port())));
+  inner_stores.push_back(make_dynamodb(dir));
+  cache::RedisCacheSettings s;
+  s.key_namespace = table_for(dir);
+  return std::make_unique<cache::RedisMetadataCache>(*inner_stores.back(), redis, metrics, s);
+}
+
 INSTANTIATE_TEST_SUITE_P(Adapters, MetadataStoreConformance,
                          ::testing::Values(StoreFactory{"sqlite", make_sqlite, skew_sqlite},
-                                           StoreFactory{"dynamodb", make_dynamodb, skew_dynamodb}),
+                                           StoreFactory{"dynamodb", make_dynamodb, skew_dynamodb},
+                                           StoreFactory{"dynamodb_redis", make_cached_dynamodb,
+                                                        skew_dynamodb}),
                          [](const auto& info) { return info.param.name; });
 
 }  // namespace

@@ -19,7 +19,8 @@ EngineProcess::EngineProcess(const std::string& kind, const std::vector<std::str
                              std::string data_dir)
     : data_dir_(std::move(data_dir)) {
   std::string script = std::string(ISVC_TOOLS_DIR) + "/engine.mjs";
-  if (!std::filesystem::exists(std::string(ISVC_TOOLS_DIR) + "/node_modules/" + kind))
+  if (kind != "redis" &&
+      !std::filesystem::exists(std::string(ISVC_TOOLS_DIR) + "/node_modules/" + kind))
     throw std::runtime_error("npm package " + kind +
                              " is not installed in " ISVC_TOOLS_DIR
                              " (run scripts/install-deps.sh)");

@@ -1,6 +1,7 @@
 // Starts one test engine on loopback and prints "READY <port>" when it accepts connections:
 //   node engine.mjs dynalite [port] [dataDir]   (dataDir: persist across restarts)
 //   node engine.mjs s3rver <dataDir> [port]
+//   node engine.mjs redis                        (redis-server from Debian, no persistence)
 // It stops when its stdin closes (so it never outlives the test that started it) or on SIGTERM.
 import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
@@ -17,6 +18,26 @@ if (kind === 'dynalite') {
   const { port } = await s3.run();
   server = { close: (cb) => s3.close().then(cb, cb) };
   ready(port);
+} else if (kind === 'redis') {
+  const { spawn } = await import('node:child_process');
+  const net = await import('node:net');
+  const port = await new Promise((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = probe.address().port;
+      probe.close(() => resolve(p));
+    });
+  });
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
+    '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  proc.stdout.on('data', (d) => {
+    out += d;
+    if (out.includes('Ready to accept connections') && !server) {
+      server = { close: (cb) => { proc.once('exit', cb); proc.kill('SIGTERM'); } };
+      ready(port);
+    }
+  });
+  proc.on('exit', (c) => { if (!server) { console.error(out); process.exit(c ?? 1); } });
 } else {
   console.error('usage: engine.mjs dynalite [port] | s3rver <dir> [port]');
   process.exit(2);
