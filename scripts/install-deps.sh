@@ -11,7 +11,7 @@ APT_PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libhiredis-dev libpqxx-dev libpq-dev
   libvips-tools webp
-  redis-server varnish
+  redis-server varnish postgresql
 )
 
 SUDO=""

@@ -10,6 +10,7 @@
 #include "app/config.h"
 #include "app/secrets.h"
 #include "app/serve.h"
+#include "app/tool_commands.h"
 #include "auth/token_verifier.h"
 #include "cache/redis_client.h"
 #include "cache/redis_metadata_cache.h"
@@ -78,56 +79,6 @@ int token_command(const std::string& user, const std::string& role_text, const s
   return 0;
 }
 
-int fsck_command(bool repair, const std::string& grace, bool json) {
-  Config cfg = load_config(process_env());
-  Backends b = open_backends(cfg);
-  obs::ServiceMetrics metrics;
-  std::unique_ptr<cache::RedisClient> redis;
-  std::unique_ptr<cache::RedisMetadataCache> cached;
-  storage::MetadataStore* metadata = b.metadata.get();
-  if (!cfg.redis_endpoint.empty()) {  // so repairs also invalidate what instances have cached
-    redis = std::make_unique<cache::RedisClient>(cache::parse_redis_endpoint(cfg.redis_endpoint));
-    cache::RedisCacheSettings rs;
-    rs.key_namespace = cache_namespace(cfg);
-    cached = std::make_unique<cache::RedisMetadataCache>(*metadata, *redis, metrics, rs);
-    metadata = cached.get();
-  }
-  domain::SystemClock clock;
-  domain::FsckOptions opts;
-  opts.repair = repair;
-  opts.grace_ms = parse_ttl(grace) * 1000;
-  auto r = domain::run_fsck(*metadata, *b.objects, clock, opts);
-  if (json) {
-    boost::json::object o{{"orphans", r.orphans},
-                          {"dangling", r.dangling},
-                          {"repaired", r.repaired},
-                          {"checked", r.checked},
-                          {"objects", r.objects},
-                          {"pendingDeletes", r.pending_deletes},
-                          {"lapsedUploads", r.lapsed_uploads},
-                          {"counterDrift", r.counter_drift}};
-    boost::json::array ok, dk;
-    for (const auto& k : r.orphan_keys) ok.emplace_back(k);
-    for (const auto& k : r.dangling_ids) dk.emplace_back(k);
-    o["orphanKeys"] = std::move(ok);
-    o["danglingIds"] = std::move(dk);
-    std::cout << boost::json::serialize(o) << "\n";
-  } else {
-    std::cout << "checked " << r.checked << " records and " << r.objects << " objects ("
-              << b.metadata->name() << " + " << b.objects->name() << ")\n"
-              << "  orphaned objects (older than " << grace << "): " << r.orphans << "\n"
-              << "  dangling records (bytes missing): " << r.dangling << "\n"
-              << "  deletes left half-way:            " << r.pending_deletes << "\n"
-              << "  lapsed direct uploads:            " << r.lapsed_uploads << "\n"
-              << "  counter cells that drifted:       " << r.counter_drift << "\n"
-              << "  repaired:                         " << r.repaired
-              << (repair ? "" : " (run with --repair to fix what can be fixed)") << "\n";
-    for (const auto& k : r.orphan_keys) std::cout << "  orphan   " << k << "\n";
-    for (const auto& id : r.dangling_ids) std::cout << "  dangling " << id << "\n";
-  }
-  return r.unresolved() > 0 ? 1 : 0;
-}
-
 int provision_command() {
   Config cfg = load_config(process_env());
   Backends b = open_backends(cfg);
@@ -158,6 +109,38 @@ int run_cli(int argc, char** argv) {
                  "remove orphans older than --grace, finish half-way deletes, fix counters");
   fsck->add_option("--grace", grace, "orphans younger than this are left alone (default 1h)");
   fsck->add_flag("--json", json, "one JSON object instead of the human summary");
+  auto* migrate = app.add_subcommand(
+      "migrate",
+      "copy the legacy gallery_images table into the metadata store (or back: --reverse)");
+  MigrateArgs ma;
+  int64_t limit = 0;
+  migrate->add_option("--legacy-url", ma.legacy_url, "postgres://user:pass@host:port/db")
+      ->required();
+  migrate->add_flag("--dry-run", ma.dry_run, "read and map every row, write nothing");
+  migrate->add_flag("--reverse", ma.reverse, "write the service's records back (rollback)");
+  migrate->add_option("--limit", limit, "read at most this many rows in this run");
+  migrate->add_option("--since", ma.since, "only rows created/updated since (1h, 7d or ISO time)");
+  migrate->add_option("--checkpoint", ma.checkpoint,
+                      "resume file (default DATA_DIR/migrate-checkpoint.json)");
+  migrate->add_option("--rejects", ma.rejects,
+                      "reject report (default DATA_DIR/migrate-rejects.jsonl)");
+  migrate->add_option("--writers", ma.writers, "writes in flight (default 8)")
+      ->check(CLI::Range(1, 256));
+  migrate->add_option("--page-size", ma.page_size, "rows per page (default 1000)")
+      ->check(CLI::Range(1, 10000));
+  migrate->add_option("--progress-ms", ma.progress_ms, "progress line interval off a terminal (ms)")
+      ->check(CLI::Range(10, 3600000));
+  auto* verify = app.add_subcommand(
+      "verify",
+      "compare the legacy table and the metadata store record by record; exit 1 on "
+      "any mismatch");
+  std::string v_url, v_since, v_report;
+  bool v_json = false;
+  verify->add_option("--legacy-url", v_url, "postgres://user:pass@host:port/db")->required();
+  verify->add_option("--since", v_since, "only what changed since (1h, 7d or ISO time)");
+  verify->add_option("--report", v_report,
+                     "JSON report file (default DATA_DIR/verify-report.json)");
+  verify->add_flag("--json", v_json, "print the JSON report instead of the summary");
   auto* version = app.add_subcommand("version", "print the version");
   try {
     app.parse(argc, argv);
@@ -168,6 +151,11 @@ int run_cli(int argc, char** argv) {
     if (*token) return token_command(user, role, ttl);
     if (*provision) return provision_command();
     if (*fsck) return fsck_command(repair, grace, json);
+    if (*migrate) {
+      if (limit > 0) ma.limit = limit;
+      return migrate_command(ma);
+    }
+    if (*verify) return verify_command(v_url, v_since, v_report, v_json);
     if (*version) {
       std::cout << "image-service 0.1.0\n";
       return 0;
@@ -185,6 +173,12 @@ int run_cli(int argc, char** argv) {
   } catch (const CLI::ValidationError& e) {
     std::cerr << "image-service: " << e.what() << "\n";
     return 2;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "image-service: " << e.what() << "\n";
+    return 2;
+  } catch (const std::runtime_error& e) {
+    std::cerr << "image-service: " << e.what() << "\n";
+    return 1;
   }
 }
 

@@ -44,6 +44,11 @@ class RedisMetadataCache final : public storage::MetadataStore {
   void scan(const std::function<bool(const domain::ImageRecord&)>& visit) override {
     inner_.scan(visit);
   }
+  // Through the cache's own insert/update, so cached entries follow.
+  std::vector<domain::ImportOutcome> import_batch(
+      const std::vector<domain::ImageRecord>& records) override {
+    return MetadataStore::import_batch(records);
+  }
   int64_t check_counters(bool repair) override {
     auto n = inner_.check_counters(repair);
     if (repair && n > 0) bump_epoch();  // cached counts are stale now

@@ -45,6 +45,9 @@ struct ImageRecord {
   bool operator==(const ImageRecord&) const = default;
 };
 
+// What importing a record did (dual-write and migration): see domain/legacy_import.h.
+enum class ImportOutcome { Created, Updated, Unchanged };
+
 // width/height rounded to 3 decimals; 1 when either is unknown.
 double aspect_ratio(int width, int height);
 

@@ -31,7 +31,6 @@ struct LegacyRecord {
   std::optional<int64_t> updated_at_ms;  // defaults to created_at_ms
 };
 
-enum class ImportOutcome { Created, Updated, Unchanged };
 const char* outcome_name(ImportOutcome o);  // "created", "updated", "unchanged"
 
 // SPEC §8 mapping: ids kept, uploadedAt = createdAt, processingStatus completed, version 1, width

@@ -6,8 +6,10 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "domain/error.h"
 #include "domain/image_record.h"
 #include "domain/upload_record.h"
 
@@ -76,6 +78,13 @@ class MetadataStore {
   // Return false to stop.
   virtual void scan(const std::function<bool(const domain::ImageRecord&)>& visit) = 0;
 
+  // Imports each record with the semantics of domain::import_record (absent → created; newer
+  // updatedAt → replaced with version + 1; otherwise unchanged; a record being deleted is left
+  // alone). The default imports one by one; adapters may do a batch at once (SQLite: one
+  // transaction).
+  virtual std::vector<domain::ImportOutcome> import_batch(
+      const std::vector<domain::ImageRecord>& records);
+
   // Recomputes every counter (per user/album/tag, global count, bytes, per-day uploads) from the
   // active records and compares it with the stored one; with `repair`, corrects the stored ones.
   // Returns the number of counter cells that were wrong. For fsck: drift can only come from a
@@ -94,5 +103,30 @@ class MetadataStore {
   virtual std::string name() const = 0;
   virtual bool healthy() = 0;
 };
+
+}  // namespace isvc::storage
+
+namespace isvc::domain {
+// Defined in domain/legacy_import.cpp.
+std::pair<ImageRecord, ImportOutcome> import_record(storage::MetadataStore& store,
+                                                    const ImageRecord& rec);
+}  // namespace isvc::domain
+
+namespace isvc::storage {
+
+inline std::vector<domain::ImportOutcome> MetadataStore::import_batch(
+    const std::vector<domain::ImageRecord>& records) {
+  std::vector<domain::ImportOutcome> out;
+  out.reserve(records.size());
+  for (const auto& r : records) {
+    try {
+      out.push_back(domain::import_record(*this, r).second);
+    } catch (const domain::Error& e) {
+      if (e.code() != domain::ErrorCode::VersionMismatch) throw;
+      out.push_back(domain::ImportOutcome::Unchanged);  // being deleted: not resurrected
+    }
+  }
+  return out;
+}
 
 }  // namespace isvc::storage

@@ -288,6 +288,37 @@ void SqliteMetadataStore::insert(const ImageRecord& rec) {
   });
 }
 
+std::vector<domain::ImportOutcome> SqliteMetadataStore::import_batch(
+    const std::vector<ImageRecord>& records) {
+  // One transaction for the whole batch: the migration's rows/s come from here.
+  return impl_->write([&](Connection& c) {
+    std::vector<domain::ImportOutcome> out;
+    out.reserve(records.size());
+    Transaction tx(c);
+    auto insert_sql = std::string("REPLACE INTO images(") + kColumns +
+                      ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
+                      "?19,?20,?21,?22,?23,?24,?25,?26)";
+    for (const auto& rec : records) {
+      auto cur = select_by_id(c, rec.id);
+      if (cur && (cur->state != ImageState::Active || rec.updated_at_ms <= cur->updated_at_ms)) {
+        out.push_back(domain::ImportOutcome::Unchanged);
+        continue;
+      }
+      ImageRecord next = rec;
+      next.state = ImageState::Active;
+      next.version = cur ? cur->version + 1 : rec.version;
+      if (cur) account(c, *cur, -1);
+      auto s = c.prepare(insert_sql);
+      bind_record(s, next);
+      s.run();
+      account(c, next, +1);
+      out.push_back(cur ? domain::ImportOutcome::Updated : domain::ImportOutcome::Created);
+    }
+    tx.commit();
+    return out;
+  });
+}
+
 std::optional<ImageRecord> SqliteMetadataStore::get(const std::string& id) {
   return impl_->read([&](Connection& c) { return select_by_id(c, id); });
 }

@@ -29,6 +29,8 @@ class SqliteMetadataStore final : public MetadataStore {
   StoreStats stats(int64_t since_ms) override;
   void scan(const std::function<bool(const domain::ImageRecord&)>& visit) override;
   int64_t check_counters(bool repair) override;
+  std::vector<domain::ImportOutcome> import_batch(
+      const std::vector<domain::ImageRecord>& records) override;
   void put_upload(const domain::UploadRecord& u) override;
   std::optional<domain::UploadRecord> get_upload(const std::string& id, int64_t now_ms) override;
   void remove_upload(const std::string& id) override;

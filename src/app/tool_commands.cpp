@@ -1,0 +1,191 @@
+#include "app/tool_commands.h"
+
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <iostream>
+#include <stdexcept>
+
+#include "app/backends.h"
+#include "app/config.h"
+#include "cache/redis_client.h"
+#include "cache/redis_metadata_cache.h"
+#include "domain/clock.h"
+#include "domain/fsck.h"
+#include "domain/validation.h"
+#include "migrate/legacy_table.h"
+#include "migrate/migration.h"
+#include "migrate/verify.h"
+#include "obs/metrics.h"
+
+namespace isvc::app {
+
+namespace {
+
+// The configured stores, with the Redis cache in front of the metadata when REDIS_ENDPOINT is
+// set, so that what a tool changes is invalidated for every running instance.
+struct Stores {
+  Config cfg = load_config(process_env());
+  Backends backends = open_backends(cfg);
+  obs::ServiceMetrics metrics;
+  std::unique_ptr<cache::RedisClient> redis;
+  std::unique_ptr<cache::RedisMetadataCache> cached;
+  storage::MetadataStore* metadata = nullptr;
+
+  Stores() {
+    metadata = backends.metadata.get();
+    if (!cfg.redis_endpoint.empty()) {
+      redis = std::make_unique<cache::RedisClient>(cache::parse_redis_endpoint(cfg.redis_endpoint));
+      cache::RedisCacheSettings rs;
+      rs.key_namespace = cache_namespace(cfg);
+      cached = std::make_unique<cache::RedisMetadataCache>(*metadata, *redis, metrics, rs);
+      metadata = cached.get();
+    }
+  }
+};
+
+// "--since": a duration back from now ("1h") or an ISO 8601 timestamp.
+std::optional<int64_t> since_ms(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  if (auto t = domain::parse_iso8601_ms(text)) return *t;
+  domain::SystemClock clock;
+  return clock.now_ms() - parse_duration_s(text) * 1000;
+}
+
+}  // namespace
+
+int64_t parse_duration_s(const std::string& text) {
+  if (text.empty()) throw std::invalid_argument("empty duration");
+  int64_t mult = 1;
+  std::string digits = text;
+  switch (text.back()) {
+    case 's':
+      digits.pop_back();
+      break;
+    case 'm':
+      mult = 60;
+      digits.pop_back();
+      break;
+    case 'h':
+      mult = 3600;
+      digits.pop_back();
+      break;
+    case 'd':
+      mult = 86400;
+      digits.pop_back();
+      break;
+    default:
+      break;
+  }
+  if (digits.empty() || digits.size() > 9 ||
+      digits.find_first_not_of("0123456789") != std::string::npos)
+    throw std::invalid_argument("expected a duration like 3600, 30m, 1h or 7d, got '" + text + "'");
+  return std::stoll(digits) * mult;
+}
+
+int fsck_command(bool repair, const std::string& grace, bool json) {
+  Stores st;
+  auto& b = st.backends;
+  storage::MetadataStore* metadata = st.metadata;
+  domain::SystemClock clock;
+  domain::FsckOptions opts;
+  opts.repair = repair;
+  opts.grace_ms = parse_duration_s(grace) * 1000;
+  auto r = domain::run_fsck(*metadata, *b.objects, clock, opts);
+  if (json) {
+    boost::json::object o{{"orphans", r.orphans},
+                          {"dangling", r.dangling},
+                          {"repaired", r.repaired},
+                          {"checked", r.checked},
+                          {"objects", r.objects},
+                          {"pendingDeletes", r.pending_deletes},
+                          {"lapsedUploads", r.lapsed_uploads},
+                          {"counterDrift", r.counter_drift}};
+    boost::json::array ok, dk;
+    for (const auto& k : r.orphan_keys) ok.emplace_back(k);
+    for (const auto& k : r.dangling_ids) dk.emplace_back(k);
+    o["orphanKeys"] = std::move(ok);
+    o["danglingIds"] = std::move(dk);
+    std::cout << boost::json::serialize(o) << "\n";
+  } else {
+    std::cout << "checked " << r.checked << " records and " << r.objects << " objects ("
+              << b.metadata->name() << " + " << b.objects->name() << ")\n"
+              << "  orphaned objects (older than " << grace << "): " << r.orphans << "\n"
+              << "  dangling records (bytes missing): " << r.dangling << "\n"
+              << "  deletes left half-way:            " << r.pending_deletes << "\n"
+              << "  lapsed direct uploads:            " << r.lapsed_uploads << "\n"
+              << "  counter cells that drifted:       " << r.counter_drift << "\n"
+              << "  repaired:                         " << r.repaired
+              << (repair ? "" : " (run with --repair to fix what can be fixed)") << "\n";
+    for (const auto& k : r.orphan_keys) std::cout << "  orphan   " << k << "\n";
+    for (const auto& id : r.dangling_ids) std::cout << "  dangling " << id << "\n";
+  }
+  return r.unresolved() > 0 ? 1 : 0;
+}
+
+int migrate_command(const MigrateArgs& a) {
+  Stores st;
+  migrate::LegacyTable legacy(a.legacy_url);
+  if (a.reverse) {
+    auto r = migrate::run_reverse(legacy, *st.metadata, a.dry_run, std::cerr);
+    std::cout << "migrate --reverse: " << r.scanned << " records, " << r.written
+              << (a.dry_run ? " would be written" : " upserted into gallery_images") << ", "
+              << r.skipped << " skipped, " << r.seconds << " s\n";
+    return r.skipped > 0 ? 1 : 0;
+  }
+  migrate::MigrateOptions o;
+  o.dry_run = a.dry_run;
+  o.limit = a.limit;
+  o.since_ms = since_ms(a.since);
+  o.checkpoint_path =
+      a.checkpoint.empty() ? st.cfg.data_dir + "/migrate-checkpoint.json" : a.checkpoint;
+  o.rejects_path = a.rejects.empty() ? st.cfg.data_dir + "/migrate-rejects.jsonl" : a.rejects;
+  o.writers = a.writers;
+  o.page_size = a.page_size;
+  o.progress_every_ms = a.progress_ms;
+  o.tty = isatty(STDERR_FILENO) == 1;
+  auto s =
+      migrate::run_migration(legacy, *st.metadata, st.backends.objects->bucket(), o, std::cerr);
+  double rate = s.seconds > 0 ? double(s.read) / s.seconds : 0;
+  std::cout << "migrate" << (a.dry_run ? " (dry run)" : "") << (s.resumed ? " (resumed)" : "")
+            << ": read " << s.read << ", written " << s.written() << " (created " << s.created
+            << ", updated " << s.updated << "), skipped " << s.unchanged << " unchanged, rejected "
+            << s.rejected << " (see " << o.rejects_path << "), counter fixes " << s.counter_fixes
+            << ", " << s.seconds << " s, " << int64_t(rate) << " rows/s\n";
+  return 0;
+}
+
+int verify_command(const std::string& legacy_url, const std::string& since,
+                   const std::string& report, bool json) {
+  Stores st;
+  migrate::LegacyTable legacy(legacy_url);
+  auto r = migrate::run_verify(legacy, *st.metadata, since_ms(since));
+  std::string text = migrate::report_json(r);
+  std::string path = report.empty() ? st.cfg.data_dir + "/verify-report.json" : report;
+  std::ofstream(path, std::ios::trunc) << text << "\n";
+  if (json) {
+    std::cout << text << "\n";
+  } else {
+    std::cout << "verify" << (since.empty() ? "" : " --since " + since) << ": " << r.legacy_rows
+              << " legacy rows (" << r.unmappable << " unmappable, see migrate's rejects), "
+              << r.service_records << " service records, " << r.compared << " compared, "
+              << r.mismatches.size() << " mismatches, " << r.seconds << " s; report: " << path
+              << "\n";
+    std::size_t shown = 0;
+    for (const auto& m : r.mismatches) {
+      if (++shown > 20) {
+        std::cout << "  … " << r.mismatches.size() - 20 << " more in the report\n";
+        break;
+      }
+      if (m.kind == "field")
+        std::cout << "  " << m.id << " " << m.field << ": legacy '" << m.legacy << "' service '"
+                  << m.service << "'\n";
+      else
+        std::cout << "  " << m.id << " " << m.kind << "\n";
+    }
+  }
+  return r.mismatches.empty() ? 0 : 1;
+}
+
+}  // namespace isvc::app

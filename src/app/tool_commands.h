@@ -1,0 +1,30 @@
+// The operator subcommands that work on the stores: fsck, migrate (and --reverse), verify.
+// Each returns the process exit status.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace isvc::app {
+
+// "3600", "90s", "30m", "12h", "7d" → seconds; throws std::invalid_argument.
+int64_t parse_duration_s(const std::string& text);
+
+int fsck_command(bool repair, const std::string& grace, bool json);
+
+struct MigrateArgs {
+  std::string legacy_url;
+  bool dry_run = false, reverse = false;
+  std::optional<int64_t> limit;
+  std::string since;  // duration back from now, or an ISO 8601 timestamp
+  std::string checkpoint, rejects;
+  int writers = 8, page_size = 1000;
+  int progress_ms = 2000;  // plain progress lines this often (not on a terminal)
+};
+int migrate_command(const MigrateArgs& a);
+
+int verify_command(const std::string& legacy_url, const std::string& since,
+                   const std::string& report, bool json);
+
+}  // namespace isvc::app

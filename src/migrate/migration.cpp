@@ -1,0 +1,246 @@
+#include "migrate/migration.h"
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+
+#include "domain/error.h"
+#include "domain/legacy_import.h"
+#include "migrate/legacy_mapping.h"
+
+namespace isvc::migrate {
+
+namespace json = boost::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Checkpoint {
+  std::optional<KeysetPosition> after;
+  MigrateSummary totals;
+  int64_t since_ms = 0;
+};
+
+std::optional<Checkpoint> load_checkpoint(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  boost::system::error_code ec;
+  auto v = json::parse(ss.str(), ec);
+  if (ec || !v.is_object()) throw std::runtime_error("unreadable checkpoint " + path);
+  const auto& o = v.as_object();
+  Checkpoint c;
+  if (auto* a = o.if_contains("after"); a && a->is_object())
+    c.after = KeysetPosition{std::string(a->at("createdAt").as_string()),
+                             std::string(a->at("id").as_string())};
+  auto n = [&](const char* k) { return o.at(k).as_int64(); };
+  c.totals.read = n("read");
+  c.totals.created = n("created");
+  c.totals.updated = n("updated");
+  c.totals.unchanged = n("unchanged");
+  c.totals.rejected = n("rejected");
+  c.since_ms = n("sinceMs");
+  return c;
+}
+
+void save_checkpoint(const std::string& path, const Checkpoint& c) {
+  json::object o{{"read", c.totals.read},         {"created", c.totals.created},
+                 {"updated", c.totals.updated},   {"unchanged", c.totals.unchanged},
+                 {"rejected", c.totals.rejected}, {"sinceMs", c.since_ms}};
+  if (c.after) o["after"] = json::object{{"createdAt", c.after->created_at}, {"id", c.after->id}};
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << json::serialize(o) << "\n";
+    out.flush();
+    if (!out) throw std::runtime_error("cannot write checkpoint " + tmp);
+  }
+  std::filesystem::rename(tmp, path);  // atomic: a kill leaves the old or the new checkpoint
+}
+
+std::string fmt_int(int64_t n) {
+  std::string s = std::to_string(n), out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (i && (s.size() - i) % 3 == 0) out += ',';
+    out += s[i];
+  }
+  return out;
+}
+
+class Progress {
+ public:
+  Progress(std::ostream& out, bool tty, int every_ms, int64_t total)
+      : out_(out),
+        tty_(tty),
+        every_(every_ms),
+        total_(total),
+        start_(Clock::now()),
+        last_(start_) {}
+  void update(int64_t done, bool force = false) {
+    auto now = Clock::now();
+    if (!force && now - last_ < std::chrono::milliseconds(tty_ ? 200 : every_)) return;
+    last_ = now;
+    double secs = std::chrono::duration<double>(now - start_).count();
+    double rate = secs > 0 ? double(done - first_) / secs : 0;
+    int64_t left = std::max<int64_t>(0, total_ - done);
+    std::string eta = rate > 0 ? std::to_string(int64_t(double(left) / rate)) + "s" : "?";
+    std::ostringstream line;
+    if (tty_) {
+      int width = 30,
+          filled =
+              total_ > 0 ? int(width * std::min<double>(1.0, double(done) / double(total_))) : 0;
+      line << "\r[" << std::string(std::size_t(filled), '#')
+           << std::string(std::size_t(width - filled), '.') << "] " << fmt_int(done) << "/"
+           << fmt_int(total_) << " rows  " << int64_t(rate) << " rows/s  ETA " << eta << "   ";
+      out_ << line.str() << std::flush;
+    } else {
+      out_ << "migrate: " << done << "/" << total_ << " rows, " << int64_t(rate) << " rows/s, ETA "
+           << eta << std::endl;
+    }
+  }
+  void start_at(int64_t done) { first_ = done; }
+  void finish() {
+    if (tty_) out_ << "\n";
+  }
+
+ private:
+  std::ostream& out_;
+  bool tty_;
+  int every_;
+  int64_t total_;
+  int64_t first_ = 0;
+  Clock::time_point start_, last_;
+};
+
+}  // namespace
+
+MigrateSummary run_migration(LegacyTable& legacy, storage::MetadataStore& store,
+                             const std::string& bucket, const MigrateOptions& o,
+                             std::ostream& progress_out) {
+  auto started = Clock::now();
+  Checkpoint cp;
+  cp.since_ms = o.since_ms.value_or(0);
+  bool resumed = false;
+  if (!o.dry_run && !o.checkpoint_path.empty()) {
+    if (auto prev = load_checkpoint(o.checkpoint_path)) {
+      if (prev->since_ms != cp.since_ms)
+        throw std::runtime_error("the checkpoint " + o.checkpoint_path +
+                                 " belongs to a run with another --since; remove it to start over");
+      cp = *prev;
+      resumed = true;
+    }
+  }
+  std::ofstream rejects;
+  if (!o.rejects_path.empty())
+    rejects.open(o.rejects_path, resumed ? std::ios::app : std::ios::trunc);
+
+  int64_t total = legacy.count(o.since_ms);
+  if (o.limit) total = std::min(total, cp.totals.read + *o.limit);
+  Progress progress(progress_out, o.tty, o.progress_every_ms, total);
+  progress.start_at(cp.totals.read);
+  int64_t read_this_run = 0;
+
+  for (;;) {
+    int want = o.page_size;
+    if (o.limit) want = int(std::min<int64_t>(want, *o.limit - read_this_run));
+    if (want <= 0) break;
+    auto rows = legacy.page(cp.after, o.since_ms, want);
+    if (rows.empty()) break;
+
+    std::vector<domain::ImageRecord> records;
+    records.reserve(rows.size());
+    for (const auto& row : rows) {
+      std::string why;
+      if (auto rec = map_row(row, bucket, why)) {
+        records.push_back(std::move(*rec));
+      } else {
+        ++cp.totals.rejected;
+        if (rejects.is_open())
+          rejects << json::serialize(json::object{{"id", row.id}, {"reason", why}}) << "\n";
+      }
+    }
+    if (!o.dry_run) {
+      // Several writers at once: DynamoDB answers each call in milliseconds; SQLite serialises
+      // them anyway.
+      std::vector<std::future<std::array<int64_t, 3>>> parts;
+      std::size_t writers = std::size_t(std::max(1, o.writers));
+      std::size_t chunk = (records.size() + writers - 1) / writers;
+      for (std::size_t from = 0; from < records.size(); from += chunk) {
+        parts.push_back(std::async(std::launch::async, [&, from] {
+          std::vector<domain::ImageRecord> part(
+              records.begin() + long(from),
+              records.begin() + long(std::min(records.size(), from + chunk)));
+          std::array<int64_t, 3> n{0, 0, 0};
+          for (auto outcome : store.import_batch(part))
+            ++n[outcome == domain::ImportOutcome::Created   ? 0
+                : outcome == domain::ImportOutcome::Updated ? 1
+                                                            : 2];
+          return n;
+        }));
+      }
+      for (auto& p : parts) {
+        auto n = p.get();
+        cp.totals.created += n[0];
+        cp.totals.updated += n[1];
+        cp.totals.unchanged += n[2];
+      }
+    }
+    cp.totals.read += int64_t(rows.size());
+    read_this_run += int64_t(rows.size());
+    cp.after = KeysetPosition{rows.back().created_at_key, rows.back().id};
+    if (rejects.is_open()) rejects.flush();
+    if (!o.dry_run && !o.checkpoint_path.empty()) save_checkpoint(o.checkpoint_path, cp);
+    progress.update(cp.totals.read);
+  }
+  progress.update(cp.totals.read, true);
+  progress.finish();
+
+  MigrateSummary s = cp.totals;
+  s.resumed = resumed;
+  if (!o.dry_run) {
+    // Counters are exact after every import; this settles any drift a killed run left behind.
+    s.counter_fixes = store.check_counters(true);
+    bool finished = !o.limit || read_this_run < *o.limit;
+    if (finished && !o.checkpoint_path.empty()) std::filesystem::remove(o.checkpoint_path);
+  }
+  s.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  return s;
+}
+
+ReverseSummary run_reverse(LegacyTable& legacy, storage::MetadataStore& store, bool dry_run,
+                           std::ostream& progress) {
+  auto started = Clock::now();
+  ReverseSummary s;
+  std::vector<LegacyRow> batch;
+  auto flush = [&] {
+    if (!dry_run && !batch.empty()) legacy.upsert(batch);
+    s.written += int64_t(batch.size());
+    batch.clear();
+  };
+  store.scan([&](const domain::ImageRecord& r) {
+    if (r.state != domain::ImageState::Active) return true;
+    ++s.scanned;
+    std::string why;
+    auto row = to_row(r, why);
+    if (!row) {
+      ++s.skipped;
+      progress << "reverse: skipped " << r.id << ": " << why << "\n";
+      return true;
+    }
+    batch.push_back(std::move(*row));
+    if (batch.size() >= 500) flush();
+    return true;
+  });
+  flush();
+  s.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  return s;
+}
+
+}  // namespace isvc::migrate

@@ -1,0 +1,51 @@
+// `image-service migrate` (SPEC §8): legacy rows → the configured metadata store, page by page
+// in (created_at, id) order, several writers in flight, a checkpoint after every page so a
+// killed run resumes, a reject report for rows that cannot be mapped, progress on a terminal
+// (bar, rows/s, ETA) or as periodic lines; and `--reverse`, the rollback into the legacy table.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include "migrate/legacy_table.h"
+#include "storage/metadata_store.h"
+
+namespace isvc::migrate {
+
+struct MigrateOptions {
+  bool dry_run = false;
+  std::optional<int64_t> limit;     // at most this many rows read (this run)
+  std::optional<int64_t> since_ms;  // only rows created or updated since
+  std::string checkpoint_path;      // resume state; removed when a run completes
+  std::string rejects_path;         // one JSON object per rejected row
+  int page_size = 1000;
+  int writers = 8;
+  bool tty = false;  // a live progress bar instead of periodic lines
+  int progress_every_ms = 2000;
+};
+
+struct MigrateSummary {
+  int64_t read = 0, created = 0, updated = 0, unchanged = 0, rejected = 0;
+  int64_t counter_fixes = 0;
+  double seconds = 0;
+  bool resumed = false;
+  int64_t written() const { return created + updated; }
+};
+
+MigrateSummary run_migration(LegacyTable& legacy, storage::MetadataStore& store,
+                             const std::string& bucket, const MigrateOptions& o,
+                             std::ostream& progress);
+
+struct ReverseSummary {
+  int64_t scanned = 0, written = 0, skipped = 0;
+  double seconds = 0;
+};
+
+// Upserts every active record into the legacy table (rollback after cutover). Records whose ids
+// the legacy columns cannot hold are skipped and listed on `progress`.
+ReverseSummary run_reverse(LegacyTable& legacy, storage::MetadataStore& store, bool dry_run,
+                           std::ostream& progress);
+
+}  // namespace isvc::migrate
