@@ -23,37 +23,6 @@ namespace isvc::app {
 
 namespace {
 
-// "3600", "90s", "30m", "12h", "7d" → seconds.
-int64_t parse_ttl(const std::string& text) {
-  if (text.empty()) throw CLI::ValidationError("--ttl", "empty duration");
-  int64_t mult = 1;
-  std::string digits = text;
-  switch (text.back()) {
-    case 's':
-      mult = 1;
-      digits.pop_back();
-      break;
-    case 'm':
-      mult = 60;
-      digits.pop_back();
-      break;
-    case 'h':
-      mult = 3600;
-      digits.pop_back();
-      break;
-    case 'd':
-      mult = 86400;
-      digits.pop_back();
-      break;
-    default:
-      break;
-  }
-  if (digits.empty() || digits.size() > 9 ||
-      digits.find_first_not_of("0123456789") != std::string::npos)
-    throw CLI::ValidationError("--ttl", "expected a duration like 3600, 30m, 1h or 7d");
-  return std::stoll(digits) * mult;
-}
-
 int token_command(const std::string& user, const std::string& role_text, const std::string& ttl) {
   Config cfg = load_config(process_env());
   resolve_secrets(cfg);
@@ -72,7 +41,7 @@ int token_command(const std::string& user, const std::string& role_text, const s
     return 2;
   }
   domain::SystemClock clock;
-  std::cout << auth::mint_hs256(cfg.jwt_secret, user, role, parse_ttl(ttl), clock.now_s(),
+  std::cout << auth::mint_hs256(cfg.jwt_secret, user, role, parse_duration_s(ttl), clock.now_s(),
                                 cfg.jwt_issuer,
                                 cfg.jwt_audience.empty() ? "" : cfg.jwt_audience.front())
             << "\n";

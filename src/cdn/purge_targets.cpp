@@ -1,28 +1,10 @@
 #include "cdn/purge_targets.h"
 
 #include "aws/sigv4.h"
+#include "aws/xml.h"
 #include "domain/encoding.h"
 
 namespace isvc::cdn {
-
-namespace {
-
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '&')
-      out += "&amp;";
-    else if (c == '<')
-      out += "&lt;";
-    else if (c == '>')
-      out += "&gt;";
-    else
-      out += c;
-  }
-  return out;
-}
-
-}  // namespace
 
 HttpPurgeTarget::HttpPurgeTarget(aws::HttpClient& http, std::string base_url)
     : http_(http), base_(std::move(base_url)) {
@@ -55,8 +37,8 @@ aws::AwsRequest cloudfront_invalidation(const std::string& distribution_id,
       "<Quantity>" +
       std::to_string(keys.size()) + "</Quantity><Items>";
   for (const auto& k : keys)
-    body += "<Path>" + xml_escape(path_prefix + "/" + aws::uri_encode(k, true)) + "</Path>";
-  body += "</Items></Paths><CallerReference>" + xml_escape(caller_reference) +
+    body += "<Path>" + aws::xml_escape(path_prefix + "/" + aws::uri_encode(k, true)) + "</Path>";
+  body += "</Items></Paths><CallerReference>" + aws::xml_escape(caller_reference) +
           "</CallerReference></InvalidationBatch>";
   aws::AwsRequest r;
   r.method = "POST";

@@ -36,14 +36,6 @@ struct CounterDelta {
     bytes += sign * (r.processed_size + r.thumbnail_size);
     days[day_attribute(r.uploaded_at_ms)] += sign;
   }
-  CounterDelta inverse() const {
-    CounterDelta d;
-    for (const auto& [c, v] : cells) d.cells[c] = -v;
-    d.n = -n;
-    d.bytes = -bytes;
-    for (const auto& [k, v] : days) d.days[k] = -v;
-    return d;
-  }
 };
 
 }  // namespace
@@ -51,21 +43,17 @@ struct CounterDelta {
 DynamoDbMetadataStore::DynamoDbMetadataStore(aws::DynamoDbClient& db, std::string table)
     : db_(db), table_(std::move(table)) {}
 
-void DynamoDbMetadataStore::add_to_cell(const std::string& pk, const std::string& sk,
-                                        int64_t delta) {
-  db_.must("UpdateItem", json::object{{"TableName", table_},
-                                      {"Key", {{"PK", S(pk)}, {"SK", S(sk)}}},
-                                      {"UpdateExpression", "ADD #n :d"},
-                                      {"ExpressionAttributeNames", {{"#n", "n"}}},
-                                      {"ExpressionAttributeValues", {{":d", N(delta)}}}});
-}
-
 namespace {
 
-void apply(aws::DynamoDbClient& db, const std::string& table, const CounterDelta& d,
-           const std::function<void(const std::string&, const std::string&, int64_t)>& cell) {
+// One ADD per changed user cell, then one for the global item.
+void apply(aws::DynamoDbClient& db, const std::string& table, const CounterDelta& d) {
   for (const auto& [c, v] : d.cells)
-    if (v != 0) cell(c.pk, c.sk, v);
+    if (v != 0)
+      db.must("UpdateItem", json::object{{"TableName", table},
+                                         {"Key", {{"PK", S(c.pk)}, {"SK", S(c.sk)}}},
+                                         {"UpdateExpression", "ADD #n :d"},
+                                         {"ExpressionAttributeNames", {{"#n", "n"}}},
+                                         {"ExpressionAttributeValues", {{":d", N(v)}}}});
   if (d.n == 0 && d.bytes == 0) {
     bool any = false;
     for (const auto& [k, v] : d.days) any = any || v != 0;
@@ -94,9 +82,7 @@ void apply(aws::DynamoDbClient& db, const std::string& table, const CounterDelta
 void DynamoDbMetadataStore::account(const ImageRecord& r, int delta) {
   CounterDelta d;
   d.add(r, delta);
-  apply(db_, table_, d, [this](const std::string& pk, const std::string& sk, int64_t v) {
-    add_to_cell(pk, sk, v);
-  });
+  apply(db_, table_, d);
 }
 
 void DynamoDbMetadataStore::insert(const ImageRecord& rec) {
@@ -159,9 +145,7 @@ void DynamoDbMetadataStore::update(const ImageRecord& rec, int64_t expected_vers
   CounterDelta d;
   d.add(old, -1);
   d.add(next, +1);
-  apply(db_, table_, d, [this](const std::string& pk, const std::string& sk, int64_t v) {
-    add_to_cell(pk, sk, v);
-  });
+  apply(db_, table_, d);
 }
 
 std::optional<ImageRecord> DynamoDbMetadataStore::mark_deleting(const std::string& id) {

@@ -44,7 +44,6 @@ class DynamoDbMetadataStore final : public MetadataStore {
  private:
   // Adds `delta` to the counters of an active record (user cells, global count, bytes, day).
   void account(const domain::ImageRecord& r, int delta);
-  void add_to_cell(const std::string& pk, const std::string& sk, int64_t delta);
 
   aws::DynamoDbClient& db_;
   std::string table_;

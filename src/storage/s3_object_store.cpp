@@ -4,6 +4,7 @@
 
 #include <ctime>
 
+#include "aws/xml.h"
 #include "domain/error.h"
 #include "domain/validation.h"
 
@@ -40,94 +41,7 @@ ObjectInfo info_from_headers(const aws::HttpResponse& r) {
   return info;
 }
 
-std::string xml_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '&') {
-      out += s[i];
-      continue;
-    }
-    auto semi = s.find(';', i);
-    if (semi == std::string_view::npos) {
-      out += s.substr(i);
-      break;
-    }
-    auto ent = s.substr(i + 1, semi - i - 1);
-    if (ent == "amp")
-      out += '&';
-    else if (ent == "lt")
-      out += '<';
-    else if (ent == "gt")
-      out += '>';
-    else if (ent == "quot")
-      out += '"';
-    else if (ent == "apos")
-      out += '\'';
-    else if (ent.size() > 1 && ent[0] == '#') {
-      unsigned long cp = ent[1] == 'x'
-                             ? std::strtoul(std::string(ent.substr(2)).c_str(), nullptr, 16)
-                             : std::strtoul(std::string(ent.substr(1)).c_str(), nullptr, 10);
-      if (cp < 0x80) {
-        out += char(cp);
-      } else if (cp < 0x800) {
-        out += char(0xC0 | (cp >> 6));
-        out += char(0x80 | (cp & 0x3F));
-      } else if (cp < 0x10000) {
-        out += char(0xE0 | (cp >> 12));
-        out += char(0x80 | ((cp >> 6) & 0x3F));
-        out += char(0x80 | (cp & 0x3F));
-      } else {
-        out += char(0xF0 | (cp >> 18));
-        out += char(0x80 | ((cp >> 12) & 0x3F));
-        out += char(0x80 | ((cp >> 6) & 0x3F));
-        out += char(0x80 | (cp & 0x3F));
-      }
-    } else {
-      out += s.substr(i, semi - i + 1);
-    }
-    i = semi;
-  }
-  return out;
-}
-
 }  // namespace
-
-std::vector<std::string> xml_texts(std::string_view xml, std::string_view tag) {
-  std::vector<std::string> out;
-  std::string open = "<" + std::string(tag) + ">", close = "</" + std::string(tag) + ">";
-  std::size_t pos = 0;
-  while ((pos = xml.find(open, pos)) != std::string_view::npos) {
-    auto start = pos + open.size();
-    auto end = xml.find(close, start);
-    if (end == std::string_view::npos) break;
-    out.push_back(xml_decode(xml.substr(start, end - start)));
-    pos = end + close.size();
-  }
-  return out;
-}
-
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 S3ObjectStore::S3ObjectStore(aws::HttpClient& http, S3Settings s) : s_(std::move(s)) {
   if (s_.endpoint.empty()) s_.endpoint = "https://s3." + s_.region + ".amazonaws.com";
@@ -222,20 +136,20 @@ void S3ObjectStore::list(const std::string& prefix,
     if (!token.empty()) r.query.emplace_back("continuation-token", token);
     auto resp = send(r);
     if (resp.status != 200) fail("LIST", prefix, resp);
-    for (const auto& c : xml_texts(resp.body, "Contents")) {
-      auto keys = xml_texts(c, "Key");
+    for (const auto& c : aws::xml_texts(resp.body, "Contents")) {
+      auto keys = aws::xml_texts(c, "Key");
       if (keys.empty()) continue;
       ObjectInfo info;
-      auto sizes = xml_texts(c, "Size");
+      auto sizes = aws::xml_texts(c, "Size");
       info.size = sizes.empty() ? 0 : std::stoll(sizes[0]);
-      auto etags = xml_texts(c, "ETag");
+      auto etags = aws::xml_texts(c, "ETag");
       if (!etags.empty()) info.etag = strip_quotes(etags[0]);
-      auto lm = xml_texts(c, "LastModified");
+      auto lm = aws::xml_texts(c, "LastModified");
       if (!lm.empty()) info.last_modified_ms = domain::parse_iso8601_ms(lm[0]).value_or(0);
       if (!visit(keys[0], info)) return;
     }
-    auto truncated = xml_texts(resp.body, "IsTruncated");
-    auto next = xml_texts(resp.body, "NextContinuationToken");
+    auto truncated = aws::xml_texts(resp.body, "IsTruncated");
+    auto next = aws::xml_texts(resp.body, "NextContinuationToken");
     if (truncated.empty() || truncated[0] != "true" || next.empty()) return;
     token = next[0];
   }

@@ -57,8 +57,4 @@ class S3ObjectStore final : public ObjectStore {
   std::unique_ptr<aws::AwsClient> accelerate_;
 };
 
-// Minimal XML reading for S3's answers: the decoded text of each <tag>…</tag> in `xml`.
-std::vector<std::string> xml_texts(std::string_view xml, std::string_view tag);
-std::string xml_escape(std::string_view text);
-
 }  // namespace isvc::storage

@@ -3,6 +3,7 @@
 // setting the endpoint does not implement is reported, not fatal (s3rver has no lifecycle API).
 #include <openssl/evp.h>
 
+#include "aws/xml.h"
 #include "domain/encoding.h"
 #include "domain/error.h"
 #include "storage/s3_object_store.h"
@@ -19,7 +20,7 @@ std::string md5_base64(std::string_view data) {
 }
 
 std::string error_code(const aws::HttpResponse& r) {
-  auto codes = xml_texts(r.body, "Code");
+  auto codes = aws::xml_texts(r.body, "Code");
   return codes.empty() ? "HTTP " + std::to_string(r.status) : codes[0];
 }
 
@@ -66,7 +67,7 @@ std::vector<std::string> S3ObjectStore::provision(const std::vector<std::string>
       body =
           "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
           "<LocationConstraint>" +
-          xml_escape(s_.region) +
+          aws::xml_escape(s_.region) +
           "</LocationConstraint>"
           "</CreateBucketConfiguration>";
     create.body = body;
@@ -81,7 +82,8 @@ std::vector<std::string> S3ObjectStore::provision(const std::vector<std::string>
   }
 
   std::string cors = "<CORSConfiguration><CORSRule>";
-  for (const auto& o : cors_origins) cors += "<AllowedOrigin>" + xml_escape(o) + "</AllowedOrigin>";
+  for (const auto& o : cors_origins)
+    cors += "<AllowedOrigin>" + aws::xml_escape(o) + "</AllowedOrigin>";
   cors +=
       "<AllowedMethod>PUT</AllowedMethod><AllowedMethod>GET</AllowedMethod>"
       "<AllowedMethod>HEAD</AllowedMethod><AllowedHeader>*</AllowedHeader>"

@@ -2,6 +2,7 @@
 // XML reading of S3's answers.
 #include <gtest/gtest.h>
 
+#include "aws/xml.h"
 #include "storage/s3_object_store.h"
 
 namespace isvc::storage {
@@ -50,14 +51,14 @@ TEST(S3Xml, TextsAreDecoded) {
       "<ListBucketResult><Contents><Key>images/a&amp;b/&lt;x&gt;.webp</Key><Size>12</Size>"
       "</Contents><Contents><Key>caf&#233; &#x1F600;</Key></Contents>"
       "<IsTruncated>false</IsTruncated></ListBucketResult>";
-  auto keys = xml_texts(xml, "Key");
+  auto keys = aws::xml_texts(xml, "Key");
   ASSERT_EQ(keys.size(), 2u);
   EXPECT_EQ(keys[0], "images/a&b/<x>.webp");
   EXPECT_EQ(keys[1], "caf\xC3\xA9 \xF0\x9F\x98\x80");
-  EXPECT_EQ(xml_texts(xml, "Size"), std::vector<std::string>{"12"});
-  EXPECT_TRUE(xml_texts(xml, "Missing").empty());
-  EXPECT_TRUE(xml_texts("<Key>unterminated", "Key").empty());
-  EXPECT_EQ(xml_escape("a<b>&\"c"), "a&lt;b&gt;&amp;&quot;c");
+  EXPECT_EQ(aws::xml_texts(xml, "Size"), std::vector<std::string>{"12"});
+  EXPECT_TRUE(aws::xml_texts(xml, "Missing").empty());
+  EXPECT_TRUE(aws::xml_texts("<Key>unterminated", "Key").empty());
+  EXPECT_EQ(aws::xml_escape("a<b>&\"c"), "a&lt;b&gt;&amp;&quot;c");
 }
 
 }  // namespace
