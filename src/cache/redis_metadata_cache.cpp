@@ -1,6 +1,7 @@
 #include "cache/redis_metadata_cache.h"
 
 #include <boost/json.hpp>
+#include <set>
 
 #include "domain/encoding.h"
 #include "storage/dynamodb_item.h"
@@ -183,6 +184,21 @@ void RedisMetadataCache::update(const ImageRecord& rec, int64_t expected_version
   stored.state = ImageState::Active;
   put_record(stored);
   bump_user(rec.user_id);
+}
+
+std::vector<domain::ImportOutcome> RedisMetadataCache::import_batch(
+    const std::vector<ImageRecord>& records) {
+  auto out = inner_.import_batch(records);
+  std::set<std::string> users;
+  for (std::size_t i = 0; i < records.size() && i < out.size(); ++i) {
+    if (out[i] == domain::ImportOutcome::Unchanged) continue;
+    users.insert(records[i].user_id);
+    if (out[i] == domain::ImportOutcome::Updated)
+      if (auto now = inner_.get(records[i].id); now && now->state == ImageState::Active)
+        put_record(*now);
+  }
+  for (const auto& u : users) bump_user(u);
+  return out;
 }
 
 std::optional<ImageRecord> RedisMetadataCache::mark_deleting(const std::string& id) {

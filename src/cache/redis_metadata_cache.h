@@ -44,11 +44,10 @@ class RedisMetadataCache final : public storage::MetadataStore {
   void scan(const std::function<bool(const domain::ImageRecord&)>& visit) override {
     inner_.scan(visit);
   }
-  // Through the cache's own insert/update, so cached entries follow.
+  // The inner store's batch, then the cache follows: the users' lists and counts are dropped,
+  // and an updated record is re-read and written through (versioned, so never backwards).
   std::vector<domain::ImportOutcome> import_batch(
-      const std::vector<domain::ImageRecord>& records) override {
-    return MetadataStore::import_batch(records);
-  }
+      const std::vector<domain::ImageRecord>& records) override;
   int64_t check_counters(bool repair) override {
     auto n = inner_.check_counters(repair);
     if (repair && n > 0) bump_epoch();  // cached counts are stale now

@@ -28,6 +28,13 @@ class DynamoDbMetadataStore final : public MetadataStore {
                 const std::optional<std::string>& tag) override;
   StoreStats stats(int64_t since_ms) override;
   void scan(const std::function<bool(const domain::ImageRecord&)>& visit) override;
+  // Batched for the migration: one BatchGetItem per 100 records finds which ids exist; the new
+  // ones go in with BatchWriteItem (25 per call, unprocessed items retried) and WITHOUT counter
+  // updates — a batch write cannot carry them, and one ADD per cell per row would cost more than
+  // the rows. The caller settles the counters with check_counters(true) afterwards (migrate
+  // does). Records that exist and are older go through the conditional per-record path.
+  std::vector<domain::ImportOutcome> import_batch(
+      const std::vector<domain::ImageRecord>& records) override;
   int64_t check_counters(bool repair) override;
   void put_upload(const domain::UploadRecord& u) override;
   std::optional<domain::UploadRecord> get_upload(const std::string& id, int64_t now_ms) override;

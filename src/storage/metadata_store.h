@@ -81,7 +81,9 @@ class MetadataStore {
   // Imports each record with the semantics of domain::import_record (absent → created; newer
   // updatedAt → replaced with version + 1; otherwise unchanged; a record being deleted is left
   // alone). The default imports one by one; adapters may do a batch at once (SQLite: one
-  // transaction).
+  // transaction; DynamoDB: batch reads and writes). An adapter may leave the counters of the
+  // records it creates to the caller, who then calls check_counters(true) after the last batch
+  // (DynamoDB does; the migration always settles counters at its end).
   virtual std::vector<domain::ImportOutcome> import_batch(
       const std::vector<domain::ImageRecord>& records);
 

@@ -368,6 +368,60 @@ TEST_P(MetadataStoreConformance, CounterDriftIsFoundAndRepaired) {
   EXPECT_EQ(store->check_counters(false), 0);
 }
 
+TEST_P(MetadataStoreConformance, ImportBatchCreatesUpdatesAndSkipsLikeOneByOne) {
+  using domain::ImportOutcome;
+  // Present beforehand: an older copy (to be updated), a current one (unchanged) and one being
+  // deleted (never resurrected).
+  auto older = rec(id(1), "alice", 1001);
+  store->insert(older);
+  auto same = rec(id(2), "alice", 1002);
+  store->insert(same);
+  store->insert(rec(id(3), "bob", 1003));
+  store->mark_deleting(id(3));
+
+  std::vector<ImageRecord> batch;
+  for (int i = 10; i < 70; ++i) {  // more than one DynamoDB batch of 25
+    auto r = rec(id(i), i % 2 ? "alice" : "bob", 2000 + i);
+    if (i % 3 == 0) r.album_id = "A";
+    r.tags = {"t" + std::to_string(i % 4)};
+    batch.push_back(r);
+  }
+  auto newer = older;
+  newer.title = "renamed";
+  newer.updated_at_ms = 5000;
+  batch.push_back(newer);
+  batch.push_back(same);
+  auto revived = rec(id(3), "bob", 1003);
+  revived.updated_at_ms = 9000;
+  batch.push_back(revived);
+
+  auto out = store->import_batch(batch);
+  ASSERT_EQ(out.size(), batch.size());
+  for (int i = 0; i < 60; ++i) EXPECT_EQ(out[i], ImportOutcome::Created) << i;
+  EXPECT_EQ(out[60], ImportOutcome::Updated);
+  EXPECT_EQ(out[61], ImportOutcome::Unchanged);
+  EXPECT_EQ(out[62], ImportOutcome::Unchanged);
+  EXPECT_EQ(store->get(id(1))->title, "renamed");
+  EXPECT_EQ(store->get(id(1))->version, 2);
+  EXPECT_EQ(store->get(id(3))->state, ImageState::Deleting);
+  EXPECT_EQ(*store->get(id(41)), batch[31]);
+
+  // Counters may be left to the caller; after check_counters(true) they are exact.
+  store->check_counters(true);
+  EXPECT_EQ(store->check_counters(false), 0);
+  EXPECT_EQ(store->count("alice", {}, {}), 32);
+  EXPECT_EQ(store->count("bob", std::string("A"), {}), 10);
+  EXPECT_EQ(store->count("alice", {}, std::string("t1")), 15);
+  ListQuery bobs;
+  bobs.user_id = "bob";
+  bobs.limit = 7;
+  EXPECT_EQ(walk(bobs).size(), 30u);
+
+  // A second import of the same batch changes nothing.
+  for (auto o : store->import_batch(batch)) EXPECT_EQ(o, ImportOutcome::Unchanged);
+  EXPECT_EQ(store->get(id(1))->version, 2);
+}
+
 std::unique_ptr<MetadataStore> make_sqlite(const std::string& dir) {
   return std::make_unique<SqliteMetadataStore>(dir + "/m.db");
 }

@@ -4,13 +4,13 @@
 // Runs in the embedded pass (the distributed pass covers the DynamoDB store with its own file).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BIN, Service, DISTRIBUTED } from './lib/server.mjs';
+import { Service, DISTRIBUTED } from './lib/server.mjs';
 import { startPostgres, generateLegacy } from './lib/postgres.mjs';
+import { runTool, migrateUntilKilled } from './lib/tool.mjs';
 
 const skip = DISTRIBUTED ? 'embedded pass only (migrate-dynamodb.test.mjs covers DynamoDB)' : false;
 // 100k rows as the issue asks; the sanitizer pass of make test uses fewer (ISVC_MIGRATE_ROWS).
@@ -20,17 +20,7 @@ let pg, data, dir, svc;
 const uuidOf = (s) => createHash('md5').update(s).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
 const userId = (k) => uuidOf(`user${k}`);
 
-// Asynchronous, so the event loop keeps serving the HTTP client's sockets while a tool runs
-// (a blocked loop misses the server closing an idle keep-alive connection).
-function tool(args, dataDir = dir, extraEnv = {}) {
-  return new Promise((resolve) => {
-    const p = spawn(BIN, args, { env: { ...process.env, DATA_DIR: dataDir, ...extraEnv } });
-    let out = '', err = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    p.on('close', (code) => resolve({ code, out, err }));
-  });
-}
+const tool = (args, dataDir = dir, extraEnv = {}) => runTool(args, { ...process.env, DATA_DIR: dataDir, ...extraEnv });
 
 before(async () => {
   if (skip) return;
@@ -167,19 +157,8 @@ test('verify names injected differences: a deleted row, a changed title, an extr
 test('a migration killed with SIGKILL resumes from its checkpoint and ends like an uninterrupted run', { skip }, async () => {
   const killed = mkdtempSync(path.join(tmpdir(), 'isvc-mig-kill-'));
   try {
-    const proc = spawn(BIN, ['migrate', '--legacy-url', pg.url, '--writers', '1', '--progress-ms', '100'], { env: { ...process.env, DATA_DIR: killed } });
-    const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-    // Kill at the first progress line that shows rows written but not all of them.
-    let err = '';
-    await new Promise((resolve) => {
-      proc.stderr.on('data', (d) => {
-        err += d;
-        const m = [...err.matchAll(/migrate: (\d+)\/(\d+) rows/g)].at(-1);
-        if (m && Number(m[1]) > 0 && Number(m[1]) < Number(m[2])) { proc.kill('SIGKILL'); resolve(); }
-      });
-      exited.then(resolve);  // never wait for a line from a process that is gone
-    });
-    assert.equal((await exited).signal, 'SIGKILL', err);
+    const killedRun = await migrateUntilKilled(['--legacy-url', pg.url, '--writers', '1'], { ...process.env, DATA_DIR: killed });
+    assert.equal(killedRun.signal, 'SIGKILL', killedRun.err);
     const cp = JSON.parse(readFileSync(path.join(killed, 'migrate-checkpoint.json'), 'utf8'));
     assert.ok(cp.read > 0 && cp.read < ROWS, JSON.stringify(cp));
 
