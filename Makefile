@@ -6,13 +6,14 @@ RELEASE_DIR := build/release
 ASAN_DIR := build/asan
 BIN := $(RELEASE_DIR)/image-service
 
-.PHONY: help deps build run test test-unit test-asan test-integration bench format format-check clean
+.PHONY: help deps build run test test-unit test-asan test-integration bench fuzz format format-check clean
 
 help:
 	@echo "make run     install what is missing, build, start on http://127.0.0.1:8080 (data in ./data)"
 	@echo "make test    install what is missing, build, run every test"
 	@echo "make build   build the release binary ($(BIN))"
 	@echo "make bench   run the benchmarks (results in bench/results/ and docs/benchmarks.md)"
+	@echo "make fuzz    run every libFuzzer harness for FUZZ_SECONDS (600) and grow the corpora"
 	@echo "make format  clang-format the sources"
 
 deps:
@@ -46,6 +47,11 @@ test-integration: build
 bench: deps build
 	@bash bench/run.sh
 	@node tests/integration/with-engines.mjs bash bench/run.sh
+
+# Longer fuzzing than make test's: findings are merged into fuzz/corpus/ and the run is
+# recorded in fuzz/runs.tsv (commit both).
+fuzz: deps
+	FUZZ_MERGE=1 FUZZ_RECORD=1 bash scripts/fuzz.sh $(or $(FUZZ_SECONDS),600)
 
 format:
 	@git ls-files '*.cpp' '*.h' | xargs clang-format -i

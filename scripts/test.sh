@@ -28,3 +28,6 @@ echo "== asan+ubsan: the HTTP integration suite in distributed mode (dynalite, s
 ISVC_BIN=build/asan/image-service ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   node tests/integration/run-distributed.mjs tests/integration/*.test.mjs
+
+echo "== fuzzers (clang, ASan+UBSan): each harness for a bounded time on its committed corpus"
+scripts/fuzz.sh "${FUZZ_SECONDS:-15}"

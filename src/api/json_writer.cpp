@@ -5,10 +5,46 @@
 
 namespace isvc::api {
 
+namespace {
+
+// Length of the well-formed UTF-8 sequence at s[i] (RFC 3629: no overlongs, no surrogates,
+// nothing above U+10FFFF), or 0 when the bytes there are not one.
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = b(i);
+  std::size_t n = c >= 0xC2 && c <= 0xDF   ? 2
+                  : c >= 0xE0 && c <= 0xEF ? 3
+                  : c >= 0xF0 && c <= 0xF4 ? 4
+                                           : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k)
+    if ((b(i + k) & 0xC0) != 0x80) return 0;
+  unsigned char second = b(i + 1);
+  if (c == 0xE0 && second < 0xA0) return 0;   // overlong
+  if (c == 0xED && second >= 0xA0) return 0;  // UTF-16 surrogate
+  if (c == 0xF0 && second < 0x90) return 0;   // overlong
+  if (c == 0xF4 && second >= 0x90) return 0;  // above U+10FFFF
+  return n;
+}
+
+}  // namespace
+
+// Escapes for JSON; bytes that are not well-formed UTF-8 (a client's raw path or file name, say)
+// become U+FFFD, so every response body is valid JSON text (RFC 8259 §8.1).
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
-  for (unsigned char c : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      if (auto n = utf8_sequence(s, i)) {
+        out.append(s.substr(i, n));
+        i += n - 1;
+      } else {
+        out += "\\ufffd";
+      }
+      continue;
+    }
     switch (c) {
       case '"':
         out += "\\\"";

@@ -16,6 +16,25 @@ TEST(JsonWriter, WritesNestedValuesAndEscapes) {
   EXPECT_EQ(w.str(), R"({"a":"x\"y\\z\n\u0001","b":[1,true,null],"r":1.5,"q":0.333,"z":2})");
 }
 
+TEST(JsonWriter, KeepsWellFormedUtf8AndReplacesEverythingElse) {
+  auto q = [](std::string_view s) {
+    std::string out;
+    append_json_string(out, s);
+    return out;
+  };
+  EXPECT_EQ(q("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xb7"),
+            "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xb7\"");
+  EXPECT_EQ(q("a\xc7"
+              "1"),
+            "\"a\\ufffd1\"");                                 // lead byte without continuation
+  EXPECT_EQ(q("\xc0\xaf"), "\"\\ufffd\\ufffd\"");             // overlong '/'
+  EXPECT_EQ(q("\xed\xa0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");  // surrogate
+  EXPECT_EQ(q("\xf4\x90\x80\x80"), "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");  // > U+10FFFF
+  EXPECT_EQ(q("\xf5\x80\x80"), "\"\\ufffd\\ufffd\\ufffd\"");
+  EXPECT_EQ(q("\xe2\x82"), "\"\\ufffd\\ufffd\"");  // truncated at the end
+  EXPECT_EQ(q("\xff"), "\"\\ufffd\"");
+}
+
 TEST(RenderError, HasTheSpecFields) {
   domain::Error e(domain::ErrorCode::VersionMismatch, "stale");
   e.current_version = 3;
