@@ -31,7 +31,8 @@ if [ -n "${ISVC_DYNAMODB_ENDPOINT:-}" ]; then
 else
   BACKENDS="SQLite + filesystem"
 fi
-HOST=127.0.0.1 PORT=0 DATA_DIR="$TMP/data" STAGE=dev LOG_LEVEL=info "$BIN" serve > "$TMP/server.log" 2>&1 &
+# Rate limits off: the benchmark is one user sending thousands of requests a second.
+RATE_LIMITS_ENABLED=false HOST=127.0.0.1 PORT=0 DATA_DIR="$TMP/data" STAGE=dev LOG_LEVEL=info "$BIN" serve > "$TMP/server.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 200); do
   PORT=$(grep -o '"port":[0-9]*' "$TMP/server.log" 2>/dev/null | head -1 | cut -d: -f2 || true)

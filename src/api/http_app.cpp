@@ -15,6 +15,33 @@ bool is_json(const http::Request& head) {
   auto ct = head.header("Content-Type");
   return ct && ct->substr(0, 16) == "application/json";
 }
+
+// Which per-user limit a request counts against (SPEC §4). Starting a direct upload counts as
+// the upload; completing it does not count again. The service's JSON import is not an upload.
+domain::RateClass rate_class(const http::Request& req) {
+  const std::string& p = req.path;
+  const std::string& m = req.method;
+  using domain::RateClass;
+  if (p == "/images") {
+    if (m == "POST") return is_json(req) ? RateClass::None : RateClass::Upload;
+    if (m == "GET") return RateClass::Read;
+    return RateClass::None;
+  }
+  if (p == "/images/uploads") return m == "POST" ? RateClass::Upload : RateClass::None;
+  if (p.rfind("/images/uploads/", 0) == 0) return RateClass::None;
+  if (p.rfind("/images/", 0) == 0) {
+    if (m == "GET") return RateClass::Read;
+    if (m == "PATCH") return RateClass::Update;
+    if (m == "DELETE") return RateClass::Delete;
+  }
+  if (p.rfind("/users/", 0) == 0 && m == "DELETE") return RateClass::Delete;
+  return RateClass::None;
+}
+
+// The caller authenticated by rate_limit() for the request being handled on this thread, so the
+// route does not verify the token a second time.
+thread_local const http::Request* memo_request = nullptr;
+thread_local domain::Caller memo_caller;
 }  // namespace
 
 HttpApp::HttpApp(ApiDeps deps, ApiSettings settings)
@@ -33,6 +60,7 @@ std::size_t HttpApp::body_limit(const http::Request& head) const {
 }
 
 domain::Caller HttpApp::authenticate(const http::Request& req) const {
+  if (memo_request == &req) return memo_caller;
   auto h = req.header("Authorization");
   if (!h) throw Error(ErrorCode::Unauthorized, "missing bearer token");
   std::string_view v = *h;
@@ -51,16 +79,49 @@ domain::Caller HttpApp::authenticate(const http::Request& req) const {
 
 http::Response HttpApp::handle(http::Request& req) {
   http::Response res;
+  http::HeaderList limit_headers;
   try {
-    res = route(req);
+    auto refused = rate_limit(req, limit_headers);
+    res = refused ? std::move(*refused) : route(req);
   } catch (const Error& e) {
     res = error_response(req, e);
   } catch (const std::exception& e) {
     d_.log.error("unhandled_exception", {{"requestId", req.request_id}, {"what", e.what()}});
     res = error_response(req, Error(ErrorCode::Internal, "internal error"));
   }
+  memo_request = nullptr;
+  for (auto& [k, v] : limit_headers) res.set(k, v);
   finish(req, res);
   return res;
+}
+
+std::optional<http::Response> HttpApp::rate_limit(const http::Request& req,
+                                                  http::HeaderList& headers) {
+  if (!d_.limiter || !s_.rate_limits.enabled) return std::nullopt;
+  auto cls = rate_class(req);
+  if (cls == domain::RateClass::None) return std::nullopt;
+  domain::Caller caller;
+  try {
+    caller = authenticate(req);
+  } catch (const Error&) {
+    return std::nullopt;  // the route answers 401 itself
+  }
+  memo_request = &req;
+  memo_caller = caller;
+  if (caller.role == domain::CallerRole::Service) return std::nullopt;  // service-to-service
+  auto d = d_.limiter->take(caller.user_id + ":" + domain::rate_class_name(cls),
+                            s_.rate_limits.windows(cls), d_.clock.now_ms());
+  headers.emplace_back("X-RateLimit-Limit", std::to_string(d.limit));
+  headers.emplace_back("X-RateLimit-Remaining", std::to_string(d.remaining));
+  headers.emplace_back("X-RateLimit-Reset", std::to_string(d.reset_epoch_s));
+  if (d.allowed) return std::nullopt;
+  d_.metrics.rate_limited.fetch_add(1);
+  Error e(ErrorCode::RateLimitExceeded,
+          std::string("too many ") + domain::rate_class_name(cls) + " requests; retry in " +
+              std::to_string(d.retry_after_s) + " s",
+          {{"limit", std::to_string(d.limit)}});
+  e.retry_after_s = int(d.retry_after_s);
+  return error_response(req, e);
 }
 
 http::Response HttpApp::route(http::Request& req) {

@@ -15,6 +15,7 @@
 #include "domain/clock.h"
 #include "domain/direct_upload.h"
 #include "domain/image_service.h"
+#include "domain/rate_limit.h"
 #include "http/server.h"
 #include "obs/logger.h"
 #include "obs/metrics.h"
@@ -29,6 +30,7 @@ struct ApiSettings {
   int64_t max_file_size = 10 * 1024 * 1024;
   std::size_t json_body_limit = 1024 * 1024;
   std::string openapi_yaml;  // served at /api-docs
+  domain::RateLimitSettings rate_limits;
 };
 
 struct ApiDeps {
@@ -44,6 +46,7 @@ struct ApiDeps {
   const domain::ServiceUploadUrls* service_urls;  // embedded mode's PUT /uploads/{id}, or null
   cache::RedisClient* redis;                      // the shared cache, or null when not configured
   const cdn::PurgeQueue* cdn;                     // CDN purges, or null when not configured
+  domain::RateLimiter* limiter = nullptr;         // null when rate limits are off
 };
 
 class HttpApp final : public http::RequestHandler {
@@ -78,6 +81,9 @@ class HttpApp final : public http::RequestHandler {
 
   http::Response error_response(const http::Request& req, const domain::Error& err) const;
   void finish(const http::Request& req, http::Response& res) const;
+  // Takes a token of the request's rate class for its caller (SPEC §4). Returns the 429 to send
+  // instead of running the route, or nullopt; `headers` gets the X-RateLimit-* headers.
+  std::optional<http::Response> rate_limit(const http::Request& req, http::HeaderList& headers);
 
   ApiDeps d_;
   ApiSettings s_;

@@ -220,11 +220,15 @@ Config load_config(const EnvLookup& env) {
     if (c.supported_formats.empty()) throw ConfigError("SUPPORTED_FORMATS: must not be empty");
   }
   if (auto v = get("MAX_PAGE_SIZE")) c.max_page_size = int(parse_int("MAX_PAGE_SIZE", *v, 1, 1000));
-  if (auto v = get("RATE_LIMITS_ENABLED")) {
-    if (parse_bool("RATE_LIMITS_ENABLED", *v))
-      throw ConfigError(
-          "RATE_LIMITS_ENABLED: rate limiting is not available in this build; set it to false");
-  }
+  if (auto v = get("RATE_LIMITS_ENABLED"))
+    c.rate_limits.enabled = parse_bool("RATE_LIMITS_ENABLED", *v);
+  for (auto [name, field] :
+       {std::pair{"RATE_LIMIT_UPLOADS_PER_MINUTE", &c.rate_limits.uploads_per_minute},
+        std::pair{"RATE_LIMIT_UPLOADS_PER_HOUR", &c.rate_limits.uploads_per_hour},
+        std::pair{"RATE_LIMIT_UPDATES_PER_MINUTE", &c.rate_limits.updates_per_minute},
+        std::pair{"RATE_LIMIT_DELETES_PER_MINUTE", &c.rate_limits.deletes_per_minute},
+        std::pair{"RATE_LIMIT_READS_PER_SECOND", &c.rate_limits.reads_per_second}})
+    if (auto v = get(name)) *field = parse_int(name, *v, 1, 1'000'000'000);
   if (auto v = get("CORS_ALLOWED_ORIGINS")) {
     c.cors_allowed_origins = split_list(*v);
     for (const auto& o : c.cors_allowed_origins) check_origin(o);

@@ -2,6 +2,8 @@
 // a bad value stops start-up with a message naming the variable.
 #pragma once
 
+#include "domain/rate_limit.h"
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -67,6 +69,7 @@ struct Config {
   int max_page_size = 100;
   std::vector<std::string> cors_allowed_origins;
   bool cors_explicit = false;
+  domain::RateLimitSettings rate_limits;  // RATE_LIMITS_ENABLED, RATE_LIMIT_*
 
   // Tuning (documented in the README).
   int io_threads = 2;

@@ -20,6 +20,7 @@
 #include "cache/object_cache.h"
 #include "cache/redis_client.h"
 #include "cache/redis_metadata_cache.h"
+#include "cache/redis_rate_limiter.h"
 #include "cdn/purge_queue.h"
 #include "cdn/purge_targets.h"
 #include "domain/bounded_pool.h"
@@ -173,9 +174,18 @@ int serve_command() {
   api_settings.cors_origins = effective_cors_origins(cfg);
   api_settings.max_file_size = cfg.max_file_size;
   api_settings.openapi_yaml = std::string(openapi_document());
+  api_settings.rate_limits = cfg.rate_limits;
+  // Rate limits: in Redis when it is configured (shared by all instances), else in-process.
+  std::unique_ptr<domain::RateLimiter> limiter;
+  if (cfg.rate_limits.enabled) {
+    if (redis)
+      limiter = std::make_unique<cache::RedisRateLimiter>(*redis, cache_namespace(cfg));
+    else
+      limiter = std::make_unique<domain::TokenBuckets>();
+  }
   api::HttpApp app(
       api::ApiDeps{images, verifier, metadata, objects, file_cache, metrics, log, clock, uploads,
-                   s3_urls ? nullptr : &service_urls, redis.get(), purger.get()},
+                   s3_urls ? nullptr : &service_urls, redis.get(), purger.get(), limiter.get()},
       api_settings);
 
   http::ServerOptions opts;

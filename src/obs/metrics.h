@@ -38,6 +38,7 @@ struct ServiceMetrics {
   std::atomic<uint64_t> uploads_failed{0};
   std::atomic<uint64_t> metadata_cache_hits{0};  // Redis metadata cache
   std::atomic<uint64_t> metadata_cache_misses{0};
+  std::atomic<uint64_t> rate_limited{0};  // 429s
 
   double file_cache_hit_rate() const;
 };

@@ -51,6 +51,24 @@ TEST(Config, BadValuesNameTheVariable) {
   EXPECT_EQ(error_of({{"STAGE", "production"}, {"JWT_JWKS_FILE", "/k.json"}}), "");
 }
 
+TEST(Config, RateLimitsDefaultOnWithTheSpecsNumbersAndAreTunable) {
+  auto c = load_config(env({}));
+  EXPECT_TRUE(c.rate_limits.enabled);
+  EXPECT_EQ(c.rate_limits.uploads_per_minute, 10);
+  EXPECT_EQ(c.rate_limits.uploads_per_hour, 100);
+  EXPECT_EQ(c.rate_limits.updates_per_minute, 50);
+  EXPECT_EQ(c.rate_limits.deletes_per_minute, 50);
+  EXPECT_EQ(c.rate_limits.reads_per_second, 1000);
+  auto t =
+      load_config(env({{"RATE_LIMITS_ENABLED", "false"}, {"RATE_LIMIT_UPLOADS_PER_HOUR", "7"}}));
+  EXPECT_FALSE(t.rate_limits.enabled);
+  EXPECT_EQ(t.rate_limits.uploads_per_hour, 7);
+  EXPECT_EQ(
+      error_of({{"RATE_LIMIT_READS_PER_SECOND", "0"}}).rfind("RATE_LIMIT_READS_PER_SECOND:", 0),
+      0u);
+  EXPECT_EQ(error_of({{"RATE_LIMITS_ENABLED", "maybe"}}).rfind("RATE_LIMITS_ENABLED:", 0), 0u);
+}
+
 TEST(Config, ExplicitCorsListReplacesDefaults) {
   auto c = load_config(env({{"CORS_ALLOWED_ORIGINS", "https://a.com, https://*.b.com"}}));
   auto o = effective_cors_origins(c);
