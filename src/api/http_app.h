@@ -3,6 +3,7 @@
 // every response. No business rule lives here.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -84,6 +85,12 @@ class HttpApp final : public http::RequestHandler {
   // Takes a token of the request's rate class for its caller (SPEC §4). Returns the 429 to send
   // instead of running the route, or nullopt; `headers` gets the X-RateLimit-* headers.
   std::optional<http::Response> rate_limit(const http::Request& req, http::HeaderList& headers);
+  // Runs `work` under the request's Idempotency-Key when it has one (SPEC §6): the response is
+  // 201 with the new image, or 200 with the first request's image on a replay. `fingerprint`
+  // says what the request is; `created` is false when `work` found the image already there.
+  http::Response idempotent(const http::Request& req, const domain::Caller& caller,
+                            const std::string& fingerprint,
+                            const std::function<std::pair<domain::ImageRecord, bool>()>& work);
 
   ApiDeps d_;
   ApiSettings s_;

@@ -6,6 +6,8 @@
 
 #include "api/http_app.h"
 #include "api/render.h"
+#include "domain/encoding.h"
+#include "domain/idempotency.h"
 #include "http/multipart.h"
 
 namespace isvc::api {
@@ -79,6 +81,25 @@ std::optional<std::string> nullable_string(const boost::json::value& v, const ch
   return std::string(v.as_string());
 }
 
+// What makes two uploads "the same request" (SPEC §12): the file's bytes (by hash), its name and
+// the fields after normalisation, whatever the multipart framing.
+std::string upload_fingerprint(const domain::UploadRequest& up) {
+  std::string m = "POST /images\n";
+  m += domain::hex_encode(domain::sha256(up.bytes));
+  auto add = [&](const char* name, const std::optional<std::string>& v) {
+    m += '\n';
+    m += name;
+    if (v) m += "=" + std::to_string(v->size()) + ":" + *v;
+  };
+  add("filename", up.filename);
+  add("title", up.title);
+  add("description", up.description);
+  add("altText", up.alt_text);
+  add("albumId", up.album_id);
+  for (const auto& t : up.tags) add("tag", t);
+  return domain::hex_encode(domain::sha256(m));
+}
+
 }  // namespace
 
 http::Response HttpApp::upload(http::Request& req) {
@@ -131,12 +152,50 @@ http::Response HttpApp::upload(http::Request& req) {
   up.filename = file->filename.value_or("");
   up.tags = domain::tags_from_form_values(tag_values);
 
-  auto rec = d_.images.upload(caller, up);
-  auto res = json_response(201, render_image(rec, s_.cdn_base_url));
+  auto res = idempotent(req, caller, upload_fingerprint(up), [&] {
+    return std::pair{d_.images.upload(caller, up), true};
+  });
+  res.log_fields.emplace_back("operation", "upload");
+  return res;
+}
+
+http::Response HttpApp::idempotent(
+    const http::Request& req, const domain::Caller& caller, const std::string& fingerprint,
+    const std::function<std::pair<domain::ImageRecord, bool>()>& work) {
+  domain::ImageRecord rec;
+  bool created = true;
+  auto key = req.header("Idempotency-Key");
+  if (!key) {
+    std::tie(rec, created) = work();
+  } else {
+    domain::check_idempotency_key(*key);
+    auto r = domain::run_idempotent(
+        d_.metadata, d_.clock, domain::IdempotencySettings{},
+        domain::scoped_idempotency_key(caller.user_id, *key), fingerprint,
+        [&] {
+          auto [image, fresh] = work();
+          created = fresh;
+          return image;
+        },
+        [&](const std::string& id) -> std::optional<domain::ImageRecord> {
+          try {
+            return d_.images.get(caller, id);
+          } catch (const Error& e) {
+            if (e.code() == ErrorCode::ImageNotFound) return std::nullopt;
+            throw;
+          }
+        });
+    rec = r.image;
+    if (r.replayed) {
+      created = false;
+      d_.metrics.idempotent_replays.fetch_add(1);
+    }
+  }
+  auto res = json_response(created ? 201 : 200, render_image(rec, s_.cdn_base_url));
   res.set("Location", "/images/" + rec.id);
+  if (key && !created) res.set("Idempotent-Replayed", "true");
   res.log_fields.emplace_back("userId", caller.user_id);
   res.log_fields.emplace_back("imageId", rec.id);
-  res.log_fields.emplace_back("operation", "upload");
   return res;
 }
 

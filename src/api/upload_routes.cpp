@@ -6,6 +6,7 @@
 #include "api/http_app.h"
 #include "api/json_writer.h"
 #include "api/render.h"
+#include "domain/encoding.h"
 
 namespace isvc::api {
 
@@ -93,11 +94,10 @@ http::Response HttpApp::start_upload(http::Request& req) {
 
 http::Response HttpApp::complete_upload(http::Request& req, const std::string& upload_id) {
   auto caller = authenticate(req);
-  auto [rec, created] = d_.uploads.complete(caller, upload_id);
-  auto res = json_response(created ? 201 : 200, render_image(rec, s_.cdn_base_url));
-  res.set("Location", "/images/" + rec.id);
-  res.log_fields.emplace_back("userId", caller.user_id);
-  res.log_fields.emplace_back("imageId", rec.id);
+  auto fingerprint =
+      domain::hex_encode(domain::sha256("POST /images/uploads/" + upload_id + "/complete"));
+  auto res =
+      idempotent(req, caller, fingerprint, [&] { return d_.uploads.complete(caller, upload_id); });
   res.log_fields.emplace_back("operation", "upload_complete");
   return res;
 }

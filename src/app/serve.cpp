@@ -206,7 +206,20 @@ int serve_command() {
 
   // Embedded mode's janitor: uncompleted direct uploads lapse after 24 h (S3 has a lifecycle
   // rule for temp/ instead).
+  // Idempotency keys older than 24 h go in the janitor's sweep (DynamoDB's TTL removes them too;
+  // the sweep covers engines without TTL, and as it is a scan there it runs hourly).
+  int64_t last_idempotency_sweep_ms = 0;
   Janitor janitor(cfg.janitor_interval_s, [&] {
+    int64_t now = clock.now_ms();
+    if (!backends.dynamo || now - last_idempotency_sweep_ms > 3600 * 1000) {
+      last_idempotency_sweep_ms = now;
+      try {
+        if (auto n = metadata.remove_expired_idempotency(now))
+          log.info("janitor_swept", {{"idempotencyKeys", n}});
+      } catch (const std::exception& e) {
+        log.warn("janitor_failed", {{"what", e.what()}});
+      }
+    }
     if (backends.s3) return;
     try {
       auto swept = uploads.sweep();

@@ -61,6 +61,17 @@ class RedisMetadataCache final : public storage::MetadataStore {
   int64_t remove_expired_uploads(int64_t now) override {
     return inner_.remove_expired_uploads(now);
   }
+  std::optional<domain::IdempotencyRecord> claim_idempotency(const domain::IdempotencyRecord& p,
+                                                             int64_t now) override {
+    return inner_.claim_idempotency(p, now);
+  }
+  void complete_idempotency(const std::string& key, const std::string& image_id) override {
+    inner_.complete_idempotency(key, image_id);
+  }
+  void release_idempotency(const std::string& key) override { inner_.release_idempotency(key); }
+  int64_t remove_expired_idempotency(int64_t now) override {
+    return inner_.remove_expired_idempotency(now);
+  }
   // Called every second in the background: an instance that lost a cache write starts the new
   // epoch as soon as Redis answers, without waiting for its next request.
   void heal() { usable(); }

@@ -38,7 +38,8 @@ struct ServiceMetrics {
   std::atomic<uint64_t> uploads_failed{0};
   std::atomic<uint64_t> metadata_cache_hits{0};  // Redis metadata cache
   std::atomic<uint64_t> metadata_cache_misses{0};
-  std::atomic<uint64_t> rate_limited{0};  // 429s
+  std::atomic<uint64_t> rate_limited{0};        // 429s
+  std::atomic<uint64_t> idempotent_replays{0};  // answered from an Idempotency-Key
 
   double file_cache_hit_rate() const;
 };

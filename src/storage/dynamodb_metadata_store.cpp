@@ -340,10 +340,12 @@ StoreStats DynamoDbMetadataStore::stats(int64_t since_ms) {
 }
 
 void DynamoDbMetadataStore::scan(const std::function<bool(const ImageRecord&)>& visit) {
-  json::object req{{"TableName", table_},
-                   {"FilterExpression", "#sk = :meta"},
-                   {"ExpressionAttributeNames", {{"#sk", "SK"}}},
-                   {"ExpressionAttributeValues", {{":meta", S("METADATA")}}}};
+  // Images only: upload and idempotency records share the table.
+  json::object req{
+      {"TableName", table_},
+      {"FilterExpression", "#sk = :meta AND begins_with(#pk, :image)"},
+      {"ExpressionAttributeNames", {{"#sk", "SK"}, {"#pk", "PK"}}},
+      {"ExpressionAttributeValues", {{":meta", S("METADATA")}, {":image", S("IMAGE#")}}}};
   for (;;) {
     auto body = db_.must("Scan", req);
     const auto& o = body.as_object();
@@ -504,6 +506,86 @@ int64_t DynamoDbMetadataStore::remove_expired_uploads(int64_t now_ms) {
   json::object req{{"TableName", table_},
                    {"FilterExpression", "begins_with(PK, :p) AND expiresAtMs <= :now"},
                    {"ExpressionAttributeValues", {{":p", S("UPLOAD#")}, {":now", N(now_ms)}}}};
+  int64_t removed = 0;
+  for (;;) {
+    auto body = db_.must("Scan", req);
+    const auto& o = body.as_object();
+    if (auto* items = o.if_contains("Items"); items && items->is_array())
+      for (const auto& it : items->as_array()) {
+        json::object key{{"PK", it.at("PK")}, {"SK", it.at("SK")}};
+        db_.must("DeleteItem", json::object{{"TableName", table_}, {"Key", std::move(key)}});
+        ++removed;
+      }
+    auto* last = o.if_contains("LastEvaluatedKey");
+    if (!last || !last->is_object()) return removed;
+    req["ExclusiveStartKey"] = *last;
+  }
+}
+
+namespace {
+json::object idempotency_key(const std::string& key) {
+  return {{"PK", S("IDEMPOTENCY#" + key)}, {"SK", S("METADATA")}};
+}
+}  // namespace
+
+std::optional<domain::IdempotencyRecord> DynamoDbMetadataStore::claim_idempotency(
+    const domain::IdempotencyRecord& p, int64_t now_ms) {
+  json::object item = idempotency_key(p.key);
+  item["fingerprint"] = S(p.fingerprint);
+  item["leaseUntilMs"] = N(p.lease_until_ms);
+  item["expiresAtMs"] = N(p.expires_at_ms);
+  item["ttl"] = N(p.expires_at_ms / 1000);
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    auto r = db_.call("PutItem",
+                      json::object{{"TableName", table_},
+                                   {"Item", item},
+                                   {"ConditionExpression",
+                                    "attribute_not_exists(PK) OR expiresAtMs <= :now OR "
+                                    "(attribute_not_exists(imageId) AND leaseUntilMs <= :now)"},
+                                   {"ExpressionAttributeValues", {{":now", N(now_ms)}}}});
+    if (r.ok) return std::nullopt;
+    if (r.error_type != kConditionFailed)
+      throw Error(ErrorCode::StorageFailed, "dynamodb PutItem failed: " + r.error_type);
+    auto body = db_.must("GetItem", json::object{{"TableName", table_},
+                                                 {"Key", idempotency_key(p.key)},
+                                                 {"ConsistentRead", true}});
+    auto* found = body.as_object().if_contains("Item");
+    if (!found || !found->is_object()) continue;  // removed meanwhile: claim again
+    const auto& o = found->as_object();
+    auto num = [&](const char* k) {
+      auto* a = o.if_contains(k);
+      return a ? std::stoll(std::string(a->at("N").as_string())) : int64_t(0);
+    };
+    domain::IdempotencyRecord held;
+    held.key = p.key;
+    held.fingerprint = std::string(o.at("fingerprint").at("S").as_string());
+    if (auto* id = o.if_contains("imageId")) held.image_id = std::string(id->at("S").as_string());
+    held.lease_until_ms = num("leaseUntilMs");
+    held.expires_at_ms = num("expiresAtMs");
+    return held;
+  }
+  throw Error(ErrorCode::Unavailable, "idempotency key kept changing; retry");
+}
+
+void DynamoDbMetadataStore::complete_idempotency(const std::string& key,
+                                                 const std::string& image_id) {
+  db_.must("UpdateItem", json::object{{"TableName", table_},
+                                      {"Key", idempotency_key(key)},
+                                      {"UpdateExpression", "SET imageId = :id"},
+                                      {"ExpressionAttributeValues", {{":id", S(image_id)}}}});
+}
+
+void DynamoDbMetadataStore::release_idempotency(const std::string& key) {
+  db_.call("DeleteItem", json::object{{"TableName", table_},
+                                      {"Key", idempotency_key(key)},
+                                      {"ConditionExpression", "attribute_not_exists(imageId)"}});
+}
+
+int64_t DynamoDbMetadataStore::remove_expired_idempotency(int64_t now_ms) {
+  // Normally the table's TTL does this; the sweep covers engines without TTL.
+  json::object req{{"TableName", table_},
+                   {"FilterExpression", "begins_with(PK, :p) AND expiresAtMs <= :now"},
+                   {"ExpressionAttributeValues", {{":p", S("IDEMPOTENCY#")}, {":now", N(now_ms)}}}};
   int64_t removed = 0;
   for (;;) {
     auto body = db_.must("Scan", req);

@@ -40,6 +40,11 @@ class DynamoDbMetadataStore final : public MetadataStore {
   std::optional<domain::UploadRecord> get_upload(const std::string& id, int64_t now_ms) override;
   void remove_upload(const std::string& id) override;
   int64_t remove_expired_uploads(int64_t now_ms) override;
+  std::optional<domain::IdempotencyRecord> claim_idempotency(
+      const domain::IdempotencyRecord& pending, int64_t now_ms) override;
+  void complete_idempotency(const std::string& key, const std::string& image_id) override;
+  void release_idempotency(const std::string& key) override;
+  int64_t remove_expired_idempotency(int64_t now_ms) override;
   std::string name() const override { return "dynamodb"; }
   bool healthy() override;
 

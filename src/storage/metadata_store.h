@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "domain/error.h"
+#include "domain/idempotency.h"
 #include "domain/image_record.h"
 #include "domain/upload_record.h"
 
@@ -100,6 +101,17 @@ class MetadataStore {
   virtual std::optional<domain::UploadRecord> get_upload(const std::string& id, int64_t now_ms) = 0;
   virtual void remove_upload(const std::string& id) = 0;
   virtual int64_t remove_expired_uploads(int64_t now_ms) = 0;
+
+  // Idempotency keys (domain/idempotency.h). claim_idempotency stores `pending` (no image id)
+  // unless a live record holds its key, atomically: returns nullopt when the caller now owns the
+  // key, else the record holding it. A record is dead once expired, or when it has no image id
+  // and its lease has run out. complete_ records the owner's result; release_ drops a claim
+  // without a result (the request failed); remove_expired_ is for the janitor.
+  virtual std::optional<domain::IdempotencyRecord> claim_idempotency(
+      const domain::IdempotencyRecord& pending, int64_t now_ms) = 0;
+  virtual void complete_idempotency(const std::string& key, const std::string& image_id) = 0;
+  virtual void release_idempotency(const std::string& key) = 0;
+  virtual int64_t remove_expired_idempotency(int64_t now_ms) = 0;
 
   // Name for health/metrics ("sqlite", "dynamodb") and a cheap liveness probe.
   virtual std::string name() const = 0;

@@ -52,6 +52,11 @@ CREATE TABLE IF NOT EXISTS uploads (
   id TEXT PRIMARY KEY, user_id TEXT NOT NULL, fields TEXT NOT NULL,
   created_at_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL, completed_image_id TEXT);
 CREATE INDEX IF NOT EXISTS uploads_by_expiry ON uploads(expires_at_ms);
+-- idempotency keys (24 h)
+CREATE TABLE IF NOT EXISTS idempotency (
+  key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, image_id TEXT,
+  lease_until_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS idempotency_by_expiry ON idempotency(expires_at_ms);
 )SQL";
 
 const char* kColumns =
@@ -588,6 +593,63 @@ void SqliteMetadataStore::remove_upload(const std::string& id) {
 int64_t SqliteMetadataStore::remove_expired_uploads(int64_t now_ms) {
   return impl_->write([&](Connection& c) {
     auto s = c.prepare("DELETE FROM uploads WHERE expires_at_ms <= ?1");
+    s.bind(1, now_ms);
+    s.run();
+    return int64_t(sqlite3_changes(c.raw()));
+  });
+}
+
+std::optional<domain::IdempotencyRecord> SqliteMetadataStore::claim_idempotency(
+    const domain::IdempotencyRecord& p, int64_t now_ms) {
+  return impl_->write([&](Connection& c) -> std::optional<domain::IdempotencyRecord> {
+    // Insert, or take over a dead record, in one statement: the claim is atomic even across
+    // processes sharing the file.
+    auto ins = c.prepare(
+        "INSERT INTO idempotency(key, fingerprint, image_id, lease_until_ms, expires_at_ms) "
+        "VALUES (?1, ?2, NULL, ?3, ?4) ON CONFLICT(key) DO UPDATE SET "
+        "fingerprint = excluded.fingerprint, image_id = NULL, "
+        "lease_until_ms = excluded.lease_until_ms, expires_at_ms = excluded.expires_at_ms "
+        "WHERE idempotency.expires_at_ms <= ?5 OR "
+        "(idempotency.image_id IS NULL AND idempotency.lease_until_ms <= ?5)");
+    ins.bind(1, std::string_view(p.key)).bind(2, std::string_view(p.fingerprint));
+    ins.bind(3, p.lease_until_ms).bind(4, p.expires_at_ms).bind(5, now_ms);
+    ins.run();
+    if (sqlite3_changes(c.raw()) == 1) return std::nullopt;
+    auto s = c.prepare(
+        "SELECT fingerprint, image_id, lease_until_ms, expires_at_ms FROM idempotency "
+        "WHERE key = ?1");
+    s.bind(1, std::string_view(p.key));
+    if (!s.step()) throw Error(ErrorCode::StorageFailed, "idempotency record vanished");
+    domain::IdempotencyRecord r;
+    r.key = p.key;
+    r.fingerprint = s.text(0);
+    r.image_id = s.opt_text(1);
+    r.lease_until_ms = s.i64(2);
+    r.expires_at_ms = s.i64(3);
+    return r;
+  });
+}
+
+void SqliteMetadataStore::complete_idempotency(const std::string& key,
+                                               const std::string& image_id) {
+  impl_->write([&](Connection& c) {
+    auto s = c.prepare("UPDATE idempotency SET image_id = ?2 WHERE key = ?1");
+    s.bind(1, std::string_view(key)).bind(2, std::string_view(image_id));
+    s.run();
+  });
+}
+
+void SqliteMetadataStore::release_idempotency(const std::string& key) {
+  impl_->write([&](Connection& c) {
+    auto s = c.prepare("DELETE FROM idempotency WHERE key = ?1 AND image_id IS NULL");
+    s.bind(1, std::string_view(key));
+    s.run();
+  });
+}
+
+int64_t SqliteMetadataStore::remove_expired_idempotency(int64_t now_ms) {
+  return impl_->write([&](Connection& c) {
+    auto s = c.prepare("DELETE FROM idempotency WHERE expires_at_ms <= ?1");
     s.bind(1, now_ms);
     s.run();
     return int64_t(sqlite3_changes(c.raw()));

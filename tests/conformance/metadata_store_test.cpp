@@ -422,6 +422,55 @@ TEST_P(MetadataStoreConformance, ImportBatchCreatesUpdatesAndSkipsLikeOneByOne) 
   EXPECT_EQ(store->get(id(1))->version, 2);
 }
 
+TEST_P(MetadataStoreConformance, IdempotencyKeysAreClaimedOnceAndLapse) {
+  using domain::IdempotencyRecord;
+  auto pending = [](const std::string& key, const std::string& fp, int64_t now) {
+    return IdempotencyRecord{key, fp, std::nullopt, now + 300'000, now + 86'400'000};
+  };
+  EXPECT_EQ(store->claim_idempotency(pending("k1", "fpA", 1000), 1000), std::nullopt);
+  // While it runs, the key is held: whoever asks learns the fingerprint and that it is pending.
+  auto held = store->claim_idempotency(pending("k1", "fpB", 2000), 2000);
+  ASSERT_TRUE(held);
+  EXPECT_EQ(held->fingerprint, "fpA");
+  EXPECT_EQ(held->image_id, std::nullopt);
+  store->complete_idempotency("k1", id(7));
+  held = store->claim_idempotency(pending("k1", "fpA", 3000), 3000);
+  ASSERT_TRUE(held);
+  EXPECT_EQ(held->image_id, id(7));
+  EXPECT_EQ(held->expires_at_ms, 1000 + 86'400'000);
+  // A completed record outlives its lease, then expires.
+  EXPECT_TRUE(store->claim_idempotency(pending("k1", "fpA", 400'000), 400'000));
+  EXPECT_EQ(store->claim_idempotency(pending("k1", "fpC", 86'401'000), 86'401'000), std::nullopt);
+
+  // A claim whose request died lapses with its lease; a released one at once.
+  EXPECT_EQ(store->claim_idempotency(pending("k2", "fp", 0), 0), std::nullopt);
+  EXPECT_TRUE(store->claim_idempotency(pending("k2", "fp", 299'999), 299'999));
+  EXPECT_EQ(store->claim_idempotency(pending("k2", "fp2", 300'000), 300'000), std::nullopt);
+  store->release_idempotency("k2");
+  EXPECT_EQ(store->claim_idempotency(pending("k2", "fp3", 300'001), 300'001), std::nullopt);
+  store->complete_idempotency("k2", id(8));
+  store->release_idempotency("k2");  // never drops a record with a result
+  EXPECT_EQ(store->claim_idempotency(pending("k2", "x", 300'002), 300'002)->image_id, id(8));
+
+  // Concurrent claims of one key: exactly one owner.
+  std::atomic<int> owners{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      if (!store->claim_idempotency(pending("race", "fp" + std::to_string(t), 5000), 5000))
+        ++owners;
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(owners.load(), 1);
+
+  // The janitor's sweep removes expired records only; none of this touched the images.
+  EXPECT_EQ(store->remove_expired_idempotency(86'400'000 + 6000), 1);  // race (claimed at 5000)
+  EXPECT_EQ(store->claim_idempotency(pending("k2", "x", 300'003), 300'003)->image_id, id(8));
+  int n = 0;
+  store->scan([&](const ImageRecord&) { return ++n, true; });
+  EXPECT_EQ(n, 0);
+}
+
 std::unique_ptr<MetadataStore> make_sqlite(const std::string& dir) {
   return std::make_unique<SqliteMetadataStore>(dir + "/m.db");
 }

@@ -69,6 +69,21 @@ class MemoryMetadata : public storage::MetadataStore {
     return it->second;
   }
   void remove_upload(const std::string& id) override { uploads.erase(id); }
+  std::optional<domain::IdempotencyRecord> claim_idempotency(const domain::IdempotencyRecord& p,
+                                                             int64_t now) override {
+    auto it = idem.find(p.key);
+    if (it != idem.end() && it->second.expires_at_ms > now &&
+        (it->second.image_id || it->second.lease_until_ms > now))
+      return it->second;
+    idem[p.key] = p;
+    return std::nullopt;
+  }
+  void complete_idempotency(const std::string& key, const std::string& id) override {
+    idem[key].image_id = id;
+  }
+  void release_idempotency(const std::string& key) override { idem.erase(key); }
+  int64_t remove_expired_idempotency(int64_t) override { return 0; }
+  std::map<std::string, domain::IdempotencyRecord> idem;
   int64_t remove_expired_uploads(int64_t now) override {
     return int64_t(
         std::erase_if(uploads, [&](const auto& kv) { return kv.second.expires_at_ms <= now; }));

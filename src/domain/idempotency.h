@@ -1,0 +1,56 @@
+// Idempotency keys (SPEC §6, §12). A client's `Idempotency-Key` on an upload (or an upload's
+// complete call) makes the request run at most once per user and key within 24 h: a repeat of
+// the same request gets the first result (200, same image), a different request under the key a
+// 409 IDEMPOTENCY_KEY_REUSED, and a repeat while the first is still running a 409 with
+// Retry-After. The claim is one conditional write in the metadata store, so concurrent duplicates
+// (on any instance) never create two images. A claim whose request died (crash) lapses after
+// its lease, so a retry can run it again.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "domain/clock.h"
+#include "domain/image_record.h"
+
+namespace isvc::storage {
+class MetadataStore;
+}
+
+namespace isvc::domain {
+
+struct IdempotencyRecord {
+  std::string key;                      // scoped_idempotency_key(): user and client key, hashed
+  std::string fingerprint;              // what the request was (hex digest)
+  std::optional<std::string> image_id;  // the first request's result, once it succeeded
+  int64_t lease_until_ms = 0;           // a claim without a result may be taken over after this
+  int64_t expires_at_ms = 0;            // the key may be used afresh after this
+};
+
+struct IdempotencySettings {
+  int64_t ttl_ms = 24 * 3600 * 1000;
+  int64_t lease_ms = 5 * 60 * 1000;  // longer than any upload may take
+};
+
+// Throws Error(ValidationFailed, field Idempotency-Key) unless 1–255 visible ASCII characters.
+void check_idempotency_key(std::string_view key);
+// Hex SHA-256 of (user, key): fixed length, and one user's key never meets another's.
+std::string scoped_idempotency_key(const std::string& user_id, std::string_view key);
+
+struct IdempotentResult {
+  ImageRecord image;
+  bool replayed = false;  // true: the first request's result, nothing was done now
+};
+
+// Runs `work` unless the key already holds a request. `load` fetches the image a replay returns
+// (nullopt when it has been deleted since: 404).
+IdempotentResult run_idempotent(
+    storage::MetadataStore& store, const Clock& clock, const IdempotencySettings& s,
+    const std::string& scoped_key, const std::string& fingerprint,
+    const std::function<ImageRecord()>& work,
+    const std::function<std::optional<ImageRecord>(const std::string&)>& load);
+
+}  // namespace isvc::domain
