@@ -167,6 +167,14 @@ http::Response HttpApp::route(http::Request& req) {
     if (m == "DELETE") return delete_image(req, id);
     return method_not_allowed("GET, PATCH, DELETE, OPTIONS");
   }
+  if (p.rfind("/users/", 0) == 0) {
+    std::string rest = p.substr(7);
+    auto slash = rest.find('/');
+    if (slash == std::string::npos || slash == 0 || rest.substr(slash) != "/images")
+      throw Error(ErrorCode::NotFound, "no such route: " + p);
+    if (m == "DELETE") return erase_user(req, rest.substr(0, slash));
+    return method_not_allowed("DELETE, OPTIONS");
+  }
   if (p.rfind("/files/", 0) == 0) {
     if (m == "GET" || m == "HEAD") return serve_file(req, p.substr(7));
     return method_not_allowed("GET, HEAD, OPTIONS");

@@ -32,6 +32,7 @@ struct ApiSettings {
   std::size_t json_body_limit = 1024 * 1024;
   std::string openapi_yaml;  // served at /api-docs
   domain::RateLimitSettings rate_limits;
+  int64_t erase_budget_ms = 10'000;  // DELETE /users/{id}/images answers 202 after this
 };
 
 struct ApiDeps {
@@ -72,6 +73,11 @@ class HttpApp final : public http::RequestHandler {
   http::Response list_images(http::Request& req);
   http::Response patch_image(http::Request& req, const std::string& id);
   http::Response delete_image(http::Request& req, const std::string& id);
+  http::Response erase_user(http::Request& req, const std::string& encoded_user);
+  // Logs an admin acting on someone else's images (SPEC §3: admin passes ownership checks,
+  // audited).
+  void audit_admin(const http::Request& req, const domain::Caller& caller, const std::string& owner,
+                   const char* operation, const std::string& image_id) const;
   http::Response start_upload(http::Request& req);
   http::Response complete_upload(http::Request& req, const std::string& upload_id);
   http::Response receive_upload(http::Request& req, const std::string& upload_id);

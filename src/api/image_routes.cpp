@@ -5,6 +5,7 @@
 #include <set>
 
 #include "api/http_app.h"
+#include "api/json_writer.h"
 #include "api/render.h"
 #include "domain/encoding.h"
 #include "domain/idempotency.h"
@@ -202,6 +203,7 @@ http::Response HttpApp::idempotent(
 http::Response HttpApp::get_image(http::Request& req, const std::string& id) {
   auto caller = authenticate(req);
   auto rec = d_.images.get(caller, id);
+  audit_admin(req, caller, rec.user_id, "get", id);
   auto res = json_response(200, render_image(rec, s_.cdn_base_url));
   res.log_fields.emplace_back("userId", caller.user_id);
   res.log_fields.emplace_back("imageId", id);
@@ -281,6 +283,7 @@ http::Response HttpApp::patch_image(http::Request& req, const std::string& id) {
   }
   if (!has_version) throw Error::validation("version", "version is required");
   auto rec = d_.images.update(caller, id, up);
+  audit_admin(req, caller, rec.user_id, "update", id);
   auto res = json_response(200, render_image(rec, s_.cdn_base_url));
   res.log_fields.emplace_back("userId", caller.user_id);
   res.log_fields.emplace_back("imageId", id);
@@ -291,6 +294,7 @@ http::Response HttpApp::patch_image(http::Request& req, const std::string& id) {
 http::Response HttpApp::delete_image(http::Request& req, const std::string& id) {
   auto caller = authenticate(req);
   auto removed = d_.images.remove(caller, id);
+  audit_admin(req, caller, removed.user_id, "delete", id);
   d_.file_cache.erase(removed.s3_key);
   if (removed.thumbnail_key) d_.file_cache.erase(*removed.thumbnail_key);
   http::Response res;
@@ -299,6 +303,42 @@ http::Response HttpApp::delete_image(http::Request& req, const std::string& id) 
   res.log_fields.emplace_back("imageId", id);
   res.log_fields.emplace_back("operation", "delete");
   return res;
+}
+
+http::Response HttpApp::erase_user(http::Request& req, const std::string& encoded_user) {
+  auto caller = authenticate(req);
+  auto user = domain::percent_decode(encoded_user);
+  if (!user) throw Error::validation("userId", "userId is not valid percent-encoding");
+  auto done = d_.images.erase_user(caller, *user, d_.clock.now_ms() + s_.erase_budget_ms,
+                                   [&](const domain::ImageRecord& r) {
+                                     d_.file_cache.erase(r.s3_key);
+                                     if (r.thumbnail_key) d_.file_cache.erase(*r.thumbnail_key);
+                                   });
+  audit_admin(req, caller, *user, "erase_user", "");
+  JsonWriter w;
+  w.begin_object()
+      .field("userId", std::string_view(*user))
+      .field("deleted", done.deleted)
+      .field("remaining", done.remaining)
+      .field("complete", done.remaining == 0)
+      .end_object();
+  // 202: the time budget ran out first; calling again continues.
+  auto res = json_response(done.remaining == 0 ? 200 : 202, w.take());
+  res.log_fields.emplace_back("userId", caller.user_id);
+  res.log_fields.emplace_back("operation", "erase_user");
+  res.log_fields.emplace_back("deleted", std::to_string(done.deleted));
+  return res;
+}
+
+void HttpApp::audit_admin(const http::Request& req, const domain::Caller& caller,
+                          const std::string& owner, const char* operation,
+                          const std::string& image_id) const {
+  if (caller.role != domain::CallerRole::Admin || caller.user_id == owner) return;
+  d_.log.warn("admin_override", {{"requestId", req.request_id},
+                                 {"adminId", caller.user_id},
+                                 {"ownerId", owner},
+                                 {"operation", operation},
+                                 {"imageId", image_id}});
 }
 
 }  // namespace isvc::api

@@ -70,6 +70,7 @@ struct Config {
   std::vector<std::string> cors_allowed_origins;
   bool cors_explicit = false;
   domain::RateLimitSettings rate_limits;  // RATE_LIMITS_ENABLED, RATE_LIMIT_*
+  int64_t erase_budget_ms = 10'000;       // ERASE_BUDGET_MS: DELETE /users/{id}/images per call
 
   // Tuning (documented in the README).
   int io_threads = 2;

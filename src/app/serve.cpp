@@ -175,6 +175,7 @@ int serve_command() {
   api_settings.max_file_size = cfg.max_file_size;
   api_settings.openapi_yaml = std::string(openapi_document());
   api_settings.rate_limits = cfg.rate_limits;
+  api_settings.erase_budget_ms = cfg.erase_budget_ms;
   // Rate limits: in Redis when it is configured (shared by all instances), else in-process.
   std::unique_ptr<domain::RateLimiter> limiter;
   if (cfg.rate_limits.enabled) {

@@ -236,4 +236,37 @@ ImageRecord ImageService::remove(const Caller& caller, const std::string& id) {
   return *rec;
 }
 
+ImageService::Erased ImageService::erase_user(
+    const Caller& caller, const std::string& user_id, int64_t deadline_ms,
+    const std::function<void(const ImageRecord&)>& removed) {
+  if (user_id.empty() || user_id.size() > 256)
+    throw Error::validation("userId", "userId must be 1 to 256 characters");
+  bool allowed = caller.role == CallerRole::Admin ||
+                 (caller.role == CallerRole::User && caller.user_id == user_id);
+  if (!allowed) throw Error(ErrorCode::NotAuthorized, "you may only erase your own images");
+  Erased out;
+  storage::ListQuery q;
+  q.user_id = user_id;
+  q.ascending = true;
+  q.limit = 100;
+  bool more = true;
+  while (more && d_.clock.now_ms() < deadline_ms) {
+    auto page = d_.metadata.list(q);
+    more = page.has_more;
+    if (page.items.empty()) break;
+    for (const auto& rec : page.items) {
+      try {
+        auto gone = remove(caller, rec.id);
+        ++out.deleted;
+        if (removed) removed(gone);
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::ImageNotFound) throw;  // gone meanwhile: fine
+      }
+      if (d_.clock.now_ms() >= deadline_ms) break;
+    }
+  }
+  out.remaining = d_.metadata.count(user_id, std::nullopt, std::nullopt);
+  return out;
+}
+
 }  // namespace isvc::domain

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -95,6 +96,17 @@ class ImageService {
   // Removes objects and metadata; a delete that failed half-way is finished by the next call.
   // Returns the removed record (callers evict caches by its keys).
   ImageRecord remove(const Caller& caller, const std::string& id);
+
+  // GDPR erasure (SPEC §2 DELETE /users/{userId}/images): deletes the user's images, objects
+  // first, like remove(), until they are all gone or `deadline_ms` passes. The user themself or
+  // an admin. Idempotent and resumable: a later call continues with what is left. `removed` sees
+  // each deleted record (callers evict caches by its keys).
+  struct Erased {
+    int64_t deleted = 0;
+    int64_t remaining = 0;
+  };
+  Erased erase_user(const Caller& caller, const std::string& user_id, int64_t deadline_ms,
+                    const std::function<void(const ImageRecord&)>& removed = {});
 
   // Dual-write from the legacy API (SPEC §2, §8): service role only; idempotent by id.
   std::pair<ImageRecord, ImportOutcome> import_legacy(const Caller& caller,
