@@ -61,6 +61,11 @@ for i = 1, #ks, 500 do redis.call('DEL', unpack(ks, i, math.min(i + 499, #ks))) 
 redis.call('DEL', s)
 return #ks)LUA";
 
+// DEL of one key under the current epoch.
+constexpr const char* kForgetScript = R"LUA(
+local e = redis.call('GET', '@NS@epoch') or '0'
+return redis.call('DEL', '@NS@' .. e .. ':' .. KEYS[1]))LUA";
+
 std::string image_key(const std::string& id) {
   return "image:" + id;
 }
@@ -94,9 +99,9 @@ RedisMetadataCache::RedisMetadataCache(storage::MetadataStore& inner, RedisClien
                                        obs::ServiceMetrics& m, RedisCacheSettings s)
     : inner_(inner), redis_(redis), metrics_(m), s_(std::move(s)) {
   prefix_ = s_.key_namespace.empty() ? "isvc:" : "isvc:" + s_.key_namespace + ":";
-  const char* templates[] = {kGetScript, kSetVersionedScript, kListGetScript, kListSetScript,
-                             kBumpScript};
-  for (int i = 0; i < 5; ++i) {
+  const char* templates[] = {kGetScript,     kSetVersionedScript, kListGetScript,
+                             kListSetScript, kBumpScript,         kForgetScript};
+  for (int i = 0; i < 6; ++i) {
     std::string text = templates[i];
     for (auto at = text.find("@NS@"); at != std::string::npos; at = text.find("@NS@", at))
       text.replace(at, 4, prefix_);
@@ -130,6 +135,11 @@ void RedisMetadataCache::tombstone(const std::string& id) {
                   std::to_string(s_.image_ttl_s)});
 }
 
+void RedisMetadataCache::forget(const std::string& id) {
+  if (!usable()) return;
+  redis_.command({"EVAL", script(Script::Forget), "1", image_key(id)});
+}
+
 void RedisMetadataCache::bump_user(const std::string& user_id) {
   if (!usable()) return;
   redis_.command({"EVAL", script(Script::Bump), "1", user_id});
@@ -154,7 +164,11 @@ void RedisMetadataCache::store(const std::string& user_id, const Lookup& at,
                   value, std::to_string(s_.list_ttl_s)});
 }
 
+// Every write invalidates before it changes the store as well as after: if the process dies in
+// between (kill -9), nothing it was about to change stays cached. (The entries written after the
+// store are what a crash can lose; those before make sure there is nothing stale to lose.)
 void RedisMetadataCache::insert(const ImageRecord& rec) {
+  bump_user(rec.user_id);
   inner_.insert(rec);
   bump_user(rec.user_id);
 }
@@ -179,6 +193,8 @@ std::optional<ImageRecord> RedisMetadataCache::get(const std::string& id) {
 }
 
 void RedisMetadataCache::update(const ImageRecord& rec, int64_t expected_version) {
+  forget(rec.id);
+  bump_user(rec.user_id);
   inner_.update(rec, expected_version);
   ImageRecord stored = rec;
   stored.state = ImageState::Active;
@@ -202,6 +218,7 @@ std::vector<domain::ImportOutcome> RedisMetadataCache::import_batch(
 }
 
 std::optional<ImageRecord> RedisMetadataCache::mark_deleting(const std::string& id) {
+  tombstone(id);  // hidden from the cache first; a failed mark leaves only a cache miss
   auto r = inner_.mark_deleting(id);
   if (r) {
     tombstone(id);

@@ -80,12 +80,13 @@ class RedisMetadataCache final : public storage::MetadataStore {
   bool healthy() override { return inner_.healthy(); }
 
  private:
-  enum class Script { Get, SetVersioned, ListGet, ListSet, Bump };
+  enum class Script { Get, SetVersioned, ListGet, ListSet, Bump, Forget };
   const std::string& script(Script s) const { return scripts_[int(s)]; }
   bool usable();
   void bump_epoch();
   void put_record(const domain::ImageRecord& rec);
   void tombstone(const std::string& id);
+  void forget(const std::string& id);
   void bump_user(const std::string& user_id);
   // Cached text for a list/count key of the user, or the (epoch, generation) to store it under.
   struct Lookup {
@@ -102,7 +103,7 @@ class RedisMetadataCache final : public storage::MetadataStore {
   RedisCacheSettings s_;
   std::atomic<bool> dirty_{false};
   std::string prefix_;
-  std::string scripts_[5];
+  std::string scripts_[6];
 };
 
 }  // namespace isvc::cache
