@@ -21,6 +21,8 @@ echo "== asan+ubsan: the HTTP integration suite against the instrumented server"
 # that LeakSanitizer would report at exit; any memory error or UB still aborts the server.
 # The migration test's dataset is smaller here (the release pass runs the full 100k rows).
 export ISVC_MIGRATE_ROWS=20000
+# The overload test (200 concurrent 3 MB uploads) runs in the release pass only.
+export ISVC_LOAD_TEST=0
 ISVC_BIN=build/asan/image-service ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   node --test --test-concurrency=2 tests/integration/*.test.mjs
