@@ -59,6 +59,17 @@ http::Response HttpApp::metrics_summary() {
   w.field("uploadsSucceeded", static_cast<int64_t>(d_.metrics.uploads_ok.load()));
   w.field("uploadsFailed", static_cast<int64_t>(d_.metrics.uploads_failed.load()));
   w.field("requestsTotal", static_cast<int64_t>(d_.metrics.requests_total.load()));
+  w.field("rateLimitedRequests", static_cast<int64_t>(d_.metrics.rate_limited.load()));
+  w.field("idempotentReplays", static_cast<int64_t>(d_.metrics.idempotent_replays.load()));
+  // The periodic consistency check: null until it has run once.
+  auto gauge = [&](const char* name, int64_t v) {
+    if (v < 0)
+      w.key(name).null();
+    else
+      w.field(name, v);
+  };
+  gauge("orphanedObjects", d_.metrics.orphaned_objects.load());
+  gauge("danglingRecords", d_.metrics.dangling_records.load());
   w.end_object();
   return json_response(200, w.take());
 }

@@ -220,6 +220,10 @@ Config load_config(const EnvLookup& env) {
     if (c.supported_formats.empty()) throw ConfigError("SUPPORTED_FORMATS: must not be empty");
   }
   if (auto v = get("MAX_PAGE_SIZE")) c.max_page_size = int(parse_int("MAX_PAGE_SIZE", *v, 1, 1000));
+  if (auto v = get("FSCK_INTERVAL_S"))
+    c.fsck_interval_s = int(parse_int("FSCK_INTERVAL_S", *v, 0, 7 * 86400));
+  if (auto v = get("FSCK_GRACE_S"))
+    c.fsck_grace_s = int(parse_int("FSCK_GRACE_S", *v, 0, 30 * 86400));
   if (auto v = get("ERASE_BUDGET_MS"))
     c.erase_budget_ms = parse_int("ERASE_BUDGET_MS", *v, 1, 600'000);
   if (auto v = get("RATE_LIMITS_ENABLED"))

@@ -70,7 +70,10 @@ struct Config {
   std::vector<std::string> cors_allowed_origins;
   bool cors_explicit = false;
   domain::RateLimitSettings rate_limits;  // RATE_LIMITS_ENABLED, RATE_LIMIT_*
-  int64_t erase_budget_ms = 10'000;       // ERASE_BUDGET_MS: DELETE /users/{id}/images per call
+  int64_t erase_budget_ms = 10'000;
+  int fsck_interval_s = 3600;  // FSCK_INTERVAL_S: report-only consistency check; 0 = off
+  int fsck_grace_s = 3600;  // FSCK_GRACE_S: objects younger than this are not orphans yet       //
+                            // ERASE_BUDGET_MS: DELETE /users/{id}/images per call
 
   // Tuning (documented in the README).
   int io_threads = 2;

@@ -28,6 +28,7 @@
 #include "domain/cursor_codec.h"
 #include "domain/direct_upload.h"
 #include "domain/encoding.h"
+#include "domain/fsck.h"
 #include "domain/image_service.h"
 #include "domain/ulid.h"
 #include "http/server.h"
@@ -42,9 +43,12 @@ namespace {
 // Runs `task` now and then every interval on its own thread until destroyed.
 class Janitor {
  public:
-  Janitor(int interval_s, std::function<void()> task)
-      : thread_([this, interval_s, task = std::move(task)] {
+  // Runs `task` every interval_s (first at once, or after one interval with wait_first).
+  Janitor(int interval_s, std::function<void()> task, bool wait_first = false)
+      : thread_([this, interval_s, wait_first, task = std::move(task)] {
           std::unique_lock lock(mu_);
+          if (wait_first)
+            cv_.wait_for(lock, std::chrono::seconds(interval_s), [this] { return stop_; });
           while (!stop_) {
             lock.unlock();
             task();
@@ -231,6 +235,29 @@ int serve_command() {
       log.warn("janitor_failed", {{"what", e.what()}});
     }
   });
+
+  // The orphan and dangling counts as metrics: a report-only fsck every FSCK_INTERVAL_S (a full
+  // scan of the metadata and a listing of the objects, so hourly by default).
+  std::unique_ptr<Janitor> checker;
+  if (cfg.fsck_interval_s > 0)
+    checker = std::make_unique<Janitor>(
+        cfg.fsck_interval_s,
+        [&] {
+          try {
+            domain::FsckOptions fo;
+            fo.grace_ms = int64_t(cfg.fsck_grace_s) * 1000;
+            auto r = domain::run_fsck(metadata, objects, clock, fo);
+            metrics.orphaned_objects.store(r.orphans);
+            metrics.dangling_records.store(r.dangling);
+            metrics.last_fsck_ms.store(clock.now_ms());
+            if (r.orphans || r.dangling)
+              log.warn("consistency_check",
+                       {{"orphans", r.orphans}, {"dangling", r.dangling}, {"checked", r.checked}});
+          } catch (const std::exception& e) {
+            log.warn("consistency_check_failed", {{"what", e.what()}});
+          }
+        },
+        /*wait_first=*/true);
 
   std::unique_ptr<Janitor> cache_healer;
   if (cached_metadata)

@@ -40,6 +40,10 @@ struct ServiceMetrics {
   std::atomic<uint64_t> metadata_cache_misses{0};
   std::atomic<uint64_t> rate_limited{0};        // 429s
   std::atomic<uint64_t> idempotent_replays{0};  // answered from an Idempotency-Key
+  // From the periodic consistency check (FSCK_INTERVAL_S); -1 until the first one ran.
+  std::atomic<int64_t> orphaned_objects{-1};
+  std::atomic<int64_t> dangling_records{-1};
+  std::atomic<int64_t> last_fsck_ms{0};
 
   double file_cache_hit_rate() const;
 };

@@ -98,3 +98,24 @@ test('fsck prints a human summary without --json', async () => {
     assert.equal((await svc.stop()).code, 0);
   }
 });
+
+test('the running service exports the orphan and dangling counts of its periodic check', async () => {
+  const svc = await new Service({ FSCK_INTERVAL_S: '1', FSCK_GRACE_S: '0' }).start();
+  try {
+    const token = svc.token('fsck-metrics');
+    const up = (await svc.upload(token, makePng(200, 150, { seed: 9 }))).json;
+    await putObject(svc, 'images/fsck-metrics/01J00000000000000000000001.webp', 'orphan');
+    await removeObject(svc, up.thumbnailKey);
+    // Poll the metric (the check runs every second); give up after 20 s.
+    let m;
+    for (const started = Date.now(); Date.now() - started < 20000;) {
+      m = (await svc.req('GET', '/metrics')).json;
+      if (m.orphanedObjects === 1 && m.danglingRecords === 1) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(m.orphanedObjects, 1, JSON.stringify(m));
+    assert.equal(m.danglingRecords, 1, JSON.stringify(m));
+  } finally {
+    assert.equal((await svc.stop()).code, 0);
+  }
+});
