@@ -1,5 +1,6 @@
 // What every response to a fuzzed request must satisfy (SPEC §2, §12): no 5xx for anything a
-// client can send, and every error body (but HEAD's) is the SPEC's JSON error object with the request id.
+// client can send, and every error body (but HEAD's) is the SPEC's JSON error object with the
+// request id.
 #pragma once
 
 #include <boost/json.hpp>
