@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# `make test`: every test. Release build: unit, conformance and the HTTP integration suite
-# against the real binary; then the unit and conformance tests again under ASan+UBSan.
+# `make test`: every test. clang-format; the release build's unit, conformance and HTTP
+# integration tests (embedded and distributed); the unit and conformance tests again under
+# ASan+UBSan and the HTTP suite against the instrumented server; then every libFuzzer harness for
+# a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
+
+echo "== clang-format"
+git ls-files "*.cpp" "*.h" | xargs clang-format --dry-run --Werror
 
 echo "== release: unit, conformance, integration"
 cmake --build --preset release -j "$JOBS"
