@@ -59,11 +59,12 @@ domain::RateDecision RedisRateLimiter::take(const std::string& key,
   if (!r || r->type != RedisReply::Type::Array || r->elements.size() != 2 + windows.size())
     return fallback_.take(key, windows, now_ms);
   bool allowed = r->elements[0].integer == 1;
-  int64_t redis_now = r->elements[1].integer;
   std::vector<double> tokens;
   for (std::size_t i = 0; i < windows.size(); ++i)
     tokens.push_back(std::strtod(r->elements[2 + i].str.c_str(), nullptr));
-  return domain::decide(allowed, windows, tokens, redis_now);
+  // Buckets refill on Redis's clock (one clock for all instances); the reset time the client
+  // sees is stated on this instance's clock, like its Date header.
+  return domain::decide(allowed, windows, tokens, now_ms);
 }
 
 }  // namespace isvc::cache

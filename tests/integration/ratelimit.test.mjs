@@ -38,7 +38,7 @@ test('uploads: the limit passes, then 429 with Retry-After, retryAfter and Remai
     const [limit, remaining, reset] = limitHeaders(r);
     assert.equal(limit, '3');
     assert.equal(remaining, String(2 - i));
-    assert.ok(Number(reset) >= t0 + 1 && Number(reset) <= t0 + 61, reset);
+    assert.ok(Number(reset) >= t0 + 1 && Number(reset) <= t0 + 61, `reset ${reset}, t0 ${t0}, upload ${i}, remaining ${remaining}`);
   }
   const refused = await a.upload(token, png);
   assert.equal(refused.status, 429);
