@@ -502,10 +502,14 @@ void DynamoDbMetadataStore::remove_upload(const std::string& id) {
 }
 
 int64_t DynamoDbMetadataStore::remove_expired_uploads(int64_t now_ms) {
+  return remove_expired("UPLOAD#", now_ms);
+}
+
+int64_t DynamoDbMetadataStore::remove_expired(const std::string& pk_prefix, int64_t now_ms) {
   // Normally the table's TTL does this; the sweep covers engines without TTL.
   json::object req{{"TableName", table_},
                    {"FilterExpression", "begins_with(PK, :p) AND expiresAtMs <= :now"},
-                   {"ExpressionAttributeValues", {{":p", S("UPLOAD#")}, {":now", N(now_ms)}}}};
+                   {"ExpressionAttributeValues", {{":p", S(pk_prefix)}, {":now", N(now_ms)}}}};
   int64_t removed = 0;
   for (;;) {
     auto body = db_.must("Scan", req);
@@ -582,24 +586,7 @@ void DynamoDbMetadataStore::release_idempotency(const std::string& key) {
 }
 
 int64_t DynamoDbMetadataStore::remove_expired_idempotency(int64_t now_ms) {
-  // Normally the table's TTL does this; the sweep covers engines without TTL.
-  json::object req{{"TableName", table_},
-                   {"FilterExpression", "begins_with(PK, :p) AND expiresAtMs <= :now"},
-                   {"ExpressionAttributeValues", {{":p", S("IDEMPOTENCY#")}, {":now", N(now_ms)}}}};
-  int64_t removed = 0;
-  for (;;) {
-    auto body = db_.must("Scan", req);
-    const auto& o = body.as_object();
-    if (auto* items = o.if_contains("Items"); items && items->is_array())
-      for (const auto& it : items->as_array()) {
-        json::object key{{"PK", it.at("PK")}, {"SK", it.at("SK")}};
-        db_.must("DeleteItem", json::object{{"TableName", table_}, {"Key", std::move(key)}});
-        ++removed;
-      }
-    auto* last = o.if_contains("LastEvaluatedKey");
-    if (!last || !last->is_object()) return removed;
-    req["ExclusiveStartKey"] = *last;
-  }
+  return remove_expired("IDEMPOTENCY#", now_ms);
 }
 
 bool DynamoDbMetadataStore::healthy() {

@@ -56,6 +56,8 @@ class DynamoDbMetadataStore final : public MetadataStore {
  private:
   // Adds `delta` to the counters of an active record (user cells, global count, bytes, day).
   void account(const domain::ImageRecord& r, int delta);
+  // Deletes the items under PK prefix `pk_prefix` whose expiresAtMs has passed (one scan).
+  int64_t remove_expired(const std::string& pk_prefix, int64_t now_ms);
 
   aws::DynamoDbClient& db_;
   std::string table_;

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { BIN, Service, DISTRIBUTED, backendEnv } from './lib/server.mjs';
 import { startPostgres, generateLegacy } from './lib/postgres.mjs';
 import { runTool, migrateUntilKilled } from './lib/tool.mjs';
+import { legacyIds as legacyIdsOf, listAll as listAllOf } from './lib/listing.mjs';
 
 const skip = DISTRIBUTED ? false : 'distributed pass only (migrate.test.mjs covers the embedded store)';
 const ROWS = Number(process.env.ISVC_MIGRATE_ROWS || 100000), USERS = Math.max(1, Math.round(ROWS / 50));
@@ -30,6 +31,9 @@ after(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+const legacyIds = (where) => legacyIdsOf(pg, where);
+const listAll = listAllOf;
+
 // A fresh data directory with its own table and bucket, provisioned.
 function freshStore(prefix) {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
@@ -39,24 +43,6 @@ function freshStore(prefix) {
   return { dir, env };
 }
 
-function legacyIds(where) {
-  return pg.sql(`SELECT id FROM gallery_images WHERE ${where} AND mime_type LIKE 'image/%'
-    AND coalesce(length(description), 0) <= 5000 ORDER BY created_at DESC, id DESC`).trim().split('\n').filter(Boolean);
-}
-
-async function listAll(svc, token, query = '') {
-  const ids = [];
-  let cursor = null, total = null;
-  for (let guard = 0; guard < 100; guard++) {
-    const r = await svc.req('GET', `/images?limit=100${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token });
-    assert.equal(r.status, 200, JSON.stringify(r.json));
-    ids.push(...r.json.images.map((i) => i.id));
-    total = r.json.totalCount;
-    cursor = r.json.nextCursor;
-    if (!r.json.hasMore) break;
-  }
-  return { ids, total };
-}
 
 test('legacy rows migrate into DynamoDB in batches; re-runs change nothing; verify is clean; lists match', { skip }, async () => {
   const { dir, env } = freshStore('isvc-migd-');

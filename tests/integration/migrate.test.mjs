@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Service, DISTRIBUTED } from './lib/server.mjs';
 import { startPostgres, generateLegacy } from './lib/postgres.mjs';
 import { runTool, migrateUntilKilled } from './lib/tool.mjs';
+import { legacyIds as legacyIdsOf, listAll as listAllOf } from './lib/listing.mjs';
 
 const skip = DISTRIBUTED ? 'embedded pass only (migrate-dynamodb.test.mjs covers DynamoDB)' : false;
 // 100k rows as the issue asks; the sanitizer pass of make test uses fewer (ISVC_MIGRATE_ROWS).
@@ -20,6 +21,8 @@ let pg, data, dir, svc;
 const uuidOf = (s) => createHash('md5').update(s).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
 const userId = (k) => uuidOf(`user${k}`);
 
+const legacyIds = (where) => legacyIdsOf(pg, where);
+const listAll = (token, query = '') => listAllOf(svc, token, query);
 const tool = (args, dataDir = dir, extraEnv = {}) => runTool(args, { ...process.env, DATA_DIR: dataDir, ...extraEnv });
 
 before(async () => {
@@ -35,25 +38,6 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-// The legacy ids of a user as the service must list them: newest first, ties by id.
-function legacyIds(where) {
-  return pg.sql(`SELECT id FROM gallery_images WHERE ${where} AND mime_type LIKE 'image/%'
-    AND coalesce(length(description), 0) <= 5000 ORDER BY created_at DESC, id DESC`).trim().split('\n').filter(Boolean);
-}
-
-async function listAll(token, query = '') {
-  const ids = [];
-  let cursor = null, total = null;
-  for (let guard = 0; guard < 100; guard++) {
-    const r = await svc.req('GET', `/images?limit=100${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token });
-    assert.equal(r.status, 200, JSON.stringify(r.json));
-    ids.push(...r.json.images.map((i) => i.id));
-    total = r.json.totalCount;
-    cursor = r.json.nextCursor;
-    if (!r.json.hasMore) break;
-  }
-  return { ids, total };
-}
 
 test('100k legacy rows migrate into the embedded store; verify is clean; the API returns exactly the legacy rows', { skip }, async () => {
   const r = await tool(['migrate', '--legacy-url', pg.url]);
