@@ -172,3 +172,34 @@ test('slowloris: a client that never finishes its headers is disconnected after 
   assert.ok(closed, 'still connected after 10 s');
   assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
 });
+
+test('the connection limit: past MAX_CONNECTIONS a request gets 503 + Retry-After and the connection closes', async () => {
+  const small = await new Service({ MAX_CONNECTIONS: '3' }).start();
+  const open = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const s = net.connect(small.port, '127.0.0.1');
+      await new Promise((resolve) => s.on('connect', resolve));
+      s.on('error', () => {});
+      open.push(s);
+    }
+    const answer = await new Promise((resolve) => {
+      const s = net.connect(small.port, '127.0.0.1', () => s.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n'));
+      let data = '';
+      s.on('data', (d) => { data += d; });
+      s.on('close', () => resolve(data));
+      s.on('error', () => resolve(data));
+    });
+    assert.match(answer.split('\r\n')[0], /^HTTP\/1\.1 503/, answer.slice(0, 300));
+    assert.match(answer, /\r\nretry-after: 1\r\n/i);
+    assert.match(answer, /"code":"SERVICE_UNAVAILABLE"/);
+    for (const s of open.splice(0)) s.destroy();
+    // Once the idle connections are gone, requests are served again.
+    let ok = false;
+    for (let i = 0; i < 50 && !ok; i++) ok = (await fetch(`${small.base}/health`).catch(() => ({ status: 0 }))).status === 200;
+    assert.ok(ok);
+  } finally {
+    for (const s of open) s.destroy();
+    assert.equal((await small.stop()).code, 0);
+  }
+});
