@@ -25,7 +25,7 @@ AppFixture::AppFixture() {
   settings.cors_origins = {"https://example.com", "https://*.example.com"};
   app = std::make_unique<api::HttpApp>(
       api::ApiDeps{*images, *verifier, *metadata, *objects, file_cache, metrics, log, clock,
-                   *uploads, &urls, nullptr, nullptr, nullptr},
+                   *uploads, &urls, nullptr, nullptr, nullptr, &cpu},
       settings);
   int64_t now_s = clock.now_ms() / 1000;
   user_token = auth::mint_hs256(kSecret, "alice", auth::Role::User, 1 << 30, now_s);

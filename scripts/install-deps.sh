@@ -48,3 +48,16 @@ if [ "$need_npm" = 1 ]; then
   echo "install-deps: npm packages for tests/tools"
   npm ci --prefix "$TOOLS" --no-audit --no-fund --loglevel=error >/dev/null
 fi
+
+# promtool (the metrics lint) from Debian's prometheus package, unpacked into tests/tools/bin
+# rather than installed: the package would also install and start a Prometheus server.
+if [ ! -x "$TOOLS/bin/promtool" ]; then
+  echo "install-deps: promtool (from Debian's prometheus package)"
+  work=$(mktemp -d)
+  (cd "$work" && apt-get download prometheus >/dev/null 2>&1 ||
+    { $SUDO apt-get update -qq && apt-get download prometheus >/dev/null; })
+  dpkg-deb -x "$work"/prometheus_*.deb "$work/x"
+  mkdir -p "$TOOLS/bin"
+  cp "$work/x/usr/bin/promtool" "$TOOLS/bin/promtool"
+  rm -rf "$work"
+fi

@@ -38,6 +38,21 @@ domain::RateClass rate_class(const http::Request& req) {
   return RateClass::None;
 }
 
+// The route template of a request, for metrics labels (bounded cardinality: ids and keys never
+// become label values).
+std::string route_template(const http::Request& req) {
+  const std::string& p = req.path;
+  if (p == "/images" || p == "/images/uploads" || p == "/health" || p == "/metrics" ||
+      p == "/api-docs")
+    return p;
+  if (p.rfind("/images/uploads/", 0) == 0) return "/images/uploads/{uploadId}/complete";
+  if (p.rfind("/images/", 0) == 0) return "/images/{id}";
+  if (p.rfind("/uploads/", 0) == 0) return "/uploads/{uploadId}";
+  if (p.rfind("/users/", 0) == 0) return "/users/{userId}/images";
+  if (p.rfind("/files/", 0) == 0) return "/files/{key}";
+  return "other";
+}
+
 // The caller authenticated by rate_limit() for the request being handled on this thread, so the
 // route does not verify the token a second time.
 thread_local const http::Request* memo_request = nullptr;
@@ -184,7 +199,7 @@ http::Response HttpApp::route(http::Request& req) {
     return method_not_allowed("GET, HEAD");
   }
   if (p == "/metrics") {
-    if (m == "GET") return metrics_summary();
+    if (m == "GET") return metrics_summary(req);
     return method_not_allowed("GET");
   }
   if (p == "/api-docs") {
@@ -244,6 +259,22 @@ void HttpApp::finish(const http::Request& req, http::Response& res) const {
 void HttpApp::on_response(const http::Request& req, const http::Response& res,
                           int64_t duration_us) {
   d_.metrics.requests_total.fetch_add(1);
+  auto route = route_template(req);
+  bool known_method = req.method == "GET" || req.method == "HEAD" || req.method == "POST" ||
+                      req.method == "PATCH" || req.method == "DELETE" || req.method == "OPTIONS" ||
+                      req.method == "PUT";
+  std::string method = known_method ? req.method : "other";
+  d_.metrics.http_requests.inc({route, method, std::to_string(res.status)});
+  d_.metrics.http_duration.observe({route, method}, double(duration_us) / 1e6);
+  bool upload = req.method == "POST" && ((route == "/images" && !is_json(req)) ||
+                                         route == "/images/uploads/{uploadId}/complete");
+  if (upload) {
+    std::string outcome = res.status == 201 ? "created" : res.status == 200 ? "replayed" : "";
+    for (const auto& [k, v] : res.log_fields)
+      if (k == "errorCode" && outcome.empty()) outcome = v;
+    if (outcome.empty()) outcome = "status_" + std::to_string(res.status);
+    d_.metrics.upload_outcomes.inc({outcome});
+  }
   if (!d_.log.enabled(obs::Level::Info)) return;
   boost::json::object f;
   f["requestId"] = req.request_id;

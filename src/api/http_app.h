@@ -13,6 +13,7 @@
 #include "cache/object_cache.h"
 #include "cache/redis_client.h"
 #include "cdn/purge_queue.h"
+#include "domain/bounded_pool.h"
 #include "domain/clock.h"
 #include "domain/direct_upload.h"
 #include "domain/image_service.h"
@@ -49,6 +50,7 @@ struct ApiDeps {
   cache::RedisClient* redis;                      // the shared cache, or null when not configured
   const cdn::PurgeQueue* cdn;                     // CDN purges, or null when not configured
   domain::RateLimiter* limiter = nullptr;         // null when rate limits are off
+  const domain::BoundedPool* pool = nullptr;      // the processing pool, for its queue depth
 };
 
 class HttpApp final : public http::RequestHandler {
@@ -83,7 +85,10 @@ class HttpApp final : public http::RequestHandler {
   http::Response receive_upload(http::Request& req, const std::string& upload_id);
   http::Response serve_file(const http::Request& req, const std::string& key);
   http::Response health();
-  http::Response metrics_summary();
+  http::Response metrics_summary(const http::Request& req);
+  // The Prometheus text exposition of GET /metrics (when Accept asks for text/plain or
+  // OpenMetrics).
+  http::Response metrics_prometheus();
   http::Response api_docs() const;
 
   http::Response error_response(const http::Request& req, const domain::Error& err) const;

@@ -40,7 +40,12 @@ http::Response HttpApp::health() {
   return json_response(meta_up && objects_up ? 200 : 503, w.take());
 }
 
-http::Response HttpApp::metrics_summary() {
+http::Response HttpApp::metrics_summary(const http::Request& req) {
+  // Prometheus scrapes with Accept: application/openmetrics-text…, text/plain;version=0.0.4…
+  if (auto accept = req.header("Accept");
+      accept && (accept->find("text/plain") != std::string_view::npos ||
+                 accept->find("openmetrics") != std::string_view::npos))
+    return metrics_prometheus();
   int64_t now = d_.clock.now_ms();
   int64_t start_of_day = now - now % 86400000;
   auto stats = d_.metadata.stats(start_of_day);
@@ -72,6 +77,51 @@ http::Response HttpApp::metrics_summary() {
   gauge("danglingRecords", d_.metrics.dangling_records.load());
   w.end_object();
   return json_response(200, w.take());
+}
+
+http::Response HttpApp::metrics_prometheus() {
+  const auto& m = d_.metrics;
+  auto stats = d_.metadata.stats(0);
+  obs::TextWriter w;
+  w.counter(m.http_requests);
+  w.histogram(m.http_duration);
+  w.counter(m.upload_outcomes);
+  w.histogram(m.processing_seconds);
+  w.family("isvc_cache_requests_total",
+           "Cache lookups by layer (file: the /files hot-object cache; metadata: Redis) and "
+           "result.",
+           "counter", {"layer", "result"},
+           {{{"file", "hit"}, double(m.file_cache_hits.load())},
+            {{"file", "miss"}, double(m.file_cache_misses.load())},
+            {{"metadata", "hit"}, double(m.metadata_cache_hits.load())},
+            {{"metadata", "miss"}, double(m.metadata_cache_misses.load())}});
+  w.counter("isvc_rate_limited_requests_total", "Requests refused with 429.",
+            double(m.rate_limited.load()));
+  w.counter("isvc_idempotent_replays_total",
+            "Uploads answered with the first result of an earlier request (Idempotency-Key).",
+            double(m.idempotent_replays.load()));
+  if (d_.pool) {
+    w.gauge("isvc_processing_queue_depth", "Uploads waiting for a processing thread.",
+            double(d_.pool->queued()));
+    w.gauge("isvc_processing_threads", "Image processing threads.", double(d_.pool->threads()));
+  }
+  if (auto n = m.orphaned_objects.load(); n >= 0)
+    w.gauge("isvc_orphaned_objects",
+            "Objects without metadata older than the grace period, at the last periodic check.",
+            double(n));
+  if (auto n = m.dangling_records.load(); n >= 0)
+    w.gauge("isvc_dangling_records", "Records whose files are missing, at the last periodic check.",
+            double(n));
+  w.gauge("isvc_images", "Active images in the metadata store.", double(stats.total_images));
+  w.gauge("isvc_stored_bytes", "Bytes of main images and thumbnails of active images.",
+          double(stats.total_bytes));
+  w.gauge("process_start_time_seconds", "Start time of the process since the Unix epoch.",
+          double(m.started_at_s));
+  http::Response res;
+  res.status = 200;
+  res.body = w.take();
+  res.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+  return res;
 }
 
 http::Response HttpApp::api_docs() const {

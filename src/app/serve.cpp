@@ -97,6 +97,7 @@ int serve_command() {
 
   domain::SystemClock clock;
   obs::ServiceMetrics metrics;
+  metrics.started_at_s = clock.now_ms() / 1000;
   imaging::init_vips(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   imaging::ProcessingLimits limits;
   limits.webp_effort = cfg.webp_effort;
@@ -188,10 +189,10 @@ int serve_command() {
     else
       limiter = std::make_unique<domain::TokenBuckets>();
   }
-  api::HttpApp app(
-      api::ApiDeps{images, verifier, metadata, objects, file_cache, metrics, log, clock, uploads,
-                   s3_urls ? nullptr : &service_urls, redis.get(), purger.get(), limiter.get()},
-      api_settings);
+  api::HttpApp app(api::ApiDeps{images, verifier, metadata, objects, file_cache, metrics, log,
+                                clock, uploads, s3_urls ? nullptr : &service_urls, redis.get(),
+                                purger.get(), limiter.get(), &cpu},
+                   api_settings);
 
   http::ServerOptions opts;
   opts.host = cfg.host;

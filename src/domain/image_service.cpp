@@ -52,6 +52,7 @@ ImageRecord ImageService::upload(const Caller& caller, const UploadRequest& req)
     auto proc_started = std::chrono::steady_clock::now();
     imaging::ProcessedImage out = d_.cpu.run([&] { return d_.processor.process(req.bytes); });
     d_.metrics.processing_latency.record(elapsed_ms(proc_started));
+    d_.metrics.processing_seconds.observe({}, elapsed_ms(proc_started) / 1000.0);
 
     ImageRecord rec;
     rec.id = d_.ids.next();

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <vector>
 
+#include "obs/prometheus.h"
+
 namespace isvc::obs {
 
 // Keeps the last N samples for percentiles and a running total for the mean.
@@ -44,6 +46,26 @@ struct ServiceMetrics {
   std::atomic<int64_t> orphaned_objects{-1};
   std::atomic<int64_t> dangling_records{-1};
   std::atomic<int64_t> last_fsck_ms{0};
+
+  // For the Prometheus exposition.
+  CounterFamily http_requests{"isvc_http_requests_total",
+                              "HTTP requests by route template, method and status.",
+                              {"route", "method", "status"}};
+  HistogramFamily http_duration{
+      "isvc_http_request_duration_seconds",
+      "Time from reading the request to writing the response, by route template and method.",
+      {"route", "method"},
+      latency_buckets()};
+  CounterFamily upload_outcomes{
+      "isvc_uploads_total",
+      "Uploads (multipart and direct-upload completes) by outcome: created, replayed, or the "
+      "error code.",
+      {"outcome"}};
+  HistogramFamily processing_seconds{"isvc_image_processing_seconds",
+                                     "Decode, resize and WebP encoding of one upload.",
+                                     {},
+                                     latency_buckets()};
+  int64_t started_at_s = 0;  // process start, Unix seconds
 
   double file_cache_hit_rate() const;
 };
