@@ -4,14 +4,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Service } from './lib/server.mjs';
 import { makePng } from './lib/png.mjs';
 
-const PROMTOOL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../tools/bin/promtool');
-let svc;
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const PROMTOOL = path.resolve(HERE, '../tools/bin/promtool');
+const DEPLOY = path.resolve(HERE, '../../deploy');
+let svc, scrape;
 before(async () => { svc = await new Service().start(); });
 after(async () => { assert.equal((await svc.stop()).code, 0); });
 
@@ -35,6 +38,7 @@ test('a Prometheus scrape counts requests and upload outcomes exactly, and promt
   assert.equal(r.status, 200);
   assert.equal(r.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
   const text = await r.text();
+  scrape = text;
   const sample = (name, labels) => {
     const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `) || (labels === '' && l.startsWith(`${name} `)));
     return line === undefined ? undefined : Number(line.split(' ').at(-1));
@@ -58,4 +62,41 @@ test('a Prometheus scrape counts requests and upload outcomes exactly, and promt
   const lint = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text });
   assert.equal(lint.status, 0, lint.stdout.toString() + lint.stderr.toString());
   assert.equal(lint.stdout.toString() + lint.stderr.toString(), '');
+});
+
+function promtool(...args) {
+  assert.ok(existsSync(PROMTOOL), `promtool missing at ${PROMTOOL}: run scripts/install-deps.sh`);
+  const r = spawnSync(PROMTOOL, args, { cwd: path.join(DEPLOY, 'prometheus') });
+  return { code: r.status, out: r.stdout.toString() + r.stderr.toString() };
+}
+
+test('the alert rules pass promtool check and their unit tests (deploy/prometheus)', () => {
+  let r = promtool('check', 'rules', 'alerts.yml');
+  assert.equal(r.code, 0, r.out);
+  r = promtool('test', 'rules', 'alerts.test.yml');
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /SUCCESS/);
+});
+
+test('the Grafana dashboard has the brief\'s widgets and queries only metrics the service exports', () => {
+  assert.ok(scrape, 'runs after the scrape test');
+  const dash = JSON.parse(readFileSync(path.join(DEPLOY, 'grafana/image-service.json'), 'utf8'));
+  const titles = dash.panels.map((p) => p.title);
+  for (const t of ['Upload success rate', 'P95 upload latency', 'Throttling and store errors', 'File cache hit rate', 'Error rate (5xx)'])
+    assert.ok(titles.includes(t), t);
+  const exported = new Set([...scrape.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+  const exprs = dash.panels.flatMap((p) => p.targets.map((t) => t.expr));
+  for (const e of exprs)
+    for (const [name] of e.matchAll(/\bisvc_[a-z_]+\b/g))
+      assert.ok(exported.has(name.replace(/_(bucket|sum|count)$/, '')), `${name} is not exported`);
+  // Every query is valid PromQL: promtool checks them as recording rules.
+  const dir = mkdtempSync(path.join(tmpdir(), 'isvc-dash-'));
+  try {
+    const rules = { groups: [{ name: 'dashboard', rules: exprs.map((expr, i) => ({ record: `dashboard:panel${i}`, expr })) }] };
+    writeFileSync(path.join(dir, 'dash.yml'), JSON.stringify(rules));  // JSON is YAML
+    const r = promtool('check', 'rules', path.join(dir, 'dash.yml'));
+    assert.equal(r.code, 0, r.out);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
