@@ -49,6 +49,13 @@ if [ "$need_npm" = 1 ]; then
   npm ci --prefix "$TOOLS" --no-audit --no-fund --loglevel=error >/dev/null
 fi
 
+# Swagger UI (npm swagger-ui-dist, pinned by web/package-lock.json), embedded by the build.
+WEB="$(cd "$(dirname "$0")/.." && pwd)/web"
+if [ ! -f "$WEB/node_modules/swagger-ui-dist/swagger-ui-bundle.js" ]; then
+  echo "install-deps: npm packages for web (Swagger UI)"
+  npm ci --prefix "$WEB" --no-audit --no-fund --loglevel=error >/dev/null
+fi
+
 # promtool (the metrics lint) from Debian's prometheus package, unpacked into tests/tools/bin
 # rather than installed: the package would also install and start a Prometheus server.
 if [ ! -x "$TOOLS/bin/promtool" ]; then

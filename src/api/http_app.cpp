@@ -202,6 +202,10 @@ http::Response HttpApp::route(http::Request& req) {
     if (m == "GET") return metrics_summary(req);
     return method_not_allowed("GET");
   }
+  if (p == "/swagger" || p.rfind("/swagger/", 0) == 0) {
+    if (m == "GET" || m == "HEAD") return swagger(p == "/swagger" ? "" : p.substr(9));
+    return method_not_allowed("GET, HEAD");
+  }
   if (p == "/api-docs") {
     if (m == "GET") return api_docs();
     return method_not_allowed("GET");

@@ -32,6 +32,8 @@ struct ApiSettings {
   int64_t max_file_size = 10 * 1024 * 1024;
   std::size_t json_body_limit = 1024 * 1024;
   std::string openapi_yaml;  // served at /api-docs
+  // Swagger UI's assets for /swagger (empty: /swagger answers 404).
+  std::string_view swagger_ui_js, swagger_ui_css;
   domain::RateLimitSettings rate_limits;
   int64_t erase_budget_ms = 10'000;  // DELETE /users/{id}/images answers 202 after this
 };
@@ -89,6 +91,8 @@ class HttpApp final : public http::RequestHandler {
   // The Prometheus text exposition of GET /metrics (when Accept asks for text/plain or
   // OpenMetrics).
   http::Response metrics_prometheus();
+  // /swagger (the page) and /swagger/{asset}.
+  http::Response swagger(const std::string& asset) const;
   http::Response api_docs() const;
 
   http::Response error_response(const http::Request& req, const domain::Error& err) const;

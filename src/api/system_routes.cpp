@@ -124,6 +124,43 @@ http::Response HttpApp::metrics_prometheus() {
   return res;
 }
 
+http::Response HttpApp::swagger(const std::string& asset) const {
+  if (s_.swagger_ui_js.empty())
+    throw domain::Error(domain::ErrorCode::NotFound, "Swagger UI is not in this build");
+  http::Response res;
+  res.status = 200;
+  if (asset.empty()) {
+    // Relative URLs, so the page works behind a path prefix too.
+    res.body =
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<title>image-service API</title>\n"
+        "<link rel=\"stylesheet\" href=\"swagger/swagger-ui.css\">\n</head>\n<body>\n"
+        "<div id=\"swagger-ui\"></div>\n<script src=\"swagger/swagger-ui-bundle.js\"></script>\n"
+        "<script src=\"swagger/init.js\"></script>\n</body>\n</html>\n";
+    res.set("Content-Type", "text/html; charset=utf-8");
+    res.set("Cache-Control", "no-cache");
+    return res;
+  }
+  if (asset == "swagger-ui-bundle.js") {
+    res.body = std::string(s_.swagger_ui_js);
+    res.set("Content-Type", "application/javascript; charset=utf-8");
+  } else if (asset == "swagger-ui.css") {
+    res.body = std::string(s_.swagger_ui_css);
+    res.set("Content-Type", "text/css; charset=utf-8");
+  } else if (asset == "init.js") {
+    res.body =
+        "window.onload = function () {\n"
+        "  window.ui = SwaggerUIBundle({ url: 'api-docs', dom_id: '#swagger-ui', deepLinking: "
+        "true,\n"
+        "    presets: [SwaggerUIBundle.presets.apis] });\n};\n";
+    res.set("Content-Type", "application/javascript; charset=utf-8");
+  } else {
+    throw domain::Error(domain::ErrorCode::NotFound, "no such Swagger UI file: " + asset);
+  }
+  res.set("Cache-Control", "public, max-age=3600");
+  return res;
+}
+
 http::Response HttpApp::api_docs() const {
   http::Response res;
   res.status = 200;

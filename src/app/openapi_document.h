@@ -6,4 +6,7 @@
 
 namespace isvc::app {
 std::string_view openapi_document();
-}
+// Swagger UI's bundle and stylesheet (npm swagger-ui-dist), for /swagger.
+std::string_view swagger_ui_js();
+std::string_view swagger_ui_css();
+}  // namespace isvc::app

@@ -179,6 +179,8 @@ int serve_command() {
   api_settings.cors_origins = effective_cors_origins(cfg);
   api_settings.max_file_size = cfg.max_file_size;
   api_settings.openapi_yaml = std::string(openapi_document());
+  api_settings.swagger_ui_js = swagger_ui_js();
+  api_settings.swagger_ui_css = swagger_ui_css();
   api_settings.rate_limits = cfg.rate_limits;
   api_settings.erase_budget_ms = cfg.erase_budget_ms;
   // Rate limits: in Redis when it is configured (shared by all instances), else in-process.

@@ -100,3 +100,24 @@ test('the Grafana dashboard has the brief\'s widgets and queries only metrics th
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('/swagger serves Swagger UI for the /api-docs document', async () => {
+  const page = await fetch(`${svc.base}/swagger`);
+  assert.equal(page.status, 200);
+  assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+  const html = await page.text();
+  for (const asset of ['swagger/swagger-ui.css', 'swagger/swagger-ui-bundle.js', 'swagger/init.js']) {
+    assert.ok(html.includes(asset), asset);
+    const r = await fetch(new URL(asset, `${svc.base}/swagger`));
+    assert.equal(r.status, 200, asset);
+    assert.match(r.headers.get('content-type'), asset.endsWith('.css') ? /^text\/css/ : /^application\/javascript/);
+    const body = await r.text();
+    if (asset.endsWith('bundle.js')) assert.ok(body.includes('SwaggerUIBundle') && body.length > 500_000);
+    if (asset.endsWith('init.js')) assert.match(body, /url: 'api-docs'/);
+  }
+  assert.equal((await fetch(`${svc.base}/swagger/../../etc/passwd`)).status, 404);
+  assert.equal((await fetch(`${svc.base}/swagger/nope.js`)).status, 404);
+  const doc = await fetch(new URL('api-docs', `${svc.base}/swagger`));
+  assert.equal(doc.status, 200);
+  assert.match(await doc.text(), /^openapi: 3\.0\.3/);
+});
