@@ -41,7 +41,7 @@ fi
 # npm packages the tests use as independent references (pinned by tests/tools/package-lock.json).
 TOOLS="$(cd "$(dirname "$0")/.." && pwd)/tests/tools"
 need_npm=0
-for m in @smithy/signature-v4 dynalite s3rver; do
+for m in @smithy/signature-v4 dynalite s3rver ajv @apidevtools/swagger-parser; do
   [ -d "$TOOLS/node_modules/$m" ] || need_npm=1
 done
 if [ "$need_npm" = 1 ]; then

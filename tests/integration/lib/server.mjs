@@ -1,11 +1,13 @@
 // Starts the real image-service binary on a free port with a fresh DATA_DIR, mints tokens with an
 // independent HS256 implementation, and stops the process afterwards.
+import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { contractViolation } from './contract.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
@@ -135,6 +137,9 @@ export class Service {
     const buf = Buffer.from(await res.arrayBuffer());
     let json = null;
     if ((res.headers.get('content-type') || '').includes('json') && buf.length) json = JSON.parse(buf.toString());
+    // Every response must agree with openapi/openapi.yaml (lib/contract.mjs).
+    const violation = await contractViolation(method, new URL(this.base + p).pathname, res.status, res.headers.get('content-type'), json);
+    if (violation) throw new assert.AssertionError({ message: `OpenAPI contract: ${violation}` });
     return { status: res.status, headers: res.headers, json, buf };
   }
 
