@@ -12,6 +12,10 @@ shift
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(multipart jwt cursor probe json request)
 
+# The commit the harnesses are built from (+dirty with uncommitted changes), for fuzz/runs.tsv.
+build_commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD -- src fuzz CMakeLists.txt 2>/dev/null || build_commit="$build_commit+dirty"
+
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "${JOBS:-$(nproc)}"
 
@@ -44,7 +48,7 @@ for t in "${targets[@]}"; do
   fi
   if [ "${FUZZ_RECORD:-0}" = 1 ]; then
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$t" "$seconds" \
-      "${runs:-0}" "$(git rev-parse --short HEAD)" "$([ $status = 0 ] && echo clean || echo CRASH)" \
+      "${runs:-0}" "$build_commit" "$([ $status = 0 ] && echo clean || echo CRASH)" \
       >>fuzz/runs.tsv
   fi
   rm -rf "$scratch" "$log"
