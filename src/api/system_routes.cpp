@@ -87,6 +87,8 @@ http::Response HttpApp::metrics_prometheus() {
   w.histogram(m.http_duration);
   w.counter(m.upload_outcomes);
   w.histogram(m.processing_seconds);
+  w.histogram(m.store_duration);
+  w.counter(m.store_errors);
   w.family("isvc_cache_requests_total",
            "Cache lookups by layer (file: the /files hot-object cache; metadata: Redis) and "
            "result.",

@@ -35,6 +35,7 @@
 #include "imaging/vips_processor.h"
 #include "obs/logger.h"
 #include "obs/metrics.h"
+#include "storage/instrumented.h"
 
 namespace isvc::app {
 
@@ -103,6 +104,9 @@ int serve_command() {
   limits.webp_effort = cfg.webp_effort;
   imaging::VipsProcessor processor(limits);
   Backends backends = open_backends(cfg);
+  // Every store call is timed per backend and operation (under the cache: the stores themselves).
+  storage::InstrumentedMetadataStore timed_metadata(*backends.metadata, metrics);
+  storage::InstrumentedObjectStore timed_objects(*backends.objects, metrics);
   // With REDIS_ENDPOINT, every metadata read and write goes through the shared Redis cache.
   std::unique_ptr<cache::RedisClient> redis;
   std::unique_ptr<cache::RedisMetadataCache> cached_metadata;
@@ -112,11 +116,11 @@ int serve_command() {
     cache::RedisCacheSettings rs;
     rs.key_namespace = cache_namespace(cfg);
     cached_metadata =
-        std::make_unique<cache::RedisMetadataCache>(*backends.metadata, *redis, metrics, rs);
+        std::make_unique<cache::RedisMetadataCache>(timed_metadata, *redis, metrics, rs);
   }
   storage::MetadataStore& metadata =
-      cached_metadata ? static_cast<storage::MetadataStore&>(*cached_metadata) : *backends.metadata;
-  storage::ObjectStore& objects = *backends.objects;
+      cached_metadata ? static_cast<storage::MetadataStore&>(*cached_metadata) : timed_metadata;
+  storage::ObjectStore& objects = timed_objects;
   domain::BoundedPool cpu(cfg.processing_threads, cfg.processing_queue);
   domain::UlidGenerator ids(clock);
   domain::CursorCodec cursors(cfg.cursor_secret);

@@ -65,6 +65,16 @@ struct ServiceMetrics {
                                      "Decode, resize and WebP encoding of one upload.",
                                      {},
                                      latency_buckets()};
+  HistogramFamily store_duration{"isvc_store_call_duration_seconds",
+                                 "Calls into the metadata and object stores, by store, backend and "
+                                 "operation.",
+                                 {"store", "backend", "operation"},
+                                 latency_buckets()};
+  CounterFamily store_errors{"isvc_store_errors_total",
+                             "Store calls that failed (SERVICE_UNAVAILABLE: throttled or down "
+                             "after retries; STORAGE_FAILED; exception), by store, backend and "
+                             "operation.",
+                             {"store", "backend", "operation", "code"}};
   int64_t started_at_s = 0;  // process start, Unix seconds
 
   double file_cache_hit_rate() const;

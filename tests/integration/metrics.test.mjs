@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Service } from './lib/server.mjs';
+import { Service, DISTRIBUTED } from './lib/server.mjs';
 import { makePng } from './lib/png.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -55,6 +55,12 @@ test('a Prometheus scrape counts requests and upload outcomes exactly, and promt
   assert.equal(sample('isvc_images', ''), 1);
   assert.ok(sample('process_start_time_seconds', '') > 1.7e9);
   assert.equal(sample('isvc_processing_queue_depth', ''), 0);
+  // Store calls by backend and operation: one upload wrote two objects and one record.
+  const [meta, objects] = DISTRIBUTED ? ['dynamodb', 's3'] : ['sqlite', 'filesystem'];
+  assert.equal(sample('isvc_store_call_duration_seconds_count', `store="object",backend="${objects}",operation="put"`), 2);
+  assert.equal(sample('isvc_store_call_duration_seconds_count', `store="metadata",backend="${meta}",operation="insert"`), 1);
+  assert.ok(sample('isvc_store_call_duration_seconds_count', `store="metadata",backend="${meta}",operation="stats"`) >= 1);
+  assert.ok(text.includes('# TYPE isvc_store_errors_total counter'));
   // No id ever becomes a label value.
   assert.ok(!text.includes(img.id), 'an image id leaked into a label');
 

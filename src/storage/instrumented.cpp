@@ -1,0 +1,125 @@
+#include "storage/instrumented.h"
+
+#include <chrono>
+#include <type_traits>
+
+#include "domain/error.h"
+
+namespace isvc::storage {
+
+template <class F>
+auto timed_call(obs::ServiceMetrics& m, const char* store, const std::string& backend,
+                const char* operation, F&& f) -> decltype(f()) {
+  auto started = std::chrono::steady_clock::now();
+  auto record = [&] {
+    m.store_duration.observe(
+        {store, backend, operation},
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  };
+  try {
+    if constexpr (std::is_void_v<decltype(f())>) {
+      f();
+      record();
+    } else {
+      auto r = f();
+      record();
+      return r;
+    }
+  } catch (const domain::Error& e) {
+    record();
+    if (e.code() == domain::ErrorCode::Unavailable || e.code() == domain::ErrorCode::StorageFailed)
+      m.store_errors.inc({store, backend, operation, domain::code_name(e.code())});
+    throw;
+  } catch (...) {
+    record();
+    m.store_errors.inc({store, backend, operation, "exception"});
+    throw;
+  }
+}
+
+void InstrumentedMetadataStore::insert(const domain::ImageRecord& rec) {
+  timed("insert", [&] { inner_.insert(rec); });
+}
+std::optional<domain::ImageRecord> InstrumentedMetadataStore::get(const std::string& id) {
+  return timed("get", [&] { return inner_.get(id); });
+}
+void InstrumentedMetadataStore::update(const domain::ImageRecord& rec, int64_t expected) {
+  timed("update", [&] { inner_.update(rec, expected); });
+}
+std::optional<domain::ImageRecord> InstrumentedMetadataStore::mark_deleting(const std::string& id) {
+  return timed("mark_deleting", [&] { return inner_.mark_deleting(id); });
+}
+bool InstrumentedMetadataStore::remove(const std::string& id) {
+  return timed("remove", [&] { return inner_.remove(id); });
+}
+ListPage InstrumentedMetadataStore::list(const ListQuery& q) {
+  return timed("list", [&] { return inner_.list(q); });
+}
+int64_t InstrumentedMetadataStore::count(const std::string& user_id,
+                                         const std::optional<std::string>& album_id,
+                                         const std::optional<std::string>& tag) {
+  return timed("count", [&] { return inner_.count(user_id, album_id, tag); });
+}
+StoreStats InstrumentedMetadataStore::stats(int64_t since_ms) {
+  return timed("stats", [&] { return inner_.stats(since_ms); });
+}
+void InstrumentedMetadataStore::scan(const std::function<bool(const domain::ImageRecord&)>& v) {
+  timed("scan", [&] { inner_.scan(v); });
+}
+std::vector<domain::ImportOutcome> InstrumentedMetadataStore::import_batch(
+    const std::vector<domain::ImageRecord>& records) {
+  return timed("import_batch", [&] { return inner_.import_batch(records); });
+}
+int64_t InstrumentedMetadataStore::check_counters(bool repair) {
+  return timed("check_counters", [&] { return inner_.check_counters(repair); });
+}
+void InstrumentedMetadataStore::put_upload(const domain::UploadRecord& u) {
+  timed("put_upload", [&] { inner_.put_upload(u); });
+}
+std::optional<domain::UploadRecord> InstrumentedMetadataStore::get_upload(const std::string& id,
+                                                                          int64_t now_ms) {
+  return timed("get_upload", [&] { return inner_.get_upload(id, now_ms); });
+}
+void InstrumentedMetadataStore::remove_upload(const std::string& id) {
+  timed("remove_upload", [&] { inner_.remove_upload(id); });
+}
+int64_t InstrumentedMetadataStore::remove_expired_uploads(int64_t now_ms) {
+  return timed("remove_expired_uploads", [&] { return inner_.remove_expired_uploads(now_ms); });
+}
+std::optional<domain::IdempotencyRecord> InstrumentedMetadataStore::claim_idempotency(
+    const domain::IdempotencyRecord& p, int64_t now_ms) {
+  return timed("claim_idempotency", [&] { return inner_.claim_idempotency(p, now_ms); });
+}
+void InstrumentedMetadataStore::complete_idempotency(const std::string& key,
+                                                     const std::string& image_id) {
+  timed("complete_idempotency", [&] { inner_.complete_idempotency(key, image_id); });
+}
+void InstrumentedMetadataStore::release_idempotency(const std::string& key) {
+  timed("release_idempotency", [&] { inner_.release_idempotency(key); });
+}
+int64_t InstrumentedMetadataStore::remove_expired_idempotency(int64_t now_ms) {
+  return timed("remove_expired_idempotency",
+               [&] { return inner_.remove_expired_idempotency(now_ms); });
+}
+
+void InstrumentedObjectStore::put(const std::string& key, std::string_view bytes,
+                                  const std::string& content_type) {
+  timed("put", [&] { inner_.put(key, bytes, content_type); });
+}
+std::optional<ObjectInfo> InstrumentedObjectStore::head(const std::string& key) {
+  return timed("head", [&] { return inner_.head(key); });
+}
+std::optional<ObjectData> InstrumentedObjectStore::get(const std::string& key,
+                                                       std::optional<ByteRange> range) {
+  return timed("get", [&] { return inner_.get(key, range); });
+}
+void InstrumentedObjectStore::remove(const std::string& key) {
+  timed("remove", [&] { inner_.remove(key); });
+}
+void InstrumentedObjectStore::list(
+    const std::string& prefix,
+    const std::function<bool(const std::string& key, const ObjectInfo&)>& visit) {
+  timed("list", [&] { inner_.list(prefix, visit); });
+}
+
+}  // namespace isvc::storage

@@ -1,0 +1,86 @@
+// Decorators that time every call into a store and count its failures, per backend and
+// operation (isvc_store_call_duration_seconds, isvc_store_errors_total). They sit directly on
+// the adapters, under the Redis cache, so they measure the stores themselves.
+#pragma once
+
+#include "obs/metrics.h"
+#include "storage/metadata_store.h"
+#include "storage/object_store.h"
+
+namespace isvc::storage {
+
+// Runs `f`, recording its duration under (store, backend, operation); a failure (an Unavailable
+// or StorageFailed error, or any other exception) is counted under its code and rethrown.
+// Expected outcomes such as VersionMismatch or ImageNotFound are not failures.
+template <class F>
+auto timed_call(obs::ServiceMetrics& m, const char* store, const std::string& backend,
+                const char* operation, F&& f) -> decltype(f());
+
+class InstrumentedMetadataStore final : public MetadataStore {
+ public:
+  InstrumentedMetadataStore(MetadataStore& inner, obs::ServiceMetrics& m)
+      : inner_(inner), m_(m), backend_(inner.name()) {}
+
+  void insert(const domain::ImageRecord& rec) override;
+  std::optional<domain::ImageRecord> get(const std::string& id) override;
+  void update(const domain::ImageRecord& rec, int64_t expected_version) override;
+  std::optional<domain::ImageRecord> mark_deleting(const std::string& id) override;
+  bool remove(const std::string& id) override;
+  ListPage list(const ListQuery& q) override;
+  int64_t count(const std::string& user_id, const std::optional<std::string>& album_id,
+                const std::optional<std::string>& tag) override;
+  StoreStats stats(int64_t since_ms) override;
+  void scan(const std::function<bool(const domain::ImageRecord&)>& visit) override;
+  std::vector<domain::ImportOutcome> import_batch(
+      const std::vector<domain::ImageRecord>& records) override;
+  int64_t check_counters(bool repair) override;
+  void put_upload(const domain::UploadRecord& u) override;
+  std::optional<domain::UploadRecord> get_upload(const std::string& id, int64_t now_ms) override;
+  void remove_upload(const std::string& id) override;
+  int64_t remove_expired_uploads(int64_t now_ms) override;
+  std::optional<domain::IdempotencyRecord> claim_idempotency(const domain::IdempotencyRecord& p,
+                                                             int64_t now_ms) override;
+  void complete_idempotency(const std::string& key, const std::string& image_id) override;
+  void release_idempotency(const std::string& key) override;
+  int64_t remove_expired_idempotency(int64_t now_ms) override;
+  std::string name() const override { return inner_.name(); }
+  bool healthy() override { return inner_.healthy(); }
+
+ private:
+  template <class F>
+  auto timed(const char* op, F&& f) {
+    return timed_call(m_, "metadata", backend_, op, std::forward<F>(f));
+  }
+  MetadataStore& inner_;
+  obs::ServiceMetrics& m_;
+  std::string backend_;
+};
+
+class InstrumentedObjectStore final : public ObjectStore {
+ public:
+  InstrumentedObjectStore(ObjectStore& inner, obs::ServiceMetrics& m)
+      : inner_(inner), m_(m), backend_(inner.name()) {}
+
+  void put(const std::string& key, std::string_view bytes,
+           const std::string& content_type) override;
+  std::optional<ObjectInfo> head(const std::string& key) override;
+  std::optional<ObjectData> get(const std::string& key,
+                                std::optional<ByteRange> range = std::nullopt) override;
+  void remove(const std::string& key) override;
+  void list(const std::string& prefix,
+            const std::function<bool(const std::string& key, const ObjectInfo&)>& visit) override;
+  std::string name() const override { return inner_.name(); }
+  std::string bucket() const override { return inner_.bucket(); }
+  bool healthy() override { return inner_.healthy(); }
+
+ private:
+  template <class F>
+  auto timed(const char* op, F&& f) {
+    return timed_call(m_, "object", backend_, op, std::forward<F>(f));
+  }
+  ObjectStore& inner_;
+  obs::ServiceMetrics& m_;
+  std::string backend_;
+};
+
+}  // namespace isvc::storage
