@@ -51,6 +51,7 @@ bench: deps build
 	@node tests/integration/with-engines.mjs bash bench/run.sh
 	@npm ci --prefix bench/sharp --no-audit --no-fund --loglevel=error >/dev/null
 	@node bench/sharp-compare.mjs --runs 20 $(SHARP_FILES)
+	@bash bench/files-compare.sh
 
 # Longer fuzzing than make test's: findings are merged into fuzz/corpus/ and the run is
 # recorded in fuzz/runs.tsv (commit both).

@@ -3,8 +3,9 @@
 //
 //   isvc_loadgen --base 127.0.0.1:PORT --token T --scenario S [--concurrency C] [--requests N]
 //                [--file F] [--ids FILE]
-// Scenarios: upload (F, N), seed (N small generated PNG uploads; ids to --ids), get, list,
-// update, delete (ids from --ids; update/delete give each client its own slice of ids).
+// Scenarios: upload (F, N; the new ids to --ids when given), seed (N small generated PNG uploads; ids to --ids), get, list,
+// update, delete (ids from --ids; update/delete give each client its own slice of ids), files
+// (GET of the URL paths listed in --ids, round robin: file delivery, against any server).
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -208,6 +209,8 @@ int main(int argc, char** argv) {
           body = "{\"title\":\"bench " + std::to_string(n) +
                  "\",\"version\":" + std::to_string(versions[slot]) + "}";
           type = "application/json";
+        } else if (o.scenario == "files") {
+          target = ids[std::size_t(n) % ids.size()];
         } else if (o.scenario == "delete") {
           if (slice.empty()) break;
           verb = http::verb::delete_;
@@ -231,9 +234,10 @@ int main(int argc, char** argv) {
           continue;
         }
         mine.push_back(ms);
-        if (o.scenario == "seed" || o.scenario == "list" || o.scenario == "update") {
+        bool record_id = o.scenario == "seed" || (o.scenario == "upload" && !o.ids_path.empty());
+        if (record_id || o.scenario == "list" || o.scenario == "update") {
           auto j = boost::json::parse(res.body()).as_object();
-          if (o.scenario == "seed") {
+          if (record_id) {
             std::lock_guard l(mu);
             created.push_back(std::string(j["id"].as_string()));
           } else if (o.scenario == "list") {
@@ -250,7 +254,7 @@ int main(int argc, char** argv) {
   }
   for (auto& t : threads) t.join();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (o.scenario == "seed") {
+  if (o.scenario == "seed" || (o.scenario == "upload" && !o.ids_path.empty())) {
     std::ofstream out(o.ids_path);
     for (auto& id : created) out << id << "\n";
   }

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# File delivery: GET /files/{key} of image-service (hot: from its in-memory cache; cold: the cache
+# off, every request reads the file) against nginx serving the same directory, in the same run.
+# 100 uploaded photos give 200 objects (main + thumbnail); 32 keep-alive clients fetch them round
+# robin. nginx comes from Debian's package, unpacked into bench/.tools (not installed: the package
+# would start a server on port 80). Both log every request to a file. Prints a Markdown table;
+# part of `make bench`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=build/release/image-service
+LOADGEN=build/release/bench/isvc_loadgen
+REQUESTS=${REQUESTS:-40000}
+TOOLS=bench/.tools
+if [ ! -x "$TOOLS/usr/sbin/nginx" ]; then
+  work=$(mktemp -d)
+  (cd "$work" && apt-get download nginx >/dev/null 2>&1)
+  mkdir -p "$TOOLS"
+  dpkg-deb -x "$work"/nginx_*.deb "$TOOLS"
+  rm -rf "$work"
+fi
+NGINX=$TOOLS/usr/sbin/nginx
+
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cpu_ms() {  # utime + stime of a process and its children's threads, in ms
+  local t=0
+  for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  echo $((t * 1000 / $(getconf CLK_TCK)))
+}
+
+start_service() {  # $1 = FILE_CACHE_BYTES
+  RATE_LIMITS_ENABLED=false HOST=127.0.0.1 PORT=0 DATA_DIR="$TMP/data" STAGE=dev LOG_LEVEL=info \
+    JWT_SECRET=bench-secret-bench-secret-bench-secret FILE_CACHE_BYTES="$1" \
+    "$BIN" serve >"$TMP/server.log" 2>&1 &
+  SVC=$!
+  PIDS+=("$SVC")
+  for _ in $(seq 100); do
+    PORT=$(grep -o '"port":[0-9]*' "$TMP/server.log" 2>/dev/null | head -1 | cut -d: -f2 || true)
+    [ -n "$PORT" ] && break
+    sleep 0.1
+  done
+}
+
+start_service $((256 * 1024 * 1024))
+TOKEN=$(JWT_SECRET=bench-secret-bench-secret-bench-secret DATA_DIR="$TMP/data" "$BIN" token --user bench)
+# 100 real photos (the corpus's 3 MB JPEG, or a generated noise JPEG without it): main images of
+# a few hundred KB and 400x400 thumbnails, like a gallery's.
+PHOTO=../shared/testdata/images/photo_3mb.jpg
+if [ ! -f "$PHOTO" ]; then
+  vips gaussnoise "$TMP/n.v" 2400 1800 --mean 128 --sigma 60
+  vips cast "$TMP/n.v" "$TMP/n8.v" uchar
+  vips jpegsave "$TMP/n8.v" "$TMP/photo.jpg" --Q 92
+  PHOTO=$TMP/photo.jpg
+fi
+"$LOADGEN" --base "127.0.0.1:$PORT" --token "$TOKEN" --scenario upload --file "$PHOTO" \
+  --requests 100 --concurrency 2 --ids "$TMP/ids" >/dev/null
+while read -r id; do
+  echo "/files/images/bench/$id.webp"
+  echo "/files/images/bench/thumbnails/$id.webp"
+done <"$TMP/ids" >"$TMP/paths"
+sed 's|^/files/||; s|^|/|' "$TMP/paths" >"$TMP/nginx-paths"
+BYTES=$(du -sb "$TMP/data/objects/images" | cut -f1)
+
+run() {  # name base paths pids…
+  local name=$1 base=$2 paths=$3
+  shift 3
+  "$LOADGEN" --base "$base" --token "$TOKEN" --scenario files --ids "$paths" --requests 2000 \
+    --concurrency 32 >/dev/null  # warm-up
+  local c0 r c1
+  c0=$(cpu_ms "$@")
+  r=$("$LOADGEN" --base "$base" --token "$TOKEN" --scenario files --ids "$paths" \
+    --requests "$REQUESTS" --concurrency 32)
+  c1=$(cpu_ms "$@")
+  echo "$name|$r|$(( (c1 - c0) * 1000 / REQUESTS ))"
+}
+
+ROWS=()
+ROWS+=("$(run "image-service, hot (in-memory cache)" "127.0.0.1:$PORT" "$TMP/paths" "$SVC")")
+kill "$SVC"; wait "$SVC" 2>/dev/null || true
+start_service 0
+ROWS+=("$(run "image-service, cold (cache off: a file read per request)" "127.0.0.1:$PORT" "$TMP/paths" "$SVC")")
+kill "$SVC"; wait "$SVC" 2>/dev/null || true
+
+NPORT=$(free_port)
+cat >"$TMP/nginx.conf" <<CONF
+daemon off;
+worker_processes 2;
+user root;
+pid $TMP/nginx.pid;
+error_log $TMP/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log $TMP/nginx-access.log;  # the service logs every request too
+  sendfile on;
+  keepalive_requests 1000000;
+  types { image/webp webp; }
+  server {
+    listen 127.0.0.1:$NPORT;
+    root $TMP/data/objects;
+    etag on;
+    add_header Cache-Control "public, max-age=31536000, immutable";
+  }
+}
+CONF
+"$NGINX" -c "$TMP/nginx.conf" -p "$TMP" &
+NGX=$!
+PIDS+=("$NGX")
+for _ in $(seq 50); do [ -f "$TMP/nginx.pid" ] && break; sleep 0.1; done
+sleep 0.2
+NGX_PIDS=$(pgrep -P "$(cat "$TMP/nginx.pid")" | tr '\n' ' ')
+# shellcheck disable=SC2086
+ROWS+=("$(run "nginx $("$NGINX" -v 2>&1 | sed 's|.*/||'), 2 workers, sendfile" "127.0.0.1:$NPORT" "$TMP/nginx-paths" $NGX_PIDS)")
+
+echo "200 objects ($((BYTES / 1024)) KiB: 100 main images + 100 thumbnails), $REQUESTS GETs by 32 keep-alive clients, $(date -u +%F), $(nproc) cores"
+echo
+echo "| server | P50 ms | P95 ms | P99 ms | requests/s | CPU ms per 1,000 views | errors |"
+echo "|---|---|---|---|---|---|---|"
+for row in "${ROWS[@]}"; do
+  IFS='|' read -r name json cpu <<<"$row"
+  node -e "const r=JSON.parse(process.argv[1]); console.log('| ${name} | ' + r.p50 + ' | ' + r.p95 + ' | ' + r.p99 + ' | ' + Math.round(r.throughput) + ' | ${cpu} | ' + r.errors + ' |')" "$json"
+done
