@@ -3,9 +3,10 @@
 //
 //   isvc_loadgen --base 127.0.0.1:PORT --token T --scenario S [--concurrency C] [--requests N]
 //                [--file F] [--ids FILE]
-// Scenarios: upload (F, N; the new ids to --ids when given), seed (N small generated PNG uploads; ids to --ids), get, list,
-// update, delete (ids from --ids; update/delete give each client its own slice of ids), files
-// (GET of the URL paths listed in --ids, round robin: file delivery, against any server).
+// Scenarios: upload (F, N; the new ids to --ids when given), seed (N small generated PNG
+// uploads; ids to --ids), get, list, update, delete (ids from --ids; update/delete give each
+// client its own slice of ids), files (GETs of the URL paths listed in --ids, round robin: file
+// delivery, against any server).
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
