@@ -240,16 +240,11 @@ http::Response HttpApp::patch_image(http::Request& req, const std::string& id) {
   auto ct = req.header("Content-Type");
   if (!ct || ct->substr(0, 16) != "application/json")
     throw Error(ErrorCode::UnsupportedMediaType, "PATCH needs Content-Type application/json");
-  boost::json::value body;
-  boost::system::error_code ec;
-  boost::json::parse_options opts;
-  opts.max_depth = 16;
-  body = boost::json::parse(req.body, ec, {}, opts);
-  if (ec || !body.is_object()) throw Error(ErrorCode::BadRequest, "the body must be a JSON object");
+  const auto body = parse_json_object(req.body, 16);
 
   domain::UpdateRequest up;
   bool has_version = false;
-  for (const auto& kv : body.as_object()) {
+  for (const auto& kv : body) {
     std::string k = kv.key();
     const auto& v = kv.value();
     if (k == "version") {

@@ -40,12 +40,7 @@ int64_t timestamp(const boost::json::value& v, const char* field) {
 }
 
 domain::LegacyRecord parse_legacy(const std::string& text) {
-  boost::system::error_code ec;
-  boost::json::parse_options opts;
-  opts.max_depth = 8;
-  auto body = boost::json::parse(text, ec, {}, opts);
-  if (ec || !body.is_object()) throw Error(ErrorCode::BadRequest, "the body must be a JSON object");
-  const auto& o = body.as_object();
+  const auto o = parse_json_object(text, 8);
   domain::LegacyRecord l;
   for (const char* required :
        {"id", "userId", "s3Key", "originalFilename", "mimeType", "fileSize", "createdAt"})

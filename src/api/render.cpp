@@ -1,5 +1,6 @@
 #include "api/render.h"
 
+#include <boost/json.hpp>
 #include <cstdio>
 
 #include "api/file_request.h"
@@ -117,6 +118,16 @@ std::string render_error(const domain::Error& err, const std::string& request_id
   w.field("requestId", std::string_view(request_id));
   w.end_object();
   return w.take();
+}
+
+boost::json::object parse_json_object(std::string_view text, int max_depth) {
+  boost::system::error_code ec;
+  boost::json::parse_options opts;
+  opts.max_depth = std::size_t(max_depth);
+  auto body = boost::json::parse(text, ec, {}, opts);
+  if (ec || !body.is_object())
+    throw domain::Error(domain::ErrorCode::BadRequest, "the body must be a JSON object");
+  return std::move(body.as_object());
 }
 
 http::Response json_response(int status, std::string body) {

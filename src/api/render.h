@@ -1,7 +1,9 @@
 // Renders domain values in the API's JSON shapes (SPEC §2 image object, list page, error body).
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <string>
+#include <string_view>
 
 #include "domain/error.h"
 #include "domain/image_record.h"
@@ -13,6 +15,10 @@ namespace isvc::api {
 std::string render_image(const domain::ImageRecord& rec, const std::string& cdn_base_url);
 std::string render_list(const domain::ListResult& page, const std::string& cdn_base_url);
 std::string render_error(const domain::Error& err, const std::string& request_id);
+
+// A request body that must be a JSON object, nested at most `max_depth` deep; anything else is
+// 400 BAD_REQUEST.
+boost::json::object parse_json_object(std::string_view text, int max_depth);
 
 // A response with a JSON body.
 http::Response json_response(int status, std::string body);

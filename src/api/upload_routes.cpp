@@ -23,14 +23,10 @@ std::optional<std::string> text_or_null(const boost::json::value& v, const std::
 }
 
 domain::StartUploadRequest parse_start(const std::string& body_text) {
-  boost::system::error_code ec;
-  boost::json::parse_options opts;
-  opts.max_depth = 8;
-  auto body = boost::json::parse(body_text, ec, {}, opts);
-  if (ec || !body.is_object()) throw Error(ErrorCode::BadRequest, "the body must be a JSON object");
+  const auto body = parse_json_object(body_text, 8);
   domain::StartUploadRequest r;
   bool has_length = false;
-  for (const auto& kv : body.as_object()) {
+  for (const auto& kv : body) {
     std::string k = kv.key();
     const auto& v = kv.value();
     if (k == "filename" || k == "contentType") {
