@@ -34,40 +34,50 @@ std::string uploaded_sk(int64_t uploaded_at_ms, const std::string& id) {
 }
 
 namespace {
+[[noreturn]] void bad(const std::string& what);
+}  // namespace
+
+std::optional<std::string> str_attr(const json::object& item, std::string_view name) {
+  auto* a = item.if_contains(name);
+  if (!a) return std::nullopt;
+  if (!a->is_object()) bad(std::string(name));
+  auto* s = a->as_object().if_contains("S");
+  if (!s || !s->is_string()) bad(std::string(name));
+  return std::string(s->as_string());
+}
+
+std::optional<int64_t> num_attr(const json::object& item, std::string_view name) {
+  auto* a = item.if_contains(name);
+  if (!a) return std::nullopt;
+  auto* n = a->is_object() ? a->as_object().if_contains("N") : nullptr;
+  if (!n || !n->is_string()) bad(std::string(name));
+  const auto& text = n->as_string();
+  int64_t out = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  if (ec != std::errc() || p != text.data() + text.size()) bad(std::string(name));
+  return out;
+}
+
+namespace {
 
 void put_opt(json::object& item, const char* name, const std::optional<std::string>& v) {
   if (v) item[name] = S(*v);
 }
 
 [[noreturn]] void bad(const std::string& what) {
-  throw Error(ErrorCode::StorageFailed, "malformed DynamoDB image item: " + what);
-}
-
-std::optional<std::string> opt_s(const json::object& item, const char* name) {
-  auto* a = item.if_contains(name);
-  if (!a) return std::nullopt;
-  if (!a->is_object()) bad(name);
-  auto* s = a->as_object().if_contains("S");
-  if (!s || !s->is_string()) bad(name);
-  return std::string(s->as_string());
+  throw Error(ErrorCode::StorageFailed, "malformed DynamoDB item: " + what);
 }
 
 std::string req_s(const json::object& item, const char* name) {
-  auto v = opt_s(item, name);
+  auto v = str_attr(item, name);
   if (!v) bad(std::string("missing ") + name);
   return *v;
 }
 
 int64_t req_n(const json::object& item, const char* name) {
-  auto* a = item.if_contains(name);
-  if (!a || !a->is_object()) bad(std::string("missing ") + name);
-  auto* n = a->as_object().if_contains("N");
-  if (!n || !n->is_string()) bad(name);
-  const auto& text = n->as_string();
-  int64_t out = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  if (ec != std::errc() || p != text.data() + text.size()) bad(name);
-  return out;
+  auto v = num_attr(item, name);
+  if (!v) bad(std::string("missing ") + name);
+  return *v;
 }
 
 int64_t req_time(const json::object& item, const char* name) {
@@ -131,7 +141,7 @@ ImageRecord from_item(const json::object& item) {
   ImageRecord r;
   r.id = req_s(item, "id");
   r.user_id = req_s(item, "userId");
-  r.album_id = opt_s(item, "albumId");
+  r.album_id = str_attr(item, "albumId");
   r.original_filename = req_s(item, "originalFilename");
   r.mime_type = req_s(item, "mimeType");
   r.file_size = req_n(item, "fileSize");
@@ -141,14 +151,14 @@ ImageRecord from_item(const json::object& item) {
   r.height = int(req_n(item, "height"));
   r.s3_key = req_s(item, "s3Key");
   r.s3_bucket = req_s(item, "s3Bucket");
-  r.thumbnail_key = opt_s(item, "thumbnailKey");
+  r.thumbnail_key = str_attr(item, "thumbnailKey");
   r.processing_status = req_s(item, "processingStatus");
-  r.processing_error = opt_s(item, "processingError");
+  r.processing_error = str_attr(item, "processingError");
   r.format = req_s(item, "format");
   r.quality = int(req_n(item, "quality"));
-  r.title = opt_s(item, "title");
-  r.description = opt_s(item, "description");
-  r.alt_text = opt_s(item, "altText");
+  r.title = str_attr(item, "title");
+  r.description = str_attr(item, "description");
+  r.alt_text = str_attr(item, "altText");
   if (auto* t = item.if_contains("tags")) {
     auto* l = t->is_object() ? t->as_object().if_contains("L") : nullptr;
     if (!l || !l->is_array()) bad("tags");

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "domain/image_record.h"
@@ -23,6 +24,11 @@ std::string image_pk(const std::string& id);
 std::string user_pk(const std::string& user_id);
 std::string album_pk(const std::string& album_id);
 std::string uploaded_sk(int64_t uploaded_at_ms, const std::string& id);
+
+// An attribute of an item read as a string (S) or a number (N): nullopt when absent; throws
+// domain::Error(StorageFailed) when it has another shape.
+std::optional<std::string> str_attr(const boost::json::object& item, std::string_view name);
+std::optional<int64_t> num_attr(const boost::json::object& item, std::string_view name);
 
 // The full item for a record (with index keys when it is active).
 boost::json::object to_item(const domain::ImageRecord& r);

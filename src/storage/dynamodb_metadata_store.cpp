@@ -315,9 +315,7 @@ int64_t DynamoDbMetadataStore::count(const std::string& user_id,
                                                {"ConsistentRead", true}});
   auto* item = body.as_object().if_contains("Item");
   if (!item || !item->is_object()) return 0;
-  auto* n = item->as_object().if_contains("n");
-  if (!n) return 0;
-  return std::stoll(std::string(n->as_object().at("N").as_string()));
+  return num_attr(item->as_object(), "n").value_or(0);
 }
 
 StoreStats DynamoDbMetadataStore::stats(int64_t since_ms) {
@@ -327,14 +325,13 @@ StoreStats DynamoDbMetadataStore::stats(int64_t since_ms) {
   StoreStats st;
   auto* item = body.as_object().if_contains("Item");
   if (!item || !item->is_object()) return st;
-  auto num = [](const json::value& v) {
-    return std::stoll(std::string(v.as_object().at("N").as_string()));
-  };
+  const auto& o = item->as_object();
+  auto num = [&](std::string_view k) { return num_attr(o, k).value_or(0); };
   std::string first_day = day_attribute(since_ms);
-  for (const auto& [k, v] : item->as_object()) {
-    if (k == "n") st.total_images = num(v);
-    if (k == "bytes") st.total_bytes = num(v);
-    if (k.starts_with("d:") && std::string(k) >= first_day) st.uploaded_since += num(v);
+  for (const auto& [k, v] : o) {
+    if (k == "n") st.total_images = num(k);
+    if (k == "bytes") st.total_bytes = num(k);
+    if (k.starts_with("d:") && std::string(k) >= first_day) st.uploaded_since += num(k);
   }
   return st;
 }
@@ -362,9 +359,6 @@ int64_t DynamoDbMetadataStore::check_counters(bool repair) {
   // One scan: expected values from the active images, stored values from the counter items.
   std::map<CounterCell, int64_t> expected, stored;
   std::map<std::string, int64_t> expected_global, stored_global;  // n, bytes, d:YYYY-MM-DD
-  auto num = [](const json::value& v) {
-    return std::stoll(std::string(v.as_object().at("N").as_string()));
-  };
   json::object req{{"TableName", table_}};
   for (;;) {
     auto body = db_.must("Scan", req);
@@ -383,9 +377,10 @@ int64_t DynamoDbMetadataStore::check_counters(bool repair) {
           expected_global[day_attribute(r.uploaded_at_ms)] += 1;
         } else if (pk == kGlobalPk) {
           for (const auto& [k, v] : item)
-            if (k == "n" || k == "bytes" || k.starts_with("d:")) stored_global[k] = num(v);
+            if (k == "n" || k == "bytes" || k.starts_with("d:"))
+              stored_global[k] = num_attr(item, k).value_or(0);
         } else if (pk.starts_with("COUNTER#USER#")) {
-          if (auto* n = item.if_contains("n")) stored[{pk, sk}] = num(*n);
+          if (auto n = num_attr(item, "n")) stored[{pk, sk}] = *n;
         }
       }
     }
@@ -475,24 +470,14 @@ std::optional<domain::UploadRecord> DynamoDbMetadataStore::get_upload(const std:
   auto* item = body.as_object().if_contains("Item");
   if (!item || !item->is_object()) return std::nullopt;
   const auto& o = item->as_object();
-  auto str = [&](const char* k) -> std::optional<std::string> {
-    auto* a = o.if_contains(k);
-    if (!a || !a->is_object() || !a->as_object().contains("S")) return std::nullopt;
-    return std::string(a->as_object().at("S").as_string());
-  };
-  auto num = [&](const char* k) -> int64_t {
-    auto* a = o.if_contains(k);
-    if (!a || !a->is_object() || !a->as_object().contains("N")) return 0;
-    return std::stoll(std::string(a->as_object().at("N").as_string()));
-  };
   domain::UploadRecord u;
   u.id = id;
-  u.user_id = str("userId").value_or("");
-  if (!u.read_fields_json(str("fields").value_or("")))
+  u.user_id = str_attr(o, "userId").value_or("");
+  if (!u.read_fields_json(str_attr(o, "fields").value_or("")))
     throw Error(ErrorCode::StorageFailed, "malformed upload record " + id);
-  u.created_at_ms = num("createdAtMs");
-  u.expires_at_ms = num("expiresAtMs");
-  u.completed_image_id = str("completedImageId");
+  u.created_at_ms = num_attr(o, "createdAtMs").value_or(0);
+  u.expires_at_ms = num_attr(o, "expiresAtMs").value_or(0);
+  u.completed_image_id = str_attr(o, "completedImageId");
   if (u.expires_at_ms <= now_ms) return std::nullopt;  // TTL deletion lags; expiry is checked here
   return u;
 }
@@ -556,16 +541,12 @@ std::optional<domain::IdempotencyRecord> DynamoDbMetadataStore::claim_idempotenc
     auto* found = body.as_object().if_contains("Item");
     if (!found || !found->is_object()) continue;  // removed meanwhile: claim again
     const auto& o = found->as_object();
-    auto num = [&](const char* k) {
-      auto* a = o.if_contains(k);
-      return a ? std::stoll(std::string(a->at("N").as_string())) : int64_t(0);
-    };
     domain::IdempotencyRecord held;
     held.key = p.key;
-    held.fingerprint = std::string(o.at("fingerprint").at("S").as_string());
-    if (auto* id = o.if_contains("imageId")) held.image_id = std::string(id->at("S").as_string());
-    held.lease_until_ms = num("leaseUntilMs");
-    held.expires_at_ms = num("expiresAtMs");
+    held.fingerprint = str_attr(o, "fingerprint").value_or("");
+    held.image_id = str_attr(o, "imageId");
+    held.lease_until_ms = num_attr(o, "leaseUntilMs").value_or(0);
+    held.expires_at_ms = num_attr(o, "expiresAtMs").value_or(0);
     return held;
   }
   throw Error(ErrorCode::Unavailable, "idempotency key kept changing; retry");
