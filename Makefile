@@ -44,14 +44,8 @@ test-asan:
 test-integration: build
 	cd $(RELEASE_DIR) && ctest --output-on-failure -L integration
 
-SHARP_FILES := $(wildcard $(addprefix ../shared/testdata/images/,photo_3mb.jpg photo_12mp.jpg alpha.png photo_lossy.webp))
-
 bench: deps build
-	@bash bench/run.sh
-	@node tests/integration/with-engines.mjs bash bench/run.sh
-	@npm ci --prefix bench/sharp --no-audit --no-fund --loglevel=error >/dev/null
-	@node bench/sharp-compare.mjs --runs 20 $(SHARP_FILES)
-	@bash bench/files-compare.sh
+	@bash bench/all.sh
 
 # Longer fuzzing than make test's: findings are merged into fuzz/corpus/ and the run is
 # recorded in fuzz/runs.tsv (commit both).

@@ -4,7 +4,9 @@
 # 100 uploaded photos give 200 objects (main + thumbnail); 32 keep-alive clients fetch them round
 # robin. nginx comes from Debian's package, unpacked into bench/.tools (not installed: the package
 # would start a server on port 80). Both log every request to a file. Prints a Markdown table;
-# part of `make bench`.
+# part of `make bench`. Under tests/integration/with-engines.mjs (distributed mode) the objects
+# live in s3rver: hot is the service's cache, cold is a GetObject from s3rver per request, and
+# there is no nginx row (nginx cannot serve s3rver's files).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=build/release/image-service
@@ -31,6 +33,16 @@ cpu_ms() {  # utime + stime of a process and its children's threads, in ms
   for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
   echo $((t * 1000 / $(getconf CLK_TCK)))
 }
+
+MODE=embedded
+if [ -n "${ISVC_DYNAMODB_ENDPOINT:-}" ]; then
+  MODE=distributed
+  export METADATA_BACKEND=dynamodb OBJECT_BACKEND=s3 DYNAMODB_ENDPOINT=$ISVC_DYNAMODB_ENDPOINT \
+    S3_ENDPOINT=$ISVC_S3_ENDPOINT S3_BUCKET_NAME=files DYNAMODB_TABLE_NAME=files \
+    S3_FORCE_PATH_STYLE=true AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
+  [ -n "${ISVC_REDIS_ENDPOINT:-}" ] && export REDIS_ENDPOINT=$ISVC_REDIS_ENDPOINT
+  "$BIN" provision >/dev/null
+fi
 
 start_service() {  # $1 = FILE_CACHE_BYTES
   RATE_LIMITS_ENABLED=false HOST=127.0.0.1 PORT=0 DATA_DIR="$TMP/data" STAGE=dev LOG_LEVEL=info \
@@ -63,7 +75,10 @@ while read -r id; do
   echo "/files/images/bench/thumbnails/$id.webp"
 done <"$TMP/ids" >"$TMP/paths"
 sed 's|^/files/||; s|^|/|' "$TMP/paths" >"$TMP/nginx-paths"
-BYTES=$(du -sb "$TMP/data/objects/images" | cut -f1)
+BYTES=0
+while read -r p; do
+  BYTES=$((BYTES + $(curl -s -o /dev/null -w '%{size_download}' "http://127.0.0.1:$PORT$p")))
+done <"$TMP/paths"
 
 run() {  # name base paths pids…
   local name=$1 base=$2 paths=$3
@@ -79,12 +94,15 @@ run() {  # name base paths pids…
 }
 
 ROWS=()
-ROWS+=("$(run "image-service, hot (in-memory cache)" "127.0.0.1:$PORT" "$TMP/paths" "$SVC")")
+HOT="hot (in-memory cache)" COLD="cold (cache off: a file read per request)"
+[ "$MODE" = distributed ] && COLD="cold (cache off: a GetObject from s3rver per request)"
+ROWS+=("$(run "image-service, $HOT" "127.0.0.1:$PORT" "$TMP/paths" "$SVC")")
 kill "$SVC"; wait "$SVC" 2>/dev/null || true
 start_service 0
-ROWS+=("$(run "image-service, cold (cache off: a file read per request)" "127.0.0.1:$PORT" "$TMP/paths" "$SVC")")
+ROWS+=("$(run "image-service, $COLD" "127.0.0.1:$PORT" "$TMP/paths" "$SVC")")
 kill "$SVC"; wait "$SVC" 2>/dev/null || true
 
+if [ "$MODE" = embedded ]; then
 NPORT=$(free_port)
 cat >"$TMP/nginx.conf" <<CONF
 daemon off;
@@ -114,8 +132,9 @@ sleep 0.2
 NGX_PIDS=$(pgrep -P "$(cat "$TMP/nginx.pid")" | tr '\n' ' ')
 # shellcheck disable=SC2086
 ROWS+=("$(run "nginx $("$NGINX" -v 2>&1 | sed 's|.*/||'), 2 workers, sendfile" "127.0.0.1:$NPORT" "$TMP/nginx-paths" $NGX_PIDS)")
+fi
 
-echo "200 objects ($((BYTES / 1024)) KiB: 100 main images + 100 thumbnails), $REQUESTS GETs by 32 keep-alive clients, $(date -u +%F), $(nproc) cores"
+echo "$MODE mode: 200 objects ($((BYTES / 1024)) KiB: 100 main images + 100 thumbnails), $REQUESTS GETs by 32 keep-alive clients, $(date -u +%F), $(nproc) cores"
 echo
 echo "| server | P50 ms | P95 ms | P99 ms | requests/s | CPU ms per 1,000 views | errors |"
 echo "|---|---|---|---|---|---|---|"

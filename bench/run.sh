@@ -45,29 +45,41 @@ BASE=127.0.0.1:$PORT
 TOKEN=$(DATA_DIR="$TMP/data" "$BIN" token --user bench --ttl 2h)
 run() { "$LG" --base "$BASE" --token "$TOKEN" "$@"; }
 rss_kb() { awk '/VmHWM/ {print $2}' /proc/$PID/status; }
+# CPU time (user + system) of the service process, all threads, in ms.
+cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / t)}' /proc/$PID/stat; }
 
-declare -A R
+declare -A R C
+# timed KEY loadgen-args…: the run's JSON in R[KEY], the service's CPU ms spent in C[KEY].
+timed() {
+  local key=$1 c0
+  shift
+  c0=$(cpu_ms)
+  R[$key]=$(run "$@")
+  C[$key]=$(($(cpu_ms) - c0))
+}
 if [ -f "$DATA/photo_12mp.jpg" ]; then
   run --scenario upload --file "$DATA/photo_12mp.jpg" --requests 2 >/dev/null  # warm-up
-  R[up12]=$(run --scenario upload --file "$DATA/photo_12mp.jpg" --requests 30)
-  R[up3]=$(run --scenario upload --file "$DATA/photo_3mb.jpg" --requests 30)
+  timed up12 --scenario upload --file "$DATA/photo_12mp.jpg" --requests 30
+  timed up3 --scenario upload --file "$DATA/photo_3mb.jpg" --requests 30
   RSS_C1=$(rss_kb)
-  R[up12c4]=$(run --scenario upload --file "$DATA/photo_12mp.jpg" --requests 40 --concurrency 4)
+  timed up12c4 --scenario upload --file "$DATA/photo_12mp.jpg" --requests 40 --concurrency 4
 fi
 RSS_UPLOAD=$(rss_kb)
-R[seed]=$(run --scenario seed --requests $SEED --concurrency 4 --ids "$TMP/ids")
-R[get]=$(run --scenario get --requests $GETS --concurrency $CONC --ids "$TMP/ids")
-R[list]=$(run --scenario list --requests $LISTS --concurrency $CONC --ids "$TMP/ids")
-R[update]=$(run --scenario update --requests $UPDATES --concurrency $CONC --ids "$TMP/ids")
-R[delete]=$(run --scenario delete --requests $DELETES --concurrency $CONC --ids "$TMP/ids")
+timed seed --scenario seed --requests $SEED --concurrency 4 --ids "$TMP/ids"
+timed get --scenario get --requests $GETS --concurrency $CONC --ids "$TMP/ids"
+timed list --scenario list --requests $LISTS --concurrency $CONC --ids "$TMP/ids"
+timed update --scenario update --requests $UPDATES --concurrency $CONC --ids "$TMP/ids"
+timed delete --scenario delete --requests $DELETES --concurrency $CONC --ids "$TMP/ids"
 RSS_END=$(rss_kb)
 
 field() { echo "$1" | grep -o "\"$2\":[0-9.]*" | cut -d: -f2; }
-row() {  # name, json, spec target, project target
-  local j=$1
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$2" "$(field "$j" concurrency)" \
-    "$(field "$j" ok)" "$(field "$j" errors)" "$(field "$j" p50)" "$(field "$j" p95)" \
-    "$(field "$j" p99)" "$(field "$j" throughput)" "$3"
+row() {  # key, name, targets
+  local j=${R[$1]} ok
+  ok=$(field "$j" ok)
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$2" "$(field "$j" concurrency)" \
+    "$ok" "$(field "$j" errors)" "$(field "$j" p50)" "$(field "$j" p95)" \
+    "$(field "$j" p99)" "$(field "$j" throughput)" \
+    "$(awk -v c="${C[$1]}" -v n="$ok" 'BEGIN {printf "%.1f", n ? c / n : 0}')" "$3"
 }
 OUT=bench/results/$(date -u +%Y-%m-%d)-$MODE.md
 mkdir -p bench/results
@@ -76,16 +88,16 @@ mkdir -p bench/results
   echo
   echo "Machine: $(nproc) cores ($(lscpu | awk -F: '/Model name/ {gsub(/^ +/,"",$2); print $2}')), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr). Loopback, release build (RelWithDebInfo), $MODE mode ($BACKENDS), WEBP_EFFORT default."
   echo
-  echo "| operation | clients | ok | errors | P50 ms | P95 ms | P99 ms | req/s | target P95 (SPEC §10 / this project) |"
-  echo "|---|---|---|---|---|---|---|---|---|"
-  [ -n "${R[up12]:-}" ] && row "${R[up12]}" "upload 12 MP JPEG (4.3 MB)" "1000 / 700"
-  [ -n "${R[up3]:-}" ] && row "${R[up3]}" "upload 3 MB JPEG (8 MP)" "1000 / —"
-  [ -n "${R[up12c4]:-}" ] && row "${R[up12c4]}" "upload 12 MP JPEG, 4 clients" "— / —"
-  row "${R[seed]}" "upload 120×120 PNG (seeding)" "— / —"
-  row "${R[get]}" "get by id ($SEED images)" "50 / 5"
-  row "${R[list]}" "list 20 (first + cursor pages)" "100 / 10"
-  row "${R[update]}" "update (PATCH title)" "80 / 10"
-  row "${R[delete]}" "delete" "100 / 20"
+  echo "| operation | clients | ok | errors | P50 ms | P95 ms | P99 ms | req/s | service CPU ms/op | target P95 (SPEC §10 / this project) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+  [ -n "${R[up12]:-}" ] && row up12 "upload 12 MP JPEG (4.3 MB)" "1000 / 700"
+  [ -n "${R[up3]:-}" ] && row up3 "upload 3 MB JPEG (8 MP)" "1000 / —"
+  [ -n "${R[up12c4]:-}" ] && row up12c4 "upload 12 MP JPEG, 4 clients" "— / —"
+  row seed "upload 120×120 PNG (seeding)" "— / —"
+  row get "get by id ($SEED images)" "50 / 5"
+  row list "list 20 (first + cursor pages)" "100 / 10"
+  row update "update (PATCH title)" "80 / 10"
+  row delete "delete" "100 / 20"
   echo
   [ -n "${RSS_C1:-}" ] && echo "Peak RSS of the service (VmHWM): $((RSS_C1 / 1024)) MB after the one-client upload runs (target ≤ 400 MB), $((RSS_UPLOAD / 1024)) MB after the 4-client 12 MP run, $((RSS_END / 1024)) MB at the end."
   [ -z "${RSS_C1:-}" ] && echo "Peak RSS of the service (VmHWM): $((RSS_END / 1024)) MB at the end."

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark of docs/benchmarks.md in one run, one report:
+# bench/results/<date>-all.md (date, commit, machine, then each table). About 20 minutes on 2 cores.
+#   1. bench/run.sh in embedded mode and in distributed mode (dynalite + s3rver + Redis)
+#   2. the processing step against npm sharp on the same files (bench/sharp-compare.mjs)
+#   3. file delivery hot/cold against nginx (embedded), and hot/cold from s3rver (distributed)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+IMAGES=../shared/testdata/images
+OUT=bench/results/$(date -u +%Y-%m-%d)-all.md
+LOG=$(mktemp)
+trap 'rm -f "$LOG"' EXIT
+mkdir -p bench/results
+{
+  echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench || echo ' (with uncommitted changes)')"
+  echo
+  echo "Machine: $(nproc) cores ($(lscpu | awk -F: '/Model name/ {gsub(/^ +/,"",$2); print $2}')), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(. /etc/os-release && echo "$PRETTY_NAME"), $(uname -sr)."
+  echo
+} >"$OUT"
+section() { printf '\n## %s\n\n' "$1" >>"$OUT"; }
+
+section "API, embedded mode"
+bash bench/run.sh | tee "$LOG"
+sed -n '/^| operation/,$p' "$LOG" >>"$OUT"
+
+section "API, distributed mode"
+node tests/integration/with-engines.mjs bash bench/run.sh | tee "$LOG"
+grep '^Machine' "$LOG" | sed 's/^Machine: [^.]*\. //' >>"$OUT" || true
+echo >>"$OUT"
+sed -n '/^| operation/,$p' "$LOG" >>"$OUT"
+
+section "Processing step against sharp"
+npm ci --prefix bench/sharp --no-audit --no-fund --loglevel=error >/dev/null
+files=()
+for f in photo_3mb.jpg photo_12mp.jpg alpha.png photo_lossy.webp; do
+  [ -f "$IMAGES/$f" ] && files+=("$IMAGES/$f")
+done
+# Without the corpus, sharp-compare makes a 3 MB noise JPEG itself.
+node bench/sharp-compare.mjs --runs 20 "${files[@]}" | tee -a "$OUT"
+
+section "File delivery, embedded mode (against nginx)"
+bash bench/files-compare.sh | tee -a "$OUT"
+
+section "File delivery, distributed mode (objects in s3rver)"
+node tests/integration/with-engines.mjs bash bench/files-compare.sh | grep -v '^engines:' | tee -a "$OUT"
+
+echo
+echo "report: $OUT"
