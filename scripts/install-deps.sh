@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libhiredis-dev libpqxx-dev libpq-dev
   libvips-tools webp
   redis-server varnish postgresql
+  chromium
 )
 
 SUDO=""
@@ -41,7 +42,7 @@ fi
 # npm packages the tests use as independent references (pinned by tests/tools/package-lock.json).
 TOOLS="$(cd "$(dirname "$0")/.." && pwd)/tests/tools"
 need_npm=0
-for m in @smithy/signature-v4 dynalite s3rver ajv @apidevtools/swagger-parser; do
+for m in @smithy/signature-v4 dynalite s3rver ajv @apidevtools/swagger-parser playwright-core; do
   [ -d "$TOOLS/node_modules/$m" ] || need_npm=1
 done
 if [ "$need_npm" = 1 ]; then

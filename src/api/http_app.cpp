@@ -43,8 +43,10 @@ domain::RateClass rate_class(const http::Request& req) {
 std::string route_template(const http::Request& req) {
   const std::string& p = req.path;
   if (p == "/images" || p == "/images/uploads" || p == "/health" || p == "/metrics" ||
-      p == "/api-docs")
+      p == "/api-docs" || p == "/" || p == "/swagger" || p == "/dev/token")
     return p;
+  if (p.rfind("/gallery/", 0) == 0) return "/gallery/{asset}";
+  if (p.rfind("/swagger/", 0) == 0) return "/swagger/{asset}";
   if (p.rfind("/images/uploads/", 0) == 0) return "/images/uploads/{uploadId}/complete";
   if (p.rfind("/images/", 0) == 0) return "/images/{id}";
   if (p.rfind("/uploads/", 0) == 0) return "/uploads/{uploadId}";
@@ -209,6 +211,14 @@ http::Response HttpApp::route(http::Request& req) {
   if (p == "/api-docs") {
     if (m == "GET") return api_docs();
     return method_not_allowed("GET");
+  }
+  if (p == "/" || p.rfind("/gallery/", 0) == 0) {
+    if (m == "GET" || m == "HEAD") return gallery(p == "/" ? "" : p.substr(9));
+    return method_not_allowed("GET, HEAD");
+  }
+  if (p == "/dev/token") {
+    if (m == "POST") return dev_token(req);
+    return method_not_allowed("POST");
   }
   throw Error(ErrorCode::NotFound, "no such route: " + p);
 }

@@ -34,6 +34,11 @@ struct ApiSettings {
   std::string openapi_yaml;  // served at /api-docs
   // Swagger UI's assets for /swagger (empty: /swagger answers 404).
   std::string_view swagger_ui_js, swagger_ui_css;
+  // The browser gallery's page and assets for / and /gallery/{asset} (empty page: 404).
+  std::string_view gallery_html, gallery_js, gallery_css;
+  // STAGE=dev with an HS256 secret: POST /dev/token signs a user token for a caller on loopback
+  // (the gallery's one-click sign-in). Empty: the route answers 404.
+  std::function<std::string(const std::string& user_id)> dev_token;
   domain::RateLimitSettings rate_limits;
   int64_t erase_budget_ms = 10'000;  // DELETE /users/{id}/images answers 202 after this
 };
@@ -93,6 +98,10 @@ class HttpApp final : public http::RequestHandler {
   http::Response metrics_prometheus();
   // /swagger (the page) and /swagger/{asset}.
   http::Response swagger(const std::string& asset) const;
+  // / (the gallery page) and /gallery/{asset}.
+  http::Response gallery(const std::string& asset) const;
+  // POST /dev/token (STAGE=dev, loopback callers only).
+  http::Response dev_token(const http::Request& req) const;
   http::Response api_docs() const;
 
   http::Response error_response(const http::Request& req, const domain::Error& err) const;

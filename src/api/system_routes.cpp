@@ -1,4 +1,6 @@
-// GET /health, GET /metrics (JSON summary, SPEC §9) and GET /api-docs.
+// GET /health, GET /metrics (JSON summary, SPEC §9), GET /api-docs, /swagger, the gallery at /
+// and POST /dev/token.
+#include <cctype>
 #include <chrono>
 
 #include "api/http_app.h"
@@ -161,6 +163,81 @@ http::Response HttpApp::swagger(const std::string& asset) const {
   }
   res.set("Cache-Control", "public, max-age=3600");
   return res;
+}
+
+http::Response HttpApp::gallery(const std::string& asset) const {
+  if (s_.gallery_html.empty())
+    throw domain::Error(domain::ErrorCode::NotFound, "the gallery is not in this build");
+  http::Response res;
+  res.status = 200;
+  if (asset.empty()) {
+    // The page tells its script whether the one-click development sign-in is offered.
+    std::string page(s_.gallery_html);
+    static constexpr std::string_view marker = "@DEV_TOKEN@";
+    if (auto at = page.find(marker); at != std::string::npos)
+      page.replace(at, marker.size(), s_.dev_token ? "on" : "off");
+    res.body = std::move(page);
+    res.set("Content-Type", "text/html; charset=utf-8");
+    res.set("Cache-Control", "no-cache");
+    // Scripts and styles only from this origin; thumbnails from here or the CDN; API calls
+    // only to this origin.
+    std::string img_src = "'self' blob: data:";
+    if (auto scheme_end = s_.cdn_base_url.find("://"); scheme_end != std::string::npos) {
+      auto path = s_.cdn_base_url.find('/', scheme_end + 3);
+      img_src += " " + s_.cdn_base_url.substr(0, path);
+    }
+    res.set("Content-Security-Policy",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src " + img_src +
+                "; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+                "frame-ancestors 'none'");
+    return res;
+  }
+  if (asset == "app.js") {
+    res.body = std::string(s_.gallery_js);
+    res.set("Content-Type", "application/javascript; charset=utf-8");
+  } else if (asset == "app.css") {
+    res.body = std::string(s_.gallery_css);
+    res.set("Content-Type", "text/css; charset=utf-8");
+  } else {
+    throw domain::Error(domain::ErrorCode::NotFound, "no such gallery file: " + asset);
+  }
+  // Revalidated on every load: the files are small and change with the binary.
+  res.set("Cache-Control", "no-cache");
+  return res;
+}
+
+namespace {
+bool loopback(const std::string& address) {
+  return address.rfind("127.", 0) == 0 || address == "::1" || address.rfind("::ffff:127.", 0) == 0;
+}
+}  // namespace
+
+http::Response HttpApp::dev_token(const http::Request& req) const {
+  using domain::Error;
+  using domain::ErrorCode;
+  if (!s_.dev_token) throw Error(ErrorCode::NotFound, "no such route: /dev/token");
+  // Behind a reverse proxy on the same host every caller would look local: a forwarded request
+  // is not a local one.
+  if (!loopback(req.remote_address) || req.header("X-Forwarded-For") || req.header("Forwarded"))
+    throw Error(ErrorCode::NotAuthorized,
+                "development tokens are only signed for callers on the service's own machine");
+  auto body = parse_json_object(req.body, 4);
+  const auto* user = body.if_contains("userId");
+  std::string id = user && user->is_string() ? std::string(user->get_string()) : "";
+  bool ok = !id.empty() && id.size() <= 128;
+  for (char c : id)
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
+  if (!ok || body.size() != 1)
+    throw Error(ErrorCode::ValidationFailed,
+                "body must be {\"userId\": 1-128 characters of A-Z a-z 0-9 . _ -}",
+                {{"field", "userId"}});
+  JsonWriter w;
+  w.begin_object();
+  w.field("token", std::string_view(s_.dev_token(id)));
+  w.field("userId", std::string_view(id));
+  w.field("expiresIn", int64_t{12 * 3600});
+  w.end_object();
+  return json_response(200, w.take());
 }
 
 http::Response HttpApp::api_docs() const {

@@ -185,6 +185,16 @@ int serve_command() {
   api_settings.openapi_yaml = std::string(openapi_document());
   api_settings.swagger_ui_js = swagger_ui_js();
   api_settings.swagger_ui_css = swagger_ui_css();
+  api_settings.gallery_html = gallery_index_html();
+  api_settings.gallery_js = gallery_app_js();
+  api_settings.gallery_css = gallery_app_css();
+  if (cfg.is_dev() && !cfg.jwt_secret.empty()) {
+    api_settings.dev_token = [&cfg, &clock](const std::string& user) {
+      return auth::mint_hs256(cfg.jwt_secret, user, auth::Role::User, 12 * 3600, clock.now_s(),
+                              cfg.jwt_issuer,
+                              cfg.jwt_audience.empty() ? "" : cfg.jwt_audience.front());
+    };
+  }
   api_settings.rate_limits = cfg.rate_limits;
   api_settings.erase_budget_ms = cfg.erase_budget_ms;
   // Rate limits: in Redis when it is configured (shared by all instances), else in-process.
