@@ -142,3 +142,11 @@ for row in "${ROWS[@]}"; do
   IFS='|' read -r name json cpu <<<"$row"
   node -e "const r=JSON.parse(process.argv[1]); console.log('| ${name} | ' + r.p50 + ' | ' + r.p95 + ' | ' + r.p99 + ' | ' + Math.round(r.throughput) + ' | ${cpu} | ' + r.errors + ' |')" "$json"
 done
+if [ ${#ROWS[@]} -eq 3 ]; then  # the ratios of the service's rows to nginx's
+  node -e '
+    const rows = process.argv.slice(1).map((r) => { const [n, j, c] = r.split("|"); return { ...JSON.parse(j), cpu: Number(c) }; });
+    const [hot, cold, ngx] = rows, f = (x) => x.toFixed(2) + "×";
+    const line = (name, s) => `${name}: P50 ${f(s.p50 / ngx.p50)}, P95 ${f(s.p95 / ngx.p95)}, throughput ${f(s.throughput / ngx.throughput)}, CPU per view ${f(s.cpu / ngx.cpu)}`;
+    console.log(`\nRatios to nginx (image-service ÷ nginx): ${line("hot", hot)}; ${line("cold", cold)}.`);
+  ' "${ROWS[@]}"
+fi

@@ -79,7 +79,7 @@ row() {  # key, name, targets
   printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$2" "$(field "$j" concurrency)" \
     "$ok" "$(field "$j" errors)" "$(field "$j" p50)" "$(field "$j" p95)" \
     "$(field "$j" p99)" "$(field "$j" throughput)" \
-    "$(awk -v c="${C[$1]}" -v n="$ok" 'BEGIN {printf "%.1f", n ? c / n : 0}')" "$3"
+    "$(awk -v c="${C[$1]}" -v n="$ok" 'BEGIN {printf "%.2f", n ? c / n : 0}')" "$3"
 }
 OUT=bench/results/$(date -u +%Y-%m-%d)-$MODE.md
 mkdir -p bench/results
