@@ -23,6 +23,10 @@ AppFixture::AppFixture() {
   api::ApiSettings settings;
   settings.cdn_base_url = "http://127.0.0.1:1/files";
   settings.cors_origins = {"https://example.com", "https://*.example.com"};
+  // As in STAGE=dev: POST /dev/token signs tokens (fuzz_json sends it bodies).
+  settings.dev_token = [this](const std::string& user) {
+    return auth::mint_hs256(kSecret, user, auth::Role::User, 3600, clock.now_ms() / 1000);
+  };
   app = std::make_unique<api::HttpApp>(
       api::ApiDeps{*images, *verifier, *metadata, *objects, file_cache, metrics, log, clock,
                    *uploads, &urls, nullptr, nullptr, nullptr, &cpu},
