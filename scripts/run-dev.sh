@@ -15,6 +15,9 @@ cat <<TXT
 
 image-service on $BASE  (STAGE=$STAGE, data in $DATA_DIR, Ctrl-C to stop)
 
+  Gallery:     $BASE/   (paste the token below, or one click: STAGE=dev)
+  Swagger UI:  $BASE/swagger
+
   export TOKEN=$TOKEN
   # admin: $ADMIN
   # service (legacy import): $SERVICE
