@@ -1,6 +1,7 @@
 // JSON request bodies through the whole application: the first byte picks the endpoint
 // (PATCH /images/{id} as the owner, the service's JSON import on POST /images, POST
-// /images/uploads, the dev sign-in's POST /dev/token), the rest is the body. Every answer must be a 2xx/4xx with a well-formed body.
+// /images/uploads, the dev sign-in's POST /dev/token), the rest is the body. Every answer must be
+// a 2xx/4xx with a well-formed body.
 #include <cstdint>
 #include <string>
 
