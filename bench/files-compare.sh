@@ -34,15 +34,8 @@ cpu_ms() {  # utime + stime of a process and its children's threads, in ms
   echo $((t * 1000 / $(getconf CLK_TCK)))
 }
 
-MODE=embedded
-if [ -n "${ISVC_DYNAMODB_ENDPOINT:-}" ]; then
-  MODE=distributed
-  export METADATA_BACKEND=dynamodb OBJECT_BACKEND=s3 DYNAMODB_ENDPOINT=$ISVC_DYNAMODB_ENDPOINT \
-    S3_ENDPOINT=$ISVC_S3_ENDPOINT S3_BUCKET_NAME=files DYNAMODB_TABLE_NAME=files \
-    S3_FORCE_PATH_STYLE=true AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
-  [ -n "${ISVC_REDIS_ENDPOINT:-}" ] && export REDIS_ENDPOINT=$ISVC_REDIS_ENDPOINT
-  "$BIN" provision >/dev/null
-fi
+# shellcheck source=bench/engines-env.sh
+. bench/engines-env.sh files
 
 start_service() {  # $1 = FILE_CACHE_BYTES
   RATE_LIMITS_ENABLED=false HOST=127.0.0.1 PORT=0 DATA_DIR="$TMP/data" STAGE=dev LOG_LEVEL=info \

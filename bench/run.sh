@@ -14,15 +14,10 @@ trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$TMP
 
 export JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 # Distributed mode when run under tests/integration/with-engines.mjs (dynalite, s3rver, Redis).
-MODE=embedded
+# shellcheck source=bench/engines-env.sh
+. bench/engines-env.sh bench
 SEED=10000 GETS=40000 LISTS=20000 UPDATES=10000 DELETES=3200 CONC=32
-if [ -n "${ISVC_DYNAMODB_ENDPOINT:-}" ]; then
-  MODE=distributed
-  export METADATA_BACKEND=dynamodb OBJECT_BACKEND=s3 DYNAMODB_ENDPOINT=$ISVC_DYNAMODB_ENDPOINT \
-    S3_ENDPOINT=$ISVC_S3_ENDPOINT S3_BUCKET_NAME=bench DYNAMODB_TABLE_NAME=bench \
-    S3_FORCE_PATH_STYLE=true AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
-  [ -n "${ISVC_REDIS_ENDPOINT:-}" ] && export REDIS_ENDPOINT=$ISVC_REDIS_ENDPOINT
-  "$BIN" provision >/dev/null
+if [ "$MODE" = distributed ]; then
   # The JavaScript engines saturate long before the service: fewer clients, fewer requests.
   SEED=3000 GETS=20000 LISTS=10000 UPDATES=4000 DELETES=1600 CONC=8
   DYNALITE=$(node -p "require('./tests/tools/node_modules/dynalite/package.json').version")

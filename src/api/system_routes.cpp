@@ -128,81 +128,73 @@ http::Response HttpApp::metrics_prometheus() {
   return res;
 }
 
+namespace {
+// A text file embedded in the binary (Swagger UI, the gallery), served as is.
+http::Response embedded_file(std::string_view body, const char* content_type,
+                             const char* cache_control) {
+  http::Response res;
+  res.status = 200;
+  res.body = std::string(body);
+  res.set("Content-Type", content_type);
+  res.set("Cache-Control", cache_control);
+  return res;
+}
+
+constexpr const char* kHtml = "text/html; charset=utf-8";
+constexpr const char* kJs = "application/javascript; charset=utf-8";
+constexpr const char* kCss = "text/css; charset=utf-8";
+}  // namespace
+
 http::Response HttpApp::swagger(const std::string& asset) const {
   if (s_.swagger_ui_js.empty())
     throw domain::Error(domain::ErrorCode::NotFound, "Swagger UI is not in this build");
-  http::Response res;
-  res.status = 200;
+  constexpr const char* kAssetCache = "public, max-age=3600";
   if (asset.empty()) {
     // Relative URLs, so the page works behind a path prefix too.
-    res.body =
+    return embedded_file(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<title>image-service API</title>\n"
         "<link rel=\"stylesheet\" href=\"swagger/swagger-ui.css\">\n</head>\n<body>\n"
         "<div id=\"swagger-ui\"></div>\n<script src=\"swagger/swagger-ui-bundle.js\"></script>\n"
-        "<script src=\"swagger/init.js\"></script>\n</body>\n</html>\n";
-    res.set("Content-Type", "text/html; charset=utf-8");
-    res.set("Cache-Control", "no-cache");
-    return res;
+        "<script src=\"swagger/init.js\"></script>\n</body>\n</html>\n",
+        kHtml, "no-cache");
   }
-  if (asset == "swagger-ui-bundle.js") {
-    res.body = std::string(s_.swagger_ui_js);
-    res.set("Content-Type", "application/javascript; charset=utf-8");
-  } else if (asset == "swagger-ui.css") {
-    res.body = std::string(s_.swagger_ui_css);
-    res.set("Content-Type", "text/css; charset=utf-8");
-  } else if (asset == "init.js") {
-    res.body =
+  if (asset == "swagger-ui-bundle.js") return embedded_file(s_.swagger_ui_js, kJs, kAssetCache);
+  if (asset == "swagger-ui.css") return embedded_file(s_.swagger_ui_css, kCss, kAssetCache);
+  if (asset == "init.js")
+    return embedded_file(
         "window.onload = function () {\n"
         "  window.ui = SwaggerUIBundle({ url: 'api-docs', dom_id: '#swagger-ui', deepLinking: "
         "true,\n"
-        "    presets: [SwaggerUIBundle.presets.apis] });\n};\n";
-    res.set("Content-Type", "application/javascript; charset=utf-8");
-  } else {
-    throw domain::Error(domain::ErrorCode::NotFound, "no such Swagger UI file: " + asset);
-  }
-  res.set("Cache-Control", "public, max-age=3600");
-  return res;
+        "    presets: [SwaggerUIBundle.presets.apis] });\n};\n",
+        kJs, kAssetCache);
+  throw domain::Error(domain::ErrorCode::NotFound, "no such Swagger UI file: " + asset);
 }
 
 http::Response HttpApp::gallery(const std::string& asset) const {
   if (s_.gallery_html.empty())
     throw domain::Error(domain::ErrorCode::NotFound, "the gallery is not in this build");
-  http::Response res;
-  res.status = 200;
-  if (asset.empty()) {
-    // The page tells its script whether the one-click development sign-in is offered.
-    std::string page(s_.gallery_html);
-    static constexpr std::string_view marker = "@DEV_TOKEN@";
-    if (auto at = page.find(marker); at != std::string::npos)
-      page.replace(at, marker.size(), s_.dev_token ? "on" : "off");
-    res.body = std::move(page);
-    res.set("Content-Type", "text/html; charset=utf-8");
-    res.set("Cache-Control", "no-cache");
-    // Scripts and styles only from this origin; thumbnails from here or the CDN; API calls
-    // only to this origin.
-    std::string img_src = "'self' blob: data:";
-    if (auto scheme_end = s_.cdn_base_url.find("://"); scheme_end != std::string::npos) {
-      auto path = s_.cdn_base_url.find('/', scheme_end + 3);
-      img_src += " " + s_.cdn_base_url.substr(0, path);
-    }
-    res.set("Content-Security-Policy",
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src " + img_src +
-                "; connect-src 'self'; form-action 'self'; base-uri 'none'; "
-                "frame-ancestors 'none'");
-    return res;
-  }
-  if (asset == "app.js") {
-    res.body = std::string(s_.gallery_js);
-    res.set("Content-Type", "application/javascript; charset=utf-8");
-  } else if (asset == "app.css") {
-    res.body = std::string(s_.gallery_css);
-    res.set("Content-Type", "text/css; charset=utf-8");
-  } else {
-    throw domain::Error(domain::ErrorCode::NotFound, "no such gallery file: " + asset);
-  }
   // Revalidated on every load: the files are small and change with the binary.
-  res.set("Cache-Control", "no-cache");
+  if (asset == "app.js") return embedded_file(s_.gallery_js, kJs, "no-cache");
+  if (asset == "app.css") return embedded_file(s_.gallery_css, kCss, "no-cache");
+  if (!asset.empty())
+    throw domain::Error(domain::ErrorCode::NotFound, "no such gallery file: " + asset);
+  // The page tells its script whether the one-click development sign-in is offered.
+  std::string page(s_.gallery_html);
+  static constexpr std::string_view marker = "@DEV_TOKEN@";
+  if (auto at = page.find(marker); at != std::string::npos)
+    page.replace(at, marker.size(), s_.dev_token ? "on" : "off");
+  auto res = embedded_file(page, kHtml, "no-cache");
+  // Scripts and styles only from this origin; thumbnails from here or the CDN; API calls only
+  // to this origin.
+  std::string img_src = "'self' blob: data:";
+  if (auto scheme_end = s_.cdn_base_url.find("://"); scheme_end != std::string::npos) {
+    auto path = s_.cdn_base_url.find('/', scheme_end + 3);
+    img_src += " " + s_.cdn_base_url.substr(0, path);
+  }
+  res.set("Content-Security-Policy",
+          "default-src 'none'; script-src 'self'; style-src 'self'; img-src " + img_src +
+              "; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
   return res;
 }
 
