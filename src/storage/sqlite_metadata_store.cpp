@@ -191,6 +191,14 @@ void account(Connection& c, const ImageRecord& r, int sign) {
   }
 }
 
+// Removes the rows of `table` whose expires_at_ms has passed; returns how many.
+int64_t delete_expired(Connection& c, const char* table, int64_t now_ms) {
+  auto s = c.prepare(std::string("DELETE FROM ") + table + " WHERE expires_at_ms <= ?1");
+  s.bind(1, now_ms);
+  s.run();
+  return int64_t(sqlite3_changes(c.raw()));
+}
+
 }  // namespace
 
 struct SqliteMetadataStore::Impl {
@@ -591,12 +599,7 @@ void SqliteMetadataStore::remove_upload(const std::string& id) {
 }
 
 int64_t SqliteMetadataStore::remove_expired_uploads(int64_t now_ms) {
-  return impl_->write([&](Connection& c) {
-    auto s = c.prepare("DELETE FROM uploads WHERE expires_at_ms <= ?1");
-    s.bind(1, now_ms);
-    s.run();
-    return int64_t(sqlite3_changes(c.raw()));
-  });
+  return impl_->write([&](Connection& c) { return delete_expired(c, "uploads", now_ms); });
 }
 
 std::optional<domain::IdempotencyRecord> SqliteMetadataStore::claim_idempotency(
@@ -648,12 +651,7 @@ void SqliteMetadataStore::release_idempotency(const std::string& key) {
 }
 
 int64_t SqliteMetadataStore::remove_expired_idempotency(int64_t now_ms) {
-  return impl_->write([&](Connection& c) {
-    auto s = c.prepare("DELETE FROM idempotency WHERE expires_at_ms <= ?1");
-    s.bind(1, now_ms);
-    s.run();
-    return int64_t(sqlite3_changes(c.raw()));
-  });
+  return impl_->write([&](Connection& c) { return delete_expired(c, "idempotency", now_ms); });
 }
 
 bool SqliteMetadataStore::healthy() {
