@@ -39,6 +39,14 @@ Info info(ErrorCode c) {
       return {"VERSION_MISMATCH", 409, "Conflict"};
     case ErrorCode::IdempotencyKeyReused:
       return {"IDEMPOTENCY_KEY_REUSED", 409, "Conflict"};
+    case ErrorCode::OwnerConflict:
+      return {"IMAGE_OWNER_CONFLICT", 409, "Conflict"};
+    case ErrorCode::ObjectKeyConflict:
+      return {"OBJECT_KEY_CONFLICT", 409, "Conflict"};
+    case ErrorCode::UploadInProgress:
+      return {"UPLOAD_IN_PROGRESS", 409, "Conflict"};
+    case ErrorCode::RequestTimeout:
+      return {"REQUEST_TIMEOUT", 408, "RequestTimeout"};
     case ErrorCode::FileTooLarge:
       return {"FILE_TOO_LARGE", 413, "PayloadTooLarge"};
     case ErrorCode::PayloadTooLarge:
@@ -59,6 +67,8 @@ Info info(ErrorCode c) {
       return {"STORAGE_FAILED", 500, "InternalError"};
     case ErrorCode::Unavailable:
       return {"SERVICE_UNAVAILABLE", 503, "ServiceUnavailable"};
+    case ErrorCode::NotImplemented:
+      return {"NOT_IMPLEMENTED", 501, "NotImplemented"};
   }
   return {"INTERNAL_ERROR", 500, "InternalError"};
 }

@@ -25,6 +25,10 @@ enum class ErrorCode {
   MethodNotAllowed,      // 405 METHOD_NOT_ALLOWED
   VersionMismatch,       // 409 VERSION_MISMATCH
   IdempotencyKeyReused,  // 409 IDEMPOTENCY_KEY_REUSED
+  OwnerConflict,         // 409 IMAGE_OWNER_CONFLICT (import of an id another user owns)
+  ObjectKeyConflict,     // 409 OBJECT_KEY_CONFLICT (import of keys another user's image uses)
+  UploadInProgress,      // 409 UPLOAD_IN_PROGRESS (a concurrent complete of the same upload)
+  RequestTimeout,        // 408 REQUEST_TIMEOUT (body idle or slower than the minimum rate)
   FileTooLarge,          // 413 FILE_TOO_LARGE
   PayloadTooLarge,       // 413 PAYLOAD_TOO_LARGE (non-upload bodies)
   HeadersTooLarge,       // 431 HEADERS_TOO_LARGE
@@ -35,6 +39,7 @@ enum class ErrorCode {
   S3DeleteFailed,        // 500 S3_DELETE_FAILED
   StorageFailed,         // 500 STORAGE_FAILED
   Unavailable,           // 503 SERVICE_UNAVAILABLE
+  NotImplemented,        // 501 NOT_IMPLEMENTED (a transfer coding the server does not implement)
 };
 
 // The machine code of SPEC §2, e.g. "VALIDATION_FAILED".
