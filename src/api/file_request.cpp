@@ -24,6 +24,20 @@ std::optional<int64_t> parse_uint(std::string_view s) {
   return v;
 }
 
+// A range position: any number of digits, values past what int64 holds saturate (RFC 9110
+// §14.1.1: positions may exceed the representation; they are then clamped like any end past
+// the object).
+std::optional<int64_t> parse_position(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    int d = c - '0';
+    v = v > (INT64_MAX - d) / 10 ? INT64_MAX : v * 10 + d;
+  }
+  return v;
+}
+
 std::string_view strip_weak(std::string_view tag) {
   if (tag.size() >= 2 && tag.substr(0, 2) == "W/") tag.remove_prefix(2);
   return tag;
@@ -149,17 +163,17 @@ RangeResult parse_single_range(std::string_view header, int64_t size) {
   auto a = trim(spec.substr(0, dash)), b = trim(spec.substr(dash + 1));
   RangeResult r;
   if (a.empty()) {  // suffix range: the last N bytes
-    auto n = parse_uint(b);
+    auto n = parse_position(b);
     if (!n) return {};
     if (*n == 0 || size == 0) return {RangeKind::Unsatisfiable, 0, 0};
     r.first = *n >= size ? 0 : size - *n;
     r.last = size - 1;
   } else {
-    auto first = parse_uint(a);
+    auto first = parse_position(a);
     if (!first) return {};
     std::optional<int64_t> last;
     if (!b.empty()) {
-      last = parse_uint(b);
+      last = parse_position(b);
       if (!last || *last < *first) return {};
     }
     if (*first >= size) return {RangeKind::Unsatisfiable, 0, 0};

@@ -11,8 +11,8 @@ namespace isvc::api {
 using domain::Error;
 using domain::ErrorCode;
 
-http::Response HttpApp::serve_file(const http::Request& req, const std::string& raw_key) {
-  auto key = decode_file_key(raw_key);
+http::Response HttpApp::serve_file(const http::Request& req) {
+  auto key = decode_file_key(req.params.at(0));
   if (!key) throw Error(ErrorCode::NotFound, "no such file");
 
   std::optional<cache::CachedObject> obj = d_.file_cache.get(*key);

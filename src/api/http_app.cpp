@@ -3,81 +3,166 @@
 #include <boost/json/object.hpp>
 
 #include "api/render.h"
+#include "http/multipart.h"
 
 namespace isvc::api {
 
 using domain::Error;
 using domain::ErrorCode;
 
+struct HttpApp::Context {
+  std::string allow;  // the path exists but not the method
+  std::optional<domain::Caller> caller;
+  std::shared_ptr<domain::AdmissionControl::Ticket> ticket;
+  http::HeaderList limit_headers;
+  bool admitted = false;
+};
+
 namespace {
-// JSON on POST /images is a legacy import, not an upload.
-bool is_json(const http::Request& head) {
-  auto ct = head.header("Content-Type");
-  return ct && ct->substr(0, 16) == "application/json";
-}
 
-// Which per-user limit a request counts against (SPEC §4). Starting a direct upload counts as
-// the upload; completing it does not count again. The service's JSON import is not an upload.
-domain::RateClass rate_class(const http::Request& req) {
-  const std::string& p = req.path;
-  const std::string& m = req.method;
-  using domain::RateClass;
-  if (p == "/images") {
-    if (m == "POST") return is_json(req) ? RateClass::None : RateClass::Upload;
-    if (m == "GET") return RateClass::Read;
-    return RateClass::None;
+constexpr std::size_t kSmallBody = 64 * 1024;
+
+// SPEC §12: a type other than multipart/form-data → 415; multipart/form-data without a usable
+// boundary is a malformed body → 400 VALIDATION_FAILED naming `file`.
+void check_multipart_type(const http::Request& req) {
+  auto ct = req.header("Content-Type");
+  std::string_view type = ct ? ct->substr(0, ct->find(';')) : std::string_view();
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  if (!http::iequals(type, "multipart/form-data"))
+    throw Error(ErrorCode::UnsupportedMediaType,
+                "upload with Content-Type multipart/form-data and a `file` part");
+  std::optional<std::string> boundary;
+  try {
+    boundary = http::multipart_boundary(*ct);
+  } catch (const Error&) {
   }
-  if (p == "/images/uploads") return m == "POST" ? RateClass::Upload : RateClass::None;
-  if (p.rfind("/images/uploads/", 0) == 0) return RateClass::None;
-  if (p.rfind("/images/", 0) == 0) {
-    if (m == "GET") return RateClass::Read;
-    if (m == "PATCH") return RateClass::Update;
-    if (m == "DELETE") return RateClass::Delete;
-  }
-  if (p.rfind("/users/", 0) == 0 && m == "DELETE") return RateClass::Delete;
-  return RateClass::None;
+  if (!boundary)
+    throw Error::validation("file", "multipart/form-data needs a valid boundary parameter");
 }
 
-// The route template of a request, for metrics labels (bounded cardinality: ids and keys never
-// become label values).
-std::string route_template(const http::Request& req) {
-  const std::string& p = req.path;
-  if (p == "/images" || p == "/images/uploads" || p == "/health" || p == "/metrics" ||
-      p == "/api-docs" || p == "/" || p == "/swagger" || p == "/dev/token")
-    return p;
-  if (p.rfind("/gallery/", 0) == 0) return "/gallery/{asset}";
-  if (p.rfind("/swagger/", 0) == 0) return "/swagger/{asset}";
-  if (p.rfind("/images/uploads/", 0) == 0) return "/images/uploads/{uploadId}/complete";
-  if (p.rfind("/images/", 0) == 0) return "/images/{id}";
-  if (p.rfind("/uploads/", 0) == 0) return "/uploads/{uploadId}";
-  if (p.rfind("/users/", 0) == 0) return "/users/{userId}/images";
-  if (p.rfind("/files/", 0) == 0) return "/files/{key}";
-  return "other";
+// Capacity refusals of uploads: an upload takes about half a second of a processing thread, so
+// the same Retry-After as the processing pool's own refusal.
+Error busy(std::string message) {
+  Error e(ErrorCode::Unavailable, std::move(message));
+  e.retry_after_s = 2;
+  return e;
 }
 
-// The caller authenticated by rate_limit() for the request being handled on this thread, so the
-// route does not verify the token a second time.
-thread_local const http::Request* memo_request = nullptr;
-thread_local domain::Caller memo_caller;
 }  // namespace
 
 HttpApp::HttpApp(ApiDeps deps, ApiSettings settings)
-    : d_(deps), s_(std::move(settings)), cors_(s_.cors_origins) {}
-
-std::size_t HttpApp::body_limit(const http::Request& head) const {
-  // Uploads may carry the file plus form fields and multipart framing; everything else is JSON.
-  if (head.method == "POST" && head.path == "/images" && !is_json(head))
-    return static_cast<std::size_t>(s_.max_file_size) + 1024 * 1024;
-  if (head.method == "PUT" && head.path.rfind("/uploads/", 0) == 0)
-    return static_cast<std::size_t>(s_.max_file_size);
-  if (head.method == "GET" || head.method == "HEAD" || head.method == "DELETE" ||
-      head.method == "OPTIONS")
-    return 64 * 1024;
-  return s_.json_body_limit;
+    : d_(deps), s_(std::move(settings)), cors_(s_.cors_origins) {
+  build_routes();
 }
 
-domain::Caller HttpApp::authenticate(const http::Request& req) const {
-  if (memo_request == &req) return memo_caller;
+void HttpApp::build_routes() {
+  using domain::RateClass;
+  using A = AuthRule;
+  using B = BodyRule;
+  auto add = [&](const char* method, const char* pattern, A auth, RateClass rate, B body,
+                 std::function<http::Response(http::Request&)> h,
+                 ContentRule content = ContentRule::Any,
+                 AdmissionRule admission = AdmissionRule::None, bool probe = false) {
+    Route r;
+    r.method = method;
+    r.pattern = pattern;
+    r.auth = auth;
+    r.rate = rate;
+    r.body = body;
+    r.handler = std::move(h);
+    r.content = content;
+    r.admission = admission;
+    r.probe = probe;
+    routes_.add(std::move(r));
+  };
+  auto& self = *this;
+  // Uploads count against the upload limit; the service's JSON import is not an upload, and
+  // completing a direct upload does not count again (starting it did).
+  add(
+      "POST", "/images", A::Bearer, RateClass::Upload, B::Multipart,
+      [&self](http::Request& r) { return self.upload(r); }, ContentRule::NotJson,
+      AdmissionRule::Processing);
+  add(
+      "POST", "/images", A::Service, RateClass::None, B::Json,
+      [&self](http::Request& r) { return self.import_record(r); }, ContentRule::Json);
+  add("GET", "/images", A::Bearer, RateClass::Read, B::None,
+      [&self](http::Request& r) { return self.list_images(r); });
+  add("POST", "/images/uploads", A::Bearer, RateClass::Upload, B::Json,
+      [&self](http::Request& r) { return self.start_upload(r); });
+  add(
+      "POST", "/images/uploads/{uploadId}/complete", A::Bearer, RateClass::None, B::None,
+      [&self](http::Request& r) { return self.complete_upload(r); }, ContentRule::Any,
+      AdmissionRule::Processing);
+  add("GET", "/images/{id}", A::Bearer, RateClass::Read, B::None,
+      [&self](http::Request& r) { return self.get_image(r); });
+  add("PATCH", "/images/{id}", A::Bearer, RateClass::Update, B::Json,
+      [&self](http::Request& r) { return self.patch_image(r); });
+  add("DELETE", "/images/{id}", A::Bearer, RateClass::Delete, B::None,
+      [&self](http::Request& r) { return self.delete_image(r); });
+  add("DELETE", "/users/{userId}/images", A::Bearer, RateClass::Delete, B::None,
+      [&self](http::Request& r) { return self.erase_user(r); });
+  if (d_.service_urls)
+    add(
+        "PUT", "/uploads/{uploadId}", A::UploadSignature, RateClass::None, B::Raw,
+        [&self](http::Request& r) { return self.receive_upload(r); }, ContentRule::Any,
+        AdmissionRule::Memory);
+  add("GET", "/files/{key+}", A::None, RateClass::None, B::None,
+      [&self](http::Request& r) { return self.serve_file(r); });
+  add(
+      "GET", "/health", A::None, RateClass::None, B::None,
+      [&self](http::Request&) { return self.health(); }, ContentRule::Any, AdmissionRule::None,
+      true);
+  add(
+      "GET", "/metrics", A::None, RateClass::None, B::None,
+      [&self](http::Request& r) { return self.metrics_summary(r); }, ContentRule::Any,
+      AdmissionRule::None, true);
+  add("GET", "/api-docs", A::None, RateClass::None, B::None,
+      [&self](http::Request&) { return self.api_docs(); });
+  add("GET", "/swagger", A::None, RateClass::None, B::None,
+      [&self](http::Request&) { return self.swagger(""); });
+  add("GET", "/swagger/{asset}", A::None, RateClass::None, B::None,
+      [&self](http::Request& r) { return self.swagger(r.params.at(0)); });
+  add("GET", "/", A::None, RateClass::None, B::None,
+      [&self](http::Request&) { return self.gallery(""); });
+  add("GET", "/gallery/{asset}", A::None, RateClass::None, B::None,
+      [&self](http::Request& r) { return self.gallery(r.params.at(0)); });
+  add("POST", "/dev/token", A::None, RateClass::None, B::Json,
+      [&self](http::Request& r) { return self.dev_token(r); });
+  // CORS preflight, for any path.
+  Route pre;
+  pre.method = "OPTIONS";
+  pre.pattern = "*";
+  pre.handler = [&self](http::Request& r) { return self.cors_.preflight(r); };
+  routes_.add(std::move(pre));
+  preflight_route_ = int(routes_.size()) - 1;
+}
+
+HttpApp::Context& HttpApp::context(http::Request& req) {
+  if (!req.context) req.context = std::make_shared<Context>();
+  return *static_cast<Context*>(req.context.get());
+}
+
+const domain::Caller& HttpApp::caller(const http::Request& req) {
+  auto* ctx = static_cast<const Context*>(req.context.get());
+  if (!ctx || !ctx->caller) throw Error(ErrorCode::Unauthorized, "missing bearer token");
+  return *ctx->caller;
+}
+
+http::Lane HttpApp::resolve(http::Request& head) {
+  auto& ctx = context(head);
+  if (head.method == "OPTIONS") {
+    head.route = preflight_route_;
+    return http::Lane::Worker;
+  }
+  auto ct = head.header("Content-Type");
+  auto m = routes_.match(head.method, head.path, ct ? *ct : std::string_view());
+  head.route = m.index;
+  head.params = std::move(m.params);
+  ctx.allow = std::move(m.allow);
+  return m.index >= 0 && routes_.at(m.index).probe ? http::Lane::Probe : http::Lane::Worker;
+}
+
+domain::Caller HttpApp::verify_bearer(const http::Request& req) const {
   auto h = req.header("Authorization");
   if (!h) throw Error(ErrorCode::Unauthorized, "missing bearer token");
   std::string_view v = *h;
@@ -94,133 +179,145 @@ domain::Caller HttpApp::authenticate(const http::Request& req) const {
   return c;
 }
 
-http::Response HttpApp::handle(http::Request& req) {
-  http::Response res;
-  http::HeaderList limit_headers;
+void HttpApp::authorize(http::Request& req, const Route& r, Context& ctx) const {
+  switch (r.auth) {
+    case AuthRule::None:
+      return;
+    case AuthRule::UploadSignature:
+      return check_upload_signature(req);
+    case AuthRule::Bearer:
+      ctx.caller = verify_bearer(req);
+      return;
+    case AuthRule::Service:
+      ctx.caller = verify_bearer(req);
+      // Refused here, before the body; the use case checks the role again as its own rule.
+      if (ctx.caller->role != domain::CallerRole::Service)
+        throw Error(ErrorCode::NotAuthorized, "importing records needs the service role");
+      return;
+  }
+}
+
+std::size_t HttpApp::body_limit(const Route& r) const {
+  switch (r.body) {
+    case BodyRule::None:
+      return kSmallBody;
+    case BodyRule::Json:
+      return s_.json_body_limit;
+    case BodyRule::Multipart:
+      // The file part plus form fields and multipart framing.
+      return static_cast<std::size_t>(s_.max_file_size) + 1024 * 1024;
+    case BodyRule::Raw:
+      return static_cast<std::size_t>(s_.max_file_size);
+  }
+  return kSmallBody;
+}
+
+std::size_t HttpApp::possible_body(const http::Request& req, std::size_t limit) {
+  if (auto cl = req.header("Content-Length")) {
+    std::size_t n = 0;
+    for (char c : *cl) {
+      if (c < '0' || c > '9' || n > (std::size_t(1) << 50)) return limit + 1;
+      n = n * 10 + std::size_t(c - '0');
+    }
+    return n;
+  }
+  return req.header("Transfer-Encoding") ? limit : 0;
+}
+
+void HttpApp::admit_resources(const http::Request& req, const Route& r, Context& ctx) {
+  if (!d_.admission) return;
+  std::size_t limit = body_limit(r);
+  std::size_t body = std::min(possible_body(req, limit), limit);
+  // A direct upload's bytes are read from storage once it is admitted: as large as a file may be.
+  if (r.admission == AdmissionRule::Processing && r.body == BodyRule::None)
+    body = static_cast<std::size_t>(s_.max_file_size);
+  bool slot = r.admission == AdmissionRule::Processing;
+  // Small bodies are bounded by the connection limit alone; larger ones count against the
+  // budget, whatever the route.
+  int64_t bytes = body > kSmallBody || r.admission != AdmissionRule::None ? int64_t(body) : 0;
+  if (!slot && bytes == 0) return;
+  domain::AdmissionControl::Refusal why;
+  ctx.ticket = d_.admission->try_take(slot, bytes, &why);
+  if (ctx.ticket) return;
+  const char* reason = why == domain::AdmissionControl::Refusal::Slots ? "upload_slots" : "memory";
+  d_.metrics.refused_requests.inc({reason});
+  throw busy(why == domain::AdmissionControl::Refusal::Slots
+                 ? "every upload slot is taken; retry shortly"
+                 : "the memory budget for request bodies is exhausted; retry shortly");
+}
+
+http::Admission HttpApp::admit(http::Request& head) {
+  auto& ctx = context(head);
+  http::Admission a;
   try {
-    auto refused = rate_limit(req, limit_headers);
-    res = refused ? std::move(*refused) : route(req);
+    if (head.route < 0) {
+      if (ctx.allow.empty()) throw Error(ErrorCode::NotFound, "no such route: " + head.path);
+      Error e(ErrorCode::MethodNotAllowed,
+              "method " + head.method + " is not allowed on " + head.path);
+      auto res = error_response(head, e);
+      res.set("Allow", ctx.allow);
+      finish(head, res);
+      a.refusal = std::move(res);
+      return a;
+    }
+    const Route& r = routes_.at(head.route);
+    authorize(head, r, ctx);
+    if (r.body == BodyRule::Multipart) check_multipart_type(head);
+    if (ctx.caller && r.rate != domain::RateClass::None)
+      rate_limit(r, *ctx.caller, ctx.limit_headers);
+    a.body_limit = body_limit(r);
+    if (possible_body(head, a.body_limit) > a.body_limit) {
+      d_.metrics.refused_requests.inc({"too_large"});
+      throw Error(ErrorCode::PayloadTooLarge,
+                  "request body exceeds the limit of " + std::to_string(a.body_limit) + " bytes");
+    }
+    admit_resources(head, r, ctx);
+    if (r.admission != AdmissionRule::None && !head.header("Content-Length"))
+      a.body_reserve = a.body_limit;
+    ctx.admitted = true;
+  } catch (const Error& e) {
+    a.refusal = refusal(head, e);
+  }
+  return a;
+}
+
+http::Response HttpApp::handle(http::Request& req) {
+  if (!req.context || !context(req).admitted) {
+    resolve(req);
+    auto a = admit(req);
+    if (a.refusal) return std::move(*a.refusal);
+  }
+  auto& ctx = context(req);
+  http::Response res;
+  try {
+    res = routes_.at(req.route).handler(req);
   } catch (const Error& e) {
     res = error_response(req, e);
   } catch (const std::exception& e) {
     d_.log.error("unhandled_exception", {{"requestId", req.request_id}, {"what", e.what()}});
     res = error_response(req, Error(ErrorCode::Internal, "internal error"));
   }
-  memo_request = nullptr;
-  for (auto& [k, v] : limit_headers) res.set(k, v);
+  for (auto& [k, v] : ctx.limit_headers) res.set(k, v);
   finish(req, res);
   return res;
 }
 
-std::optional<http::Response> HttpApp::rate_limit(const http::Request& req,
-                                                  http::HeaderList& headers) {
-  if (!d_.limiter || !s_.rate_limits.enabled) return std::nullopt;
-  auto cls = rate_class(req);
-  if (cls == domain::RateClass::None) return std::nullopt;
-  domain::Caller caller;
-  try {
-    caller = authenticate(req);
-  } catch (const Error&) {
-    return std::nullopt;  // the route answers 401 itself
-  }
-  memo_request = &req;
-  memo_caller = caller;
-  if (caller.role == domain::CallerRole::Service) return std::nullopt;  // service-to-service
-  auto d = d_.limiter->take(caller.user_id + ":" + domain::rate_class_name(cls),
-                            s_.rate_limits.windows(cls), d_.clock.now_ms());
+void HttpApp::rate_limit(const Route& r, const domain::Caller& caller, http::HeaderList& headers) {
+  if (!d_.limiter || !s_.rate_limits.enabled) return;
+  if (caller.role == domain::CallerRole::Service) return;  // service-to-service
+  auto d = d_.limiter->take(caller.user_id + ":" + domain::rate_class_name(r.rate),
+                            s_.rate_limits.windows(r.rate), d_.clock.now_ms());
   headers.emplace_back("X-RateLimit-Limit", std::to_string(d.limit));
   headers.emplace_back("X-RateLimit-Remaining", std::to_string(d.remaining));
   headers.emplace_back("X-RateLimit-Reset", std::to_string(d.reset_epoch_s));
-  if (d.allowed) return std::nullopt;
+  if (d.allowed) return;
   d_.metrics.rate_limited.fetch_add(1);
   Error e(ErrorCode::RateLimitExceeded,
-          std::string("too many ") + domain::rate_class_name(cls) + " requests; retry in " +
+          std::string("too many ") + domain::rate_class_name(r.rate) + " requests; retry in " +
               std::to_string(d.retry_after_s) + " s",
           {{"limit", std::to_string(d.limit)}});
   e.retry_after_s = int(d.retry_after_s);
-  return error_response(req, e);
-}
-
-http::Response HttpApp::route(http::Request& req) {
-  const std::string& p = req.path;
-  const std::string& m = req.method;
-  if (m == "OPTIONS") return cors_.preflight(req);
-
-  auto method_not_allowed = [&](const char* allow) {
-    Error e(ErrorCode::MethodNotAllowed, "method " + m + " is not allowed on " + p);
-    auto res = error_response(req, e);
-    res.set("Allow", allow);
-    return res;
-  };
-
-  if (p == "/images") {
-    if (m == "POST") return upload(req);
-    if (m == "GET") return list_images(req);
-    return method_not_allowed("GET, POST, OPTIONS");
-  }
-  if (p == "/images/uploads") {
-    if (m == "POST") return start_upload(req);
-    return method_not_allowed("POST, OPTIONS");
-  }
-  if (p.rfind("/images/uploads/", 0) == 0) {
-    std::string rest = p.substr(16);
-    auto slash = rest.find('/');
-    if (slash == std::string::npos || rest.substr(slash) != "/complete")
-      throw Error(ErrorCode::NotFound, "no such route: " + p);
-    if (m == "POST") return complete_upload(req, rest.substr(0, slash));
-    return method_not_allowed("POST, OPTIONS");
-  }
-  if (p.rfind("/uploads/", 0) == 0 && d_.service_urls) {
-    std::string id = p.substr(9);
-    if (id.find('/') != std::string::npos) throw Error(ErrorCode::NotFound, "no such route: " + p);
-    if (m == "PUT") return receive_upload(req, id);
-    return method_not_allowed("PUT");
-  }
-  if (p.rfind("/images/", 0) == 0) {
-    std::string id = p.substr(8);
-    if (id.find('/') != std::string::npos) throw Error(ErrorCode::NotFound, "no such route: " + p);
-    if (m == "GET") return get_image(req, id);
-    if (m == "PATCH") return patch_image(req, id);
-    if (m == "DELETE") return delete_image(req, id);
-    return method_not_allowed("GET, PATCH, DELETE, OPTIONS");
-  }
-  if (p.rfind("/users/", 0) == 0) {
-    std::string rest = p.substr(7);
-    auto slash = rest.find('/');
-    if (slash == std::string::npos || slash == 0 || rest.substr(slash) != "/images")
-      throw Error(ErrorCode::NotFound, "no such route: " + p);
-    if (m == "DELETE") return erase_user(req, rest.substr(0, slash));
-    return method_not_allowed("DELETE, OPTIONS");
-  }
-  if (p.rfind("/files/", 0) == 0) {
-    if (m == "GET" || m == "HEAD") return serve_file(req, p.substr(7));
-    return method_not_allowed("GET, HEAD, OPTIONS");
-  }
-  if (p == "/health") {
-    if (m == "GET" || m == "HEAD") return health();
-    return method_not_allowed("GET, HEAD");
-  }
-  if (p == "/metrics") {
-    if (m == "GET") return metrics_summary(req);
-    return method_not_allowed("GET");
-  }
-  if (p == "/swagger" || p.rfind("/swagger/", 0) == 0) {
-    if (m == "GET" || m == "HEAD") return swagger(p == "/swagger" ? "" : p.substr(9));
-    return method_not_allowed("GET, HEAD");
-  }
-  if (p == "/api-docs") {
-    if (m == "GET") return api_docs();
-    return method_not_allowed("GET");
-  }
-  if (p == "/" || p.rfind("/gallery/", 0) == 0) {
-    if (m == "GET" || m == "HEAD") return gallery(p == "/" ? "" : p.substr(9));
-    return method_not_allowed("GET, HEAD");
-  }
-  if (p == "/dev/token") {
-    if (m == "POST") return dev_token(req);
-    return method_not_allowed("POST");
-  }
-  throw Error(ErrorCode::NotFound, "no such route: " + p);
+  throw e;
 }
 
 http::Response HttpApp::error_response(const http::Request& req, const Error& err) const {
@@ -236,10 +333,20 @@ http::Response HttpApp::error_response(const http::Request& req, const Error& er
 }
 
 http::Response HttpApp::transport_error(const http::Request& head, const Error& err) {
-  // An oversize body on the upload route is the upload's own FILE_TOO_LARGE (SPEC §2).
+  if (err.code() == ErrorCode::RequestTimeout) d_.metrics.refused_requests.inc({"slow_body"});
+  if (err.code() == ErrorCode::BadRequest || err.code() == ErrorCode::NotImplemented)
+    d_.metrics.refused_requests.inc({"framing"});
+  if (err.code() == ErrorCode::Unavailable) d_.metrics.refused_requests.inc({"connections"});
+  auto res = refusal(head, err);
+  res.close_connection = true;
+  return res;
+}
+
+http::Response HttpApp::refusal(const http::Request& head, const Error& err) {
+  // An oversize body on an upload route is the upload's own FILE_TOO_LARGE (SPEC §2).
   http::Response res;
-  bool upload_body = (head.method == "POST" && head.path == "/images" && !is_json(head)) ||
-                     (head.method == "PUT" && head.path.rfind("/uploads/", 0) == 0);
+  bool upload_body = head.route >= 0 && (routes_.at(head.route).body == BodyRule::Multipart ||
+                                         routes_.at(head.route).body == BodyRule::Raw);
   if (err.code() == ErrorCode::PayloadTooLarge && upload_body) {
     res = error_response(
         head,
@@ -249,7 +356,8 @@ http::Response HttpApp::transport_error(const http::Request& head, const Error& 
   } else {
     res = error_response(head, err);
   }
-  res.close_connection = true;
+  if (head.context)
+    for (auto& [k, v] : context(const_cast<http::Request&>(head)).limit_headers) res.set(k, v);
   finish(head, res);
   return res;
 }
@@ -273,16 +381,15 @@ void HttpApp::finish(const http::Request& req, http::Response& res) const {
 void HttpApp::on_response(const http::Request& req, const http::Response& res,
                           int64_t duration_us) {
   d_.metrics.requests_total.fetch_add(1);
-  auto route = route_template(req);
+  const Route* r = req.route >= 0 ? &routes_.at(req.route) : nullptr;
+  const std::string route = r ? r->label : "other";
   bool known_method = req.method == "GET" || req.method == "HEAD" || req.method == "POST" ||
                       req.method == "PATCH" || req.method == "DELETE" || req.method == "OPTIONS" ||
                       req.method == "PUT";
   std::string method = known_method ? req.method : "other";
   d_.metrics.http_requests.inc({route, method, std::to_string(res.status)});
   d_.metrics.http_duration.observe({route, method}, double(duration_us) / 1e6);
-  bool upload = req.method == "POST" && ((route == "/images" && !is_json(req)) ||
-                                         route == "/images/uploads/{uploadId}/complete");
-  if (upload) {
+  if (r && r->admission == AdmissionRule::Processing) {
     std::string outcome = res.status == 201 ? "created" : res.status == 200 ? "replayed" : "";
     for (const auto& [k, v] : res.log_fields)
       if (k == "errorCode" && outcome.empty()) outcome = v;

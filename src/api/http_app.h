@@ -1,6 +1,7 @@
-// The HTTP face of the service: routes requests to the use cases, authenticates callers, renders
-// results and errors (SPEC §2 error body), and adds request ids, security and CORS headers to
-// every response. No business rule lives here.
+// The HTTP face of the service: resolves each request against the route table, judges it from
+// its head (authentication, rate limit, admission, declared length) before the body is read,
+// calls the use case, renders results and errors (SPEC §2 error body), and adds request ids,
+// security and CORS headers to every response. No business rule lives here.
 #pragma once
 
 #include <functional>
@@ -9,10 +10,12 @@
 #include <vector>
 
 #include "api/cors.h"
+#include "api/route_table.h"
 #include "auth/token_verifier.h"
 #include "cache/object_cache.h"
 #include "cache/redis_client.h"
 #include "cdn/purge_queue.h"
+#include "domain/admission.h"
 #include "domain/bounded_pool.h"
 #include "domain/clock.h"
 #include "domain/direct_upload.h"
@@ -30,7 +33,9 @@ struct ApiSettings {
   std::string cdn_base_url;  // no trailing slash
   std::vector<std::string> cors_origins;
   int64_t max_file_size = 10 * 1024 * 1024;
-  std::size_t json_body_limit = 1024 * 1024;
+  // JSON bodies (PATCH, import, upload start): the largest legitimate one is a 5,000-character
+  // description written as \u escapes, about 60 KB.
+  std::size_t json_body_limit = 128 * 1024;
   std::string openapi_yaml;  // served at /api-docs
   // Swagger UI's assets for /swagger (empty: /swagger answers 404).
   std::string_view swagger_ui_js, swagger_ui_css;
@@ -58,13 +63,17 @@ struct ApiDeps {
   const cdn::PurgeQueue* cdn;                     // CDN purges, or null when not configured
   domain::RateLimiter* limiter = nullptr;         // null when rate limits are off
   const domain::BoundedPool* pool = nullptr;      // the processing pool, for its queue depth
+  domain::AdmissionControl* admission = nullptr;  // upload slots and body memory; null = none
 };
 
 class HttpApp final : public http::RequestHandler {
  public:
   HttpApp(ApiDeps deps, ApiSettings settings);
 
-  std::size_t body_limit(const http::Request& head) const override;
+  http::Lane resolve(http::Request& head) override;
+  http::Admission admit(http::Request& head) override;
+  // Also usable without the server (tests, fuzzers): resolves and admits first when the server
+  // has not.
   http::Response handle(http::Request& req) override;
   http::Response transport_error(const http::Request& head, const domain::Error& err) override;
   void on_response(const http::Request& req, const http::Response& res,
@@ -73,24 +82,35 @@ class HttpApp final : public http::RequestHandler {
   void set_cdn_base_url(std::string url) { s_.cdn_base_url = std::move(url); }
 
  private:
-  http::Response route(http::Request& req);
-  domain::Caller authenticate(const http::Request& req) const;
+  struct Context;  // per request, in http::Request::context
+  void build_routes();
+  static Context& context(http::Request& req);
+  // The caller that admit() authenticated for this request's route.
+  static const domain::Caller& caller(const http::Request& req);
+  domain::Caller verify_bearer(const http::Request& req) const;
+  void authorize(http::Request& req, const Route& r, Context& ctx) const;
+  std::size_t body_limit(const Route& r) const;
+  // The declared body length, or the route's limit for a chunked body; 0 without a body.
+  static std::size_t possible_body(const http::Request& req, std::size_t limit);
+  void admit_resources(const http::Request& req, const Route& r, Context& ctx);
 
   http::Response upload(http::Request& req);
   http::Response import_record(http::Request& req);
-  http::Response get_image(http::Request& req, const std::string& id);
+  http::Response get_image(http::Request& req);
   http::Response list_images(http::Request& req);
-  http::Response patch_image(http::Request& req, const std::string& id);
-  http::Response delete_image(http::Request& req, const std::string& id);
-  http::Response erase_user(http::Request& req, const std::string& encoded_user);
+  http::Response patch_image(http::Request& req);
+  http::Response delete_image(http::Request& req);
+  http::Response erase_user(http::Request& req);
   // Logs an admin acting on someone else's images (SPEC §3: admin passes ownership checks,
   // audited).
   void audit_admin(const http::Request& req, const domain::Caller& caller, const std::string& owner,
                    const char* operation, const std::string& image_id) const;
   http::Response start_upload(http::Request& req);
-  http::Response complete_upload(http::Request& req, const std::string& upload_id);
-  http::Response receive_upload(http::Request& req, const std::string& upload_id);
-  http::Response serve_file(const http::Request& req, const std::string& key);
+  http::Response complete_upload(http::Request& req);
+  http::Response receive_upload(http::Request& req);
+  // The embedded upload URL's signature and expiry, checked from the head (403 otherwise).
+  void check_upload_signature(const http::Request& req) const;
+  http::Response serve_file(const http::Request& req);
   http::Response health();
   http::Response metrics_summary(const http::Request& req);
   // The Prometheus text exposition of GET /metrics (when Accept asks for text/plain or
@@ -105,10 +125,12 @@ class HttpApp final : public http::RequestHandler {
   http::Response api_docs() const;
 
   http::Response error_response(const http::Request& req, const domain::Error& err) const;
+  // The answer to a request refused before its handler ran (admit() and the transport).
+  http::Response refusal(const http::Request& head, const domain::Error& err);
   void finish(const http::Request& req, http::Response& res) const;
-  // Takes a token of the request's rate class for its caller (SPEC §4). Returns the 429 to send
-  // instead of running the route, or nullopt; `headers` gets the X-RateLimit-* headers.
-  std::optional<http::Response> rate_limit(const http::Request& req, http::HeaderList& headers);
+  // Takes a token of the route's rate class for its caller (SPEC §4): throws the 429; the
+  // X-RateLimit-* headers go to `headers` either way.
+  void rate_limit(const Route& r, const domain::Caller& caller, http::HeaderList& headers);
   // Runs `work` under the request's Idempotency-Key when it has one (SPEC §6): the response is
   // 201 with the new image, or 200 with the first request's image on a replay. `fingerprint`
   // says what the request is; `created` is false when `work` found the image already there.
@@ -119,6 +141,8 @@ class HttpApp final : public http::RequestHandler {
   ApiDeps d_;
   ApiSettings s_;
   CorsPolicy cors_;
+  RouteTable routes_;
+  int preflight_route_ = -1;
 };
 
 }  // namespace isvc::api

@@ -104,15 +104,10 @@ std::string upload_fingerprint(const domain::UploadRequest& up) {
 }  // namespace
 
 http::Response HttpApp::upload(http::Request& req) {
-  auto ct0 = req.header("Content-Type");
-  if (ct0 && ct0->substr(0, 16) == "application/json") return import_record(req);
-  auto caller = authenticate(req);
-  auto ct = req.header("Content-Type");
-  auto boundary = ct ? http::multipart_boundary(*ct) : std::nullopt;
-  if (!boundary) {
-    throw Error(ErrorCode::UnsupportedMediaType,
-                "upload with Content-Type multipart/form-data and a `file` part");
-  }
+  const auto& caller = HttpApp::caller(req);
+  // admit() has checked the type and the boundary from the head.
+  auto boundary = http::multipart_boundary(req.header("Content-Type").value_or(""));
+  if (!boundary) throw Error::validation("file", "multipart/form-data needs a boundary parameter");
   auto parts = http::parse_multipart(req.body, *boundary);
 
   domain::UploadRequest up;
@@ -200,8 +195,9 @@ http::Response HttpApp::idempotent(
   return res;
 }
 
-http::Response HttpApp::get_image(http::Request& req, const std::string& id) {
-  auto caller = authenticate(req);
+http::Response HttpApp::get_image(http::Request& req) {
+  const auto& caller = HttpApp::caller(req);
+  const std::string& id = req.params.at(0);
   auto rec = d_.images.get(caller, id);
   audit_admin(req, caller, rec.user_id, "get", id);
   auto res = json_response(200, render_image(rec, s_.cdn_base_url));
@@ -211,7 +207,7 @@ http::Response HttpApp::get_image(http::Request& req, const std::string& id) {
 }
 
 http::Response HttpApp::list_images(http::Request& req) {
-  auto caller = authenticate(req);
+  const auto& caller = HttpApp::caller(req);
   auto q = parse_query_params(req.query);
   domain::ListRequest lr;
   int max = d_.images.settings().max_page_size;
@@ -235,8 +231,9 @@ http::Response HttpApp::list_images(http::Request& req) {
   return res;
 }
 
-http::Response HttpApp::patch_image(http::Request& req, const std::string& id) {
-  auto caller = authenticate(req);
+http::Response HttpApp::patch_image(http::Request& req) {
+  const auto& caller = HttpApp::caller(req);
+  const std::string& id = req.params.at(0);
   auto ct = req.header("Content-Type");
   if (!ct || ct->substr(0, 16) != "application/json")
     throw Error(ErrorCode::UnsupportedMediaType, "PATCH needs Content-Type application/json");
@@ -286,8 +283,9 @@ http::Response HttpApp::patch_image(http::Request& req, const std::string& id) {
   return res;
 }
 
-http::Response HttpApp::delete_image(http::Request& req, const std::string& id) {
-  auto caller = authenticate(req);
+http::Response HttpApp::delete_image(http::Request& req) {
+  const auto& caller = HttpApp::caller(req);
+  const std::string& id = req.params.at(0);
   auto removed = d_.images.remove(caller, id);
   audit_admin(req, caller, removed.user_id, "delete", id);
   d_.file_cache.erase(removed.s3_key);
@@ -300,8 +298,9 @@ http::Response HttpApp::delete_image(http::Request& req, const std::string& id) 
   return res;
 }
 
-http::Response HttpApp::erase_user(http::Request& req, const std::string& encoded_user) {
-  auto caller = authenticate(req);
+http::Response HttpApp::erase_user(http::Request& req) {
+  const auto& caller = HttpApp::caller(req);
+  const std::string& encoded_user = req.params.at(0);
   auto user = domain::percent_decode(encoded_user);
   if (!user) throw Error::validation("userId", "userId is not valid percent-encoding");
   auto done = d_.images.erase_user(caller, *user, d_.clock.now_ms() + s_.erase_budget_ms,

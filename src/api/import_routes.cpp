@@ -99,7 +99,7 @@ domain::LegacyRecord parse_legacy(const std::string& text) {
 }  // namespace
 
 http::Response HttpApp::import_record(http::Request& req) {
-  auto caller = authenticate(req);
+  const auto& caller = HttpApp::caller(req);
   if (caller.role != domain::CallerRole::Service)
     throw Error(ErrorCode::NotAuthorized, "importing records needs the service role");
   auto [rec, outcome] = d_.images.import_legacy(caller, parse_legacy(req.body));

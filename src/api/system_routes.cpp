@@ -99,6 +99,13 @@ http::Response HttpApp::metrics_prometheus() {
             {{"file", "miss"}, double(m.file_cache_misses.load())},
             {{"metadata", "hit"}, double(m.metadata_cache_hits.load())},
             {{"metadata", "miss"}, double(m.metadata_cache_misses.load())}});
+  w.counter(m.refused_requests);
+  if (d_.admission) {
+    w.gauge("isvc_upload_slots_in_use", "Upload slots held (receiving, queued or processing).",
+            double(d_.admission->slots_in_use()));
+    w.gauge("isvc_body_memory_bytes", "Request-body bytes reserved against UPLOAD_MEMORY_BUDGET.",
+            double(d_.admission->bytes_in_use()));
+  }
   w.counter("isvc_rate_limited_requests_total", "Requests refused with 429.",
             double(m.rate_limited.load()));
   w.counter("isvc_idempotent_replays_total",

@@ -64,7 +64,7 @@ domain::StartUploadRequest parse_start(const std::string& body_text) {
 }  // namespace
 
 http::Response HttpApp::start_upload(http::Request& req) {
-  auto caller = authenticate(req);
+  const auto& caller = HttpApp::caller(req);
   auto ct = req.header("Content-Type");
   if (!ct || ct->substr(0, 16) != "application/json")
     throw Error(ErrorCode::UnsupportedMediaType,
@@ -88,8 +88,9 @@ http::Response HttpApp::start_upload(http::Request& req) {
   return res;
 }
 
-http::Response HttpApp::complete_upload(http::Request& req, const std::string& upload_id) {
-  auto caller = authenticate(req);
+http::Response HttpApp::complete_upload(http::Request& req) {
+  const auto& caller = HttpApp::caller(req);
+  const std::string& upload_id = req.params.at(0);
   auto fingerprint =
       domain::hex_encode(domain::sha256("POST /images/uploads/" + upload_id + "/complete"));
   auto res =
@@ -98,7 +99,7 @@ http::Response HttpApp::complete_upload(http::Request& req, const std::string& u
   return res;
 }
 
-http::Response HttpApp::receive_upload(http::Request& req, const std::string& upload_id) {
+void HttpApp::check_upload_signature(const http::Request& req) const {
   // The signature is the credential (like an S3 presigned URL): no bearer token.
   std::string expires, signature;
   if (auto q = boost::urls::parse_query(req.query)) {
@@ -107,8 +108,13 @@ http::Response HttpApp::receive_upload(http::Request& req, const std::string& up
       if (p.key == "signature") signature = p.value;
     }
   }
-  if (!d_.service_urls || !d_.service_urls->verify(upload_id, expires, signature, d_.clock.now_s()))
+  if (!d_.service_urls ||
+      !d_.service_urls->verify(req.params.at(0), expires, signature, d_.clock.now_s()))
     throw Error(ErrorCode::NotAuthorized, "the upload URL is invalid or has expired");
+}
+
+http::Response HttpApp::receive_upload(http::Request& req) {
+  const std::string& upload_id = req.params.at(0);
   auto ct = req.header("Content-Type");
   d_.uploads.receive(upload_id, req.body, ct ? std::string(*ct) : std::string());
   http::Response res;

@@ -268,6 +268,16 @@ Config load_config(const EnvLookup& env) {
     c.processing_queue = int(parse_int("PROCESSING_QUEUE", *v, 0, 10000));
   if (auto v = get("MAX_CONNECTIONS"))
     c.max_connections = int(parse_int("MAX_CONNECTIONS", *v, 1, 100000));
+  if (auto v = get("MAX_CONNECTIONS_PER_CLIENT"))
+    c.max_connections_per_client = int(parse_int("MAX_CONNECTIONS_PER_CLIENT", *v, 0, 100000));
+  if (auto v = get("PROBE_CONNECTIONS"))
+    c.probe_connections = int(parse_int("PROBE_CONNECTIONS", *v, 1, 10000));
+  if (auto v = get("UPLOAD_MEMORY_BUDGET"))
+    c.upload_memory_budget = parse_int("UPLOAD_MEMORY_BUDGET", *v, 1, 1LL << 40);
+  // One upload of the largest size must fit, or no upload could ever be admitted.
+  if (c.upload_memory_budget < c.max_file_size + 1024 * 1024)
+    throw ConfigError("UPLOAD_MEMORY_BUDGET: must be at least MAX_FILE_SIZE + 1 MiB (" +
+                      std::to_string(c.max_file_size + 1024 * 1024) + ")");
   if (auto v = get("FILE_CACHE_BYTES"))
     c.file_cache_bytes = parse_int("FILE_CACHE_BYTES", *v, 0, 64LL * 1024 * 1024 * 1024);
   if (auto v = get("SQLITE_SYNCHRONOUS")) {
@@ -282,6 +292,9 @@ Config load_config(const EnvLookup& env) {
     c.header_timeout_s = int(parse_int("HEADER_TIMEOUT_S", *v, 1, 3600));
   if (auto v = get("BODY_TIMEOUT_S"))
     c.body_timeout_s = int(parse_int("BODY_TIMEOUT_S", *v, 1, 3600));
+  if (auto v = get("BODY_IDLE_TIMEOUT_S"))
+    c.body_idle_timeout_s = int(parse_int("BODY_IDLE_TIMEOUT_S", *v, 1, 3600));
+  if (auto v = get("MIN_BODY_RATE")) c.min_body_rate = parse_int("MIN_BODY_RATE", *v, 0, 1LL << 40);
   if (auto v = get("IDLE_TIMEOUT_S"))
     c.idle_timeout_s = int(parse_int("IDLE_TIMEOUT_S", *v, 1, 3600));
   if (auto v = get("DRAIN_TIMEOUT_S"))

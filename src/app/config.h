@@ -72,8 +72,7 @@ struct Config {
   domain::RateLimitSettings rate_limits;  // RATE_LIMITS_ENABLED, RATE_LIMIT_*
   int64_t erase_budget_ms = 10'000;
   int fsck_interval_s = 3600;  // FSCK_INTERVAL_S: report-only consistency check; 0 = off
-  int fsck_grace_s = 3600;  // FSCK_GRACE_S: objects younger than this are not orphans yet       //
-                            // ERASE_BUDGET_MS: DELETE /users/{id}/images per call
+  int fsck_grace_s = 3600;     // FSCK_GRACE_S: objects younger than this are not orphans yet
 
   // Tuning (documented in the README).
   int io_threads = 2;
@@ -81,11 +80,16 @@ struct Config {
   int processing_threads = 0;  // 0 = number of cores
   int processing_queue = 64;
   int max_connections = 1024;
+  int max_connections_per_client = 256;  // MAX_CONNECTIONS_PER_CLIENT; 0 = no per-client cap
+  int probe_connections = 64;            // PROBE_CONNECTIONS: reserved for /health, /metrics
+  int64_t upload_memory_budget = 256LL * 1024 * 1024;  // UPLOAD_MEMORY_BUDGET: body bytes
   int64_t file_cache_bytes = 64 * 1024 * 1024;
   int webp_effort = 2;
   std::string sqlite_synchronous = "NORMAL";
   int header_timeout_s = 10;
   int body_timeout_s = 120;
+  int body_idle_timeout_s = 10;  // BODY_IDLE_TIMEOUT_S
+  int64_t min_body_rate = 4096;  // MIN_BODY_RATE: bytes/s, once BODY_IDLE_TIMEOUT_S has passed
   int idle_timeout_s = 30;
   int drain_timeout_s = 30;
 

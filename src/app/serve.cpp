@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <condition_variable>
 #include <filesystem>
@@ -23,6 +24,7 @@
 #include "cache/redis_rate_limiter.h"
 #include "cdn/purge_queue.h"
 #include "cdn/purge_targets.h"
+#include "domain/admission.h"
 #include "domain/bounded_pool.h"
 #include "domain/clock.h"
 #include "domain/cursor_codec.h"
@@ -83,6 +85,13 @@ int serve_command() {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  // Every connection is a descriptor: MAX_CONNECTIONS + PROBE_CONNECTIONS plus files and
+  // backends must fit under the soft limit, which many systems set to 1024.
+  if (rlimit nofile{};
+      getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   // Upload bodies and decoded images are large, short-lived buffers: a fixed mmap threshold
   // returns them to the OS when freed (glibc's dynamic threshold would keep them in the heap) and
   // fewer arenas limit fragmentation across the worker threads. Bounds RSS under upload load.
@@ -99,7 +108,10 @@ int serve_command() {
   domain::SystemClock clock;
   obs::ServiceMetrics metrics;
   metrics.started_at_s = clock.now_ms() / 1000;
-  imaging::init_vips(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  // libvips threads per job: the cores shared by the jobs that run at once, so that
+  // PROCESSING_THREADS busy jobs never ask for more threads than there are cores.
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  imaging::init_vips(std::max(1, cores / std::max(1, cfg.processing_threads)));
   imaging::ProcessingLimits limits;
   limits.webp_effort = cfg.webp_effort;
   imaging::VipsProcessor processor(limits);
@@ -122,6 +134,10 @@ int serve_command() {
       cached_metadata ? static_cast<storage::MetadataStore&>(*cached_metadata) : timed_metadata;
   storage::ObjectStore& objects = timed_objects;
   domain::BoundedPool cpu(cfg.processing_threads, cfg.processing_queue);
+  // Every upload takes a slot from its head on (receiving, queued or processing): no more can be
+  // in flight than the pool runs and queues, so an admitted upload is never refused later.
+  domain::AdmissionControl admission(cfg.processing_threads + cfg.processing_queue,
+                                     cfg.upload_memory_budget);
   domain::UlidGenerator ids(clock);
   domain::CursorCodec cursors(cfg.cursor_secret);
 
@@ -207,17 +223,23 @@ int serve_command() {
   }
   api::HttpApp app(api::ApiDeps{images, verifier, metadata, objects, file_cache, metrics, log,
                                 clock, uploads, s3_urls ? nullptr : &service_urls, redis.get(),
-                                purger.get(), limiter.get(), &cpu},
+                                purger.get(), limiter.get(), &cpu, &admission},
                    api_settings);
 
   http::ServerOptions opts;
   opts.host = cfg.host;
   opts.port = cfg.port;
   opts.io_threads = cfg.io_threads;
-  opts.worker_threads = cfg.worker_threads;
+  // An upload waiting for a processing thread blocks its handler thread: each slot gets a thread
+  // of its own so that WORKER_THREADS stay free for everything else.
+  opts.worker_threads = cfg.worker_threads + admission.slots();
   opts.max_connections = cfg.max_connections;
+  opts.max_connections_per_client = cfg.max_connections_per_client;
+  opts.probe_connections = cfg.probe_connections;
   opts.header_timeout_s = cfg.header_timeout_s;
   opts.body_timeout_s = cfg.body_timeout_s;
+  opts.body_idle_timeout_s = cfg.body_idle_timeout_s;
+  opts.min_body_rate_bps = cfg.min_body_rate;
   opts.idle_timeout_s = cfg.idle_timeout_s;
   opts.drain_timeout_s = cfg.drain_timeout_s;
   http::Server server(opts, app);

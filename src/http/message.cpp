@@ -20,6 +20,13 @@ std::optional<std::string_view> Request::header(std::string_view name) const {
   return std::nullopt;
 }
 
+int Request::header_count(std::string_view name) const {
+  int n = 0;
+  for (const auto& [k, v] : headers)
+    if (iequals(k, name)) ++n;
+  return n;
+}
+
 void Response::set(std::string name, std::string value) {
   for (auto& [k, v] : headers) {
     if (iequals(k, name)) {

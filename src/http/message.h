@@ -26,9 +26,19 @@ struct Request {
   std::string remote_address;
   std::string request_id;  // set by the server before the handler runs
   int64_t received_at_us = 0;
+  int version = 11;  // 10 = HTTP/1.0, 11 = HTTP/1.1
+
+  // Set by the handler when it resolves the request (RequestHandler::resolve): the route's index
+  // in its table (-1: none), the path parameters, and whatever the handler keeps for this request
+  // until its response has been written (the caller, an admission ticket…).
+  int route = -1;
+  std::vector<std::string> params;
+  std::shared_ptr<void> context;
 
   // First header with this name, or nullopt.
   std::optional<std::string_view> header(std::string_view name) const;
+  // How many header fields have this name.
+  int header_count(std::string_view name) const;
 };
 
 struct Response {

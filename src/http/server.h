@@ -1,11 +1,16 @@
-// HTTP/1.1 server on Boost.Beast/Asio: keep-alive, header/body limits enforced while reading,
-// timeouts, a connection limit, request ids and graceful drain. Sockets live on I/O threads that
-// never block; handlers run on a worker pool.
+// HTTP/1.1 server on Boost.Beast/Asio. Every request is judged on its head before its body costs
+// anything: framing rules (http/framing.h), then the handler's own decision (auth, rate limit,
+// admission, declared length); refusals are answered at once and the connection closed
+// gracefully. Bodies are read under an idle timeout, a minimum rate and a total deadline.
+// Connections are capped in total and per client address, with a reserve that only health and
+// metrics probes may use. Sockets live on I/O threads that never block; handlers run on a worker
+// pool, probes on a pool of their own.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "domain/error.h"
@@ -13,14 +18,32 @@
 
 namespace isvc::http {
 
+// Which pool runs a request's decision and handler.
+enum class Lane {
+  Worker,  // the handler pool (may block on backends)
+  Probe,   // health/metrics: a pool of their own, also served on the reserved connections
+};
+
+// The handler's verdict on a request head, given before any body byte is read.
+struct Admission {
+  std::optional<Response> refusal;  // answered at once; the body is never read
+  std::size_t body_limit = 0;       // the largest body accepted
+  std::size_t body_reserve = 0;     // bytes to reserve for the body up front (chunked uploads)
+};
+
 class RequestHandler {
  public:
   virtual ~RequestHandler() = default;
-  // The largest body accepted for this request, decided from its method/target/headers.
-  virtual std::size_t body_limit(const Request& head) const = 0;
-  // Runs on a worker thread; must not throw.
+  // On the I/O thread, cheap and non-blocking: matches the route (recorded in `head`) and says
+  // which lane runs it.
+  virtual Lane resolve(Request& head) = 0;
+  // On the lane's pool, before the body: authenticate, rate-limit, admit, check the declared
+  // length. May keep per-request state in head.context until the response is written.
+  virtual Admission admit(Request& head) = 0;
+  // On the lane's pool once the body is complete; must not throw.
   virtual Response handle(Request& req) = 0;
-  // Renders an error found by the transport (oversize body, bad framing, overload, draining).
+  // Renders an error found by the transport (framing, oversize body, timeouts, overload,
+  // draining).
   virtual Response transport_error(const Request& head, const domain::Error& err) = 0;
   // Called once per written response (access log, metrics).
   virtual void on_response(const Request& req, const Response& res, int64_t duration_us) = 0;
@@ -31,12 +54,19 @@ struct ServerOptions {
   uint16_t port = 8080;  // 0 = any free port
   int io_threads = 2;
   int worker_threads = 16;
-  int max_connections = 1024;
+  int probe_threads = 2;
+  int max_connections = 1024;            // public connections
+  int max_connections_per_client = 256;  // per remote address; 0 = no per-client cap
+  int probe_connections = 64;            // reserved beyond the caps, for /health and /metrics
   std::size_t max_header_bytes = 16 * 1024;
-  int header_timeout_s = 10;  // from the first wait for a request to its complete header
-  int body_timeout_s = 120;   // to receive the whole body
-  int idle_timeout_s = 30;    // keep-alive wait for the next request
+  int header_timeout_s = 10;         // from the first wait for a request to its complete header
+  int probe_header_timeout_s = 2;    // the same on a reserved (probe-only) connection
+  int body_timeout_s = 120;          // to receive the whole body
+  int body_idle_timeout_s = 10;      // longest wait for the next body byte
+  int64_t min_body_rate_bps = 4096;  // average body rate required once body_idle_timeout_s passed
+  int idle_timeout_s = 30;           // keep-alive wait for the next request
   int write_timeout_s = 60;
+  int linger_ms = 2000;      // after a refusal, how long the unread body is drained
   int drain_timeout_s = 30;  // bound on waiting for in-flight requests at shutdown
 };
 
@@ -58,7 +88,7 @@ class Server {
   int active_connections() const;
   int in_flight_requests() const;
 
-  struct Impl;  // public only so the .cpp's session type can name it
+  struct Impl;  // public only so the session (http/session.cpp) can name it
 
  private:
   std::unique_ptr<Impl> impl_;

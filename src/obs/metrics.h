@@ -75,6 +75,12 @@ struct ServiceMetrics {
                              "after retries; STORAGE_FAILED; exception), by store, backend and "
                              "operation.",
                              {"store", "backend", "operation", "code"}};
+  CounterFamily refused_requests{
+      "isvc_requests_refused_total",
+      "Requests refused from their head or while their body was read, by reason: upload_slots, "
+      "memory (admission), too_large, slow_body (idle or below the minimum rate), framing "
+      "(malformed or ambiguous HTTP), connections (no seat left).",
+      {"reason"}};
   int64_t started_at_s = 0;  // process start, Unix seconds
 
   double file_cache_hit_rate() const;

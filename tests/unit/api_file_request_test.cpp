@@ -80,7 +80,16 @@ TEST(Range, UnsatisfiableAndIgnored) {
   EXPECT_EQ(parse_single_range("items=0-1", 1000).kind, RangeKind::Ignore);
   EXPECT_EQ(parse_single_range("bytes=5-1", 1000).kind, RangeKind::Ignore);
   EXPECT_EQ(parse_single_range("bytes=abc", 1000).kind, RangeKind::Ignore);
-  EXPECT_EQ(parse_single_range("bytes=99999999999999999999-", 1000).kind, RangeKind::Ignore);
+  // Positions past what 64 bits hold are still positions (RFC 9110 §14.1.1): a start past the
+  // end is unsatisfiable, an end past it is clamped.
+  EXPECT_EQ(parse_single_range("bytes=99999999999999999999-", 1000).kind, RangeKind::Unsatisfiable);
+  auto clamped = parse_single_range("bytes=0-18446744073709551615", 1000);
+  EXPECT_EQ(clamped.kind, RangeKind::Satisfiable);
+  EXPECT_EQ(clamped.first, 0);
+  EXPECT_EQ(clamped.last, 999);
+  auto suffix = parse_single_range("bytes=-99999999999999999999999", 1000);
+  EXPECT_EQ(suffix.kind, RangeKind::Satisfiable);
+  EXPECT_EQ(suffix.first, 0);
 }
 
 TEST(Range, RandomInputNeverYieldsAnOutOfBoundsRange) {

@@ -132,5 +132,32 @@ TEST(Config, DistributedBackendsNeedCredentialsAndABucket) {
       0u);
 }
 
+TEST(Config, HostileClientLimits) {
+  auto d = load_config(env({}));
+  EXPECT_EQ(d.upload_memory_budget, 256LL * 1024 * 1024);
+  EXPECT_EQ(d.body_idle_timeout_s, 10);
+  EXPECT_EQ(d.min_body_rate, 4096);
+  EXPECT_EQ(d.max_connections_per_client, 256);
+  EXPECT_EQ(d.probe_connections, 64);
+  auto c = load_config(env({{"UPLOAD_MEMORY_BUDGET", "50000000"},
+                            {"BODY_IDLE_TIMEOUT_S", "3"},
+                            {"MIN_BODY_RATE", "0"},
+                            {"MAX_CONNECTIONS_PER_CLIENT", "0"},
+                            {"PROBE_CONNECTIONS", "8"}}));
+  EXPECT_EQ(c.upload_memory_budget, 50000000);
+  EXPECT_EQ(c.body_idle_timeout_s, 3);
+  EXPECT_EQ(c.min_body_rate, 0);
+  EXPECT_EQ(c.max_connections_per_client, 0);
+  EXPECT_EQ(c.probe_connections, 8);
+  EXPECT_NE(error_of({{"UPLOAD_MEMORY_BUDGET", "1000"}}).find("UPLOAD_MEMORY_BUDGET"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"MAX_FILE_SIZE", "20000000"}, {"UPLOAD_MEMORY_BUDGET", "20000000"}})
+                .find("UPLOAD_MEMORY_BUDGET: must be at least"),
+            std::string::npos);
+  for (const char* name :
+       {"BODY_IDLE_TIMEOUT_S", "MIN_BODY_RATE", "MAX_CONNECTIONS_PER_CLIENT", "PROBE_CONNECTIONS"})
+    EXPECT_NE(error_of({{name, "-1"}}).find(name), std::string::npos) << name;
+}
+
 }  // namespace
 }  // namespace isvc::app

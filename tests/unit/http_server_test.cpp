@@ -1,12 +1,16 @@
 // The Beast server on loopback with raw sockets: keep-alive, limits enforced while reading,
-// request ids, 100-continue, connection limit and graceful drain.
+// request ids, 100-continue, decisions on the head, framing rules, body timeouts, connection
+// caps with the probe reserve, and graceful drain.
 #include "http/server.h"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio.hpp>
+#include <chrono>
 #include <future>
 #include <thread>
+#include <vector>
 
 namespace isvc::http {
 namespace {
@@ -20,7 +24,23 @@ class EchoHandler : public RequestHandler {
   std::shared_future<void> release;
   bool block = false;
 
-  std::size_t body_limit(const Request&) const override { return 1000; }
+  std::atomic<int> admitted{0};
+
+  Lane resolve(Request& head) override {
+    return head.path.rfind("/health", 0) == 0 ? Lane::Probe : Lane::Worker;
+  }
+  Admission admit(Request& head) override {
+    ++admitted;
+    Admission a;
+    a.body_limit = 1000;
+    if (head.path == "/refuse") {
+      Response r;
+      r.status = 401;
+      r.body = "no";
+      a.refusal = std::move(r);
+    }
+    return a;
+  }
   Response handle(Request& req) override {
     if (block) {
       entered.set_value();
@@ -188,6 +208,162 @@ TEST_F(ServerFixture, ConnectionsOverTheLimitGet503) {
   send(b, "GET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
   auto r = read_response(b, bb);
   EXPECT_NE(r.find("HTTP/1.1 503"), std::string::npos) << r;
+}
+
+// Reads until the peer closes (or the deadline passes); true when it closed.
+bool closed_by_peer(tcp::socket& s, std::string& got, int seconds = 5) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  s.non_blocking(true);
+  while (std::chrono::steady_clock::now() < deadline) {
+    char buf[4096];
+    boost::system::error_code ec;
+    auto n = s.read_some(asio::buffer(buf), ec);
+    if (ec == asio::error::would_block) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      continue;
+    }
+    if (ec) return true;
+    got.append(buf, n);
+  }
+  return false;
+}
+
+int count(const std::string& hay, const std::string& needle) {
+  int n = 0;
+  for (auto p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) ++n;
+  return n;
+}
+
+TEST_F(ServerFixture, SmuggledRequestsAfterAnAmbiguousTransferEncodingAreNeverAnswered) {
+  start();
+  for (std::string te : {"chunked, identity", "identity", "xchunked", "chunked, chunked"}) {
+    auto s = connect();
+    send(s, "GET /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + te +
+                "\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string got;
+    EXPECT_TRUE(closed_by_peer(s, got)) << te;
+    EXPECT_EQ(count(got, "HTTP/1.1 "), 1) << te << "\n" << got;
+    EXPECT_NE(got.find("HTTP/1.1 400"), std::string::npos) << te << "\n" << got;
+    EXPECT_EQ(got.find("smuggled"), std::string::npos) << te;
+  }
+  auto s = connect();
+  send(s, "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
+  std::string got;
+  EXPECT_TRUE(closed_by_peer(s, got));
+  EXPECT_NE(got.find("HTTP/1.1 501"), std::string::npos) << got;
+  auto both = connect();
+  send(both,
+       "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: "
+       "chunked\r\n\r\n0\r\n\r\n");
+  got.clear();
+  EXPECT_TRUE(closed_by_peer(both, got));
+  EXPECT_NE(got.find("HTTP/1.1 400"), std::string::npos) << got;
+  EXPECT_EQ(handler.admitted.load(), 0);
+}
+
+TEST_F(ServerFixture, HostAndAuthorizationRules) {
+  start();
+  auto expect_status = [&](const std::string& raw, const std::string& status) {
+    auto s = connect();
+    std::string buf;
+    send(s, raw);
+    auto r = read_response(s, buf);
+    EXPECT_NE(r.find("HTTP/1.1 " + status), std::string::npos) << raw << "\n" << r;
+  };
+  expect_status("GET /a HTTP/1.1\r\n\r\n", "400");
+  expect_status("GET /a HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", "400");
+  expect_status("GET /a HTTP/1.1\r\nHost: x\r\nAuthorization: a\r\nAuthorization: b\r\n\r\n",
+                "400");
+  expect_status("GET /a HTTP/1.0\r\n\r\n", "200");
+  expect_status("GET http://example.com/abs?q=1 HTTP/1.1\r\nHost: example.com\r\n\r\n", "200");
+  auto s = connect();
+  std::string buf;
+  send(s, "GET http://example.com/abs?q=1 HTTP/1.1\r\nHost: example.com\r\n\r\n");
+  EXPECT_NE(read_response(s, buf).find("GET /abs?q=1 0"), std::string::npos);
+}
+
+TEST_F(ServerFixture, RefusalOnTheHeadIsAnsweredBeforeTheBodyAndCloses) {
+  start();
+  auto s = connect();
+  send(s, "POST /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 900\r\n\r\n");
+  std::string buf;
+  auto r = read_response(s, buf);  // no body byte sent
+  EXPECT_NE(r.find("HTTP/1.1 401"), std::string::npos) << r;
+  EXPECT_NE(r.find("Connection: close"), std::string::npos) << r;
+  send(s, std::string(900, 'x'));  // drained, not a reset
+  std::string rest;
+  EXPECT_TRUE(closed_by_peer(s, rest));
+  EXPECT_EQ(rest, "");
+}
+
+TEST_F(ServerFixture, IdleBodyGets408) {
+  opts.body_idle_timeout_s = 1;
+  start();
+  auto s = connect();
+  send(s, "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nx");
+  auto t0 = std::chrono::steady_clock::now();
+  std::string got;
+  EXPECT_TRUE(closed_by_peer(s, got, 5));
+  auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_NE(got.find("HTTP/1.1 408"), std::string::npos) << got;
+  EXPECT_LT(waited, std::chrono::milliseconds(4000));
+}
+
+TEST_F(ServerFixture, TricklingBodyBelowTheMinimumRateGets408) {
+  opts.body_idle_timeout_s = 1;
+  opts.min_body_rate_bps = 1000;
+  start();
+  auto s = connect();
+  send(s, "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 900\r\n\r\n");
+  std::string got;
+  bool cut = false;
+  for (int i = 0; i < 40 && !cut; ++i) {  // 10 bytes every 100 ms: 100 B/s
+    boost::system::error_code ec;
+    asio::write(s, asio::buffer(std::string(10, 'x')), ec);
+    if (ec) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    s.non_blocking(true);
+    char b[4096];
+    auto n = s.read_some(asio::buffer(b), ec);
+    s.non_blocking(false);
+    if (!ec) got.append(b, n);
+    cut = got.find("HTTP/1.1 408") != std::string::npos;
+  }
+  EXPECT_TRUE(cut) << got;
+}
+
+TEST_F(ServerFixture, ProbesAreServedFromTheReserveWhenPublicSeatsAreFull) {
+  opts.max_connections = 2;
+  opts.probe_connections = 2;
+  start();
+  std::vector<tcp::socket> held;
+  for (int i = 0; i < 2; ++i) {
+    held.push_back(connect());
+    send(held.back(), "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nx");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto other = connect();
+  std::string bo;
+  send(other, "GET /images HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(read_response(other, bo).find("HTTP/1.1 503"), std::string::npos);
+  auto probe = connect();
+  std::string bp;
+  send(probe, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto r = read_response(probe, bp);
+  EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+  EXPECT_NE(r.find("GET /health 0"), std::string::npos) << r;
+}
+
+TEST_F(ServerFixture, PerClientCapSendsTheExtraConnectionsAway) {
+  opts.max_connections_per_client = 1;
+  start();
+  auto a = connect();
+  std::string ba, bb;
+  send(a, "GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(read_response(a, ba).find("200"), std::string::npos);
+  auto b = connect();
+  send(b, "GET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(read_response(b, bb).find("HTTP/1.1 503"), std::string::npos);
 }
 
 TEST_F(ServerFixture, StopLetsAnInFlightRequestFinish) {

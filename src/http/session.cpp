@@ -1,0 +1,341 @@
+#include "http/session.h"
+
+#include <chrono>
+
+#include "http/framing.h"
+
+namespace isvc::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using domain::Error;
+using domain::ErrorCode;
+
+namespace {
+
+// A session's buffer holds at most a request head plus one read of body: memory per connection
+// is bounded whatever the client sends.
+constexpr std::size_t kBufferLimit = 64 * 1024;
+
+int64_t now_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+Error unavailable(std::string message) {
+  Error e(ErrorCode::Unavailable, std::move(message));
+  e.retry_after_s = 1;
+  return e;
+}
+
+}  // namespace
+
+Session::Session(tcp::socket socket, Server::Impl& srv, SeatKind seat, std::string client)
+    : stream_(std::move(socket)),
+      srv_(srv),
+      seat_(seat),
+      client_(std::move(client)),
+      buffer_(kBufferLimit),
+      body_timer_(stream_.get_executor()) {}
+
+Session::~Session() {
+  release_seat();
+  end_request();
+  srv_.connections.fetch_sub(1);
+}
+
+void Session::start() {
+  if (seat_ == SeatKind::TurnAway) {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->req_.request_id = choose_request_id(std::nullopt);
+      self->req_.remote_address = self->client_;
+      self->fail(unavailable("too many open connections"));
+    });
+    return;
+  }
+  asio::dispatch(stream_.get_executor(),
+                 beast::bind_front_handler(&Session::read_header, shared_from_this()));
+}
+
+void Session::close_if_idle() {
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    self->keep_alive_ = false;
+    if (self->idle_) self->close();
+  });
+}
+
+void Session::release_seat() {
+  if (!seat_) return;
+  srv_.release_seat(*seat_, client_);
+  seat_.reset();
+}
+
+void Session::begin_request() {
+  if (in_request_) return;
+  in_request_ = true;
+  srv_.in_flight.fetch_add(1);
+}
+
+void Session::end_request() {
+  if (!in_request_) return;
+  in_request_ = false;
+  srv_.in_flight.fetch_sub(1);
+}
+
+void Session::read_header() {
+  idle_ = true;
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(srv_.opts.max_header_bytes));
+  // The real limit is set once the handler has seen the head; until then the parser must not
+  // reject a declared Content-Length on its own (the handler answers that with a proper 413).
+  parser_->body_limit(boost::none);
+  int timeout = requests_served_ == 0 ? srv_.opts.header_timeout_s : srv_.opts.idle_timeout_s;
+  if (seat_ == SeatKind::Reserve) timeout = std::min(timeout, srv_.opts.probe_header_timeout_s);
+  stream_.expires_after(std::chrono::seconds(timeout));
+  bhttp::async_read_header(stream_, buffer_, *parser_,
+                           beast::bind_front_handler(&Session::on_header, shared_from_this()));
+}
+
+bool Session::fill_head() {
+  const auto& h = parser_->get();
+  req_ = Request{};
+  req_.method = std::string(h.method_string());
+  req_.version = int(h.version());
+  for (const auto& f : h)
+    req_.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  req_.remote_address = client_;
+  req_.request_id = choose_request_id(req_.header("X-Request-Id"));
+  req_.received_at_us = started_us_;
+  auto target = origin_form(h.target(), req_.method);
+  if (!target) return false;
+  req_.target = std::move(*target);
+  auto q = req_.target.find('?');
+  req_.path = req_.target.substr(0, q);
+  if (q != std::string::npos) req_.query = req_.target.substr(q + 1);
+  return true;
+}
+
+void Session::on_header(beast::error_code ec, std::size_t) {
+  idle_ = false;
+  started_us_ = now_us();
+  if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+      ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+      ec == asio::error::eof) {
+    return close();
+  }
+  if (ec) {
+    req_ = Request{};
+    req_.request_id = choose_request_id(std::nullopt);
+    req_.remote_address = client_;
+    if (ec == bhttp::error::header_limit)
+      return fail(
+          Error(ErrorCode::HeadersTooLarge,
+                "request headers exceed " + std::to_string(srv_.opts.max_header_bytes) + " bytes"));
+    return fail(Error(ErrorCode::BadRequest, "malformed HTTP request"));
+  }
+  if (!fill_head()) return fail(Error(ErrorCode::BadRequest, "malformed request-target"));
+  if (auto bad = check_framing(req_)) return fail(*bad);
+  if (srv_.draining.load()) return fail(unavailable("the service is shutting down"));
+  decide();
+}
+
+void Session::decide() {
+  lane_ = srv_.handler.resolve(req_);
+  if (seat_ == SeatKind::Reserve) {
+    // A reserved seat serves probes only, one request per connection.
+    if (lane_ != Lane::Probe) return fail(unavailable("too many open connections"));
+    keep_alive_ = false;
+  }
+  begin_request();
+  bool has_body = !parser_->is_done();
+  asio::post(pool(), [self = shared_from_this(), has_body] {
+    Admission a;
+    try {
+      a = self->srv_.handler.admit(self->req_);
+    } catch (const std::exception&) {
+      a.refusal = self->srv_.handler.transport_error(
+          self->req_, Error(ErrorCode::Internal, "unexpected error"));
+    }
+    asio::post(self->stream_.get_executor(), [self, a = std::move(a), has_body]() mutable {
+      self->on_admitted(std::move(a), has_body);
+    });
+  });
+}
+
+void Session::on_admitted(Admission a, bool has_body) {
+  if (a.refusal) {
+    if (has_body) keep_alive_ = false;
+    return write(std::move(*a.refusal), has_body);
+  }
+  if (!has_body) {
+    keep_alive_ = keep_alive_ && parser_->get().keep_alive();
+    return run_handler();
+  }
+  start_body(a);
+}
+
+void Session::start_body(const Admission& a) {
+  auto declared = parser_->content_length();
+  if (declared && *declared > a.body_limit) {
+    return fail(Error(ErrorCode::PayloadTooLarge, "request body of " + std::to_string(*declared) +
+                                                      " bytes exceeds the limit of " +
+                                                      std::to_string(a.body_limit)));
+  }
+  parser_->body_limit(a.body_limit);
+  if (!declared && a.body_reserve) parser_->get().body().reserve(a.body_reserve);
+  body_started_us_ = now_us();
+  body_deadline_us_ = body_started_us_ + int64_t(srv_.opts.body_timeout_s) * 1'000'000;
+  body_bytes_ = 0;
+  body_timed_out_ = false;
+  auto expect = req_.header("Expect");
+  if (expect && iequals(*expect, "100-continue")) {
+    continue_res_.emplace(bhttp::status::continue_, parser_->get().version());
+    stream_.expires_after(std::chrono::seconds(srv_.opts.write_timeout_s));
+    bhttp::async_write(stream_, *continue_res_,
+                       [self = shared_from_this()](beast::error_code wec, std::size_t) {
+                         if (wec) return self->close();
+                         self->read_body();
+                       });
+    return;
+  }
+  read_body();
+}
+
+void Session::read_body() {
+  // The body is timed by our own timer (the stream's timeout would close the socket before a
+  // 408 could be written): the next byte within the idle timeout, the whole body by the
+  // deadline.
+  stream_.expires_never();
+  int64_t wake =
+      std::min(now_us() + int64_t(srv_.opts.body_idle_timeout_s) * 1'000'000, body_deadline_us_);
+  body_timer_.expires_after(std::chrono::microseconds(std::max<int64_t>(0, wake - now_us())));
+  body_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec) return;  // cancelled: the read finished first
+    self->body_timed_out_ = true;
+    beast::error_code ignored;
+    self->stream_.socket().cancel(ignored);
+  });
+  bhttp::async_read_some(stream_, buffer_, *parser_,
+                         beast::bind_front_handler(&Session::on_body_read, shared_from_this()));
+}
+
+void Session::on_body_read(beast::error_code ec, std::size_t n) {
+  body_timer_.cancel();
+  int64_t now = now_us();
+  if (body_timed_out_) {
+    return fail(Error(
+        ErrorCode::RequestTimeout,
+        now >= body_deadline_us_
+            ? "request body not received within " + std::to_string(srv_.opts.body_timeout_s) + " s"
+            : "no request body data for " + std::to_string(srv_.opts.body_idle_timeout_s) + " s"));
+  }
+  if (ec == bhttp::error::body_limit)
+    return fail(Error(ErrorCode::PayloadTooLarge, "request body exceeds the limit"));
+  if (ec) return close();
+  body_bytes_ += n;
+  if (parser_->is_done()) {
+    keep_alive_ = keep_alive_ && parser_->get().keep_alive();
+    return run_handler();
+  }
+  // A client trickling bytes is cut once the idle timeout has passed and its average rate is
+  // below the minimum (each byte resets the idle timer, the rate catches the rest).
+  int64_t elapsed_us = now - body_started_us_;
+  if (elapsed_us >= int64_t(srv_.opts.body_idle_timeout_s) * 1'000'000 &&
+      double(body_bytes_) < double(srv_.opts.min_body_rate_bps) * double(elapsed_us) / 1e6) {
+    return fail(Error(
+        ErrorCode::RequestTimeout,
+        "request body slower than " + std::to_string(srv_.opts.min_body_rate_bps) + " bytes/s"));
+  }
+  read_body();
+}
+
+void Session::run_handler() {
+  if (parser_->get().body().size()) req_.body = std::move(parser_->get().body());
+  keep_alive_ = keep_alive_ && !srv_.draining.load();
+  begin_request();
+  // Blocking work (stores, image processing) happens on a pool, never here.
+  asio::post(pool(), [self = shared_from_this()] {
+    Response res;
+    try {
+      res = self->srv_.handler.handle(self->req_);
+    } catch (const std::exception&) {
+      res = self->srv_.handler.transport_error(self->req_,
+                                               Error(ErrorCode::Internal, "unexpected error"));
+    }
+    asio::post(self->stream_.get_executor(),
+               [self, res = std::move(res)]() mutable { self->write(std::move(res), false); });
+  });
+}
+
+void Session::fail(const Error& err) {
+  begin_request();
+  Response res = srv_.handler.transport_error(req_, err);
+  keep_alive_ = false;
+  write(std::move(res), true);
+}
+
+void Session::write(Response res, bool body_unread) {
+  res_ = std::move(res);
+  if (res_.close_connection || srv_.draining.load()) keep_alive_ = false;
+  auto payload = res_.payload();
+  out_.emplace(static_cast<bhttp::status>(res_.status), 11);
+  for (const auto& [k, v] : res_.headers) out_->insert(k, v);
+  out_->body() = bhttp::span_body<const char>::value_type(payload.data(), payload.size());
+  if (res_.head_content_length) {
+    out_->content_length(*res_.head_content_length);
+    out_->body() = {};
+  } else if (res_.status != 204 && res_.status != 304) {
+    out_->content_length(payload.size());
+  }
+  out_->keep_alive(keep_alive_);
+  body_unread_ = body_unread;
+  stream_.expires_after(std::chrono::seconds(srv_.opts.write_timeout_s));
+  bhttp::async_write(stream_, *out_,
+                     beast::bind_front_handler(&Session::on_write, shared_from_this()));
+}
+
+void Session::on_write(beast::error_code ec, std::size_t) {
+  srv_.handler.on_response(req_, res_, now_us() - started_us_);
+  end_request();
+  ++requests_served_;
+  out_.reset();
+  res_ = Response{};
+  req_ = Request{};  // drops the handler's per-request state (admission ticket…) now
+  if (ec) return close();
+  if (!keep_alive_) return body_unread_ ? linger_close() : close();
+  read_header();
+}
+
+// After refusing a request whose body we did not read, half-close and discard what the client
+// is still sending for a bounded time, so it sees our response instead of a connection reset.
+// A lingering connection no longer counts against the public and reserve caps (a turned-away
+// one does, for its whole short life).
+void Session::linger_close() {
+  if (seat_ != SeatKind::TurnAway) release_seat();
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream_.expires_after(std::chrono::milliseconds(srv_.opts.linger_ms));
+  discard_ = std::make_shared<std::array<char, 16384>>();
+  drain_more();
+}
+
+void Session::drain_more() {
+  stream_.async_read_some(asio::buffer(*discard_),
+                          [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                            self->discarded_ += n;
+                            if (ec || self->discarded_ > 64 * 1024 * 1024) return self->close();
+                            self->drain_more();
+                          });
+}
+
+void Session::close() {
+  beast::error_code ec;
+  body_timer_.cancel();
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream_.socket().close(ec);
+  end_request();
+}
+
+}  // namespace isvc::http

@@ -1,0 +1,74 @@
+// One client connection: reads request heads and bodies under the server's limits, asks the
+// handler for its decision on each head, runs the handler on the right pool and writes the
+// responses, keep-alive or a graceful close.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "http/server_impl.h"
+
+namespace isvc::http {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(boost::asio::ip::tcp::socket socket, Server::Impl& srv, SeatKind seat,
+          std::string client);
+  ~Session();
+
+  void start();
+  // Called at shutdown: close now when idle between requests, otherwise after this response.
+  void close_if_idle();
+
+ private:
+  void read_header();
+  void on_header(boost::beast::error_code ec, std::size_t);
+  bool fill_head();
+  void decide();
+  void on_admitted(Admission a, bool has_body);
+  void start_body(const Admission& a);
+  void read_body();
+  void on_body_read(boost::beast::error_code ec, std::size_t n);
+  void run_handler();
+  void fail(const domain::Error& err);
+  void write(Response res, bool body_unread);
+  void on_write(boost::beast::error_code ec, std::size_t);
+  void linger_close();
+  void drain_more();
+  void close();
+  void begin_request();
+  void end_request();
+  void release_seat();
+  boost::asio::thread_pool& pool() { return lane_ == Lane::Probe ? srv_.probes : srv_.workers; }
+
+  boost::beast::tcp_stream stream_;
+  Server::Impl& srv_;
+  std::optional<SeatKind> seat_;
+  std::string client_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::optional<boost::beast::http::response<boost::beast::http::empty_body>> continue_res_;
+  std::optional<boost::beast::http::response<boost::beast::http::span_body<const char>>> out_;
+  boost::asio::steady_timer body_timer_;
+  Request req_;
+  Response res_;
+  Lane lane_ = Lane::Worker;
+  bool keep_alive_ = true;
+  bool idle_ = true;
+  bool body_unread_ = false;
+  bool in_request_ = false;
+  bool body_timed_out_ = false;
+  int64_t started_us_ = 0;
+  int64_t body_started_us_ = 0;
+  int64_t body_deadline_us_ = 0;
+  uint64_t body_bytes_ = 0;
+  uint64_t requests_served_ = 0;
+  std::shared_ptr<std::array<char, 16384>> discard_;
+  std::size_t discarded_ = 0;
+};
+
+}  // namespace isvc::http
