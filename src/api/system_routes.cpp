@@ -106,6 +106,9 @@ http::Response HttpApp::metrics_prometheus() {
     w.gauge("isvc_body_memory_bytes", "Request-body bytes reserved against UPLOAD_MEMORY_BUDGET.",
             double(d_.admission->bytes_in_use()));
   }
+  w.counter("isvc_log_lines_dropped_total",
+            "Log lines dropped because stdout was not read fast enough (the log queue was full).",
+            double(d_.log.dropped()));
   w.counter("isvc_rate_limited_requests_total", "Requests refused with 429.",
             double(m.rate_limited.load()));
   w.counter("isvc_idempotent_replays_total",

@@ -1,5 +1,7 @@
 #include "obs/logger.h"
 
+#include <spdlog/async.h>
+#include <spdlog/async_logger.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -55,15 +57,28 @@ bool parse_level(std::string_view text, Level& out) {
   return true;
 }
 
-Logger::Logger(Level min_level) : min_(min_level) {
+Logger::Logger(Level min_level, std::size_t queue_lines) : min_(min_level) {
   auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
-  sink_ = std::make_shared<spdlog::logger>("isvc-" + std::to_string(g_instance++), sink);
+  pool_ = std::make_shared<spdlog::details::thread_pool>(queue_lines, 1);
+  sink_ =
+      std::make_shared<spdlog::async_logger>("isvc-" + std::to_string(g_instance++), sink, pool_,
+                                             spdlog::async_overflow_policy::overrun_oldest);
   sink_->set_pattern("%v");
   sink_->set_level(spdlog::level::trace);
+  // Each line reaches the pipe when the writer takes it (readers such as log shippers and the
+  // tests see lines at once); the writer, not the caller, waits for the pipe.
   sink_->flush_on(spdlog::level::trace);
 }
 
-Logger::~Logger() = default;
+Logger::~Logger() {
+  // The writer thread drains what is queued when the pool goes; the logger must go first.
+  sink_.reset();
+  pool_.reset();
+}
+
+uint64_t Logger::dropped() const {
+  return pool_ ? pool_->overrun_counter() : 0;
+}
 
 void Logger::log(Level l, std::string_view event, boost::json::object fields) const {
   if (!enabled(l)) return;

@@ -1,15 +1,21 @@
 // Structured logs: one JSON object per line on stdout (timestamp, level, event + fields), written
-// through spdlog so lines from many threads never interleave. Secrets are never passed in here.
+// through spdlog so lines from many threads never interleave. Asynchronous: a bounded queue and
+// one writer thread, so a slow reader of stdout never stalls a request; when the queue is full
+// the oldest lines are dropped and counted. Secrets are never passed in here.
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 
 namespace spdlog {
 class logger;
+namespace details {
+class thread_pool;
 }
+}  // namespace spdlog
 
 namespace isvc::obs {
 
@@ -20,8 +26,13 @@ bool parse_level(std::string_view text, Level& out);
 
 class Logger {
  public:
-  explicit Logger(Level min_level);
+  // `queue_lines`: lines that may wait for the writer before the oldest are dropped.
+  explicit Logger(Level min_level, std::size_t queue_lines = 16384);
   ~Logger();
+  Logger(const Logger&) = delete;
+  Logger& operator=(const Logger&) = delete;
+  // Lines dropped because the queue was full.
+  uint64_t dropped() const;
   bool enabled(Level l) const { return l >= min_; }
   void log(Level l, std::string_view event, boost::json::object fields = {}) const;
   void info(std::string_view event, boost::json::object fields = {}) const {
@@ -36,6 +47,7 @@ class Logger {
 
  private:
   Level min_;
+  std::shared_ptr<spdlog::details::thread_pool> pool_;
   std::shared_ptr<spdlog::logger> sink_;
 };
 
