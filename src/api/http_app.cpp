@@ -263,20 +263,27 @@ http::Admission HttpApp::admit(http::Request& head) {
     const Route& r = routes_.at(head.route);
     authorize(head, r, ctx);
     if (r.body == BodyRule::Multipart) check_multipart_type(head);
-    if (ctx.caller && r.rate != domain::RateClass::None)
-      rate_limit(r, *ctx.caller, ctx.limit_headers);
     a.body_limit = body_limit(r);
     if (possible_body(head, a.body_limit) > a.body_limit) {
       d_.metrics.refused_requests.inc({"too_large"});
       throw Error(ErrorCode::PayloadTooLarge,
                   "request body exceeds the limit of " + std::to_string(a.body_limit) + " bytes");
     }
+    // Capacity before the rate limit: a request turned away for capacity does not cost its
+    // caller a token (a retry after Retry-After is not a second request against the limit).
     admit_resources(head, r, ctx);
+    if (ctx.caller && r.rate != domain::RateClass::None)
+      rate_limit(r, *ctx.caller, ctx.limit_headers);
     if (r.admission != AdmissionRule::None && !head.header("Content-Length"))
       a.body_reserve = a.body_limit;
     ctx.admitted = true;
   } catch (const Error& e) {
+    ctx.ticket.reset();
     a.refusal = refusal(head, e);
+  } catch (const std::exception& e) {
+    ctx.ticket.reset();
+    d_.log.error("unhandled_exception", {{"requestId", head.request_id}, {"what", e.what()}});
+    a.refusal = refusal(head, Error(ErrorCode::Internal, "internal error"));
   }
   return a;
 }

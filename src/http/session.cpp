@@ -317,7 +317,7 @@ void Session::linger_close() {
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   stream_.expires_after(std::chrono::milliseconds(srv_.opts.linger_ms));
-  discard_ = std::make_shared<std::array<char, 16384>>();
+  discard_ = std::make_shared<std::array<char, 65536>>();
   drain_more();
 }
 

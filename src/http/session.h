@@ -67,7 +67,7 @@ class Session : public std::enable_shared_from_this<Session> {
   int64_t body_deadline_us_ = 0;
   uint64_t body_bytes_ = 0;
   uint64_t requests_served_ = 0;
-  std::shared_ptr<std::array<char, 16384>> discard_;
+  std::shared_ptr<std::array<char, 65536>> discard_;
   std::size_t discarded_ = 0;
 };
 

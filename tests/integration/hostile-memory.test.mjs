@@ -22,10 +22,10 @@ const uploadHead = (auth) =>
   `POST /images HTTP/1.1\r\nHost: x\r\n${auth ? `Authorization: Bearer ${auth}\r\n` : ''}` +
   `Content-Type: multipart/form-data; boundary=xyz\r\nContent-Length: ${BODY}\r\n\r\n`;
 
-// Writes `bytes` of body in 64 KiB chunks, as fast as the socket takes them, stopping when the
+// Writes `bytes` of body in 1 MiB chunks, as fast as the socket takes them, stopping when the
 // server closes.
 async function sendBody(c, bytes) {
-  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  const chunk = Buffer.alloc(1024 * 1024, 0x61);
   for (let sent = 0; sent < bytes && !c.closed;) {
     const n = Math.min(chunk.length, bytes - sent);
     if (!(await c.write(n === chunk.length ? chunk : chunk.subarray(0, n)))) break;

@@ -118,6 +118,26 @@ export class Service {
     return r;
   }
 
+  // The service's JSON log lines that satisfy `predicate`, once there are at least `count` of
+  // them (the log is written asynchronously, after the response; fails after `ms`).
+  async logLines(predicate, { count = 1, ms = 5000 } = {}) {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const lines = this.output.split('\n').filter((l) => l.startsWith('{')).map((l) => {
+        try { return JSON.parse(l); } catch { return null; }
+      }).filter((j) => j && predicate(j));
+      if (lines.length >= count) return lines;
+      if (Date.now() > deadline) throw new assert.AssertionError({ message: `${count} log line(s) not seen within ${ms} ms; saw ${lines.length}:\n${this.output.slice(-2000)}` });
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  // Resolves once the access-log line of the response with this request id has been written:
+  // every line the request's handler logged is then in `output` too (one ordered queue).
+  async logCaughtUp(requestId, ms = 5000) {
+    await this.logLines((j) => j.event === 'http_request' && j.requestId === requestId, { ms });
+  }
+
   token(sub, role = undefined, extra = {}) {
     const now = Math.floor(Date.now() / 1000);
     const claims = { sub, iat: now, exp: now + 3600, ...extra };
