@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "domain/error.h"
+#include "imaging/vips_log.h"
 
 namespace isvc::imaging {
 
@@ -122,6 +123,7 @@ std::string encode_webp(const VImage& img, int quality, int effort) {
 void init_vips(int concurrency) {
   static std::once_flag once;
   std::call_once(once, [&] {
+    install_glib_writer();  // before VIPS_INIT, which may already warn
     if (VIPS_INIT("image-service") != 0) throw std::runtime_error("libvips failed to start");
     vips_block_untrusted_set(TRUE);
     vips_cache_set_max(0);
@@ -159,7 +161,8 @@ ProbeResult VipsProcessor::probe(std::string_view bytes) {
   return r;
 }
 
-ProcessedImage VipsProcessor::process(std::string_view bytes) {
+ProcessedImage VipsProcessor::process(std::string_view bytes, const ProcessContext& ctx) {
+  ProcessingJob job(ctx.request_id);  // attributes libvips' messages to this upload
   ProcessedImage out;
   out.probe = probe(bytes);  // type and dimensions from the header, before any decode
   Blob blob(bytes);
@@ -185,6 +188,7 @@ ProcessedImage VipsProcessor::process(std::string_view bytes) {
     const VImage& thumb_src =
         std::min(main.width(), main.height()) >= limits_.thumb_size ? main : img;
     auto thumb = std::async(std::launch::async, [&] {
+      ProcessingJob::Thread bound(job);
       VImage t =
           thumb_src.thumbnail_image(limits_.thumb_size, VImage::option()
                                                             ->set("height", limits_.thumb_size)
@@ -203,7 +207,10 @@ ProcessedImage VipsProcessor::process(std::string_view bytes) {
     }
     out.thumb_webp = thumb.get();
     if (main_error) std::rethrow_exception(main_error);
-  } catch (const vips::VError& e) {
+  } catch (const vips::VError&) {
+    // libvips' error buffer is process-wide and never emptied by VError: cleared here, one
+    // upload's decoder errors cannot reappear in another's messages.
+    vips_error_clear();
     throw Error(ErrorCode::InvalidImage, "the image data is corrupt or truncated",
                 {{"field", "file"}});
   }
