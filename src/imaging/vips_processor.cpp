@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "domain/error.h"
+#include "imaging/srgb.h"
 #include "imaging/vips_log.h"
 
 namespace isvc::imaging {
@@ -70,29 +71,6 @@ void strip_metadata(VImage& img) {
     if (!keep) vips_image_remove(img.get_image(), *f);
   }
   g_strfreev(fields);
-}
-
-VImage to_srgb8(VImage img) {
-  bool alpha = img.has_alpha();
-  if (img.interpretation() == VIPS_INTERPRETATION_CMYK) {
-    // Built-in CMYK profile (or the embedded one) to sRGB through lcms.
-    img = img.icc_transform("srgb", VImage::option()
-                                        ->set("input_profile", "cmyk")
-                                        ->set("embedded", true)
-                                        ->set("intent", VIPS_INTENT_PERCEPTUAL));
-  } else if (img.get_typeof(VIPS_META_ICC_NAME) != 0) {
-    try {
-      img = img.icc_transform("srgb", VImage::option()->set("embedded", true));
-    } catch (const vips::VError&) {
-      // A broken embedded profile is ignored rather than failing the upload.
-    }
-  }
-  if (img.interpretation() != VIPS_INTERPRETATION_sRGB || img.bands() < 3)
-    img = img.colourspace(VIPS_INTERPRETATION_sRGB);
-  if (img.format() != VIPS_FORMAT_UCHAR) img = img.cast(VIPS_FORMAT_UCHAR);
-  int want = alpha ? 4 : 3;
-  if (img.bands() > want) img = img.extract_band(0, VImage::option()->set("n", want));
-  return img;
 }
 
 // libvips 8.14's webpsave always writes an EXIF chunk (rebuilt from the image's fields, `strip`
@@ -169,7 +147,7 @@ ProcessedImage VipsProcessor::process(std::string_view bytes, const ProcessConte
   try {
     VImage img = load(out.probe.format, blob.blob, true);
     img = img.autorot();
-    img = to_srgb8(img);
+    img = to_srgb8(img, out.probe.format, bytes);
     // Decode once, fully, here: truncation and corruption surface now as INVALID_IMAGE.
     img = img.copy_memory();
     strip_metadata(img);
