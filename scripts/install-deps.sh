@@ -7,10 +7,11 @@ APT_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git curl ca-certificates
   clang clang-format libclang-rt-14-dev
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libvips-dev libwebp-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev
+  libvips-dev libwebp-dev liblcms2-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev
   libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libhiredis-dev libpqxx-dev libpq-dev
   libvips-tools webp
+  liblcms2-utils libjpeg-turbo-progs
   redis-server varnish postgresql
   chromium
 )

@@ -147,6 +147,7 @@ http::Response HttpApp::upload(http::Request& req) {
   up.bytes = file->data;
   up.filename = file->filename.value_or("");
   up.tags = domain::tags_from_form_values(tag_values);
+  up.request_id = req.request_id;
 
   auto res = idempotent(req, caller, upload_fingerprint(up), [&] {
     return std::pair{d_.images.upload(caller, up), true};

@@ -93,8 +93,8 @@ http::Response HttpApp::complete_upload(http::Request& req) {
   const std::string& upload_id = req.params.at(0);
   auto fingerprint =
       domain::hex_encode(domain::sha256("POST /images/uploads/" + upload_id + "/complete"));
-  auto res =
-      idempotent(req, caller, fingerprint, [&] { return d_.uploads.complete(caller, upload_id); });
+  auto res = idempotent(req, caller, fingerprint,
+                        [&] { return d_.uploads.complete(caller, upload_id, req.request_id); });
   res.log_fields.emplace_back("operation", "upload_complete");
   return res;
 }

@@ -34,6 +34,7 @@
 #include "domain/image_service.h"
 #include "domain/ulid.h"
 #include "http/server.h"
+#include "imaging/vips_log.h"
 #include "imaging/vips_processor.h"
 #include "obs/logger.h"
 #include "obs/metrics.h"
@@ -102,6 +103,8 @@ int serve_command() {
   obs::Level level = obs::Level::Info;
   obs::parse_level(cfg.log_level, level);
   obs::Logger log(level);
+  // libvips/GLib warnings become JSON lines of this log, with the upload's request id.
+  imaging::GlibLogRoute glib_route(log);
   bool dev_secret = resolve_secrets(cfg);
   std::filesystem::create_directories(cfg.data_dir);
 

@@ -68,7 +68,8 @@ UploadRecord DirectUploads::load(const std::string& upload_id) {
 }
 
 std::pair<ImageRecord, bool> DirectUploads::complete(const Caller& caller,
-                                                     const std::string& upload_id) {
+                                                     const std::string& upload_id,
+                                                     const std::string& request_id) {
   UploadRecord u = load(upload_id);
   if (u.user_id != caller.user_id && caller.role != CallerRole::Admin)
     throw Error(ErrorCode::NotAuthorized, "this upload belongs to another user");
@@ -93,6 +94,7 @@ std::pair<ImageRecord, bool> DirectUploads::complete(const Caller& caller,
   req.alt_text = u.alt_text;
   req.album_id = u.album_id;
   req.tags = u.tags;
+  req.request_id = request_id;
   ImageRecord rec = images_.upload(owner, req);
   // Remember the result so a retried complete answers with the same image.
   u.completed_image_id = rec.id;

@@ -63,7 +63,8 @@ class DirectUploads {
   StartedUpload start(const Caller& caller, const StartUploadRequest& req);
 
   // The image, and whether this call created it (false: an earlier complete already had).
-  std::pair<ImageRecord, bool> complete(const Caller& caller, const std::string& upload_id);
+  std::pair<ImageRecord, bool> complete(const Caller& caller, const std::string& upload_id,
+                                        const std::string& request_id = {});
 
   // The service's own upload URL (embedded mode): stores the bytes under temp/. The caller has
   // checked the URL's signature.

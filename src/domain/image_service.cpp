@@ -3,6 +3,8 @@
 #include <chrono>
 #include <future>
 
+#include "obs/log_context.h"
+
 namespace isvc::domain {
 
 namespace {
@@ -34,6 +36,7 @@ void validate_optional_text(const std::string& field, const std::optional<std::s
 }  // namespace
 
 ImageRecord ImageService::upload(const Caller& caller, const UploadRequest& req) {
+  obs::LogContext log_context(req.request_id);  // names this upload in the adapters' messages
   auto started = std::chrono::steady_clock::now();
   try {
     // Cheapest checks first (SPEC §2): size, type, header dimensions, text fields; then decode.
@@ -50,7 +53,8 @@ ImageRecord ImageService::upload(const Caller& caller, const UploadRequest& req)
     auto tags = normalize_tags(req.tags, s_.fields);
 
     auto proc_started = std::chrono::steady_clock::now();
-    imaging::ProcessedImage out = d_.cpu.run([&] { return d_.processor.process(req.bytes); });
+    imaging::ProcessedImage out =
+        d_.cpu.run([&] { return d_.processor.process(req.bytes, {req.request_id}); });
     d_.metrics.processing_latency.record(elapsed_ms(proc_started));
     d_.metrics.processing_seconds.observe({}, elapsed_ms(proc_started) / 1000.0);
 

@@ -39,6 +39,7 @@ struct UploadRequest {
   std::optional<std::string> alt_text;
   std::optional<std::string> album_id;
   std::vector<std::string> tags;  // already normalised by the caller or raw; normalised again
+  std::string request_id;         // names the processing in the logs; empty when unknown
 };
 
 // Each field: nullopt = not in the request; optional(nullopt) = set to null (removes it).

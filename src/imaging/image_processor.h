@@ -37,13 +37,18 @@ struct ProcessingLimits {
   int webp_effort = 4;
 };
 
+// What a processing call is for, so that the adapter's log lines can name it.
+struct ProcessContext {
+  std::string request_id;  // the request being served; empty when there is none
+};
+
 class ImageProcessor {
  public:
   virtual ~ImageProcessor() = default;
 
   // Validates in SPEC order (type by magic → header dimensions → decodability) and produces both
   // outputs. Throws domain::Error with INVALID_FILE_TYPE / INVALID_DIMENSIONS / INVALID_IMAGE.
-  virtual ProcessedImage process(std::string_view bytes) = 0;
+  virtual ProcessedImage process(std::string_view bytes, const ProcessContext& ctx = {}) = 0;
 
   // Header-only check (no full decode): format and upright dimensions, within limits.
   virtual ProbeResult probe(std::string_view bytes) = 0;

@@ -8,6 +8,8 @@
 #include <mutex>
 
 #include "domain/error.h"
+#include "imaging/srgb.h"
+#include "imaging/vips_log.h"
 
 namespace isvc::imaging {
 
@@ -71,29 +73,6 @@ void strip_metadata(VImage& img) {
   g_strfreev(fields);
 }
 
-VImage to_srgb8(VImage img) {
-  bool alpha = img.has_alpha();
-  if (img.interpretation() == VIPS_INTERPRETATION_CMYK) {
-    // Built-in CMYK profile (or the embedded one) to sRGB through lcms.
-    img = img.icc_transform("srgb", VImage::option()
-                                        ->set("input_profile", "cmyk")
-                                        ->set("embedded", true)
-                                        ->set("intent", VIPS_INTENT_PERCEPTUAL));
-  } else if (img.get_typeof(VIPS_META_ICC_NAME) != 0) {
-    try {
-      img = img.icc_transform("srgb", VImage::option()->set("embedded", true));
-    } catch (const vips::VError&) {
-      // A broken embedded profile is ignored rather than failing the upload.
-    }
-  }
-  if (img.interpretation() != VIPS_INTERPRETATION_sRGB || img.bands() < 3)
-    img = img.colourspace(VIPS_INTERPRETATION_sRGB);
-  if (img.format() != VIPS_FORMAT_UCHAR) img = img.cast(VIPS_FORMAT_UCHAR);
-  int want = alpha ? 4 : 3;
-  if (img.bands() > want) img = img.extract_band(0, VImage::option()->set("n", want));
-  return img;
-}
-
 // libvips 8.14's webpsave always writes an EXIF chunk (rebuilt from the image's fields, `strip`
 // is ignored), so the metadata chunks are removed from the container with libwebpmux, which also
 // fixes the VP8X flags.
@@ -122,6 +101,7 @@ std::string encode_webp(const VImage& img, int quality, int effort) {
 void init_vips(int concurrency) {
   static std::once_flag once;
   std::call_once(once, [&] {
+    install_glib_writer();  // before VIPS_INIT, which may already warn
     if (VIPS_INIT("image-service") != 0) throw std::runtime_error("libvips failed to start");
     vips_block_untrusted_set(TRUE);
     vips_cache_set_max(0);
@@ -159,14 +139,15 @@ ProbeResult VipsProcessor::probe(std::string_view bytes) {
   return r;
 }
 
-ProcessedImage VipsProcessor::process(std::string_view bytes) {
+ProcessedImage VipsProcessor::process(std::string_view bytes, const ProcessContext& ctx) {
+  ProcessingJob job(ctx.request_id);  // attributes libvips' messages to this upload
   ProcessedImage out;
   out.probe = probe(bytes);  // type and dimensions from the header, before any decode
   Blob blob(bytes);
   try {
     VImage img = load(out.probe.format, blob.blob, true);
     img = img.autorot();
-    img = to_srgb8(img);
+    img = to_srgb8(img, out.probe.format, bytes);
     // Decode once, fully, here: truncation and corruption surface now as INVALID_IMAGE.
     img = img.copy_memory();
     strip_metadata(img);
@@ -185,6 +166,7 @@ ProcessedImage VipsProcessor::process(std::string_view bytes) {
     const VImage& thumb_src =
         std::min(main.width(), main.height()) >= limits_.thumb_size ? main : img;
     auto thumb = std::async(std::launch::async, [&] {
+      ProcessingJob::Thread bound(job);
       VImage t =
           thumb_src.thumbnail_image(limits_.thumb_size, VImage::option()
                                                             ->set("height", limits_.thumb_size)
@@ -203,7 +185,10 @@ ProcessedImage VipsProcessor::process(std::string_view bytes) {
     }
     out.thumb_webp = thumb.get();
     if (main_error) std::rethrow_exception(main_error);
-  } catch (const vips::VError& e) {
+  } catch (const vips::VError&) {
+    // libvips' error buffer is process-wide and never emptied by VError: cleared here, one
+    // upload's decoder errors cannot reappear in another's messages.
+    vips_error_clear();
     throw Error(ErrorCode::InvalidImage, "the image data is corrupt or truncated",
                 {{"field", "file"}});
   }

@@ -144,12 +144,15 @@ class MemoryObjects : public storage::ObjectStore {
 class FakeProcessor : public imaging::ImageProcessor {
  public:
   int processed = 0;
+  std::string request_id;  // of the last process() call
   imaging::ProbeResult probe(std::string_view bytes) override {
     if (bytes.rfind("IMG", 0) != 0) throw Error(ErrorCode::InvalidFileType, "not an image");
     return {imaging::ImageFormat::Png, 640, 480};
   }
-  imaging::ProcessedImage process(std::string_view bytes) override {
+  imaging::ProcessedImage process(std::string_view bytes,
+                                  const imaging::ProcessContext& ctx = {}) override {
     ++processed;
+    request_id = ctx.request_id;
     imaging::ProcessedImage out;
     out.probe = probe(bytes);
     out.main_webp = "MAIN";
@@ -208,6 +211,14 @@ TEST_F(Fixture, UploadStoresObjectsThenMetadata) {
   EXPECT_EQ(objects.objects.at(rec.s3_key), "MAIN");
   EXPECT_EQ(objects.objects.at(*rec.thumbnail_key), "THUMB!");
   EXPECT_EQ(meta.rows.at(rec.id), rec);
+}
+
+TEST_F(Fixture, TheRequestIdReachesTheProcessor) {
+  UploadRequest r;
+  r.bytes = "IMG-bytes";
+  r.request_id = "req-42";
+  svc.upload(alice, r);
+  EXPECT_EQ(processor.request_id, "req-42");
 }
 
 TEST_F(Fixture, TooLargeIsRefusedBeforeAnythingElse) {
@@ -367,6 +378,14 @@ TEST_F(DirectFixture, CompleteRunsTheUploadPipelineOnceAndReplays) {
   EXPECT_FALSE(created_again);
   EXPECT_EQ(again.id, img.id);
   EXPECT_EQ(processor.processed, 1);
+}
+
+TEST_F(DirectFixture, CompletePassesTheRequestIdToTheProcessor) {
+  auto started =
+      uploads.start(alice, StartUploadRequest{"a.png", "image/png", 9, {}, {}, {}, {}, {}});
+  uploads.receive(started.record.id, "IMG-bytes", "image/png");
+  uploads.complete(alice, started.record.id, "req-7");
+  EXPECT_EQ(processor.request_id, "req-7");
 }
 
 TEST_F(DirectFixture, SweepRemovesOnlyLapsedTempObjectsAndRecords) {

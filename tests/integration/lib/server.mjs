@@ -59,6 +59,8 @@ export class Service {
     this.ownsDir = !dataDir;
     this.extraEnv = env;
     this.output = '';
+    this.stdout = '';  // stdout alone: the JSON log
+    this.stderr = '';
     this.backend = { ...backendEnv(this.dataDir), ...env };
     this.bucket = this.backend.OBJECT_BACKEND === 's3' ? this.backend.S3_BUCKET_NAME : 'local';
   }
@@ -84,12 +86,13 @@ export class Service {
     if (env.METADATA_BACKEND === 'dynamodb' || env.OBJECT_BACKEND === 's3') execFileSync(BIN, ['provision'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     this.proc = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => resolve({ code, signal })));
-    this.proc.stderr.on('data', (d) => { this.output += d; });
+    this.proc.stderr.on('data', (d) => { this.output += d; this.stderr += d; });
     await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no listening line within 20 s:\n${this.output}`)), 20000);
       let pending = '';
       this.proc.stdout.on('data', (d) => {
         this.output += d;
+        this.stdout += d;
         pending += d;
         let nl;
         while ((nl = pending.indexOf('\n')) >= 0) {
