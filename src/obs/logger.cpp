@@ -59,10 +59,14 @@ bool parse_level(std::string_view text, Level& out) {
 
 Logger::Logger(Level min_level, std::size_t queue_lines) : min_(min_level) {
   auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
-  pool_ = std::make_shared<spdlog::details::thread_pool>(queue_lines, 1);
-  sink_ =
-      std::make_shared<spdlog::async_logger>("isvc-" + std::to_string(g_instance++), sink, pool_,
-                                             spdlog::async_overflow_policy::overrun_oldest);
+  auto name = "isvc-" + std::to_string(g_instance++);
+  if (queue_lines == 0) {
+    sink_ = std::make_shared<spdlog::logger>(name, sink);
+  } else {
+    pool_ = std::make_shared<spdlog::details::thread_pool>(queue_lines, 1);
+    sink_ = std::make_shared<spdlog::async_logger>(name, sink, pool_,
+                                                   spdlog::async_overflow_policy::overrun_oldest);
+  }
   sink_->set_pattern("%v");
   sink_->set_level(spdlog::level::trace);
   // Each line reaches the pipe when the writer takes it (readers such as log shippers and the

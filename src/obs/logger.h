@@ -26,7 +26,8 @@ bool parse_level(std::string_view text, Level& out);
 
 class Logger {
  public:
-  // `queue_lines`: lines that may wait for the writer before the oldest are dropped.
+  // `queue_lines`: lines that may wait for the writer before the oldest are dropped; 0 writes
+  // each line in the caller's thread (tests that capture stdout).
   explicit Logger(Level min_level, std::size_t queue_lines = 16384);
   ~Logger();
   Logger(const Logger&) = delete;

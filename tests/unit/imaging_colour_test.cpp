@@ -231,7 +231,7 @@ TEST_F(Colour, SixteenBitRgbWithAlphaAndAP3Profile) {
 }
 
 TEST_F(Colour, UnusableProfilesAreIgnoredAndLogged) {
-  obs::Logger log(obs::Level::Info);
+  obs::Logger log(obs::Level::Info, 0);  // synchronous: the test captures stdout
   GlibLogRoute route(log);
   VImage rgb = patches({{200, 50, 30}}, VIPS_FORMAT_UCHAR, VIPS_INTERPRETATION_sRGB);
   VImage grey = patches({{90}}, VIPS_FORMAT_UCHAR, VIPS_INTERPRETATION_B_W);
@@ -269,7 +269,7 @@ std::string profile_with_broken_curve() {
 }
 
 TEST_F(Colour, AProfileLcmsCannotTransformWithIsIgnoredAndLogged) {
-  obs::Logger log(obs::Level::Info);
+  obs::Logger log(obs::Level::Info, 0);  // synchronous: the test captures stdout
   GlibLogRoute route(log);
   VImage rgb = patches({{200, 50, 30}}, VIPS_FORMAT_UCHAR, VIPS_INTERPRETATION_sRGB);
   expect_ignored(jpeg_with_raw_profile(rgb, profile_with_broken_curve()),

@@ -24,7 +24,7 @@ std::vector<boost::json::object> lines_of(const std::string& out) {
 
 class VipsLog : public ::testing::Test {
  protected:
-  obs::Logger log{obs::Level::Debug};
+  obs::Logger log{obs::Level::Debug, 0};  // synchronous: the test captures stdout
   GlibLogRoute route{log};
 
   // Every line written while `f` runs, each parsed (so each must be one JSON object).
