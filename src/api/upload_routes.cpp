@@ -99,17 +99,22 @@ http::Response HttpApp::complete_upload(http::Request& req, const std::string& u
 }
 
 http::Response HttpApp::receive_upload(http::Request& req, const std::string& upload_id) {
-  // The signature is the credential (like an S3 presigned URL): no bearer token.
-  std::string expires, signature;
-  if (auto q = boost::urls::parse_query(req.query)) {
-    for (auto p : *q) {
-      if (p.key == "expires") expires = p.value;
-      if (p.key == "signature") signature = p.value;
+  // The signature is the credential (like an S3 presigned URL): no bearer token. It binds the
+  // declared length and type, so the head alone decides (check_put).
+  domain::SignedPutQuery q;
+  if (auto parsed = boost::urls::parse_query(req.query)) {
+    for (auto p : *parsed) {
+      auto value = domain::percent_decode(p.value).value_or("");
+      if (p.key == "expires") q.expires = value;
+      if (p.key == "length") q.length = value;
+      if (p.key == "type") q.type = value;
+      if (p.key == "signature") q.signature = value;
     }
   }
-  if (!d_.service_urls || !d_.service_urls->verify(upload_id, expires, signature, d_.clock.now_s()))
+  if (!d_.service_urls)
     throw Error(ErrorCode::NotAuthorized, "the upload URL is invalid or has expired");
   auto ct = req.header("Content-Type");
+  d_.service_urls->check_put(upload_id, q, req.header("Content-Length"), ct, d_.clock.now_s());
   d_.uploads.receive(upload_id, req.body, ct ? std::string(*ct) : std::string());
   http::Response res;
   res.status = 200;

@@ -141,6 +141,8 @@ int migrate_command(const MigrateArgs& a) {
   o.checkpoint_path =
       a.checkpoint.empty() ? st.cfg.data_dir + "/migrate-checkpoint.json" : a.checkpoint;
   o.rejects_path = a.rejects.empty() ? st.cfg.data_dir + "/migrate-rejects.jsonl" : a.rejects;
+  o.normalized_path = st.cfg.data_dir + "/migrate-normalized.jsonl";
+  o.keys.allowed_prefixes = st.cfg.import_key_prefixes;
   o.writers = a.writers;
   o.page_size = a.page_size;
   o.progress_every_ms = a.progress_ms;
@@ -151,8 +153,9 @@ int migrate_command(const MigrateArgs& a) {
   std::cout << "migrate" << (a.dry_run ? " (dry run)" : "") << (s.resumed ? " (resumed)" : "")
             << ": read " << s.read << ", written " << s.written() << " (created " << s.created
             << ", updated " << s.updated << "), skipped " << s.unchanged << " unchanged, rejected "
-            << s.rejected << " (see " << o.rejects_path << "), counter fixes " << s.counter_fixes
-            << ", " << s.seconds << " s, " << int64_t(rate) << " rows/s\n";
+            << s.rejected << " (see " << o.rejects_path << "), normalized " << s.normalized
+            << " (see " << o.normalized_path << "), counter fixes " << s.counter_fixes << ", "
+            << s.seconds << " s, " << int64_t(rate) << " rows/s\n";
   return 0;
 }
 

@@ -1,5 +1,6 @@
 #include "storage/dynamodb_metadata_store.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <map>
 #include <set>
@@ -8,6 +9,7 @@
 #include "domain/legacy_import.h"
 #include "storage/dynamodb_batch.h"
 #include "storage/dynamodb_item.h"
+#include "storage/key_ownership.h"
 
 namespace isvc::storage {
 
@@ -43,7 +45,9 @@ struct CounterDelta {
 }  // namespace
 
 DynamoDbMetadataStore::DynamoDbMetadataStore(aws::DynamoDbClient& db, std::string table)
-    : db_(db), table_(std::move(table)) {}
+    : db_(db),
+      table_(std::move(table)),
+      claims_(db, table_, [this](const std::string& id) { return get(id); }) {}
 
 namespace {
 
@@ -88,6 +92,8 @@ void DynamoDbMetadataStore::account(const ImageRecord& r, int delta) {
 }
 
 void DynamoDbMetadataStore::insert(const ImageRecord& rec) {
+  // Claims first: a crash after them leaves only a stale claim, never an unclaimed image.
+  claims_.claim(rec);
   auto r = db_.call("PutItem", json::object{{"TableName", table_},
                                             {"Item", to_item(rec)},
                                             {"ConditionExpression", "attribute_not_exists(PK)"}});
@@ -122,6 +128,7 @@ std::optional<ImageRecord> DynamoDbMetadataStore::get(const std::string& id) {
 void DynamoDbMetadataStore::update(const ImageRecord& rec, int64_t expected_version) {
   ImageRecord next = rec;
   next.state = ImageState::Active;
+  claims_.claim(next);  // the keys already held by this image are claimed again (idempotent)
   auto r = db_.call(
       "PutItem",
       json::object{
@@ -144,6 +151,11 @@ void DynamoDbMetadataStore::update(const ImageRecord& rec, int64_t expected_vers
   auto* old_item = r.body.as_object().if_contains("Attributes");
   if (!old_item || !old_item->is_object()) return;
   ImageRecord old = from_item(old_item->as_object());
+  if (old.s3_key != next.s3_key || old.thumbnail_key != next.thumbnail_key) {
+    std::set<std::string> keep{next.s3_key};
+    if (next.thumbnail_key) keep.insert(*next.thumbnail_key);
+    claims_.release(old, keep);
+  }
   CounterDelta d;
   d.add(old, -1);
   d.add(next, +1);
@@ -151,26 +163,53 @@ void DynamoDbMetadataStore::update(const ImageRecord& rec, int64_t expected_vers
 }
 
 std::optional<ImageRecord> DynamoDbMetadataStore::mark_deleting(const std::string& id) {
-  auto r = db_.call(
-      "UpdateItem",
-      json::object{
-          {"TableName", table_},
-          {"Key", image_key(id)},
-          {"UpdateExpression", "SET #s = :deleting REMOVE GSI1PK, GSI1SK, GSI2PK, GSI2SK"},
-          {"ConditionExpression", "#s = :active"},
-          {"ExpressionAttributeNames", {{"#s", "state"}}},
-          {"ExpressionAttributeValues", {{":deleting", S("deleting")}, {":active", S("active")}}},
-          {"ReturnValues", "ALL_NEW"}});
-  if (!r.ok) {
-    if (r.error_type != kConditionFailed)
-      throw Error(ErrorCode::StorageFailed, "dynamodb UpdateItem failed: " + r.error_type);
-    return get(id);  // already deleting, or gone
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    auto cur = get(id);  // the user id names the DELETING# partition
+    if (!cur) return std::nullopt;
+    if (cur->state == ImageState::Deleting) {
+      // Marked by a build that dropped deleting images from the user index: index it now, so
+      // the erasure finds it (a retried DELETE, or fsck, passes here).
+      db_.call(
+          "UpdateItem",
+          json::object{{"TableName", table_},
+                       {"Key", image_key(id)},
+                       {"UpdateExpression", "SET GSI1PK = :dpk, GSI1SK = :sk"},
+                       {"ConditionExpression", "#s = :deleting AND attribute_not_exists(GSI1PK)"},
+                       {"ExpressionAttributeNames", {{"#s", "state"}}},
+                       {"ExpressionAttributeValues",
+                        {{":deleting", S("deleting")},
+                         {":dpk", S(deleting_pk(cur->user_id))},
+                         {":sk", S(uploaded_sk(cur->uploaded_at_ms, cur->id))}}}});
+      return cur;
+    }
+    auto r = db_.call(
+        "UpdateItem",
+        json::object{
+            {"TableName", table_},
+            {"Key", image_key(id)},
+            // Out of the lists and the album index, into the user's DELETING# partition of the
+            // user index (GSI1SK stays), where the erasure finds it.
+            {"UpdateExpression", "SET #s = :deleting, GSI1PK = :dpk REMOVE GSI2PK, GSI2SK"},
+            {"ConditionExpression", "#s = :active AND #v = :v"},
+            {"ExpressionAttributeNames", {{"#s", "state"}, {"#v", "version"}}},
+            {"ExpressionAttributeValues",
+             {{":deleting", S("deleting")},
+              {":active", S("active")},
+              {":dpk", S(deleting_pk(cur->user_id))},
+              {":v", N(cur->version)}}},
+            {"ReturnValues", "ALL_NEW"}});
+    if (!r.ok) {
+      if (r.error_type != kConditionFailed)
+        throw Error(ErrorCode::StorageFailed, "dynamodb UpdateItem failed: " + r.error_type);
+      continue;  // changed meanwhile (updated, marked or removed): look again
+    }
+    ImageRecord now = from_item(r.body.as_object().at("Attributes").as_object());
+    ImageRecord was = now;
+    was.state = ImageState::Active;
+    account(was, -1);
+    return now;
   }
-  ImageRecord now = from_item(r.body.as_object().at("Attributes").as_object());
-  ImageRecord was = now;
-  was.state = ImageState::Active;
-  account(was, -1);
-  return now;
+  throw Error(ErrorCode::StorageFailed, "image kept changing while it was being deleted");
 }
 
 bool DynamoDbMetadataStore::remove(const std::string& id) {
@@ -188,6 +227,7 @@ bool DynamoDbMetadataStore::remove(const std::string& id) {
                       {{":v", N(cur->version)}, {":s", S(active ? "active" : "deleting")}}}});
     if (r.ok) {
       if (active) account(*cur, -1);
+      claims_.release(*cur);  // after the record: a crash in between leaves a stale claim only
       return true;
     }
     if (r.error_type != kConditionFailed)
@@ -213,36 +253,120 @@ std::vector<domain::ImportOutcome> DynamoDbMetadataStore::import_batch(
   }
 
   std::vector<ImportOutcome> out(records.size(), ImportOutcome::Unchanged);
-  std::vector<json::object> creates;
-  std::vector<std::size_t> later;  // newer versions of existing records, and repeated ids
+  std::vector<std::size_t> fresh;  // ids not in the table, first occurrence in the batch
+  std::vector<std::size_t> later;  // the conditional per-record path
   std::set<std::string> creating;
   for (std::size_t i = 0; i < records.size(); ++i) {
     const auto& r = records[i];
     auto it = current.find(r.id);
     if (it == current.end()) {
-      if (creating.insert(r.id).second) {
-        creates.push_back(to_item(r));
-        out[i] = ImportOutcome::Created;
-      } else {
-        later.push_back(i);
-      }
+      if (creating.insert(r.id).second)
+        fresh.push_back(i);
+      else
+        later.push_back(i);  // a repeated id: judged against the first once it is written
+    } else if (it->second.user_id != r.user_id) {
+      out[i] = ImportOutcome::OwnerConflict;
     } else if (it->second.state == ImageState::Active &&
                r.updated_at_ms > it->second.updated_at_ms) {
       later.push_back(i);
     }
   }
+
+  // The key claims of the new records, read in one BatchGetItem per 100 keys.
+  std::vector<json::object> claim_keys;
+  std::set<std::string> seen;
+  for (auto i : fresh)
+    for (const auto& k : keys_to_check(records[i]))
+      if (!k.foreign_folder && seen.insert(k.key).second)
+        claim_keys.push_back(dynamo::claim_item_key(k.key));
+  std::map<std::string, dynamo::KeyClaim> held;
+  for (const auto& item : dynamo::batch_get(call, table_, claim_keys))
+    if (auto c = dynamo::claim_from_item(item)) held.emplace(c->key, std::move(*c));
+
+  std::map<std::string, dynamo::KeyClaim> claims;  // to write: new, or extended by this batch
+  std::vector<json::object> creates;
+  for (auto i : fresh) {
+    const auto& r = records[i];
+    bool conflict = false, contested = false;
+    for (const auto& k : keys_to_check(r)) {
+      if (k.foreign_folder) conflict = true;
+      if (auto w = claims.find(k.key); w != claims.end() && w->second.user_id != r.user_id)
+        conflict = true;  // an earlier record of this batch, another user
+      if (auto h = held.find(k.key); h != held.end() && h->second.user_id != r.user_id)
+        contested = true;  // genuine or stale: the per-record path finds out
+    }
+    if (conflict) {
+      out[i] = ImportOutcome::KeyConflict;
+      continue;
+    }
+    if (contested) {
+      later.push_back(i);
+      continue;
+    }
+    for (const auto& k : keys_to_check(r)) {
+      auto [w, added] = claims.try_emplace(k.key);
+      if (added) {
+        auto h = held.find(k.key);
+        w->second = h != held.end() ? h->second : dynamo::KeyClaim{k.key, r.user_id, {}, 0};
+      }
+      w->second.image_ids.insert(r.id);
+      ++w->second.rev;
+    }
+    creates.push_back(to_item(r));
+    out[i] = ImportOutcome::Created;
+  }
+  // Claims before images, as in insert(): a crash in between leaves stale claims only.
+  std::vector<json::object> claim_items;
+  for (const auto& [k, c] : claims) claim_items.push_back(dynamo::claim_to_item(c));
+  dynamo::batch_put(call, table_, claim_items);
   dynamo::batch_put(call, table_, creates);
+  std::sort(later.begin(), later.end());
   for (auto i : later) {
     try {
       out[i] = domain::import_record(*this, records[i]).second;
     } catch (const Error& e) {
-      if (e.code() != ErrorCode::VersionMismatch) throw;  // being deleted: not resurrected
+      if (e.code() == ErrorCode::OwnerConflict)
+        out[i] = ImportOutcome::OwnerConflict;
+      else if (e.code() == ErrorCode::ObjectKeyConflict)
+        out[i] = ImportOutcome::KeyConflict;
+      else if (e.code() != ErrorCode::VersionMismatch)  // being deleted: not resurrected
+        throw;
     }
   }
   return out;
 }
 
 ListPage DynamoDbMetadataStore::list(const ListQuery& q) {
+  return query_list(q, false);
+}
+
+ListPage DynamoDbMetadataStore::list_deleting(const ListQuery& q) {
+  ListQuery plain;
+  plain.user_id = q.user_id;
+  plain.ascending = q.ascending;
+  plain.limit = q.limit;
+  plain.after = q.after;
+  return query_list(plain, true);
+}
+
+int64_t DynamoDbMetadataStore::count_deleting(const std::string& user_id) {
+  json::object req{{"TableName", table_},
+                   {"IndexName", "UserIndex"},
+                   {"KeyConditionExpression", "GSI1PK = :pk"},
+                   {"Select", "COUNT"},
+                   {"ExpressionAttributeValues", {{":pk", S(deleting_pk(user_id))}}}};
+  int64_t n = 0;
+  for (;;) {
+    auto body = db_.must("Query", req);
+    const auto& o = body.as_object();
+    if (auto* c = o.if_contains("Count"); c && c->is_int64()) n += c->as_int64();
+    auto* last = o.if_contains("LastEvaluatedKey");
+    if (!last || !last->is_object()) return n;
+    req["ExclusiveStartKey"] = *last;
+  }
+}
+
+ListPage DynamoDbMetadataStore::query_list(const ListQuery& q, bool deleting) {
   // The cursor position (uploadedAt, id) is exactly the index sort key of the last item shown,
   // so a page resumes with a key condition strictly past it (equivalent to ExclusiveStartKey,
   // and still right when that item was deleted meanwhile).
@@ -250,7 +374,9 @@ ListPage DynamoDbMetadataStore::list(const ListQuery& q) {
   std::string pk_name = by_album ? "GSI2PK" : "GSI1PK";
   std::string sk_name = by_album ? "GSI2SK" : "GSI1SK";
   json::object names{{"#pk", pk_name}};
-  json::object values{{":pk", S(by_album ? album_pk(*q.album_id) : user_pk(q.user_id))}};
+  json::object values{{":pk", S(by_album   ? album_pk(*q.album_id)
+                                : deleting ? deleting_pk(q.user_id)
+                                           : user_pk(q.user_id))}};
   std::string key_cond = "#pk = :pk";
   if (q.after) {
     key_cond += std::string(" AND #sk ") + (q.ascending ? ">" : "<") + " :after";
@@ -292,7 +418,7 @@ ListPage DynamoDbMetadataStore::list(const ListQuery& q) {
     if (auto* items = o.if_contains("Items"); items && items->is_array()) {
       for (const auto& it : items->as_array()) {
         auto rec = from_item(it.as_object());
-        if (rec.state != ImageState::Active) continue;
+        if (rec.state != (deleting ? ImageState::Deleting : ImageState::Active)) continue;
         if (int(page.items.size()) == q.limit) {
           page.has_more = true;
           return page;
@@ -480,6 +606,31 @@ std::optional<domain::UploadRecord> DynamoDbMetadataStore::get_upload(const std:
   u.completed_image_id = str_attr(o, "completedImageId");
   if (u.expires_at_ms <= now_ms) return std::nullopt;  // TTL deletion lags; expiry is checked here
   return u;
+}
+
+bool DynamoDbMetadataStore::claim_upload(const std::string& id, int64_t now_ms,
+                                         int64_t lease_until_ms) {
+  auto r = db_.call("UpdateItem",
+                    json::object{{"TableName", table_},
+                                 {"Key", upload_key(id)},
+                                 {"UpdateExpression", "SET claimUntilMs = :lease"},
+                                 {"ConditionExpression",
+                                  "attribute_exists(PK) AND expiresAtMs > :now AND "
+                                  "attribute_not_exists(completedImageId) AND "
+                                  "(attribute_not_exists(claimUntilMs) OR claimUntilMs <= :now)"},
+                                 {"ExpressionAttributeValues",
+                                  {{":now", N(now_ms)}, {":lease", N(lease_until_ms)}}}});
+  if (r.ok) return true;
+  if (r.error_type != kConditionFailed)
+    throw Error(ErrorCode::StorageFailed, "dynamodb UpdateItem failed: " + r.error_type);
+  return false;
+}
+
+void DynamoDbMetadataStore::release_upload(const std::string& id) {
+  db_.call("UpdateItem", json::object{{"TableName", table_},
+                                      {"Key", upload_key(id)},
+                                      {"UpdateExpression", "REMOVE claimUntilMs"},
+                                      {"ConditionExpression", "attribute_exists(PK)"}});
 }
 
 void DynamoDbMetadataStore::remove_upload(const std::string& id) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "domain/error.h"
+#include "storage/key_ownership.h"
 #include "storage/sqlite_db.h"
 
 namespace isvc::storage {
@@ -22,7 +23,7 @@ using sqlite::Transaction;
 
 namespace {
 
-constexpr int kSchemaVersion = 2;  // 2: uploads table
+constexpr int kSchemaVersion = 3;  // 2: uploads table; 3: key indexes, upload claims
 
 const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS images (
@@ -38,6 +39,9 @@ CREATE TABLE IF NOT EXISTS images (
 CREATE INDEX IF NOT EXISTS images_by_user ON images(user_id, state, uploaded_at_ms, id);
 CREATE INDEX IF NOT EXISTS images_by_album ON images(user_id, album_id, state, uploaded_at_ms, id);
 CREATE INDEX IF NOT EXISTS images_by_time ON images(uploaded_at_ms);
+-- who uses an object: no two users' images may share one (imports are checked against these)
+CREATE INDEX IF NOT EXISTS images_by_s3_key ON images(s3_key);
+CREATE INDEX IF NOT EXISTS images_by_thumbnail_key ON images(thumbnail_key);
 -- one row per tag of an active image: serves the tag filter with an index
 CREATE TABLE IF NOT EXISTS image_tags (
   image_id TEXT NOT NULL, user_id TEXT NOT NULL, album_id TEXT, tag TEXT NOT NULL,
@@ -50,7 +54,8 @@ CREATE TABLE IF NOT EXISTS counters (
 -- started direct uploads (temporary)
 CREATE TABLE IF NOT EXISTS uploads (
   id TEXT PRIMARY KEY, user_id TEXT NOT NULL, fields TEXT NOT NULL,
-  created_at_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL, completed_image_id TEXT);
+  created_at_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL, completed_image_id TEXT,
+  claim_until_ms INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS uploads_by_expiry ON uploads(expires_at_ms);
 -- idempotency keys (24 h)
 CREATE TABLE IF NOT EXISTS idempotency (
@@ -191,6 +196,18 @@ void account(Connection& c, const ImageRecord& r, int sign) {
   }
 }
 
+// Throws ObjectKeyConflict when another user's image uses one of the record's keys (indexed).
+void check_keys(Connection& c, const ImageRecord& r) {
+  for (const auto& k : keys_to_check(r)) {
+    if (k.foreign_folder) throw key_conflict(k);
+    auto s = c.prepare(
+        "SELECT 1 FROM images WHERE s3_key = ?1 AND user_id != ?2 UNION ALL "
+        "SELECT 1 FROM images WHERE thumbnail_key = ?1 AND user_id != ?2 LIMIT 1");
+    s.bind(1, std::string_view(k.key)).bind(2, std::string_view(r.user_id));
+    if (s.step()) throw key_conflict(k);
+  }
+}
+
 // Removes the rows of `table` whose expires_at_ms has passed; returns how many.
 int64_t delete_expired(Connection& c, const char* table, int64_t now_ms) {
   auto s = c.prepare(std::string("DELETE FROM ") + table + " WHERE expires_at_ms <= ?1");
@@ -277,6 +294,13 @@ SqliteMetadataStore::SqliteMetadataStore(const std::string& db_path, int readers
                                               ", newer than this binary understands (" +
                                               std::to_string(kSchemaVersion) + ")");
   w.exec(kSchema);
+  bool has_claims = false;
+  {
+    auto s = w.prepare("SELECT 1 FROM pragma_table_info('uploads') WHERE name = 'claim_until_ms'");
+    has_claims = s.step();
+  }
+  if (!has_claims)  // a version-2 file: upload claims are new in 3
+    w.exec("ALTER TABLE uploads ADD COLUMN claim_until_ms INTEGER NOT NULL DEFAULT 0");
   w.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
   for (int i = 0; i < std::max(1, readers); ++i)
     impl_->readers.push_back(std::make_unique<Connection>(db_path, false));
@@ -291,6 +315,7 @@ void SqliteMetadataStore::insert(const ImageRecord& rec) {
   impl_->write([&](Connection& c) {
     Transaction tx(c);
     if (select_by_id(c, rec.id)) throw Error(ErrorCode::StorageFailed, "image id already exists");
+    check_keys(c, rec);
     auto s = c.prepare(std::string("INSERT INTO images(") + kColumns +
                        ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
                        "?19,?20,?21,?22,?23,?24,?25,?26)");
@@ -313,8 +338,19 @@ std::vector<domain::ImportOutcome> SqliteMetadataStore::import_batch(
                       "?19,?20,?21,?22,?23,?24,?25,?26)";
     for (const auto& rec : records) {
       auto cur = select_by_id(c, rec.id);
+      if (cur && cur->user_id != rec.user_id) {
+        out.push_back(domain::ImportOutcome::OwnerConflict);
+        continue;
+      }
       if (cur && (cur->state != ImageState::Active || rec.updated_at_ms <= cur->updated_at_ms)) {
         out.push_back(domain::ImportOutcome::Unchanged);
+        continue;
+      }
+      try {
+        check_keys(c, rec);  // earlier rows of this batch are visible: same transaction
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::ObjectKeyConflict) throw;
+        out.push_back(domain::ImportOutcome::KeyConflict);
         continue;
       }
       ImageRecord next = rec;
@@ -349,6 +385,9 @@ void SqliteMetadataStore::update(const ImageRecord& rec, int64_t expected_versio
     }
     ImageRecord next = rec;
     next.state = ImageState::Active;
+    if (cur->s3_key != next.s3_key || cur->thumbnail_key != next.thumbnail_key ||
+        cur->user_id != next.user_id)
+      check_keys(c, next);
     // The common edit (title, description, alt text) touches no index and no counter; only album,
     // tag or size changes pay for index and counter maintenance.
     bool recount = cur->album_id != next.album_id || cur->tags != next.tags ||
@@ -461,6 +500,36 @@ ListPage SqliteMetadataStore::list(const ListQuery& q) {
       page.has_more = true;
     }
     return page;
+  });
+}
+
+ListPage SqliteMetadataStore::list_deleting(const ListQuery& q) {
+  const char* cmp = q.ascending ? ">" : "<";
+  const char* dir = q.ascending ? "ASC" : "DESC";
+  std::string sql =
+      std::string("SELECT ") + kColumns + " FROM images WHERE user_id = ?1 AND state = 1";
+  if (q.after) sql += std::string(" AND (uploaded_at_ms, id) ") + cmp + " (?2, ?3)";
+  sql += std::string(" ORDER BY uploaded_at_ms ") + dir + ", id " + dir + " LIMIT ?4";
+  return impl_->read([&](Connection& c) {
+    auto s = c.prepare(sql);
+    s.bind(1, std::string_view(q.user_id));
+    if (q.after) s.bind(2, q.after->uploaded_at_ms).bind(3, std::string_view(q.after->id));
+    s.bind(4, int64_t(q.limit) + 1);
+    ListPage page;
+    while (s.step()) page.items.push_back(read_record(s));
+    if (int(page.items.size()) > q.limit) {
+      page.items.resize(std::size_t(q.limit));
+      page.has_more = true;
+    }
+    return page;
+  });
+}
+
+int64_t SqliteMetadataStore::count_deleting(const std::string& user_id) {
+  return impl_->read([&](Connection& c) -> int64_t {
+    auto s = c.prepare("SELECT count(*) FROM images WHERE user_id = ?1 AND state = 1");
+    s.bind(1, std::string_view(user_id));
+    return s.step() ? s.i64(0) : 0;
   });
 }
 
@@ -593,6 +662,27 @@ std::optional<domain::UploadRecord> SqliteMetadataStore::get_upload(const std::s
 void SqliteMetadataStore::remove_upload(const std::string& id) {
   impl_->write([&](Connection& c) {
     auto s = c.prepare("DELETE FROM uploads WHERE id = ?1");
+    s.bind(1, std::string_view(id));
+    s.run();
+  });
+}
+
+bool SqliteMetadataStore::claim_upload(const std::string& id, int64_t now_ms,
+                                       int64_t lease_until_ms) {
+  return impl_->write([&](Connection& c) {
+    // One conditional statement: the claim is atomic even across processes sharing the file.
+    auto s = c.prepare(
+        "UPDATE uploads SET claim_until_ms = ?3 WHERE id = ?1 AND expires_at_ms > ?2 AND "
+        "completed_image_id IS NULL AND claim_until_ms <= ?2");
+    s.bind(1, std::string_view(id)).bind(2, now_ms).bind(3, lease_until_ms);
+    s.run();
+    return sqlite3_changes(c.raw()) == 1;
+  });
+}
+
+void SqliteMetadataStore::release_upload(const std::string& id) {
+  impl_->write([&](Connection& c) {
+    auto s = c.prepare("UPDATE uploads SET claim_until_ms = 0 WHERE id = ?1");
     s.bind(1, std::string_view(id));
     s.run();
   });

@@ -49,6 +49,17 @@ class MemoryMetadata : public storage::MetadataStore {
       if (r.user_id == q.user_id && r.state == ImageState::Active) p.items.push_back(r);
     return p;
   }
+  storage::ListPage list_deleting(const storage::ListQuery& q) override {
+    storage::ListPage p;
+    for (auto& [id, r] : rows)
+      if (r.user_id == q.user_id && r.state == ImageState::Deleting) p.items.push_back(r);
+    return p;
+  }
+  int64_t count_deleting(const std::string& u) override {
+    int64_t n = 0;
+    for (auto& [id, r] : rows) n += r.user_id == u && r.state == ImageState::Deleting;
+    return n;
+  }
   int64_t count(const std::string& u, const std::optional<std::string>&,
                 const std::optional<std::string>&) override {
     int64_t n = 0;
@@ -62,13 +73,26 @@ class MemoryMetadata : public storage::MetadataStore {
   }
   int64_t check_counters(bool) override { return 0; }
   std::map<std::string, domain::UploadRecord> uploads;
-  void put_upload(const domain::UploadRecord& u) override { uploads[u.id] = u; }
+  void put_upload(const domain::UploadRecord& u) override {
+    uploads[u.id] = u;
+    upload_claims.erase(u.id);
+  }
   std::optional<domain::UploadRecord> get_upload(const std::string& id, int64_t now) override {
     auto it = uploads.find(id);
     if (it == uploads.end() || it->second.expires_at_ms <= now) return std::nullopt;
     return it->second;
   }
   void remove_upload(const std::string& id) override { uploads.erase(id); }
+  std::map<std::string, int64_t> upload_claims;
+  bool claim_upload(const std::string& id, int64_t now, int64_t lease_until) override {
+    auto it = uploads.find(id);
+    if (it == uploads.end() || it->second.expires_at_ms <= now || it->second.completed_image_id ||
+        upload_claims[id] > now)
+      return false;
+    upload_claims[id] = lease_until;
+    return true;
+  }
+  void release_upload(const std::string& id) override { upload_claims.erase(id); }
   std::optional<domain::IdempotencyRecord> claim_idempotency(const domain::IdempotencyRecord& p,
                                                              int64_t now) override {
     auto it = idem.find(p.key);
@@ -333,8 +357,8 @@ namespace {
 
 class FixedUrls : public UploadUrlSigner {
  public:
-  std::string put_url(const std::string& id, int64_t exp) override {
-    return "https://up.example/" + id + "?e=" + std::to_string(exp);
+  std::string put_url(const UploadRecord& u, int64_t exp) override {
+    return "https://up.example/" + u.id + "?e=" + std::to_string(exp);
   }
 };
 
@@ -370,7 +394,7 @@ TEST_F(DirectFixture, CompleteRunsTheUploadPipelineOnceAndReplays) {
 }
 
 TEST_F(DirectFixture, SweepRemovesOnlyLapsedTempObjectsAndRecords) {
-  StartUploadRequest r{"a.png", "image/png", 9, {}, {}, {}, {}, {}};
+  StartUploadRequest r{"a.png", "image/png", 7, {}, {}, {}, {}, {}};
   auto old_upload = uploads.start(alice, r);
   uploads.receive(old_upload.record.id, "IMG-old", "image/png");
   auto kept_image = upload_one(alice);
