@@ -8,8 +8,11 @@
 #include <fstream>
 #include <future>
 #include <iomanip>
+#include <map>
+#include <numeric>
 #include <ostream>
 #include <sstream>
+#include <unordered_map>
 
 #include "domain/error.h"
 #include "domain/legacy_import.h"
@@ -122,6 +125,45 @@ class Progress {
   Clock::time_point start_, last_;
 };
 
+// Splits a page into at most `writers` parts for parallel imports. Records that share an object
+// key go into one part, in page order: a store decides who owns a key within one batch, but two
+// batches in flight at once could both take it (DynamoDB's batch writes are unconditional).
+std::vector<std::vector<std::size_t>> writer_parts(const std::vector<domain::ImageRecord>& records,
+                                                   std::size_t writers) {
+  std::vector<std::size_t> parent(records.size());
+  std::iota(parent.begin(), parent.end(), std::size_t(0));
+  auto root = [&](std::size_t i) {
+    while (parent[i] != i) i = parent[i] = parent[parent[i]];
+    return i;
+  };
+  std::unordered_map<std::string, std::size_t> first_with;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    for (const auto* key :
+         {&records[i].s3_key, records[i].thumbnail_key ? &*records[i].thumbnail_key : nullptr}) {
+      if (!key) continue;
+      auto [it, added] = first_with.emplace(*key, i);
+      if (!added) parent[root(i)] = root(it->second);
+    }
+  }
+  std::map<std::size_t, std::vector<std::size_t>> groups;  // by the group's first record
+  std::unordered_map<std::size_t, std::size_t> first_of_root;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    auto [it, added] = first_of_root.emplace(root(i), i);
+    groups[it->second].push_back(i);
+  }
+  // Each group to the smallest part so far: at most `writers` parts, about equal in size.
+  std::vector<std::vector<std::size_t>> parts(std::max<std::size_t>(writers, 1));
+  for (auto& [first, members] : groups) {
+    auto smallest = std::min_element(parts.begin(), parts.end(), [](const auto& a, const auto& b) {
+      return a.size() < b.size();
+    });
+    smallest->insert(smallest->end(), members.begin(), members.end());
+  }
+  std::erase_if(parts, [](const auto& p) { return p.empty(); });
+  for (auto& p : parts) std::sort(p.begin(), p.end());
+  return parts;
+}
+
 // The reject-report reason of a record the store refused.
 const char* conflict_reason(domain::ImportOutcome o) {
   if (o == domain::ImportOutcome::OwnerConflict)
@@ -189,15 +231,14 @@ MigrateSummary run_migration(LegacyTable& legacy, storage::MetadataStore& store,
       // Several writers at once: DynamoDB answers each call in milliseconds; SQLite serialises
       // them anyway.
       std::vector<std::future<void>> parts;
-      std::size_t writers = std::size_t(std::max(1, o.writers));
-      std::size_t chunk = (records.size() + writers - 1) / writers;
-      for (std::size_t from = 0; from < records.size(); from += chunk) {
-        parts.push_back(std::async(std::launch::async, [&, from] {
-          std::vector<domain::ImageRecord> part(
-              records.begin() + long(from),
-              records.begin() + long(std::min(records.size(), from + chunk)));
-          auto got = store.import_batch(part);
-          std::copy(got.begin(), got.end(), outcomes.begin() + long(from));
+      for (const auto& part : writer_parts(records, std::size_t(std::max(1, o.writers)))) {
+        parts.push_back(std::async(std::launch::async, [&, part] {
+          std::vector<domain::ImageRecord> batch;
+          batch.reserve(part.size());
+          for (auto i : part) batch.push_back(records[i]);
+          auto got = store.import_batch(batch);
+          for (std::size_t k = 0; k < part.size() && k < got.size(); ++k)
+            outcomes[part[k]] = got[k];
         }));
       }
       for (auto& p : parts) p.get();
