@@ -101,12 +101,15 @@ int fsck_command(bool repair, const std::string& grace, bool json) {
                           {"objects", r.objects},
                           {"pendingDeletes", r.pending_deletes},
                           {"lapsedUploads", r.lapsed_uploads},
-                          {"counterDrift", r.counter_drift}};
-    boost::json::array ok, dk;
+                          {"counterDrift", r.counter_drift},
+                          {"sharedKeys", r.shared_keys}};
+    boost::json::array ok, dk, sk;
     for (const auto& k : r.orphan_keys) ok.emplace_back(k);
     for (const auto& k : r.dangling_ids) dk.emplace_back(k);
+    for (const auto& k : r.shared_key_list) sk.emplace_back(k);
     o["orphanKeys"] = std::move(ok);
     o["danglingIds"] = std::move(dk);
+    o["sharedKeyList"] = std::move(sk);
     std::cout << boost::json::serialize(o) << "\n";
   } else {
     std::cout << "checked " << r.checked << " records and " << r.objects << " objects ("
@@ -116,10 +119,12 @@ int fsck_command(bool repair, const std::string& grace, bool json) {
               << "  deletes left half-way:            " << r.pending_deletes << "\n"
               << "  lapsed direct uploads:            " << r.lapsed_uploads << "\n"
               << "  counter cells that drifted:       " << r.counter_drift << "\n"
+              << "  objects shared by several users:  " << r.shared_keys << "\n"
               << "  repaired:                         " << r.repaired
               << (repair ? "" : " (run with --repair to fix what can be fixed)") << "\n";
     for (const auto& k : r.orphan_keys) std::cout << "  orphan   " << k << "\n";
     for (const auto& id : r.dangling_ids) std::cout << "  dangling " << id << "\n";
+    for (const auto& k : r.shared_key_list) std::cout << "  shared   " << k << "\n";
   }
   return r.unresolved() > 0 ? 1 : 0;
 }
