@@ -128,25 +128,51 @@ std::optional<ImageRecord> DynamoDbMetadataStore::get(const std::string& id) {
 void DynamoDbMetadataStore::update(const ImageRecord& rec, int64_t expected_version) {
   ImageRecord next = rec;
   next.state = ImageState::Active;
-  claims_.claim(next);  // the keys already held by this image are claimed again (idempotent)
-  auto r = db_.call(
-      "PutItem",
-      json::object{
-          {"TableName", table_},
-          {"Item", to_item(next)},
-          {"ConditionExpression", "attribute_exists(PK) AND #v = :v AND #s = :active"},
-          {"ExpressionAttributeNames", {{"#v", "version"}, {"#s", "state"}}},
-          {"ExpressionAttributeValues", {{":v", N(expected_version)}, {":active", S("active")}}},
-          {"ReturnValues", "ALL_OLD"}});
-  if (!r.ok) {
+  // First on the condition that the object keys stay as they are (every PATCH): nothing to
+  // claim. When they change (an import), the new keys are claimed and the write is repeated.
+  auto put = [&](bool same_keys) {
+    std::string cond = "attribute_exists(PK) AND #v = :v AND #s = :active";
+    json::object values{{":v", N(expected_version)}, {":active", S("active")}};
+    if (same_keys) {
+      cond += " AND s3Key = :k AND ";
+      values[":k"] = S(next.s3_key);
+      if (next.thumbnail_key) {
+        cond += "thumbnailKey = :t";
+        values[":t"] = S(*next.thumbnail_key);
+      } else {
+        cond += "attribute_not_exists(thumbnailKey)";
+      }
+    }
+    return db_.call("PutItem",
+                    json::object{{"TableName", table_},
+                                 {"Item", to_item(next)},
+                                 {"ConditionExpression", cond},
+                                 {"ExpressionAttributeNames", {{"#v", "version"}, {"#s", "state"}}},
+                                 {"ExpressionAttributeValues", std::move(values)},
+                                 {"ReturnValues", "ALL_OLD"}});
+  };
+  // After a failed condition: the error the caller gets, or nullopt when only the keys differ.
+  auto refusal = [&](const std::optional<ImageRecord>& cur) -> std::optional<Error> {
+    if (!cur || cur->state != ImageState::Active)
+      return Error(ErrorCode::ImageNotFound, "image not found", {{"id", rec.id}});
+    if (cur->version == expected_version) return std::nullopt;
+    Error e(ErrorCode::VersionMismatch, "the image was changed by someone else; reload it");
+    e.current_version = cur->version;
+    return e;
+  };
+  auto r = put(true);
+  for (bool same_keys = true; !r.ok; same_keys = false) {
     if (r.error_type != kConditionFailed)
       throw Error(ErrorCode::StorageFailed, "dynamodb PutItem failed: " + r.error_type);
     auto cur = get(rec.id);
-    if (!cur || cur->state != ImageState::Active)
-      throw Error(ErrorCode::ImageNotFound, "image not found", {{"id", rec.id}});
-    Error e(ErrorCode::VersionMismatch, "the image was changed by someone else; reload it");
-    e.current_version = cur->version;
-    throw e;
+    if (auto e = refusal(cur)) throw *e;
+    if (!same_keys) {  // changed and changed back meanwhile: let the caller look again
+      Error e(ErrorCode::VersionMismatch, "the image was changed by someone else; reload it");
+      e.current_version = cur->version;
+      throw e;
+    }
+    claims_.claim(next);  // the keys change: claim the new ones first
+    r = put(false);
   }
   auto* old_item = r.body.as_object().if_contains("Attributes");
   if (!old_item || !old_item->is_object()) return;
@@ -168,7 +194,7 @@ std::optional<ImageRecord> DynamoDbMetadataStore::mark_deleting(const std::strin
     if (!cur) return std::nullopt;
     if (cur->state == ImageState::Deleting) {
       // Marked by a build that dropped deleting images from the user index: index it now, so
-      // the erasure finds it (a retried DELETE, or fsck, passes here).
+      // the erasure finds it.
       db_.call(
           "UpdateItem",
           json::object{{"TableName", table_},
