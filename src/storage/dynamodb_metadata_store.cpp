@@ -126,13 +126,15 @@ std::optional<ImageRecord> DynamoDbMetadataStore::get(const std::string& id) {
 void DynamoDbMetadataStore::update(const ImageRecord& rec, int64_t expected_version) {
   ImageRecord next = rec;
   next.state = ImageState::Active;
-  // First on the condition that the object keys stay as they are (every PATCH): nothing to
-  // claim. When they change (an import), the new keys are claimed and the write is repeated.
+  // First on the condition that the owner and object keys stay as they are (every PATCH):
+  // nothing to claim. When they change (an import), the new keys are claimed and the write is
+  // repeated.
   auto put = [&](bool same_keys) {
     std::string cond = "attribute_exists(PK) AND #v = :v AND #s = :active";
     json::object values{{":v", N(expected_version)}, {":active", S("active")}};
     if (same_keys) {
-      cond += " AND s3Key = :k AND ";
+      cond += " AND userId = :u AND s3Key = :k AND ";
+      values[":u"] = S(next.user_id);
       values[":k"] = S(next.s3_key);
       if (next.thumbnail_key) {
         cond += "thumbnailKey = :t";
@@ -175,7 +177,9 @@ void DynamoDbMetadataStore::update(const ImageRecord& rec, int64_t expected_vers
   auto* old_item = r.body.as_object().if_contains("Attributes");
   if (!old_item || !old_item->is_object()) return;
   ImageRecord old = from_item(old_item->as_object());
-  if (old.s3_key != next.s3_key || old.thumbnail_key != next.thumbnail_key) {
+  if (old.user_id != next.user_id) {
+    claims_.release(old);
+  } else if (old.s3_key != next.s3_key || old.thumbnail_key != next.thumbnail_key) {
     std::set<std::string> keep{next.s3_key};
     if (next.thumbnail_key) keep.insert(*next.thumbnail_key);
     claims_.release(old, keep);
