@@ -10,7 +10,7 @@ APT_PACKAGES=(
   libvips-dev libwebp-dev liblcms2-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev
   libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libhiredis-dev libpqxx-dev libpq-dev
-  libvips-tools webp
+  libvips-tools webp sqlite3
   liblcms2-utils libjpeg-turbo-progs
   redis-server varnish postgresql
   chromium

@@ -100,17 +100,22 @@ http::Response HttpApp::complete_upload(http::Request& req) {
 }
 
 void HttpApp::check_upload_signature(const http::Request& req) const {
-  // The signature is the credential (like an S3 presigned URL): no bearer token.
-  std::string expires, signature;
-  if (auto q = boost::urls::parse_query(req.query)) {
-    for (auto p : *q) {
-      if (p.key == "expires") expires = p.value;
-      if (p.key == "signature") signature = p.value;
+  // The signature is the credential (like an S3 presigned URL): no bearer token. It binds the
+  // declared length and type, so the head alone decides (check_put), before any body byte.
+  domain::SignedPutQuery q;
+  if (auto parsed = boost::urls::parse_query(req.query)) {
+    for (auto p : *parsed) {
+      auto value = domain::percent_decode(p.value).value_or("");
+      if (p.key == "expires") q.expires = value;
+      if (p.key == "length") q.length = value;
+      if (p.key == "type") q.type = value;
+      if (p.key == "signature") q.signature = value;
     }
   }
-  if (!d_.service_urls ||
-      !d_.service_urls->verify(req.params.at(0), expires, signature, d_.clock.now_s()))
+  if (!d_.service_urls)
     throw Error(ErrorCode::NotAuthorized, "the upload URL is invalid or has expired");
+  d_.service_urls->check_put(req.params.at(0), q, req.header("Content-Length"),
+                             req.header("Content-Type"), d_.clock.now_s());
 }
 
 http::Response HttpApp::receive_upload(http::Request& req) {

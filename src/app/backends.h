@@ -31,8 +31,9 @@ struct Backends {
 class S3UploadUrls final : public domain::UploadUrlSigner {
  public:
   S3UploadUrls(storage::S3ObjectStore& s3, const domain::Clock& clock) : s3_(s3), clock_(clock) {}
-  std::string put_url(const std::string& upload_id, int64_t expires_at_s) override {
-    return s3_.presign_put(domain::temp_object_key(upload_id),
+  // The declared length is checked at complete (S3 presigned URLs here do not sign it).
+  std::string put_url(const domain::UploadRecord& u, int64_t expires_at_s) override {
+    return s3_.presign_put(domain::temp_object_key(u.id),
                            std::max<int64_t>(1, expires_at_s - clock_.now_s()));
   }
 

@@ -226,6 +226,31 @@ Config load_config(const EnvLookup& env) {
     c.fsck_grace_s = int(parse_int("FSCK_GRACE_S", *v, 0, 30 * 86400));
   if (auto v = get("ERASE_BUDGET_MS"))
     c.erase_budget_ms = parse_int("ERASE_BUDGET_MS", *v, 1, 600'000);
+  if (auto v = get("IMPORT_KEY_PREFIXES")) {
+    for (const auto& p : split_list(*v)) {
+      // The same rules as the keys themselves (domain::validate_import_key), with {userId}.
+      std::string probe = p;
+      for (auto at = probe.find("{userId}"); at != std::string::npos; at = probe.find("{userId}"))
+        probe.replace(at, 8, "u");
+      bool bad = probe.front() == '/' || probe.find_first_of("{}\\") != std::string::npos ||
+                 probe.substr(0, probe.find('/')).find(':') != std::string::npos ||
+                 probe.find("//") != std::string::npos || probe.size() > 500;
+      for (unsigned char ch : probe) bad = bad || ch < 0x20 || ch == 0x7F;
+      for (std::size_t start = 0; !bad;) {
+        auto slash = probe.find('/', start);
+        auto seg = probe.substr(start, slash == std::string::npos ? slash : slash - start);
+        bad = seg == "." || seg == "..";
+        if (slash == std::string::npos) break;
+        start = slash + 1;
+      }
+      if (bad || probe.rfind("temp/", 0) == 0)
+        throw ConfigError(
+            "IMPORT_KEY_PREFIXES: '" + p +
+            "' is not a key prefix (relative, no scheme, no '.'/'..' segments, no '//', "
+            "'\\' or control bytes, not temp/; {userId} is the only placeholder)");
+      c.import_key_prefixes.push_back(p);
+    }
+  }
   if (auto v = get("RATE_LIMITS_ENABLED"))
     c.rate_limits.enabled = parse_bool("RATE_LIMITS_ENABLED", *v);
   for (auto [name, field] :

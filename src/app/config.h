@@ -71,6 +71,9 @@ struct Config {
   bool cors_explicit = false;
   domain::RateLimitSettings rate_limits;  // RATE_LIMITS_ENABLED, RATE_LIMIT_*
   int64_t erase_budget_ms = 10'000;
+  // IMPORT_KEY_PREFIXES: when set, imported s3Key/thumbnailKey must start with one of these
+  // ({userId} = the record's user id as it appears in object keys). Empty: any valid key.
+  std::vector<std::string> import_key_prefixes;
   int fsck_interval_s = 3600;  // FSCK_INTERVAL_S: report-only consistency check; 0 = off
   int fsck_grace_s = 3600;     // FSCK_GRACE_S: objects younger than this are not orphans yet
 

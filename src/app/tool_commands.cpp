@@ -101,12 +101,15 @@ int fsck_command(bool repair, const std::string& grace, bool json) {
                           {"objects", r.objects},
                           {"pendingDeletes", r.pending_deletes},
                           {"lapsedUploads", r.lapsed_uploads},
-                          {"counterDrift", r.counter_drift}};
-    boost::json::array ok, dk;
+                          {"counterDrift", r.counter_drift},
+                          {"sharedKeys", r.shared_keys}};
+    boost::json::array ok, dk, sk;
     for (const auto& k : r.orphan_keys) ok.emplace_back(k);
     for (const auto& k : r.dangling_ids) dk.emplace_back(k);
+    for (const auto& k : r.shared_key_list) sk.emplace_back(k);
     o["orphanKeys"] = std::move(ok);
     o["danglingIds"] = std::move(dk);
+    o["sharedKeyList"] = std::move(sk);
     std::cout << boost::json::serialize(o) << "\n";
   } else {
     std::cout << "checked " << r.checked << " records and " << r.objects << " objects ("
@@ -116,10 +119,12 @@ int fsck_command(bool repair, const std::string& grace, bool json) {
               << "  deletes left half-way:            " << r.pending_deletes << "\n"
               << "  lapsed direct uploads:            " << r.lapsed_uploads << "\n"
               << "  counter cells that drifted:       " << r.counter_drift << "\n"
+              << "  objects shared by several users:  " << r.shared_keys << "\n"
               << "  repaired:                         " << r.repaired
               << (repair ? "" : " (run with --repair to fix what can be fixed)") << "\n";
     for (const auto& k : r.orphan_keys) std::cout << "  orphan   " << k << "\n";
     for (const auto& id : r.dangling_ids) std::cout << "  dangling " << id << "\n";
+    for (const auto& k : r.shared_key_list) std::cout << "  shared   " << k << "\n";
   }
   return r.unresolved() > 0 ? 1 : 0;
 }
@@ -141,6 +146,8 @@ int migrate_command(const MigrateArgs& a) {
   o.checkpoint_path =
       a.checkpoint.empty() ? st.cfg.data_dir + "/migrate-checkpoint.json" : a.checkpoint;
   o.rejects_path = a.rejects.empty() ? st.cfg.data_dir + "/migrate-rejects.jsonl" : a.rejects;
+  o.normalized_path = st.cfg.data_dir + "/migrate-normalized.jsonl";
+  o.keys.allowed_prefixes = st.cfg.import_key_prefixes;
   o.writers = a.writers;
   o.page_size = a.page_size;
   o.progress_every_ms = a.progress_ms;
@@ -151,8 +158,9 @@ int migrate_command(const MigrateArgs& a) {
   std::cout << "migrate" << (a.dry_run ? " (dry run)" : "") << (s.resumed ? " (resumed)" : "")
             << ": read " << s.read << ", written " << s.written() << " (created " << s.created
             << ", updated " << s.updated << "), skipped " << s.unchanged << " unchanged, rejected "
-            << s.rejected << " (see " << o.rejects_path << "), counter fixes " << s.counter_fixes
-            << ", " << s.seconds << " s, " << int64_t(rate) << " rows/s\n";
+            << s.rejected << " (see " << o.rejects_path << "), normalized " << s.normalized
+            << " (see " << o.normalized_path << "), counter fixes " << s.counter_fixes << ", "
+            << s.seconds << " s, " << int64_t(rate) << " rows/s\n";
   return 0;
 }
 

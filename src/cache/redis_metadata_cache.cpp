@@ -207,7 +207,8 @@ std::vector<domain::ImportOutcome> RedisMetadataCache::import_batch(
   auto out = inner_.import_batch(records);
   std::set<std::string> users;
   for (std::size_t i = 0; i < records.size() && i < out.size(); ++i) {
-    if (out[i] == domain::ImportOutcome::Unchanged) continue;
+    if (out[i] != domain::ImportOutcome::Created && out[i] != domain::ImportOutcome::Updated)
+      continue;  // nothing written
     users.insert(records[i].user_id);
     if (out[i] == domain::ImportOutcome::Updated)
       if (auto now = inner_.get(records[i].id); now && now->state == ImageState::Active)

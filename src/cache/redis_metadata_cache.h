@@ -44,6 +44,13 @@ class RedisMetadataCache final : public storage::MetadataStore {
   void scan(const std::function<bool(const domain::ImageRecord&)>& visit) override {
     inner_.scan(visit);
   }
+  // Images being deleted are never cached (the erasure reads them from the store).
+  storage::ListPage list_deleting(const storage::ListQuery& q) override {
+    return inner_.list_deleting(q);
+  }
+  int64_t count_deleting(const std::string& user_id) override {
+    return inner_.count_deleting(user_id);
+  }
   // The inner store's batch, then the cache follows: the users' lists and counts are dropped,
   // and an updated record is re-read and written through (versioned, so never backwards).
   std::vector<domain::ImportOutcome> import_batch(
@@ -61,6 +68,10 @@ class RedisMetadataCache final : public storage::MetadataStore {
   int64_t remove_expired_uploads(int64_t now) override {
     return inner_.remove_expired_uploads(now);
   }
+  bool claim_upload(const std::string& id, int64_t now, int64_t lease_until) override {
+    return inner_.claim_upload(id, now, lease_until);
+  }
+  void release_upload(const std::string& id) override { inner_.release_upload(id); }
   std::optional<domain::IdempotencyRecord> claim_idempotency(const domain::IdempotencyRecord& p,
                                                              int64_t now) override {
     return inner_.claim_idempotency(p, now);

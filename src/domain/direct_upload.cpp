@@ -1,6 +1,8 @@
 #include "domain/direct_upload.h"
 
+#include <cctype>
 #include <charconv>
+#include <map>
 
 #include "domain/encoding.h"
 #include "domain/error.h"
@@ -21,7 +23,11 @@ Error too_large(int64_t max) {
 
 }  // namespace
 
-StartedUpload DirectUploads::start(const Caller& caller, const StartUploadRequest& req) {
+StartedUpload DirectUploads::start(const Caller& caller, const StartUploadRequest& raw) {
+  StartUploadRequest req = raw;  // display fields as they are stored (validation.h)
+  for (auto* f : {&req.title, &req.description, &req.alt_text})
+    if (*f) **f = strip_invisible(**f);
+  for (auto& t : req.tags) t = strip_invisible(t);
   if (req.filename.empty()) throw Error::validation("filename", "filename is required");
   if (!supported_type(req.content_type))
     throw Error(ErrorCode::InvalidFileType,
@@ -52,7 +58,7 @@ StartedUpload DirectUploads::start(const Caller& caller, const StartUploadReques
 
   StartedUpload out;
   int64_t expires_s = u.created_at_ms / 1000 + s_.url_ttl_s;
-  out.url = signer_.put_url(u.id, expires_s);
+  out.url = signer_.put_url(u, expires_s);
   out.url_expires_at_ms = expires_s * 1000;
   out.record = std::move(u);
   return out;
@@ -76,6 +82,52 @@ std::pair<ImageRecord, bool> DirectUploads::complete(const Caller& caller,
   Caller owner{u.user_id, CallerRole::User};
   if (u.completed_image_id) return {images_.get(owner, *u.completed_image_id), false};
 
+  int64_t now = clock_.now_ms();
+  if (!metadata_.claim_upload(u.id, now, now + s_.complete_lease_s * 1000)) {
+    // Another complete holds it, or has just finished.
+    auto cur = metadata_.get_upload(u.id, clock_.now_ms());
+    if (!cur)
+      throw Error(ErrorCode::NotFound, "upload not found or expired", {{"uploadId", upload_id}});
+    if (cur->completed_image_id) return {images_.get(owner, *cur->completed_image_id), false};
+    Error e(ErrorCode::UploadInProgress, "this upload is being completed by another request",
+            {{"uploadId", upload_id}});
+    e.retry_after_s = 1;
+    throw e;
+  }
+  try {
+    return complete_claimed(u, request_id);
+  } catch (...) {
+    try {
+      metadata_.release_upload(u.id);  // a retry may try again at once
+    } catch (const std::exception&) {
+      // The lease runs out by itself.
+    }
+    throw;
+  }
+}
+
+namespace {
+
+// The stored object has another size than the upload declared: refused like the embedded PUT.
+Error length_mismatch(int64_t declared, int64_t got) {
+  std::map<std::string, std::string> details{{"field", "contentLength"},
+                                             {"declaredBytes", std::to_string(declared)},
+                                             {"receivedBytes", std::to_string(got)}};
+  if (got > declared)
+    return Error(ErrorCode::FileTooLarge,
+                 "the file is longer than the contentLength the upload was started with",
+                 std::move(details));
+  return Error(ErrorCode::ValidationFailed,
+               "the file is shorter than the contentLength the upload was started with",
+               std::move(details));
+}
+
+}  // namespace
+
+std::pair<ImageRecord, bool> DirectUploads::complete_claimed(const UploadRecord& claimed,
+                                                             const std::string& request_id) {
+  UploadRecord u = claimed;
+  Caller owner{u.user_id, CallerRole::User};
   const std::string key = temp_object_key(u.id);
   auto info = objects_.head(key);
   if (!info) throw Error::validation("file", "nothing has been uploaded to this upload's URL yet");
@@ -83,8 +135,16 @@ std::pair<ImageRecord, bool> DirectUploads::complete(const Caller& caller,
     objects_.remove(key);
     throw too_large(s_.max_file_size);
   }
+  if (info->size != u.content_length) {
+    objects_.remove(key);  // the URL still works: the client can PUT the right bytes again
+    throw length_mismatch(u.content_length, info->size);
+  }
   auto data = objects_.get(key);
   if (!data) throw Error::validation("file", "nothing has been uploaded to this upload's URL yet");
+  if (int64_t(data->bytes.size()) != u.content_length) {  // replaced since the head
+    objects_.remove(key);
+    throw length_mismatch(u.content_length, int64_t(data->bytes.size()));
+  }
 
   UploadRequest req;
   req.bytes = data->bytes;
@@ -96,7 +156,8 @@ std::pair<ImageRecord, bool> DirectUploads::complete(const Caller& caller,
   req.tags = u.tags;
   req.request_id = request_id;
   ImageRecord rec = images_.upload(owner, req);
-  // Remember the result so a retried complete answers with the same image.
+  // Remember the result (this also ends the claim) so a retried complete answers with the same
+  // image.
   u.completed_image_id = rec.id;
   metadata_.put_upload(u);
   try {
@@ -113,8 +174,12 @@ void DirectUploads::receive(const std::string& upload_id, std::string_view bytes
   if (u.completed_image_id)
     throw Error(ErrorCode::NotFound, "upload already completed", {{"uploadId", upload_id}});
   if (int64_t(bytes.size()) > s_.max_file_size) throw too_large(s_.max_file_size);
-  objects_.put(temp_object_key(u.id), bytes,
-               content_type.empty() ? "application/octet-stream" : content_type);
+  if (int64_t(bytes.size()) != u.content_length)
+    throw length_mismatch(u.content_length, int64_t(bytes.size()));
+  if (media_type(content_type) != u.content_type)
+    throw Error::validation("contentType",
+                            "Content-Type must be " + u.content_type + ", as the upload declared");
+  objects_.put(temp_object_key(u.id), bytes, u.content_type);
 }
 
 DirectUploads::Swept DirectUploads::sweep() {
@@ -134,24 +199,67 @@ DirectUploads::Swept DirectUploads::sweep() {
   return out;
 }
 
-std::string ServiceUploadUrls::signature(const std::string& upload_id,
-                                         const std::string& expires) const {
-  return hex_encode(hmac_sha256(key_, "PUT /uploads/" + upload_id + " " + expires));
+std::string media_type(std::string_view ct) {
+  auto semi = ct.find(';');
+  if (semi != std::string_view::npos) ct = ct.substr(0, semi);
+  std::string out;
+  for (char c : ct)
+    if (c != ' ' && c != '\t') out += char(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
-std::string ServiceUploadUrls::put_url(const std::string& upload_id, int64_t expires_at_s) {
+namespace {
+
+std::optional<int64_t> parse_count(std::string_view text) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size() || v < 0)
+    return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+std::string ServiceUploadUrls::signature(const std::string& upload_id, const std::string& expires,
+                                         const std::string& length, const std::string& type) const {
+  return hex_encode(hmac_sha256(
+      key_, "v2\nPUT /uploads/" + upload_id + "\n" + expires + "\n" + length + "\n" + type));
+}
+
+std::string ServiceUploadUrls::put_url(const UploadRecord& u, int64_t expires_at_s) {
+  return put_url(u.id, u.content_length, u.content_type, expires_at_s);
+}
+
+std::string ServiceUploadUrls::put_url(const std::string& upload_id, int64_t content_length,
+                                       const std::string& content_type,
+                                       int64_t expires_at_s) const {
   auto exp = std::to_string(expires_at_s);
-  return base_ + "/uploads/" + upload_id + "?expires=" + exp +
-         "&signature=" + signature(upload_id, exp);
+  auto len = std::to_string(content_length);
+  // The supported types (image/jpeg, image/png, image/webp) need no escaping in a query.
+  return base_ + "/uploads/" + upload_id + "?expires=" + exp + "&length=" + len +
+         "&type=" + content_type + "&signature=" + signature(upload_id, exp, len, content_type);
 }
 
-bool ServiceUploadUrls::verify(const std::string& upload_id, std::string_view expires,
-                               std::string_view sig, int64_t now_s) const {
-  int64_t exp = 0;
-  auto [p, ec] = std::from_chars(expires.data(), expires.data() + expires.size(), exp);
-  if (expires.empty() || ec != std::errc() || p != expires.data() + expires.size()) return false;
-  if (!constant_time_equal(signature(upload_id, std::string(expires)), sig)) return false;
-  return exp >= now_s;
+int64_t ServiceUploadUrls::check_put(const std::string& upload_id, const SignedPutQuery& q,
+                                     std::optional<std::string_view> content_length,
+                                     std::optional<std::string_view> content_type,
+                                     int64_t now_s) const {
+  auto exp = parse_count(q.expires);
+  auto declared = parse_count(q.length);
+  bool signed_ok =
+      exp && declared &&
+      constant_time_equal(signature(upload_id, q.expires, q.length, q.type), q.signature);
+  if (!signed_ok || *exp < now_s)
+    throw Error(ErrorCode::NotAuthorized, "the upload URL is invalid or has expired");
+  auto got = content_length ? parse_count(*content_length) : std::nullopt;
+  if (!got)
+    throw Error::validation("contentLength",
+                            "send the file with Content-Length: " + std::to_string(*declared));
+  if (*got != *declared) throw length_mismatch(*declared, *got);
+  if (!content_type || media_type(*content_type) != q.type)
+    throw Error::validation("contentType",
+                            "Content-Type must be " + q.type + ", as the upload declared");
+  return *declared;
 }
 
 }  // namespace isvc::domain

@@ -19,11 +19,12 @@
 
 namespace isvc::domain {
 
-// Port: the URL a client PUTs an upload's bytes to (S3 presigned, or the service's own).
+// Port: the URL a client PUTs an upload's bytes to (S3 presigned, or the service's own). The
+// upload's declared length and type are given so that a signer can bind the URL to them.
 class UploadUrlSigner {
  public:
   virtual ~UploadUrlSigner() = default;
-  virtual std::string put_url(const std::string& upload_id, int64_t expires_at_s) = 0;
+  virtual std::string put_url(const UploadRecord& upload, int64_t expires_at_s) = 0;
 };
 
 struct StartUploadRequest {
@@ -43,6 +44,9 @@ struct StartedUpload {
 struct DirectUploadSettings {
   int64_t url_ttl_s = 900;        // how long the PUT URL works
   int64_t record_ttl_s = 86'400;  // uncompleted uploads lapse after this
+  // A complete holds the upload this long: concurrent completes get UPLOAD_IN_PROGRESS, and a
+  // complete whose process died is taken over once it has passed.
+  int64_t complete_lease_s = 300;
   int64_t max_file_size = 10 * 1024 * 1024;
   FieldLimits fields;
 };
@@ -62,12 +66,15 @@ class DirectUploads {
 
   StartedUpload start(const Caller& caller, const StartUploadRequest& req);
 
-  // The image, and whether this call created it (false: an earlier complete already had).
+  // The image, and whether this call created it (false: an earlier complete already had). One
+  // complete runs at a time: while another holds the upload, 409 UPLOAD_IN_PROGRESS with
+  // Retry-After 1. The stored object must have exactly the declared contentLength.
   std::pair<ImageRecord, bool> complete(const Caller& caller, const std::string& upload_id,
                                         const std::string& request_id = {});
 
   // The service's own upload URL (embedded mode): stores the bytes under temp/. The caller has
-  // checked the URL's signature.
+  // checked the URL (ServiceUploadUrls::check_put); the bytes must still match the declared
+  // length and type, or nothing is stored.
   void receive(const std::string& upload_id, std::string_view bytes,
                const std::string& content_type);
 
@@ -80,6 +87,8 @@ class DirectUploads {
 
  private:
   UploadRecord load(const std::string& upload_id);
+  std::pair<ImageRecord, bool> complete_claimed(const UploadRecord& u,
+                                                const std::string& request_id);
 
   ImageService& images_;
   storage::MetadataStore& metadata_;
@@ -90,21 +99,40 @@ class DirectUploads {
   DirectUploadSettings s_;
 };
 
-// Embedded mode's signed upload URLs: {base}/uploads/{id}?expires=…&signature=HMAC-SHA256.
+// The query of an embedded upload URL, as received (values percent-decoded).
+struct SignedPutQuery {
+  std::string expires, length, type, signature;
+};
+
+// Embedded mode's signed upload URLs:
+//   {base}/uploads/{id}?expires=E&length=N&type=image%2Fpng&signature=HMAC-SHA256
+// The signature covers the id, the expiry and the declared length and type, so a PUT is judged
+// from its head alone (no store read).
 class ServiceUploadUrls final : public UploadUrlSigner {
  public:
   ServiceUploadUrls(std::string secret, std::string base_url)
       : key_(std::move(secret)), base_(std::move(base_url)) {}
   void set_base_url(std::string base) { base_ = std::move(base); }
-  std::string put_url(const std::string& upload_id, int64_t expires_at_s) override;
-  // True when `signature` is this service's for (id, expires) and expires is not past.
-  bool verify(const std::string& upload_id, std::string_view expires, std::string_view signature,
-              int64_t now_s) const;
+  std::string put_url(const UploadRecord& upload, int64_t expires_at_s) override;
+  std::string put_url(const std::string& upload_id, int64_t content_length,
+                      const std::string& content_type, int64_t expires_at_s) const;
+
+  // The head of PUT /uploads/{id}: throws 403 NOT_AUTHORIZED (bad signature, or expired), 413
+  // FILE_TOO_LARGE (Content-Length over the declared length), 400 VALIDATION_FAILED naming
+  // contentLength (missing or shorter Content-Length) or contentType (another media type,
+  // parameters ignored). Returns the declared length.
+  int64_t check_put(const std::string& upload_id, const SignedPutQuery& q,
+                    std::optional<std::string_view> content_length,
+                    std::optional<std::string_view> content_type, int64_t now_s) const;
 
  private:
-  std::string signature(const std::string& upload_id, const std::string& expires) const;
+  std::string signature(const std::string& upload_id, const std::string& expires,
+                        const std::string& length, const std::string& type) const;
   std::string key_;
   std::string base_;
 };
+
+// The media type of a Content-Type value, lower-cased, without parameters or spaces.
+std::string media_type(std::string_view content_type);
 
 }  // namespace isvc::domain

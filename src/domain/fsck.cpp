@@ -1,5 +1,6 @@
 #include "domain/fsck.h"
 
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -33,12 +34,17 @@ FsckReport run_fsck(storage::MetadataStore& metadata, storage::ObjectStore& obje
 
   // 1. Records first: objects are written before their record and a delete hides the record
   //    before removing objects, so anything that looks wrong below is re-checked before it counts.
-  std::unordered_set<std::string> referenced;
+  std::unordered_map<std::string, std::string> referenced;  // key → the first user seen with it
+  std::set<std::string> shared;
   std::vector<ImageRecord> suspects, pending;
+  auto refer = [&](const std::string& key, const std::string& user) {
+    auto [it, added] = referenced.emplace(key, user);
+    if (!added && it->second != user) shared.insert(key);
+  };
   metadata.scan([&](const ImageRecord& r) {
     ++rep.checked;
-    referenced.insert(r.s3_key);
-    if (r.thumbnail_key) referenced.insert(*r.thumbnail_key);
+    refer(r.s3_key, r.user_id);
+    if (r.thumbnail_key) refer(*r.thumbnail_key, r.user_id);
     if (r.state == ImageState::Deleting)
       pending.push_back(r);
     else
@@ -94,6 +100,14 @@ FsckReport run_fsck(storage::MetadataStore& metadata, storage::ObjectStore& obje
       metadata.remove(cur->id);
       ++rep.repaired;
     }
+  }
+
+  // Objects that images of several users point at (imports from before the ownership checks):
+  // deleting one user's image would remove another's bytes. Reported, never repaired.
+  rep.shared_keys = int64_t(shared.size());
+  for (const auto& k : shared) {
+    if (rep.shared_key_list.size() >= o.max_listed) break;
+    rep.shared_key_list.push_back(k);
   }
 
   // 4. Direct uploads that were never completed.

@@ -1,5 +1,7 @@
 // `image-service fsck` (SPEC §6): finds objects without metadata (orphans), metadata without
-// objects (dangling), deletes that stopped half-way, lapsed direct uploads and counter drift; with
+// objects (dangling), deletes that stopped half-way, lapsed direct uploads, counter drift and
+// objects that records of several users point at (shared keys, left by imports before the
+// ownership checks: a human decides whose they are); with
 // repair, removes orphans older than the grace period, finishes pending deletes, removes lapsed
 // uploads and corrects counters. Dangling records are only reported: their bytes are gone and an
 // operator decides what to tell the owner. Safe while the service runs: every candidate is checked
@@ -31,12 +33,14 @@ struct FsckReport {
   int64_t pending_deletes = 0;  // records left in state "deleting"
   int64_t lapsed_uploads = 0;   // temp/ objects older than the upload TTL
   int64_t counter_drift = 0;    // counter cells that disagreed with the records
+  int64_t shared_keys = 0;      // objects that images of more than one user point at
   int64_t repaired = 0;         // findings fixed by this run
-  std::vector<std::string> orphan_keys, dangling_ids;
+  std::vector<std::string> orphan_keys, dangling_ids, shared_key_list;
 
   // Problems left after this run (what makes the exit status 1).
   int64_t unresolved() const {
-    return orphans + dangling + pending_deletes + lapsed_uploads + counter_drift - repaired;
+    return orphans + dangling + pending_deletes + lapsed_uploads + counter_drift + shared_keys -
+           repaired;
   }
 };
 

@@ -45,8 +45,10 @@ struct ImageRecord {
   bool operator==(const ImageRecord&) const = default;
 };
 
-// What importing a record did (dual-write and migration): see domain/legacy_import.h.
-enum class ImportOutcome { Created, Updated, Unchanged };
+// What importing a record did (dual-write and migration): see domain/legacy_import.h. The two
+// conflicts are what MetadataStore::import_batch reports for a record it refused (the one-record
+// import throws IMAGE_OWNER_CONFLICT / OBJECT_KEY_CONFLICT instead).
+enum class ImportOutcome { Created, Updated, Unchanged, OwnerConflict, KeyConflict };
 
 // width/height rounded to 3 decimals; 1 when either is unknown.
 double aspect_ratio(int width, int height);

@@ -33,12 +33,36 @@ void validate_optional_text(const std::string& field, const std::optional<std::s
   if (v) validate_text(field, *v, max, multiline);
 }
 
+// Display text as it is stored: without invisible format characters (validation.h).
+std::optional<std::string> display(const std::optional<std::string>& v) {
+  if (!v) return v;
+  return strip_invisible(*v);
+}
+
+std::optional<std::optional<std::string>> display(
+    const std::optional<std::optional<std::string>>& v) {
+  if (!v || !*v) return v;
+  return std::optional<std::string>(strip_invisible(**v));
+}
+
+std::vector<std::string> display_tags(const std::vector<std::string>& tags) {
+  std::vector<std::string> out;
+  out.reserve(tags.size());
+  for (const auto& t : tags) out.push_back(strip_invisible(t));
+  return out;
+}
+
 }  // namespace
 
-ImageRecord ImageService::upload(const Caller& caller, const UploadRequest& req) {
-  obs::LogContext log_context(req.request_id);  // names this upload in the adapters' messages
+ImageRecord ImageService::upload(const Caller& caller, const UploadRequest& raw) {
+  obs::LogContext log_context(raw.request_id);  // names this upload in the adapters' messages
   auto started = std::chrono::steady_clock::now();
   try {
+    UploadRequest req = raw;
+    req.title = display(raw.title);
+    req.description = display(raw.description);
+    req.alt_text = display(raw.alt_text);
+    req.tags = display_tags(raw.tags);
     // Cheapest checks first (SPEC §2): size, type, header dimensions, text fields; then decode.
     if (static_cast<int64_t>(req.bytes.size()) > s_.max_file_size) {
       throw Error(ErrorCode::FileTooLarge,
@@ -147,15 +171,16 @@ ListResult ImageService::list(const Caller& caller, const ListRequest& req) {
                             "limit must be between 1 and " + std::to_string(s_.max_page_size));
   }
   if (req.album_id) validate_album_id(*req.album_id, s_.fields);
-  if (req.tag) {
-    validate_text("tag", *req.tag, s_.fields.tag_length);
-    if (req.tag->empty()) throw Error::validation("tag", "tag must not be empty");
+  std::optional<std::string> tag = display(req.tag);  // as tags are stored
+  if (tag) {
+    validate_text("tag", *tag, s_.fields.tag_length);
+    if (tag->empty()) throw Error::validation("tag", "tag must not be empty");
   }
-  CursorScope scope{caller.user_id, req.album_id, req.tag, req.ascending};
+  CursorScope scope{caller.user_id, req.album_id, tag, req.ascending};
   storage::ListQuery q;
   q.user_id = caller.user_id;
   q.album_id = req.album_id;
-  q.tag = req.tag;
+  q.tag = tag;
   q.ascending = req.ascending;
   q.limit = req.limit;
   if (req.cursor) q.after = d_.cursors.decode(*req.cursor, scope);
@@ -169,12 +194,17 @@ ListResult ImageService::list(const Caller& caller, const ListRequest& req) {
     out.next_cursor = d_.cursors.encode({last.uploaded_at_ms, last.id}, scope);
   }
   out.images = std::move(page.items);
-  out.total_count = d_.metadata.count(caller.user_id, req.album_id, req.tag);
+  out.total_count = d_.metadata.count(caller.user_id, req.album_id, tag);
   return out;
 }
 
 ImageRecord ImageService::update(const Caller& caller, const std::string& id,
-                                 const UpdateRequest& req) {
+                                 const UpdateRequest& raw) {
+  UpdateRequest req = raw;
+  req.title = display(raw.title);
+  req.description = display(raw.description);
+  req.alt_text = display(raw.alt_text);
+  if (raw.tags) req.tags = display_tags(*raw.tags);
   if (req.title && *req.title) validate_text("title", **req.title, s_.fields.title);
   if (req.description && *req.description)
     validate_text("description", **req.description, s_.fields.description, true);
@@ -206,7 +236,8 @@ std::pair<ImageRecord, ImportOutcome> ImageService::import_legacy(const Caller& 
                                                                   const LegacyRecord& legacy) {
   if (caller.role != CallerRole::Service)
     throw Error(ErrorCode::NotAuthorized, "importing records needs the service role");
-  return import_record(d_.metadata, map_legacy(legacy, d_.objects.bucket(), s_.fields));
+  return import_record(d_.metadata,
+                       map_legacy(legacy, d_.objects.bucket(), s_.fields, s_.import_keys));
 }
 
 void ImageService::delete_objects(const ImageRecord& rec) {
@@ -250,27 +281,45 @@ ImageService::Erased ImageService::erase_user(
                  (caller.role == CallerRole::User && caller.user_id == user_id);
   if (!allowed) throw Error(ErrorCode::NotAuthorized, "you may only erase your own images");
   Erased out;
+  auto erase_one = [&](const ImageRecord& rec) {
+    try {
+      auto gone = remove(caller, rec.id);
+      ++out.deleted;
+      if (removed) removed(gone);
+    } catch (const Error& e) {
+      // Gone meanwhile is fine. Files that would not go: the record stays in Deleting, is
+      // counted as remaining, and the next call tries again; the others go on meanwhile.
+      if (e.code() != ErrorCode::ImageNotFound && e.code() != ErrorCode::S3DeleteFailed) throw;
+    }
+  };
+  auto time_left = [&] { return d_.clock.now_ms() < deadline_ms; };
+  // Active images first (each one that fails half-way moves to Deleting), then every record of
+  // the user stuck in Deleting, each at most once per call (walked with a position).
   storage::ListQuery q;
   q.user_id = user_id;
   q.ascending = true;
   q.limit = 100;
-  bool more = true;
-  while (more && d_.clock.now_ms() < deadline_ms) {
+  for (bool more = true; more && time_left();) {
     auto page = d_.metadata.list(q);
     more = page.has_more;
     if (page.items.empty()) break;
     for (const auto& rec : page.items) {
-      try {
-        auto gone = remove(caller, rec.id);
-        ++out.deleted;
-        if (removed) removed(gone);
-      } catch (const Error& e) {
-        if (e.code() != ErrorCode::ImageNotFound) throw;  // gone meanwhile: fine
-      }
-      if (d_.clock.now_ms() >= deadline_ms) break;
+      erase_one(rec);
+      if (!time_left()) break;
     }
   }
-  out.remaining = d_.metadata.count(user_id, std::nullopt, std::nullopt);
+  for (bool more = true; more && time_left();) {
+    auto page = d_.metadata.list_deleting(q);
+    more = page.has_more;
+    if (page.items.empty()) break;
+    for (const auto& rec : page.items) {
+      erase_one(rec);
+      if (!time_left()) break;
+    }
+    q.after = storage::ListPosition{page.items.back().uploaded_at_ms, page.items.back().id};
+  }
+  out.remaining =
+      d_.metadata.count(user_id, std::nullopt, std::nullopt) + d_.metadata.count_deleting(user_id);
   return out;
 }
 

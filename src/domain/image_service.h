@@ -72,6 +72,7 @@ struct ServiceSettings {
   int64_t max_file_size = 10 * 1024 * 1024;
   int max_page_size = 100;
   FieldLimits fields;
+  ImportKeyPolicy import_keys;  // IMPORT_KEY_PREFIXES
 };
 
 struct ServiceDeps {
@@ -99,9 +100,11 @@ class ImageService {
   ImageRecord remove(const Caller& caller, const std::string& id);
 
   // GDPR erasure (SPEC §2 DELETE /users/{userId}/images): deletes the user's images, objects
-  // first, like remove(), until they are all gone or `deadline_ms` passes. The user themself or
-  // an admin. Idempotent and resumable: a later call continues with what is left. `removed` sees
-  // each deleted record (callers evict caches by its keys).
+  // first, like remove(), until they are all gone or `deadline_ms` passes, and finishes the
+  // deletes that stopped half-way (records stuck in Deleting). The user themself or an admin.
+  // Idempotent and resumable: a later call continues with what is left. `remaining` counts every
+  // record of the user that is not gone, active or deleting. `removed` sees each deleted record
+  // (callers evict caches by its keys).
   struct Erased {
     int64_t deleted = 0;
     int64_t remaining = 0;

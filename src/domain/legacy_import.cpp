@@ -11,10 +11,53 @@ const char* outcome_name(ImportOutcome o) {
       return "created";
     case ImportOutcome::Updated:
       return "updated";
+    case ImportOutcome::OwnerConflict:
+      return "owner_conflict";
+    case ImportOutcome::KeyConflict:
+      return "key_conflict";
     case ImportOutcome::Unchanged:
       break;
   }
   return "unchanged";
+}
+
+void validate_import_key(const std::string& field, std::string_view key, const std::string& user_id,
+                         const ImportKeyPolicy& policy) {
+  auto bad = [&](const std::string& why) { throw Error::validation(field, field + " " + why); };
+  if (key.empty()) bad("is required");
+  validate_text(field, key, 500);  // UTF-8, no control characters, <= 500 code points
+  if (key.size() > 1024) bad("must be at most 1024 bytes");
+  if (key.front() == '/') bad("must be a relative key (no leading '/')");
+  if (key.find('\\') != std::string_view::npos) bad("must not contain a backslash");
+  auto first_slash = key.find('/');
+  if (key.substr(0, first_slash).find(':') != std::string_view::npos)
+    bad("must be an object key, not a URL (no scheme)");
+  for (std::size_t start = 0;;) {
+    auto slash = key.find('/', start);
+    auto seg = key.substr(start, slash == std::string_view::npos ? slash : slash - start);
+    if (seg.empty() || seg == "." || seg == "..")
+      bad("must not contain empty, '.' or '..' segments");
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  // The service's own namespaces: temp/ holds direct uploads in flight, images/{user}/ the
+  // user's processed images. Importing such a key would let one user's record point at (and a
+  // delete remove) objects the service wrote for someone else.
+  if (key.rfind("temp/", 0) == 0) bad("must not point into temp/ (direct uploads)");
+  if (key.rfind("images/", 0) == 0 && key.rfind(user_key_prefix(user_id), 0) != 0)
+    bad("must not point into another user's images/ folder");
+  if (policy.allowed_prefixes.empty()) return;
+  for (const auto& p : policy.allowed_prefixes) {
+    std::string expanded = p;
+    for (auto at = expanded.find("{userId}"); at != std::string::npos;
+         at = expanded.find("{userId}", at)) {
+      auto enc = encode_user_id_for_key(user_id);
+      expanded.replace(at, 8, enc);
+      at += enc.size();
+    }
+    if (key.rfind(expanded, 0) == 0) return;
+  }
+  bad("is outside the allowed import prefixes (IMPORT_KEY_PREFIXES)");
 }
 
 namespace {
@@ -22,6 +65,11 @@ namespace {
 void check_opt(const char* field, const std::optional<std::string>& v, std::size_t max,
                bool multiline = false) {
   if (v) validate_text(field, *v, max, multiline);
+}
+
+std::optional<std::string> stripped(const std::optional<std::string>& v) {
+  if (!v) return v;
+  return strip_invisible(*v);
 }
 
 std::string format_of(const std::string& mime) {
@@ -32,14 +80,20 @@ std::string format_of(const std::string& mime) {
 
 }  // namespace
 
-ImageRecord map_legacy(const LegacyRecord& l, const std::string& bucket,
-                       const FieldLimits& limits) {
+ImageRecord map_legacy(const LegacyRecord& raw, const std::string& bucket,
+                       const FieldLimits& limits, const ImportKeyPolicy& keys) {
+  LegacyRecord l = raw;
+  l.original_filename = strip_invisible(l.original_filename);
+  l.title = stripped(l.title);
+  l.description = stripped(l.description);
+  l.alt_text = stripped(l.alt_text);
+  for (auto& t : l.tags) t = strip_invisible(t);
+  if (l.thumbnail_key && l.thumbnail_key->empty()) l.thumbnail_key.reset();  // no thumbnail
   if (!is_image_id(l.id)) throw Error::validation("id", "id must be a UUID or a ULID");
   if (l.user_id.empty()) throw Error::validation("userId", "userId is required");
   validate_text("userId", l.user_id, 255);
-  if (l.s3_key.empty()) throw Error::validation("s3Key", "s3Key is required");
-  validate_text("s3Key", l.s3_key, 500);
-  check_opt("thumbnailKey", l.thumbnail_key, 500);
+  validate_import_key("s3Key", l.s3_key, l.user_id, keys);
+  if (l.thumbnail_key) validate_import_key("thumbnailKey", *l.thumbnail_key, l.user_id, keys);
   if (l.original_filename.empty())
     throw Error::validation("originalFilename", "originalFilename is required");
   validate_text("originalFilename", l.original_filename, limits.filename);
@@ -89,6 +143,9 @@ std::pair<ImageRecord, ImportOutcome> import_record(storage::MetadataStore& stor
                                                     const ImageRecord& rec) {
   for (int attempt = 0; attempt < 8; ++attempt) {
     auto cur = store.get(rec.id);
+    if (cur && cur->user_id != rec.user_id)
+      throw Error(ErrorCode::OwnerConflict, "image " + rec.id + " belongs to another user",
+                  {{"field", "userId"}, {"id", rec.id}});
     if (!cur) {
       try {
         store.insert(rec);

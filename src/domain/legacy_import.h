@@ -31,17 +31,37 @@ struct LegacyRecord {
   std::optional<int64_t> updated_at_ms;  // defaults to created_at_ms
 };
 
-const char* outcome_name(ImportOutcome o);  // "created", "updated", "unchanged"
+// "created", "updated", "unchanged", "owner_conflict", "key_conflict"
+const char* outcome_name(ImportOutcome o);
+
+// Where imported records may point (IMPORT_KEY_PREFIXES): when `allowed_prefixes` is not empty,
+// every s3Key/thumbnailKey must start with one of them, `{userId}` standing for the record's
+// user id as it appears in object keys (encode_user_id_for_key).
+struct ImportKeyPolicy {
+  std::vector<std::string> allowed_prefixes;
+};
+
+// The object-key rules of an import (the keys point at objects the legacy system wrote): at most
+// 500 code points and 1024 bytes; no leading '/', no empty, '.' or '..' segment, no backslash,
+// no control byte, no scheme (':' in the first segment: "http://…", "c:…", "javascript:…"); not
+// in the service's own namespaces unless it is the owner's: never temp/…, images/{user}/… only
+// for that user. Throws Error::validation(field, …).
+void validate_import_key(const std::string& field, std::string_view key, const std::string& user_id,
+                         const ImportKeyPolicy& policy = {});
 
 // SPEC §8 mapping: ids kept, uploadedAt = createdAt, processingStatus completed, version 1, width
 // and height 0 when unknown (aspectRatio 1), format from the MIME type, quality 0 (unknown).
-// Throws Error::validation naming the offending field.
+// Display fields lose invisible format characters (strip_invisible). Throws Error::validation
+// naming the offending field.
 ImageRecord map_legacy(const LegacyRecord& l, const std::string& bucket,
-                       const FieldLimits& limits = {});
+                       const FieldLimits& limits = {}, const ImportKeyPolicy& keys = {});
 
 // Idempotent by id: absent → inserted (Created); present and `rec` has a newer updatedAt →
 // replaced with version + 1 (Updated); otherwise left as it is (Unchanged). Returns what is
-// stored afterwards. A record in the middle of a delete is not resurrected: VERSION_MISMATCH.
+// stored afterwards. Never changes an image's owner: an id another user's image has →
+// IMAGE_OWNER_CONFLICT (whatever its state or updatedAt). Keys another user's image uses →
+// OBJECT_KEY_CONFLICT (from the store). A record in the middle of a delete is not resurrected:
+// VERSION_MISMATCH.
 std::pair<ImageRecord, ImportOutcome> import_record(storage::MetadataStore& store,
                                                     const ImageRecord& rec);
 

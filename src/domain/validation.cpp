@@ -53,14 +53,30 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
+// C0, DEL, C1, and the Unicode line/paragraph separators (line breaks, like \n).
+bool is_control(uint32_t cp) {
+  return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || cp == 0x2028 || cp == 0x2029;
+}
+
+// What a multi-line field (description) may keep of the controls.
+bool is_line_space(uint32_t cp) {
+  return cp == '\n' || cp == '\r' || cp == '\t' || cp == 0x2028 || cp == 0x2029;
+}
+
+bool is_invisible_format(uint32_t cp) {
+  return cp == 0x00AD || cp == 0x061C || cp == 0x180E || cp == 0x200B || cp == 0x200E ||
+         cp == 0x200F || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2060 && cp <= 0x2064) ||
+         (cp >= 0x2066 && cp <= 0x206F) || cp == 0xFEFF || (cp >= 0xFFF9 && cp <= 0xFFFB) ||
+         (cp >= 0x1D173 && cp <= 0x1D17A) || cp == 0xE0001;
+}
+
 std::size_t code_points_checked(const std::string& field, std::string_view value, bool multiline) {
   std::size_t n = 0;
   for (std::size_t i = 0; i < value.size();) {
     uint32_t cp = 0;
     std::size_t len = utf8_sequence(value, i, cp);
     if (len == 0) throw Error::validation(field, field + " is not valid UTF-8");
-    bool allowed_ws = multiline && (cp == '\n' || cp == '\r' || cp == '\t');
-    if ((cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) && !allowed_ws)
+    if (is_control(cp) && !(multiline && is_line_space(cp)))
       throw Error::validation(field, field + " contains control characters");
     i += len;
     ++n;
@@ -75,6 +91,46 @@ void validate_text(const std::string& field, std::string_view value, std::size_t
   if (code_points_checked(field, value, multiline) > max_chars)
     throw Error::validation(
         field, field + " must be at most " + std::to_string(max_chars) + " characters");
+}
+
+std::string strip_invisible(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    uint32_t cp = 0;
+    std::size_t len = utf8_sequence(text, i, cp);
+    if (len == 0) {
+      out += text[i++];  // invalid: kept for validate_text to refuse
+      continue;
+    }
+    if (!is_invisible_format(cp)) out.append(text.substr(i, len));
+    i += len;
+  }
+  return out;
+}
+
+std::string collapse_controls(std::string_view text, bool multiline) {
+  std::string out;
+  out.reserve(text.size());
+  bool replaced = false, in_run = false;
+  for (std::size_t i = 0; i < text.size();) {
+    uint32_t cp = 0;
+    std::size_t len = utf8_sequence(text, i, cp);
+    if (len == 0) {
+      out += text[i++];
+      in_run = false;
+      continue;
+    }
+    if (is_control(cp) && !(multiline && is_line_space(cp))) {
+      if (!in_run) out += ' ';
+      in_run = replaced = true;
+    } else {
+      out.append(text.substr(i, len));
+      in_run = false;
+    }
+    i += len;
+  }
+  return replaced && !multiline ? trim(out) : out;
 }
 
 std::vector<std::string> normalize_tags(const std::vector<std::string>& raw,
@@ -140,8 +196,7 @@ std::string sanitize_filename(std::string_view raw, const FieldLimits& limits) {
       ++i;
       continue;
     }
-    bool drop = cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || cp == '"' || cp == 0x2028 ||
-                cp == 0x2029;
+    bool drop = is_control(cp) || is_invisible_format(cp) || cp == '"';
     if (!drop) {
       out.append(raw.substr(i, len));
       ++count;
@@ -172,13 +227,16 @@ std::string encode_user_id_for_key(std::string_view user_id) {
   return out;
 }
 
+std::string user_key_prefix(std::string_view user_id) {
+  return "images/" + encode_user_id_for_key(user_id) + "/";
+}
+
 std::string main_object_key(std::string_view user_id, std::string_view image_id) {
-  return "images/" + encode_user_id_for_key(user_id) + "/" + std::string(image_id) + ".webp";
+  return user_key_prefix(user_id) + std::string(image_id) + ".webp";
 }
 
 std::string thumbnail_object_key(std::string_view user_id, std::string_view image_id) {
-  return "images/" + encode_user_id_for_key(user_id) + "/thumbnails/" + std::string(image_id) +
-         ".webp";
+  return user_key_prefix(user_id) + "thumbnails/" + std::string(image_id) + ".webp";
 }
 
 namespace {

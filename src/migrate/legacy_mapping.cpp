@@ -4,6 +4,7 @@
 
 #include "domain/error.h"
 #include "domain/ulid.h"
+#include "domain/validation.h"
 
 namespace isvc::migrate {
 
@@ -46,8 +47,27 @@ std::optional<std::vector<std::string>> tags_from_jsonb(const std::optional<std:
   return out;
 }
 
+namespace {
+
+// One display field as the migration stores it; records the field's name when it changed.
+std::string normalised(const char* field, const std::string& v, bool multiline,
+                       std::vector<std::string>& changed) {
+  std::string out = domain::strip_invisible(domain::collapse_controls(v, multiline));
+  if (out != v && (changed.empty() || changed.back() != field)) changed.push_back(field);
+  return out;
+}
+
+std::optional<std::string> normalised(const char* field, const std::optional<std::string>& v,
+                                      bool multiline, std::vector<std::string>& changed) {
+  if (!v) return v;
+  return normalised(field, *v, multiline, changed);
+}
+
+}  // namespace
+
 std::optional<domain::ImageRecord> map_row(const LegacyRow& row, const std::string& bucket,
-                                           std::string& reject_reason) {
+                                           std::string& reject_reason, std::string* normalized,
+                                           const domain::ImportKeyPolicy& keys) {
   std::string why;
   auto tags = tags_from_jsonb(row.tags_json, why);
   if (!tags) {
@@ -58,25 +78,33 @@ std::optional<domain::ImageRecord> map_row(const LegacyRow& row, const std::stri
     reject_reason = "createdAt: NULL";
     return std::nullopt;
   }
+  std::vector<std::string> changed;
   domain::LegacyRecord l;
   l.id = row.id;
   l.user_id = row.user_id;
   l.album_id = row.album_id;
-  l.original_filename = row.original_filename;
+  l.original_filename = normalised("originalFilename", row.original_filename, false, changed);
+  if (l.original_filename.empty() && !row.original_filename.empty())
+    l.original_filename = "upload";  // nothing visible was left: the name of a nameless upload
   l.mime_type = row.mime_type;
   l.file_size = row.file_size;
   l.width = row.width;
   l.height = row.height;
   l.s3_key = row.s3_key;
   l.thumbnail_key = row.thumbnail_key;
-  l.title = row.title;
-  l.description = row.description;
-  l.alt_text = row.alt_text;
+  l.title = normalised("title", row.title, false, changed);
+  l.description = normalised("description", row.description, true, changed);
+  l.alt_text = normalised("altText", row.alt_text, false, changed);
+  for (auto& t : *tags) t = normalised("tags", t, false, changed);
   l.tags = std::move(*tags);
   l.created_at_ms = *row.created_at_ms;
   l.updated_at_ms = row.updated_at_ms;
+  if (normalized) {
+    normalized->clear();
+    for (const auto& f : changed) *normalized += (normalized->empty() ? "" : ",") + f;
+  }
   try {
-    return domain::map_legacy(l, bucket);
+    return domain::map_legacy(l, bucket, {}, keys);
   } catch (const domain::Error& e) {
     auto f = e.details().find("field");
     reject_reason = (f == e.details().end() ? "" : f->second + ": ") + e.what();

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "domain/image_record.h"
 #include "domain/legacy_import.h"
@@ -18,9 +19,16 @@ namespace isvc::migrate {
 std::optional<std::vector<std::string>> tags_from_jsonb(const std::optional<std::string>& json,
                                                         std::string& why);
 
-// The row as a service record, or nullopt with the reason it cannot be mapped.
+// The row as a service record, or nullopt with the reason it cannot be mapped. Text the old
+// system accepted arrives normalised instead of being refused: in title, altText,
+// originalFilename and each tag every run of control characters becomes one space (trimmed);
+// description keeps its newlines and tabs and loses only the other controls; invisible format
+// characters are stripped everywhere (domain::strip_invisible). `normalized` (when given) gets
+// the names of the fields that changed, comma-separated, or stays empty.
 std::optional<domain::ImageRecord> map_row(const LegacyRow& row, const std::string& bucket,
-                                           std::string& reject_reason);
+                                           std::string& reject_reason,
+                                           std::string* normalized = nullptr,
+                                           const domain::ImportKeyPolicy& keys = {});
 
 // The record as a legacy row (for `migrate --reverse`), or nullopt with the reason it cannot be
 // stored there (the legacy columns are UUIDs: service-native ULIDs are written as the UUID with

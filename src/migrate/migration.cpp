@@ -1,5 +1,6 @@
 #include "migrate/migration.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
@@ -7,8 +8,11 @@
 #include <fstream>
 #include <future>
 #include <iomanip>
+#include <map>
+#include <numeric>
 #include <ostream>
 #include <sstream>
+#include <unordered_map>
 
 #include "domain/error.h"
 #include "domain/legacy_import.h"
@@ -46,6 +50,7 @@ std::optional<Checkpoint> load_checkpoint(const std::string& path) {
   c.totals.updated = n("updated");
   c.totals.unchanged = n("unchanged");
   c.totals.rejected = n("rejected");
+  if (o.contains("normalized")) c.totals.normalized = n("normalized");  // older checkpoints lack it
   c.since_ms = n("sinceMs");
   return c;
 }
@@ -53,7 +58,8 @@ std::optional<Checkpoint> load_checkpoint(const std::string& path) {
 void save_checkpoint(const std::string& path, const Checkpoint& c) {
   json::object o{{"read", c.totals.read},         {"created", c.totals.created},
                  {"updated", c.totals.updated},   {"unchanged", c.totals.unchanged},
-                 {"rejected", c.totals.rejected}, {"sinceMs", c.since_ms}};
+                 {"rejected", c.totals.rejected}, {"normalized", c.totals.normalized},
+                 {"sinceMs", c.since_ms}};
   if (c.after) o["after"] = json::object{{"createdAt", c.after->created_at}, {"id", c.after->id}};
   std::string tmp = path + ".tmp";
   {
@@ -119,6 +125,53 @@ class Progress {
   Clock::time_point start_, last_;
 };
 
+// Splits a page into at most `writers` parts for parallel imports. Records that share an object
+// key go into one part, in page order: a store decides who owns a key within one batch, but two
+// batches in flight at once could both take it (DynamoDB's batch writes are unconditional).
+std::vector<std::vector<std::size_t>> writer_parts(const std::vector<domain::ImageRecord>& records,
+                                                   std::size_t writers) {
+  std::vector<std::size_t> parent(records.size());
+  std::iota(parent.begin(), parent.end(), std::size_t(0));
+  auto root = [&](std::size_t i) {
+    while (parent[i] != i) i = parent[i] = parent[parent[i]];
+    return i;
+  };
+  std::unordered_map<std::string, std::size_t> first_with;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    for (const auto* key :
+         {&records[i].s3_key, records[i].thumbnail_key ? &*records[i].thumbnail_key : nullptr}) {
+      if (!key) continue;
+      auto [it, added] = first_with.emplace(*key, i);
+      if (!added) parent[root(i)] = root(it->second);
+    }
+  }
+  std::map<std::size_t, std::vector<std::size_t>> groups;  // by the group's first record
+  std::unordered_map<std::size_t, std::size_t> first_of_root;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    auto [it, added] = first_of_root.emplace(root(i), i);
+    groups[it->second].push_back(i);
+  }
+  // Each group to the smallest part so far: at most `writers` parts, about equal in size.
+  std::vector<std::vector<std::size_t>> parts(std::max<std::size_t>(writers, 1));
+  for (auto& [first, members] : groups) {
+    auto smallest = std::min_element(parts.begin(), parts.end(), [](const auto& a, const auto& b) {
+      return a.size() < b.size();
+    });
+    smallest->insert(smallest->end(), members.begin(), members.end());
+  }
+  std::erase_if(parts, [](const auto& p) { return p.empty(); });
+  for (auto& p : parts) std::sort(p.begin(), p.end());
+  return parts;
+}
+
+// The reject-report reason of a record the store refused.
+const char* conflict_reason(domain::ImportOutcome o) {
+  if (o == domain::ImportOutcome::OwnerConflict)
+    return "userId: IMAGE_OWNER_CONFLICT: the id belongs to another user's image, which is kept";
+  return "s3Key: OBJECT_KEY_CONFLICT: another user's image uses this object (s3Key or "
+         "thumbnailKey)";
+}
+
 }  // namespace
 
 MigrateSummary run_migration(LegacyTable& legacy, storage::MetadataStore& store,
@@ -137,9 +190,16 @@ MigrateSummary run_migration(LegacyTable& legacy, storage::MetadataStore& store,
       resumed = true;
     }
   }
-  std::ofstream rejects;
+  std::ofstream rejects, normalized;
   if (!o.rejects_path.empty())
     rejects.open(o.rejects_path, resumed ? std::ios::app : std::ios::trunc);
+  if (!o.normalized_path.empty())
+    normalized.open(o.normalized_path, resumed ? std::ios::app : std::ios::trunc);
+  auto reject = [&](const std::string& id, const std::string& why) {
+    ++cp.totals.rejected;
+    if (rejects.is_open())
+      rejects << json::serialize(json::object{{"id", id}, {"reason", why}}) << "\n";
+  };
 
   int64_t total = legacy.count(o.since_ms);
   if (o.limit) total = std::min(total, cp.totals.read + *o.limit);
@@ -155,47 +215,61 @@ MigrateSummary run_migration(LegacyTable& legacy, storage::MetadataStore& store,
     if (rows.empty()) break;
 
     std::vector<domain::ImageRecord> records;
+    std::vector<std::string> changed;  // per record: the fields normalised
     records.reserve(rows.size());
     for (const auto& row : rows) {
-      std::string why;
-      if (auto rec = map_row(row, bucket, why)) {
+      std::string why, fields;
+      if (auto rec = map_row(row, bucket, why, &fields, o.keys)) {
         records.push_back(std::move(*rec));
+        changed.push_back(std::move(fields));
       } else {
-        ++cp.totals.rejected;
-        if (rejects.is_open())
-          rejects << json::serialize(json::object{{"id", row.id}, {"reason", why}}) << "\n";
+        reject(row.id, why);
       }
     }
+    std::vector<domain::ImportOutcome> outcomes(records.size(), domain::ImportOutcome::Created);
     if (!o.dry_run) {
       // Several writers at once: DynamoDB answers each call in milliseconds; SQLite serialises
       // them anyway.
-      std::vector<std::future<std::array<int64_t, 3>>> parts;
-      std::size_t writers = std::size_t(std::max(1, o.writers));
-      std::size_t chunk = (records.size() + writers - 1) / writers;
-      for (std::size_t from = 0; from < records.size(); from += chunk) {
-        parts.push_back(std::async(std::launch::async, [&, from] {
-          std::vector<domain::ImageRecord> part(
-              records.begin() + long(from),
-              records.begin() + long(std::min(records.size(), from + chunk)));
-          std::array<int64_t, 3> n{0, 0, 0};
-          for (auto outcome : store.import_batch(part))
-            ++n[outcome == domain::ImportOutcome::Created   ? 0
-                : outcome == domain::ImportOutcome::Updated ? 1
-                                                            : 2];
-          return n;
+      std::vector<std::future<void>> parts;
+      for (const auto& part : writer_parts(records, std::size_t(std::max(1, o.writers)))) {
+        parts.push_back(std::async(std::launch::async, [&, part] {
+          std::vector<domain::ImageRecord> batch;
+          batch.reserve(part.size());
+          for (auto i : part) batch.push_back(records[i]);
+          auto got = store.import_batch(batch);
+          for (std::size_t k = 0; k < part.size() && k < got.size(); ++k)
+            outcomes[part[k]] = got[k];
         }));
       }
-      for (auto& p : parts) {
-        auto n = p.get();
-        cp.totals.created += n[0];
-        cp.totals.updated += n[1];
-        cp.totals.unchanged += n[2];
+      for (auto& p : parts) p.get();
+    }
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      switch (outcomes[i]) {
+        case domain::ImportOutcome::OwnerConflict:
+        case domain::ImportOutcome::KeyConflict:
+          reject(records[i].id, conflict_reason(outcomes[i]));
+          continue;  // not stored: its normalisation does not count
+        case domain::ImportOutcome::Created:
+          cp.totals.created += o.dry_run ? 0 : 1;
+          break;
+        case domain::ImportOutcome::Updated:
+          ++cp.totals.updated;
+          break;
+        case domain::ImportOutcome::Unchanged:
+          ++cp.totals.unchanged;
+          break;
       }
+      if (changed[i].empty()) continue;
+      ++cp.totals.normalized;
+      if (normalized.is_open())
+        normalized << json::serialize(json::object{{"id", records[i].id}, {"fields", changed[i]}})
+                   << "\n";
     }
     cp.totals.read += int64_t(rows.size());
     read_this_run += int64_t(rows.size());
     cp.after = KeysetPosition{rows.back().created_at_key, rows.back().id};
     if (rejects.is_open()) rejects.flush();
+    if (normalized.is_open()) normalized.flush();
     if (!o.dry_run && !o.checkpoint_path.empty()) save_checkpoint(o.checkpoint_path, cp);
     progress.update(cp.totals.read);
   }

@@ -1,6 +1,7 @@
 // `image-service migrate` (SPEC §8): legacy rows → the configured metadata store, page by page
 // in (created_at, id) order, several writers in flight, a checkpoint after every page so a
-// killed run resumes, a reject report for rows that cannot be mapped, progress on a terminal
+// killed run resumes, a reject report for rows that cannot be mapped or would take another
+// user's image or objects, a report of the rows whose text was normalised, progress on a terminal
 // (bar, rows/s, ETA) or as periodic lines; and `--reverse`, the rollback into the legacy table.
 #pragma once
 
@@ -9,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "domain/legacy_import.h"
 #include "migrate/legacy_table.h"
 #include "storage/metadata_store.h"
 
@@ -20,6 +22,8 @@ struct MigrateOptions {
   std::optional<int64_t> since_ms;  // only rows created or updated since
   std::string checkpoint_path;      // resume state; removed when a run completes
   std::string rejects_path;         // one JSON object per rejected row
+  std::string normalized_path;      // one JSON object per row whose text was normalised
+  domain::ImportKeyPolicy keys;     // IMPORT_KEY_PREFIXES
   int page_size = 1000;
   int writers = 8;
   bool tty = false;  // a live progress bar instead of periodic lines
@@ -28,6 +32,7 @@ struct MigrateOptions {
 
 struct MigrateSummary {
   int64_t read = 0, created = 0, updated = 0, unchanged = 0, rejected = 0;
+  int64_t normalized = 0;  // stored with control characters replaced (legacy_mapping.h)
   int64_t counter_fixes = 0;
   double seconds = 0;
   bool resumed = false;

@@ -26,6 +26,9 @@ std::string image_pk(const std::string& id) {
 std::string user_pk(const std::string& user_id) {
   return "USER#" + user_id;
 }
+std::string deleting_pk(const std::string& user_id) {
+  return "DELETING#USER#" + user_id;
+}
 std::string album_pk(const std::string& album_id) {
   return "ALBUM#" + album_id;
 }
@@ -126,9 +129,9 @@ json::object to_item(const ImageRecord& r) {
   item["version"] = N(r.version);
   bool active = r.state == domain::ImageState::Active;
   item["state"] = S(active ? "active" : "deleting");
+  item["GSI1PK"] = S(active ? user_pk(r.user_id) : deleting_pk(r.user_id));
+  item["GSI1SK"] = S(uploaded_sk(r.uploaded_at_ms, r.id));
   if (active) {
-    item["GSI1PK"] = S(user_pk(r.user_id));
-    item["GSI1SK"] = S(uploaded_sk(r.uploaded_at_ms, r.id));
     if (r.album_id) {
       item["GSI2PK"] = S(album_pk(*r.album_id));
       item["GSI2SK"] = S(uploaded_sk(r.uploaded_at_ms, r.id));

@@ -1,7 +1,9 @@
 // The DynamoDB item layout of SPEC §7 and the conversion between it and domain::ImageRecord.
 //   image:   PK=IMAGE#{id}  SK=METADATA, GSI1PK=USER#{userId} GSI1SK=UPLOADED#{uploadedAt}#{id}
-//            and (album set) GSI2PK=ALBUM#{albumId} GSI2SK=UPLOADED#…; index keys only while the
-//            image is active, so a deleting image drops out of both indexes by itself.
+//            and (album set) GSI2PK=ALBUM#{albumId} GSI2SK=UPLOADED#…, while the image is active.
+//            A deleting image moves to GSI1PK=DELETING#USER#{userId} (same GSI1SK) and leaves the
+//            album index: out of every list, yet still found by the erasure (list_deleting).
+//   claim:   PK=OBJECTKEY#{key} SK=CLAIM (dynamodb_key_claims.h).
 //   counter: PK=COUNTER#USER#{userId} SK=ALL | ALBUM#{a} | TAG#{t} | ALBUMTAG#{len(a)}#{a}#{t};
 //            PK=COUNTER#GLOBAL SK=ALL (n, bytes, d:{YYYY-MM-DD} per upload day).
 #pragma once
@@ -22,6 +24,7 @@ boost::json::object N(int64_t n);
 
 std::string image_pk(const std::string& id);
 std::string user_pk(const std::string& user_id);
+std::string deleting_pk(const std::string& user_id);
 std::string album_pk(const std::string& album_id);
 std::string uploaded_sk(int64_t uploaded_at_ms, const std::string& id);
 

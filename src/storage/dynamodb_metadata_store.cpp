@@ -5,9 +5,9 @@
 #include <set>
 
 #include "domain/error.h"
-#include "domain/legacy_import.h"
 #include "storage/dynamodb_batch.h"
 #include "storage/dynamodb_item.h"
+#include "storage/key_ownership.h"
 
 namespace isvc::storage {
 
@@ -43,7 +43,9 @@ struct CounterDelta {
 }  // namespace
 
 DynamoDbMetadataStore::DynamoDbMetadataStore(aws::DynamoDbClient& db, std::string table)
-    : db_(db), table_(std::move(table)) {}
+    : db_(db),
+      table_(std::move(table)),
+      claims_(db, table_, [this](const std::string& id) { return get(id); }) {}
 
 namespace {
 
@@ -88,6 +90,8 @@ void DynamoDbMetadataStore::account(const ImageRecord& r, int delta) {
 }
 
 void DynamoDbMetadataStore::insert(const ImageRecord& rec) {
+  // Claims first: a crash after them leaves only a stale claim, never an unclaimed image.
+  claims_.claim(rec);
   auto r = db_.call("PutItem", json::object{{"TableName", table_},
                                             {"Item", to_item(rec)},
                                             {"ConditionExpression", "attribute_not_exists(PK)"}});
@@ -122,28 +126,64 @@ std::optional<ImageRecord> DynamoDbMetadataStore::get(const std::string& id) {
 void DynamoDbMetadataStore::update(const ImageRecord& rec, int64_t expected_version) {
   ImageRecord next = rec;
   next.state = ImageState::Active;
-  auto r = db_.call(
-      "PutItem",
-      json::object{
-          {"TableName", table_},
-          {"Item", to_item(next)},
-          {"ConditionExpression", "attribute_exists(PK) AND #v = :v AND #s = :active"},
-          {"ExpressionAttributeNames", {{"#v", "version"}, {"#s", "state"}}},
-          {"ExpressionAttributeValues", {{":v", N(expected_version)}, {":active", S("active")}}},
-          {"ReturnValues", "ALL_OLD"}});
-  if (!r.ok) {
+  // First on the condition that the owner and object keys stay as they are (every PATCH):
+  // nothing to claim. When they change (an import), the new keys are claimed and the write is
+  // repeated.
+  auto put = [&](bool same_keys) {
+    std::string cond = "attribute_exists(PK) AND #v = :v AND #s = :active";
+    json::object values{{":v", N(expected_version)}, {":active", S("active")}};
+    if (same_keys) {
+      cond += " AND userId = :u AND s3Key = :k AND ";
+      values[":u"] = S(next.user_id);
+      values[":k"] = S(next.s3_key);
+      if (next.thumbnail_key) {
+        cond += "thumbnailKey = :t";
+        values[":t"] = S(*next.thumbnail_key);
+      } else {
+        cond += "attribute_not_exists(thumbnailKey)";
+      }
+    }
+    return db_.call("PutItem",
+                    json::object{{"TableName", table_},
+                                 {"Item", to_item(next)},
+                                 {"ConditionExpression", cond},
+                                 {"ExpressionAttributeNames", {{"#v", "version"}, {"#s", "state"}}},
+                                 {"ExpressionAttributeValues", std::move(values)},
+                                 {"ReturnValues", "ALL_OLD"}});
+  };
+  // After a failed condition: the error the caller gets, or nullopt when only the keys differ.
+  auto refusal = [&](const std::optional<ImageRecord>& cur) -> std::optional<Error> {
+    if (!cur || cur->state != ImageState::Active)
+      return Error(ErrorCode::ImageNotFound, "image not found", {{"id", rec.id}});
+    if (cur->version == expected_version) return std::nullopt;
+    Error e(ErrorCode::VersionMismatch, "the image was changed by someone else; reload it");
+    e.current_version = cur->version;
+    return e;
+  };
+  auto r = put(true);
+  for (bool same_keys = true; !r.ok; same_keys = false) {
     if (r.error_type != kConditionFailed)
       throw Error(ErrorCode::StorageFailed, "dynamodb PutItem failed: " + r.error_type);
     auto cur = get(rec.id);
-    if (!cur || cur->state != ImageState::Active)
-      throw Error(ErrorCode::ImageNotFound, "image not found", {{"id", rec.id}});
-    Error e(ErrorCode::VersionMismatch, "the image was changed by someone else; reload it");
-    e.current_version = cur->version;
-    throw e;
+    if (auto e = refusal(cur)) throw *e;
+    if (!same_keys) {  // changed and changed back meanwhile: let the caller look again
+      Error e(ErrorCode::VersionMismatch, "the image was changed by someone else; reload it");
+      e.current_version = cur->version;
+      throw e;
+    }
+    claims_.claim(next);  // the keys change: claim the new ones first
+    r = put(false);
   }
   auto* old_item = r.body.as_object().if_contains("Attributes");
   if (!old_item || !old_item->is_object()) return;
   ImageRecord old = from_item(old_item->as_object());
+  if (old.user_id != next.user_id) {
+    claims_.release(old);
+  } else if (old.s3_key != next.s3_key || old.thumbnail_key != next.thumbnail_key) {
+    std::set<std::string> keep{next.s3_key};
+    if (next.thumbnail_key) keep.insert(*next.thumbnail_key);
+    claims_.release(old, keep);
+  }
   CounterDelta d;
   d.add(old, -1);
   d.add(next, +1);
@@ -151,26 +191,53 @@ void DynamoDbMetadataStore::update(const ImageRecord& rec, int64_t expected_vers
 }
 
 std::optional<ImageRecord> DynamoDbMetadataStore::mark_deleting(const std::string& id) {
-  auto r = db_.call(
-      "UpdateItem",
-      json::object{
-          {"TableName", table_},
-          {"Key", image_key(id)},
-          {"UpdateExpression", "SET #s = :deleting REMOVE GSI1PK, GSI1SK, GSI2PK, GSI2SK"},
-          {"ConditionExpression", "#s = :active"},
-          {"ExpressionAttributeNames", {{"#s", "state"}}},
-          {"ExpressionAttributeValues", {{":deleting", S("deleting")}, {":active", S("active")}}},
-          {"ReturnValues", "ALL_NEW"}});
-  if (!r.ok) {
-    if (r.error_type != kConditionFailed)
-      throw Error(ErrorCode::StorageFailed, "dynamodb UpdateItem failed: " + r.error_type);
-    return get(id);  // already deleting, or gone
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    auto cur = get(id);  // the user id names the DELETING# partition
+    if (!cur) return std::nullopt;
+    if (cur->state == ImageState::Deleting) {
+      // Marked by a build that dropped deleting images from the user index: index it now, so
+      // the erasure finds it.
+      db_.call(
+          "UpdateItem",
+          json::object{{"TableName", table_},
+                       {"Key", image_key(id)},
+                       {"UpdateExpression", "SET GSI1PK = :dpk, GSI1SK = :sk"},
+                       {"ConditionExpression", "#s = :deleting AND attribute_not_exists(GSI1PK)"},
+                       {"ExpressionAttributeNames", {{"#s", "state"}}},
+                       {"ExpressionAttributeValues",
+                        {{":deleting", S("deleting")},
+                         {":dpk", S(deleting_pk(cur->user_id))},
+                         {":sk", S(uploaded_sk(cur->uploaded_at_ms, cur->id))}}}});
+      return cur;
+    }
+    auto r = db_.call(
+        "UpdateItem",
+        json::object{
+            {"TableName", table_},
+            {"Key", image_key(id)},
+            // Out of the lists and the album index, into the user's DELETING# partition of the
+            // user index (GSI1SK stays), where the erasure finds it.
+            {"UpdateExpression", "SET #s = :deleting, GSI1PK = :dpk REMOVE GSI2PK, GSI2SK"},
+            {"ConditionExpression", "#s = :active AND #v = :v"},
+            {"ExpressionAttributeNames", {{"#s", "state"}, {"#v", "version"}}},
+            {"ExpressionAttributeValues",
+             {{":deleting", S("deleting")},
+              {":active", S("active")},
+              {":dpk", S(deleting_pk(cur->user_id))},
+              {":v", N(cur->version)}}},
+            {"ReturnValues", "ALL_NEW"}});
+    if (!r.ok) {
+      if (r.error_type != kConditionFailed)
+        throw Error(ErrorCode::StorageFailed, "dynamodb UpdateItem failed: " + r.error_type);
+      continue;  // changed meanwhile (updated, marked or removed): look again
+    }
+    ImageRecord now = from_item(r.body.as_object().at("Attributes").as_object());
+    ImageRecord was = now;
+    was.state = ImageState::Active;
+    account(was, -1);
+    return now;
   }
-  ImageRecord now = from_item(r.body.as_object().at("Attributes").as_object());
-  ImageRecord was = now;
-  was.state = ImageState::Active;
-  account(was, -1);
-  return now;
+  throw Error(ErrorCode::StorageFailed, "image kept changing while it was being deleted");
 }
 
 bool DynamoDbMetadataStore::remove(const std::string& id) {
@@ -188,6 +255,7 @@ bool DynamoDbMetadataStore::remove(const std::string& id) {
                       {{":v", N(cur->version)}, {":s", S(active ? "active" : "deleting")}}}});
     if (r.ok) {
       if (active) account(*cur, -1);
+      claims_.release(*cur);  // after the record: a crash in between leaves a stale claim only
       return true;
     }
     if (r.error_type != kConditionFailed)
@@ -196,53 +264,50 @@ bool DynamoDbMetadataStore::remove(const std::string& id) {
   throw Error(ErrorCode::StorageFailed, "image kept changing while it was being removed");
 }
 
-std::vector<domain::ImportOutcome> DynamoDbMetadataStore::import_batch(
-    const std::vector<ImageRecord>& records) {
-  using domain::ImportOutcome;
-  dynamo::Caller call = [this](std::string_view op, const json::value& req) {
-    return db_.call(op, req);
-  };
-  std::vector<json::object> keys;
-  std::set<std::string> ids;
-  for (const auto& r : records)
-    if (ids.insert(r.id).second) keys.push_back(image_key(r.id));
-  std::map<std::string, ImageRecord> current;
-  for (const auto& item : dynamo::batch_get(call, table_, keys)) {
-    auto rec = from_item(item);
-    current.emplace(rec.id, std::move(rec));
-  }
-
-  std::vector<ImportOutcome> out(records.size(), ImportOutcome::Unchanged);
-  std::vector<json::object> creates;
-  std::vector<std::size_t> later;  // newer versions of existing records, and repeated ids
-  std::set<std::string> creating;
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    const auto& r = records[i];
-    auto it = current.find(r.id);
-    if (it == current.end()) {
-      if (creating.insert(r.id).second) {
-        creates.push_back(to_item(r));
-        out[i] = ImportOutcome::Created;
-      } else {
-        later.push_back(i);
-      }
-    } else if (it->second.state == ImageState::Active &&
-               r.updated_at_ms > it->second.updated_at_ms) {
-      later.push_back(i);
-    }
-  }
-  dynamo::batch_put(call, table_, creates);
-  for (auto i : later) {
-    try {
-      out[i] = domain::import_record(*this, records[i]).second;
-    } catch (const Error& e) {
-      if (e.code() != ErrorCode::VersionMismatch) throw;  // being deleted: not resurrected
-    }
-  }
-  return out;
+ListPage DynamoDbMetadataStore::list(const ListQuery& q) {
+  return query_list(q, false);
 }
 
-ListPage DynamoDbMetadataStore::list(const ListQuery& q) {
+ListPage DynamoDbMetadataStore::list_deleting(const ListQuery& q) {
+  ListQuery plain;
+  plain.user_id = q.user_id;
+  plain.ascending = q.ascending;
+  plain.limit = q.limit;
+  plain.after = q.after;
+  return query_list(plain, true);
+}
+
+int64_t DynamoDbMetadataStore::count_deleting(const std::string& user_id) {
+  // The index is eventually consistent: what it lists is confirmed with consistent reads, so a
+  // record removed a moment ago is not counted as remaining.
+  json::object req{{"TableName", table_},
+                   {"IndexName", "UserIndex"},
+                   {"KeyConditionExpression", "GSI1PK = :pk"},
+                   {"ProjectionExpression", "PK, SK"},
+                   {"ExpressionAttributeValues", {{":pk", S(deleting_pk(user_id))}}}};
+  std::vector<json::object> keys;
+  for (;;) {
+    auto body = db_.must("Query", req);
+    const auto& o = body.as_object();
+    if (auto* items = o.if_contains("Items"); items && items->is_array())
+      for (const auto& it : items->as_array())
+        keys.push_back(json::object{{"PK", it.at("PK")}, {"SK", it.at("SK")}});
+    auto* last = o.if_contains("LastEvaluatedKey");
+    if (!last || !last->is_object()) break;
+    req["ExclusiveStartKey"] = *last;
+  }
+  int64_t n = 0;
+  dynamo::Caller call = [this](std::string_view op, const json::value& r) {
+    return db_.call(op, r);
+  };
+  for (const auto& item : dynamo::batch_get(call, table_, keys)) {
+    auto rec = from_item(item);
+    n += rec.user_id == user_id && rec.state == ImageState::Deleting;
+  }
+  return n;
+}
+
+ListPage DynamoDbMetadataStore::query_list(const ListQuery& q, bool deleting) {
   // The cursor position (uploadedAt, id) is exactly the index sort key of the last item shown,
   // so a page resumes with a key condition strictly past it (equivalent to ExclusiveStartKey,
   // and still right when that item was deleted meanwhile).
@@ -250,7 +315,9 @@ ListPage DynamoDbMetadataStore::list(const ListQuery& q) {
   std::string pk_name = by_album ? "GSI2PK" : "GSI1PK";
   std::string sk_name = by_album ? "GSI2SK" : "GSI1SK";
   json::object names{{"#pk", pk_name}};
-  json::object values{{":pk", S(by_album ? album_pk(*q.album_id) : user_pk(q.user_id))}};
+  json::object values{{":pk", S(by_album   ? album_pk(*q.album_id)
+                                : deleting ? deleting_pk(q.user_id)
+                                           : user_pk(q.user_id))}};
   std::string key_cond = "#pk = :pk";
   if (q.after) {
     key_cond += std::string(" AND #sk ") + (q.ascending ? ">" : "<") + " :after";
@@ -292,7 +359,7 @@ ListPage DynamoDbMetadataStore::list(const ListQuery& q) {
     if (auto* items = o.if_contains("Items"); items && items->is_array()) {
       for (const auto& it : items->as_array()) {
         auto rec = from_item(it.as_object());
-        if (rec.state != ImageState::Active) continue;
+        if (rec.state != (deleting ? ImageState::Deleting : ImageState::Active)) continue;
         if (int(page.items.size()) == q.limit) {
           page.has_more = true;
           return page;
@@ -353,221 +420,6 @@ void DynamoDbMetadataStore::scan(const std::function<bool(const ImageRecord&)>& 
     if (!last || !last->is_object()) return;
     req["ExclusiveStartKey"] = *last;
   }
-}
-
-int64_t DynamoDbMetadataStore::check_counters(bool repair) {
-  // One scan: expected values from the active images, stored values from the counter items.
-  std::map<CounterCell, int64_t> expected, stored;
-  std::map<std::string, int64_t> expected_global, stored_global;  // n, bytes, d:YYYY-MM-DD
-  json::object req{{"TableName", table_}};
-  for (;;) {
-    auto body = db_.must("Scan", req);
-    const auto& o = body.as_object();
-    if (auto* items = o.if_contains("Items"); items && items->is_array()) {
-      for (const auto& it : items->as_array()) {
-        const auto& item = it.as_object();
-        std::string pk(item.at("PK").at("S").as_string());
-        std::string sk(item.at("SK").at("S").as_string());
-        if (pk.starts_with("IMAGE#")) {
-          auto r = from_item(item);
-          if (r.state != ImageState::Active) continue;
-          for (const auto& c : user_cells(r)) ++expected[c];
-          expected_global["n"] += 1;
-          expected_global["bytes"] += r.processed_size + r.thumbnail_size;
-          expected_global[day_attribute(r.uploaded_at_ms)] += 1;
-        } else if (pk == kGlobalPk) {
-          for (const auto& [k, v] : item)
-            if (k == "n" || k == "bytes" || k.starts_with("d:"))
-              stored_global[k] = num_attr(item, k).value_or(0);
-        } else if (pk.starts_with("COUNTER#USER#")) {
-          if (auto n = num_attr(item, "n")) stored[{pk, sk}] = *n;
-        }
-      }
-    }
-    auto* last = o.if_contains("LastEvaluatedKey");
-    if (!last || !last->is_object()) break;
-    req["ExclusiveStartKey"] = *last;
-  }
-
-  // Sets one counter attribute to its expected value, unless it moved since the scan.
-  auto fix = [&](const std::string& pk, const std::string& sk, const std::string& attr,
-                 std::optional<int64_t> seen, int64_t want) {
-    json::object values{{":want", N(want)}};
-    std::string cond = "attribute_not_exists(#a)";
-    if (seen) {
-      cond = "#a = :seen";
-      values[":seen"] = N(*seen);
-    }
-    db_.call("UpdateItem", json::object{{"TableName", table_},
-                                        {"Key", {{"PK", S(pk)}, {"SK", S(sk)}}},
-                                        {"UpdateExpression", "SET #a = :want"},
-                                        {"ConditionExpression", cond},
-                                        {"ExpressionAttributeNames", {{"#a", attr}}},
-                                        {"ExpressionAttributeValues", std::move(values)}});
-  };
-  auto opt = [](const auto& m, const auto& k) -> std::optional<int64_t> {
-    auto it = m.find(k);
-    if (it == m.end()) return std::nullopt;
-    return it->second;
-  };
-  int64_t wrong = 0;
-  std::set<CounterCell> cells;
-  for (const auto& [c, v] : expected) cells.insert(c);
-  for (const auto& [c, v] : stored) cells.insert(c);
-  // Cells with no item yet (all of them after a batched import) are created 25 per batch
-  // write; a condition would not make them safer: an ADD racing with the scan leaves drift for
-  // the next fsck either way.
-  std::vector<json::object> missing;
-  for (const auto& c : cells) {
-    auto want = opt(expected, c).value_or(0);
-    auto have = opt(stored, c);
-    if (have.value_or(0) == want) continue;
-    ++wrong;
-    if (!repair) continue;
-    if (have)
-      fix(c.pk, c.sk, "n", have, want);
-    else
-      missing.push_back(json::object{{"PK", S(c.pk)}, {"SK", S(c.sk)}, {"n", N(want)}});
-  }
-  dynamo::batch_put(
-      [this](std::string_view op, const json::value& req) { return db_.call(op, req); }, table_,
-      missing);
-  std::set<std::string> attrs;
-  for (const auto& [k, v] : expected_global) attrs.insert(k);
-  for (const auto& [k, v] : stored_global) attrs.insert(k);
-  for (const auto& a : attrs) {
-    auto want = opt(expected_global, a).value_or(0);
-    auto have = opt(stored_global, a);
-    if (have.value_or(0) == want) continue;
-    ++wrong;
-    if (repair) fix(kGlobalPk, "ALL", a, have, want);
-  }
-  return wrong;
-}
-
-namespace {
-json::object upload_key(const std::string& id) {
-  return {{"PK", S("UPLOAD#" + id)}, {"SK", S("METADATA")}};
-}
-}  // namespace
-
-void DynamoDbMetadataStore::put_upload(const domain::UploadRecord& u) {
-  json::object item = upload_key(u.id);
-  item["userId"] = S(u.user_id);
-  item["fields"] = S(u.fields_json());
-  item["createdAtMs"] = N(u.created_at_ms);
-  item["expiresAtMs"] = N(u.expires_at_ms);
-  item["ttl"] = N(u.expires_at_ms / 1000);  // the engine's TTL removes it eventually
-  if (u.completed_image_id) item["completedImageId"] = S(*u.completed_image_id);
-  db_.must("PutItem", json::object{{"TableName", table_}, {"Item", std::move(item)}});
-}
-
-std::optional<domain::UploadRecord> DynamoDbMetadataStore::get_upload(const std::string& id,
-                                                                      int64_t now_ms) {
-  auto body = db_.must(
-      "GetItem",
-      json::object{{"TableName", table_}, {"Key", upload_key(id)}, {"ConsistentRead", true}});
-  auto* item = body.as_object().if_contains("Item");
-  if (!item || !item->is_object()) return std::nullopt;
-  const auto& o = item->as_object();
-  domain::UploadRecord u;
-  u.id = id;
-  u.user_id = str_attr(o, "userId").value_or("");
-  if (!u.read_fields_json(str_attr(o, "fields").value_or("")))
-    throw Error(ErrorCode::StorageFailed, "malformed upload record " + id);
-  u.created_at_ms = num_attr(o, "createdAtMs").value_or(0);
-  u.expires_at_ms = num_attr(o, "expiresAtMs").value_or(0);
-  u.completed_image_id = str_attr(o, "completedImageId");
-  if (u.expires_at_ms <= now_ms) return std::nullopt;  // TTL deletion lags; expiry is checked here
-  return u;
-}
-
-void DynamoDbMetadataStore::remove_upload(const std::string& id) {
-  db_.must("DeleteItem", json::object{{"TableName", table_}, {"Key", upload_key(id)}});
-}
-
-int64_t DynamoDbMetadataStore::remove_expired_uploads(int64_t now_ms) {
-  return remove_expired("UPLOAD#", now_ms);
-}
-
-int64_t DynamoDbMetadataStore::remove_expired(const std::string& pk_prefix, int64_t now_ms) {
-  // Normally the table's TTL does this; the sweep covers engines without TTL.
-  json::object req{{"TableName", table_},
-                   {"FilterExpression", "begins_with(PK, :p) AND expiresAtMs <= :now"},
-                   {"ExpressionAttributeValues", {{":p", S(pk_prefix)}, {":now", N(now_ms)}}}};
-  int64_t removed = 0;
-  for (;;) {
-    auto body = db_.must("Scan", req);
-    const auto& o = body.as_object();
-    if (auto* items = o.if_contains("Items"); items && items->is_array())
-      for (const auto& it : items->as_array()) {
-        json::object key{{"PK", it.at("PK")}, {"SK", it.at("SK")}};
-        db_.must("DeleteItem", json::object{{"TableName", table_}, {"Key", std::move(key)}});
-        ++removed;
-      }
-    auto* last = o.if_contains("LastEvaluatedKey");
-    if (!last || !last->is_object()) return removed;
-    req["ExclusiveStartKey"] = *last;
-  }
-}
-
-namespace {
-json::object idempotency_key(const std::string& key) {
-  return {{"PK", S("IDEMPOTENCY#" + key)}, {"SK", S("METADATA")}};
-}
-}  // namespace
-
-std::optional<domain::IdempotencyRecord> DynamoDbMetadataStore::claim_idempotency(
-    const domain::IdempotencyRecord& p, int64_t now_ms) {
-  json::object item = idempotency_key(p.key);
-  item["fingerprint"] = S(p.fingerprint);
-  item["leaseUntilMs"] = N(p.lease_until_ms);
-  item["expiresAtMs"] = N(p.expires_at_ms);
-  item["ttl"] = N(p.expires_at_ms / 1000);
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    auto r = db_.call("PutItem",
-                      json::object{{"TableName", table_},
-                                   {"Item", item},
-                                   {"ConditionExpression",
-                                    "attribute_not_exists(PK) OR expiresAtMs <= :now OR "
-                                    "(attribute_not_exists(imageId) AND leaseUntilMs <= :now)"},
-                                   {"ExpressionAttributeValues", {{":now", N(now_ms)}}}});
-    if (r.ok) return std::nullopt;
-    if (r.error_type != kConditionFailed)
-      throw Error(ErrorCode::StorageFailed, "dynamodb PutItem failed: " + r.error_type);
-    auto body = db_.must("GetItem", json::object{{"TableName", table_},
-                                                 {"Key", idempotency_key(p.key)},
-                                                 {"ConsistentRead", true}});
-    auto* found = body.as_object().if_contains("Item");
-    if (!found || !found->is_object()) continue;  // removed meanwhile: claim again
-    const auto& o = found->as_object();
-    domain::IdempotencyRecord held;
-    held.key = p.key;
-    held.fingerprint = str_attr(o, "fingerprint").value_or("");
-    held.image_id = str_attr(o, "imageId");
-    held.lease_until_ms = num_attr(o, "leaseUntilMs").value_or(0);
-    held.expires_at_ms = num_attr(o, "expiresAtMs").value_or(0);
-    return held;
-  }
-  throw Error(ErrorCode::Unavailable, "idempotency key kept changing; retry");
-}
-
-void DynamoDbMetadataStore::complete_idempotency(const std::string& key,
-                                                 const std::string& image_id) {
-  db_.must("UpdateItem", json::object{{"TableName", table_},
-                                      {"Key", idempotency_key(key)},
-                                      {"UpdateExpression", "SET imageId = :id"},
-                                      {"ExpressionAttributeValues", {{":id", S(image_id)}}}});
-}
-
-void DynamoDbMetadataStore::release_idempotency(const std::string& key) {
-  db_.call("DeleteItem", json::object{{"TableName", table_},
-                                      {"Key", idempotency_key(key)},
-                                      {"ConditionExpression", "attribute_not_exists(imageId)"}});
-}
-
-int64_t DynamoDbMetadataStore::remove_expired_idempotency(int64_t now_ms) {
-  return remove_expired("IDEMPOTENCY#", now_ms);
 }
 
 bool DynamoDbMetadataStore::healthy() {

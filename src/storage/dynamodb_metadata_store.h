@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "aws/dynamodb_client.h"
+#include "storage/dynamodb_key_claims.h"
 #include "storage/metadata_store.h"
 
 namespace isvc::storage {
@@ -24,6 +25,9 @@ class DynamoDbMetadataStore final : public MetadataStore {
   std::optional<domain::ImageRecord> mark_deleting(const std::string& id) override;
   bool remove(const std::string& id) override;
   ListPage list(const ListQuery& q) override;
+  // Images being deleted sit in the DELETING#USER#{userId} partition of the user index.
+  ListPage list_deleting(const ListQuery& q) override;
+  int64_t count_deleting(const std::string& user_id) override;
   int64_t count(const std::string& user_id, const std::optional<std::string>& album_id,
                 const std::optional<std::string>& tag) override;
   StoreStats stats(int64_t since_ms) override;
@@ -32,7 +36,11 @@ class DynamoDbMetadataStore final : public MetadataStore {
   // ones go in with BatchWriteItem (25 per call, unprocessed items retried) and WITHOUT counter
   // updates — a batch write cannot carry them, and one ADD per cell per row would cost more than
   // the rows. The caller settles the counters with check_counters(true) afterwards (migrate
-  // does). Records that exist and are older go through the conditional per-record path.
+  // does). Records that exist and are older go through the conditional per-record path. The new
+  // records' key claims are read in the same way (BatchGetItem) and written before the records
+  // (BatchWriteItem, unconditional: see docs/migration.md for the window this leaves); a key
+  // another user claims sends the record to the per-record path, which takes a stale claim over
+  // or reports the conflict.
   std::vector<domain::ImportOutcome> import_batch(
       const std::vector<domain::ImageRecord>& records) override;
   int64_t check_counters(bool repair) override;
@@ -40,6 +48,8 @@ class DynamoDbMetadataStore final : public MetadataStore {
   std::optional<domain::UploadRecord> get_upload(const std::string& id, int64_t now_ms) override;
   void remove_upload(const std::string& id) override;
   int64_t remove_expired_uploads(int64_t now_ms) override;
+  bool claim_upload(const std::string& id, int64_t now_ms, int64_t lease_until_ms) override;
+  void release_upload(const std::string& id) override;
   std::optional<domain::IdempotencyRecord> claim_idempotency(
       const domain::IdempotencyRecord& pending, int64_t now_ms) override;
   void complete_idempotency(const std::string& key, const std::string& image_id) override;
@@ -56,11 +66,13 @@ class DynamoDbMetadataStore final : public MetadataStore {
  private:
   // Adds `delta` to the counters of an active record (user cells, global count, bytes, day).
   void account(const domain::ImageRecord& r, int delta);
+  ListPage query_list(const ListQuery& q, bool deleting);
   // Deletes the items under PK prefix `pk_prefix` whose expiresAtMs has passed (one scan).
   int64_t remove_expired(const std::string& pk_prefix, int64_t now_ms);
 
   aws::DynamoDbClient& db_;
   std::string table_;
+  dynamo::KeyClaims claims_;
 };
 
 }  // namespace isvc::storage

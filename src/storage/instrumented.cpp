@@ -55,6 +55,14 @@ bool InstrumentedMetadataStore::remove(const std::string& id) {
 ListPage InstrumentedMetadataStore::list(const ListQuery& q) {
   return timed("list", [&] { return inner_.list(q); });
 }
+
+ListPage InstrumentedMetadataStore::list_deleting(const ListQuery& q) {
+  return timed("list_deleting", [&] { return inner_.list_deleting(q); });
+}
+
+int64_t InstrumentedMetadataStore::count_deleting(const std::string& user_id) {
+  return timed("count_deleting", [&] { return inner_.count_deleting(user_id); });
+}
 int64_t InstrumentedMetadataStore::count(const std::string& user_id,
                                          const std::optional<std::string>& album_id,
                                          const std::optional<std::string>& tag) {
@@ -85,6 +93,15 @@ void InstrumentedMetadataStore::remove_upload(const std::string& id) {
 }
 int64_t InstrumentedMetadataStore::remove_expired_uploads(int64_t now_ms) {
   return timed("remove_expired_uploads", [&] { return inner_.remove_expired_uploads(now_ms); });
+}
+
+bool InstrumentedMetadataStore::claim_upload(const std::string& id, int64_t now_ms,
+                                             int64_t lease_until_ms) {
+  return timed("claim_upload", [&] { return inner_.claim_upload(id, now_ms, lease_until_ms); });
+}
+
+void InstrumentedMetadataStore::release_upload(const std::string& id) {
+  timed("release_upload", [&] { inner_.release_upload(id); });
 }
 std::optional<domain::IdempotencyRecord> InstrumentedMetadataStore::claim_idempotency(
     const domain::IdempotencyRecord& p, int64_t now_ms) {

@@ -47,6 +47,12 @@ class MetadataStore {
  public:
   virtual ~MetadataStore() = default;
 
+  // No two users' images share an object: insert, update and import_batch refuse a record whose
+  // s3_key or thumbnail_key an image (in any state) of another user uses, or that lies in
+  // another user's images/{user}/ folder (domain::user_key_prefix), with
+  // domain::Error(ObjectKeyConflict) naming the field (import_batch: ImportOutcome::KeyConflict).
+  // Keys in the record owner's own images/{user}/ folder need no check.
+
   // Inserts a new active record. Throws domain::Error(StorageFailed) when the id already exists.
   virtual void insert(const domain::ImageRecord& rec) = 0;
 
@@ -69,6 +75,11 @@ class MetadataStore {
   // One page of active records matching the query, in (uploaded_at_ms, id) order.
   virtual ListPage list(const ListQuery& q) = 0;
 
+  // The same for the user's records in ImageState::Deleting (a delete that has not finished):
+  // only user_id, ascending, limit and after are honoured. For the erasure, which must finish them.
+  virtual ListPage list_deleting(const ListQuery& q) = 0;
+  virtual int64_t count_deleting(const std::string& user_id) = 0;
+
   // Number of active records matching user/album/tag, from maintained counters (no scan).
   virtual int64_t count(const std::string& user_id, const std::optional<std::string>& album_id,
                         const std::optional<std::string>& tag) = 0;
@@ -81,10 +92,11 @@ class MetadataStore {
 
   // Imports each record with the semantics of domain::import_record (absent → created; newer
   // updatedAt → replaced with version + 1; otherwise unchanged; a record being deleted is left
-  // alone). The default imports one by one; adapters may do a batch at once (SQLite: one
-  // transaction; DynamoDB: batch reads and writes). An adapter may leave the counters of the
-  // records it creates to the caller, who then calls check_counters(true) after the last batch
-  // (DynamoDB does; the migration always settles counters at its end).
+  // alone; an id of another user's image → OwnerConflict, keys another user's image uses →
+  // KeyConflict, neither written). The default imports one by one; adapters may do a batch at once
+  // (SQLite: one transaction; DynamoDB: batch reads and writes). An adapter may leave the counters
+  // of the records it creates to the caller, who then calls check_counters(true) after the last
+  // batch (DynamoDB does; the migration always settles counters at its end).
   virtual std::vector<domain::ImportOutcome> import_batch(
       const std::vector<domain::ImageRecord>& records);
 
@@ -101,6 +113,12 @@ class MetadataStore {
   virtual std::optional<domain::UploadRecord> get_upload(const std::string& id, int64_t now_ms) = 0;
   virtual void remove_upload(const std::string& id) = 0;
   virtual int64_t remove_expired_uploads(int64_t now_ms) = 0;
+  // One complete at a time per upload: atomically marks a live, not yet completed upload as being
+  // completed until `lease_until_ms`. False when the record is missing, lapsed, completed, or
+  // held by a claim whose lease has not run out. put_upload (with the result) or release_upload
+  // (the complete failed) ends the claim.
+  virtual bool claim_upload(const std::string& id, int64_t now_ms, int64_t lease_until_ms) = 0;
+  virtual void release_upload(const std::string& id) = 0;
 
   // Idempotency keys (domain/idempotency.h). claim_idempotency stores `pending` (no image id)
   // unless a live record holds its key, atomically: returns nullopt when the caller now owns the
@@ -136,8 +154,14 @@ inline std::vector<domain::ImportOutcome> MetadataStore::import_batch(
     try {
       out.push_back(domain::import_record(*this, r).second);
     } catch (const domain::Error& e) {
-      if (e.code() != domain::ErrorCode::VersionMismatch) throw;
-      out.push_back(domain::ImportOutcome::Unchanged);  // being deleted: not resurrected
+      if (e.code() == domain::ErrorCode::OwnerConflict)
+        out.push_back(domain::ImportOutcome::OwnerConflict);
+      else if (e.code() == domain::ErrorCode::ObjectKeyConflict)
+        out.push_back(domain::ImportOutcome::KeyConflict);
+      else if (e.code() == domain::ErrorCode::VersionMismatch)
+        out.push_back(domain::ImportOutcome::Unchanged);  // being deleted: not resurrected
+      else
+        throw;
     }
   }
   return out;

@@ -28,7 +28,8 @@ struct ObjectData {
 };
 
 // Keys every adapter accepts: a relative path of 1..1024 bytes made of non-empty segments, none
-// of them `.` or `..`, without backslashes or control bytes. Anything else is refused.
+// of them `.` or `..`, without backslashes or control bytes. Anything else is refused by put and
+// counts as absent everywhere else: head/get answer nullopt, remove does nothing.
 bool valid_object_key(std::string_view key);
 
 class ObjectStore {

@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "domain/error.h"
+#include "storage/key_ownership.h"
 #include "storage/sqlite_db.h"
+#include "storage/sqlite_store_impl.h"
 
 namespace isvc::storage {
 
@@ -22,7 +24,7 @@ using sqlite::Transaction;
 
 namespace {
 
-constexpr int kSchemaVersion = 2;  // 2: uploads table
+constexpr int kSchemaVersion = 3;  // 2: uploads table; 3: key indexes, upload claims
 
 const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS images (
@@ -38,6 +40,9 @@ CREATE TABLE IF NOT EXISTS images (
 CREATE INDEX IF NOT EXISTS images_by_user ON images(user_id, state, uploaded_at_ms, id);
 CREATE INDEX IF NOT EXISTS images_by_album ON images(user_id, album_id, state, uploaded_at_ms, id);
 CREATE INDEX IF NOT EXISTS images_by_time ON images(uploaded_at_ms);
+-- who uses an object: no two users' images may share one (imports are checked against these)
+CREATE INDEX IF NOT EXISTS images_by_s3_key ON images(s3_key);
+CREATE INDEX IF NOT EXISTS images_by_thumbnail_key ON images(thumbnail_key);
 -- one row per tag of an active image: serves the tag filter with an index
 CREATE TABLE IF NOT EXISTS image_tags (
   image_id TEXT NOT NULL, user_id TEXT NOT NULL, album_id TEXT, tag TEXT NOT NULL,
@@ -50,7 +55,8 @@ CREATE TABLE IF NOT EXISTS counters (
 -- started direct uploads (temporary)
 CREATE TABLE IF NOT EXISTS uploads (
   id TEXT PRIMARY KEY, user_id TEXT NOT NULL, fields TEXT NOT NULL,
-  created_at_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL, completed_image_id TEXT);
+  created_at_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL, completed_image_id TEXT,
+  claim_until_ms INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS uploads_by_expiry ON uploads(expires_at_ms);
 -- idempotency keys (24 h)
 CREATE TABLE IF NOT EXISTS idempotency (
@@ -191,72 +197,19 @@ void account(Connection& c, const ImageRecord& r, int sign) {
   }
 }
 
-// Removes the rows of `table` whose expires_at_ms has passed; returns how many.
-int64_t delete_expired(Connection& c, const char* table, int64_t now_ms) {
-  auto s = c.prepare(std::string("DELETE FROM ") + table + " WHERE expires_at_ms <= ?1");
-  s.bind(1, now_ms);
-  s.run();
-  return int64_t(sqlite3_changes(c.raw()));
+// Throws ObjectKeyConflict when another user's image uses one of the record's keys (indexed).
+void check_keys(Connection& c, const ImageRecord& r) {
+  for (const auto& k : keys_to_check(r)) {
+    if (k.foreign_folder) throw key_conflict(k);
+    auto s = c.prepare(
+        "SELECT 1 FROM images WHERE s3_key = ?1 AND user_id != ?2 UNION ALL "
+        "SELECT 1 FROM images WHERE thumbnail_key = ?1 AND user_id != ?2 LIMIT 1");
+    s.bind(1, std::string_view(k.key)).bind(2, std::string_view(r.user_id));
+    if (s.step()) throw key_conflict(k);
+  }
 }
 
 }  // namespace
-
-struct SqliteMetadataStore::Impl {
-  std::string path;
-  std::unique_ptr<Connection> writer;
-  std::vector<std::unique_ptr<Connection>> readers;
-  std::atomic<unsigned> next{0};
-
-  // WAL checkpoints (which fsync the database) run on their own connection and thread, so a
-  // writer never stalls behind one; the writer's automatic checkpointing is switched off.
-  std::unique_ptr<Connection> checkpointer;
-  std::thread checkpoint_thread;
-  std::mutex checkpoint_mu;
-  std::condition_variable checkpoint_cv;
-  bool stopping = false;
-
-  void checkpoint_loop() {
-    std::unique_lock lock(checkpoint_mu);
-    while (!stopping) {
-      checkpoint_cv.wait_for(lock, std::chrono::milliseconds(250));
-      int log = 0, done = 0;
-      sqlite3_wal_checkpoint_v2(checkpointer->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
-                                &done);
-    }
-  }
-  ~Impl() {
-    if (checkpoint_thread.joinable()) {
-      {
-        std::lock_guard lock(checkpoint_mu);
-        stopping = true;
-      }
-      checkpoint_cv.notify_all();
-      checkpoint_thread.join();
-      sqlite3_wal_checkpoint_v2(checkpointer->raw(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
-                                nullptr);
-    }
-  }
-
-  // A reader connection, locked: prefers an idle one, else waits on one in turn.
-  template <class F>
-  auto read(F&& f) {
-    unsigned n = unsigned(readers.size());
-    unsigned start = next.fetch_add(1);
-    for (unsigned k = 0; k < n; ++k) {
-      auto& c = *readers[(start + k) % n];
-      std::unique_lock lock(c.mutex(), std::try_to_lock);
-      if (lock.owns_lock()) return f(c);
-    }
-    auto& c = *readers[start % n];
-    std::lock_guard lock(c.mutex());
-    return f(c);
-  }
-  template <class F>
-  auto write(F&& f) {
-    std::lock_guard lock(writer->mutex());
-    return f(*writer);
-  }
-};
 
 SqliteMetadataStore::SqliteMetadataStore(const std::string& db_path, int readers,
                                          const std::string& synchronous)
@@ -277,6 +230,13 @@ SqliteMetadataStore::SqliteMetadataStore(const std::string& db_path, int readers
                                               ", newer than this binary understands (" +
                                               std::to_string(kSchemaVersion) + ")");
   w.exec(kSchema);
+  bool has_claims = false;
+  {
+    auto s = w.prepare("SELECT 1 FROM pragma_table_info('uploads') WHERE name = 'claim_until_ms'");
+    has_claims = s.step();
+  }
+  if (!has_claims)  // a version-2 file: upload claims are new in 3
+    w.exec("ALTER TABLE uploads ADD COLUMN claim_until_ms INTEGER NOT NULL DEFAULT 0");
   w.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
   for (int i = 0; i < std::max(1, readers); ++i)
     impl_->readers.push_back(std::make_unique<Connection>(db_path, false));
@@ -291,6 +251,7 @@ void SqliteMetadataStore::insert(const ImageRecord& rec) {
   impl_->write([&](Connection& c) {
     Transaction tx(c);
     if (select_by_id(c, rec.id)) throw Error(ErrorCode::StorageFailed, "image id already exists");
+    check_keys(c, rec);
     auto s = c.prepare(std::string("INSERT INTO images(") + kColumns +
                        ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
                        "?19,?20,?21,?22,?23,?24,?25,?26)");
@@ -313,8 +274,19 @@ std::vector<domain::ImportOutcome> SqliteMetadataStore::import_batch(
                       "?19,?20,?21,?22,?23,?24,?25,?26)";
     for (const auto& rec : records) {
       auto cur = select_by_id(c, rec.id);
+      if (cur && cur->user_id != rec.user_id) {
+        out.push_back(domain::ImportOutcome::OwnerConflict);
+        continue;
+      }
       if (cur && (cur->state != ImageState::Active || rec.updated_at_ms <= cur->updated_at_ms)) {
         out.push_back(domain::ImportOutcome::Unchanged);
+        continue;
+      }
+      try {
+        check_keys(c, rec);  // earlier rows of this batch are visible: same transaction
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::ObjectKeyConflict) throw;
+        out.push_back(domain::ImportOutcome::KeyConflict);
         continue;
       }
       ImageRecord next = rec;
@@ -349,6 +321,9 @@ void SqliteMetadataStore::update(const ImageRecord& rec, int64_t expected_versio
     }
     ImageRecord next = rec;
     next.state = ImageState::Active;
+    if (cur->s3_key != next.s3_key || cur->thumbnail_key != next.thumbnail_key ||
+        cur->user_id != next.user_id)
+      check_keys(c, next);
     // The common edit (title, description, alt text) touches no index and no counter; only album,
     // tag or size changes pay for index and counter maintenance.
     bool recount = cur->album_id != next.album_id || cur->tags != next.tags ||
@@ -464,6 +439,36 @@ ListPage SqliteMetadataStore::list(const ListQuery& q) {
   });
 }
 
+ListPage SqliteMetadataStore::list_deleting(const ListQuery& q) {
+  const char* cmp = q.ascending ? ">" : "<";
+  const char* dir = q.ascending ? "ASC" : "DESC";
+  std::string sql =
+      std::string("SELECT ") + kColumns + " FROM images WHERE user_id = ?1 AND state = 1";
+  if (q.after) sql += std::string(" AND (uploaded_at_ms, id) ") + cmp + " (?2, ?3)";
+  sql += std::string(" ORDER BY uploaded_at_ms ") + dir + ", id " + dir + " LIMIT ?4";
+  return impl_->read([&](Connection& c) {
+    auto s = c.prepare(sql);
+    s.bind(1, std::string_view(q.user_id));
+    if (q.after) s.bind(2, q.after->uploaded_at_ms).bind(3, std::string_view(q.after->id));
+    s.bind(4, int64_t(q.limit) + 1);
+    ListPage page;
+    while (s.step()) page.items.push_back(read_record(s));
+    if (int(page.items.size()) > q.limit) {
+      page.items.resize(std::size_t(q.limit));
+      page.has_more = true;
+    }
+    return page;
+  });
+}
+
+int64_t SqliteMetadataStore::count_deleting(const std::string& user_id) {
+  return impl_->read([&](Connection& c) -> int64_t {
+    auto s = c.prepare("SELECT count(*) FROM images WHERE user_id = ?1 AND state = 1");
+    s.bind(1, std::string_view(user_id));
+    return s.step() ? s.i64(0) : 0;
+  });
+}
+
 int64_t SqliteMetadataStore::count(const std::string& user_id,
                                    const std::optional<std::string>& album_id,
                                    const std::optional<std::string>& tag) {
@@ -556,102 +561,6 @@ int64_t SqliteMetadataStore::check_counters(bool repair) {
     tx.commit();
     return wrong;
   });
-}
-
-void SqliteMetadataStore::put_upload(const domain::UploadRecord& u) {
-  impl_->write([&](Connection& c) {
-    auto s = c.prepare(
-        "REPLACE INTO uploads(id, user_id, fields, created_at_ms, expires_at_ms, "
-        "completed_image_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    s.bind(1, std::string_view(u.id)).bind(2, std::string_view(u.user_id));
-    s.bind(3, std::string_view(u.fields_json())).bind(4, u.created_at_ms);
-    s.bind(5, u.expires_at_ms).bind(6, u.completed_image_id);
-    s.run();
-  });
-}
-
-std::optional<domain::UploadRecord> SqliteMetadataStore::get_upload(const std::string& id,
-                                                                    int64_t now_ms) {
-  return impl_->read([&](Connection& c) -> std::optional<domain::UploadRecord> {
-    auto s = c.prepare(
-        "SELECT user_id, fields, created_at_ms, expires_at_ms, completed_image_id FROM uploads "
-        "WHERE id = ?1 AND expires_at_ms > ?2");
-    s.bind(1, std::string_view(id)).bind(2, now_ms);
-    if (!s.step()) return std::nullopt;
-    domain::UploadRecord u;
-    u.id = id;
-    u.user_id = s.text(0);
-    if (!u.read_fields_json(s.text(1)))
-      throw Error(ErrorCode::StorageFailed, "malformed upload record " + id);
-    u.created_at_ms = s.i64(2);
-    u.expires_at_ms = s.i64(3);
-    u.completed_image_id = s.opt_text(4);
-    return u;
-  });
-}
-
-void SqliteMetadataStore::remove_upload(const std::string& id) {
-  impl_->write([&](Connection& c) {
-    auto s = c.prepare("DELETE FROM uploads WHERE id = ?1");
-    s.bind(1, std::string_view(id));
-    s.run();
-  });
-}
-
-int64_t SqliteMetadataStore::remove_expired_uploads(int64_t now_ms) {
-  return impl_->write([&](Connection& c) { return delete_expired(c, "uploads", now_ms); });
-}
-
-std::optional<domain::IdempotencyRecord> SqliteMetadataStore::claim_idempotency(
-    const domain::IdempotencyRecord& p, int64_t now_ms) {
-  return impl_->write([&](Connection& c) -> std::optional<domain::IdempotencyRecord> {
-    // Insert, or take over a dead record, in one statement: the claim is atomic even across
-    // processes sharing the file.
-    auto ins = c.prepare(
-        "INSERT INTO idempotency(key, fingerprint, image_id, lease_until_ms, expires_at_ms) "
-        "VALUES (?1, ?2, NULL, ?3, ?4) ON CONFLICT(key) DO UPDATE SET "
-        "fingerprint = excluded.fingerprint, image_id = NULL, "
-        "lease_until_ms = excluded.lease_until_ms, expires_at_ms = excluded.expires_at_ms "
-        "WHERE idempotency.expires_at_ms <= ?5 OR "
-        "(idempotency.image_id IS NULL AND idempotency.lease_until_ms <= ?5)");
-    ins.bind(1, std::string_view(p.key)).bind(2, std::string_view(p.fingerprint));
-    ins.bind(3, p.lease_until_ms).bind(4, p.expires_at_ms).bind(5, now_ms);
-    ins.run();
-    if (sqlite3_changes(c.raw()) == 1) return std::nullopt;
-    auto s = c.prepare(
-        "SELECT fingerprint, image_id, lease_until_ms, expires_at_ms FROM idempotency "
-        "WHERE key = ?1");
-    s.bind(1, std::string_view(p.key));
-    if (!s.step()) throw Error(ErrorCode::StorageFailed, "idempotency record vanished");
-    domain::IdempotencyRecord r;
-    r.key = p.key;
-    r.fingerprint = s.text(0);
-    r.image_id = s.opt_text(1);
-    r.lease_until_ms = s.i64(2);
-    r.expires_at_ms = s.i64(3);
-    return r;
-  });
-}
-
-void SqliteMetadataStore::complete_idempotency(const std::string& key,
-                                               const std::string& image_id) {
-  impl_->write([&](Connection& c) {
-    auto s = c.prepare("UPDATE idempotency SET image_id = ?2 WHERE key = ?1");
-    s.bind(1, std::string_view(key)).bind(2, std::string_view(image_id));
-    s.run();
-  });
-}
-
-void SqliteMetadataStore::release_idempotency(const std::string& key) {
-  impl_->write([&](Connection& c) {
-    auto s = c.prepare("DELETE FROM idempotency WHERE key = ?1 AND image_id IS NULL");
-    s.bind(1, std::string_view(key));
-    s.run();
-  });
-}
-
-int64_t SqliteMetadataStore::remove_expired_idempotency(int64_t now_ms) {
-  return impl_->write([&](Connection& c) { return delete_expired(c, "idempotency", now_ms); });
 }
 
 bool SqliteMetadataStore::healthy() {

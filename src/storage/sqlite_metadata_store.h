@@ -24,6 +24,8 @@ class SqliteMetadataStore final : public MetadataStore {
   std::optional<domain::ImageRecord> mark_deleting(const std::string& id) override;
   bool remove(const std::string& id) override;
   ListPage list(const ListQuery& q) override;
+  ListPage list_deleting(const ListQuery& q) override;
+  int64_t count_deleting(const std::string& user_id) override;
   int64_t count(const std::string& user_id, const std::optional<std::string>& album_id,
                 const std::optional<std::string>& tag) override;
   StoreStats stats(int64_t since_ms) override;
@@ -35,6 +37,8 @@ class SqliteMetadataStore final : public MetadataStore {
   std::optional<domain::UploadRecord> get_upload(const std::string& id, int64_t now_ms) override;
   void remove_upload(const std::string& id) override;
   int64_t remove_expired_uploads(int64_t now_ms) override;
+  bool claim_upload(const std::string& id, int64_t now_ms, int64_t lease_until_ms) override;
+  void release_upload(const std::string& id) override;
   std::optional<domain::IdempotencyRecord> claim_idempotency(
       const domain::IdempotencyRecord& pending, int64_t now_ms) override;
   void complete_idempotency(const std::string& key, const std::string& image_id) override;

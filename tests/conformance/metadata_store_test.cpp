@@ -422,6 +422,215 @@ TEST_P(MetadataStoreConformance, ImportBatchCreatesUpdatesAndSkipsLikeOneByOne) 
   EXPECT_EQ(store->get(id(1))->version, 2);
 }
 
+namespace {
+
+// An imported record: its keys are the legacy system's, outside the owner's images/ folder.
+ImageRecord imported(const std::string& id, const std::string& user, const std::string& key) {
+  ImageRecord r;
+  r.id = id;
+  r.user_id = user;
+  r.original_filename = "legacy.jpg";
+  r.mime_type = "image/jpeg";
+  r.s3_key = key;
+  r.thumbnail_key = key + ".thumb";
+  r.s3_bucket = "local";
+  r.format = "jpeg";
+  r.quality = 0;
+  r.created_at_ms = r.updated_at_ms = r.uploaded_at_ms = 1000;
+  return r;
+}
+
+std::string conflict_field(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::ObjectKeyConflict) << e.what();
+    auto it = e.details().find("field");
+    return it == e.details().end() ? "?" : it->second;
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_P(MetadataStoreConformance, NoTwoUsersShareAnObject) {
+  auto a1 = imported(id(1), "alice", "gallery/a/1.jpg");
+  store->insert(a1);
+  // Another user's record may point neither at alice's objects nor into her images/ folder.
+  EXPECT_EQ(conflict_field([&] { store->insert(imported(id(2), "bob", "gallery/a/1.jpg")); }),
+            "s3Key");
+  auto thumb = imported(id(3), "bob", "gallery/b/3.jpg");
+  thumb.thumbnail_key = "gallery/a/1.jpg";
+  EXPECT_EQ(conflict_field([&] { store->insert(thumb); }), "thumbnailKey");
+  auto cross = imported(id(4), "bob", "gallery/b/4.jpg");
+  cross.thumbnail_key = a1.thumbnail_key;  // alice's thumbnail as bob's
+  EXPECT_EQ(conflict_field([&] { store->insert(cross); }), "thumbnailKey");
+  EXPECT_EQ(conflict_field([&] { store->insert(imported(id(5), "bob", "images/alice/x.webp")); }),
+            "s3Key");
+  for (int i : {2, 3, 4, 5}) EXPECT_EQ(store->get(id(i)), std::nullopt) << i;
+  EXPECT_EQ(store->count("bob", {}, {}), 0);
+
+  // The owner may share her own objects between her records; each keeps them while it exists,
+  // in any state.
+  store->insert(imported(id(6), "alice", "gallery/a/1.jpg"));
+  store->mark_deleting(id(1));
+  EXPECT_EQ(conflict_field([&] { store->insert(imported(id(7), "bob", "gallery/a/1.jpg")); }),
+            "s3Key");
+  store->remove(id(1));
+  EXPECT_EQ(conflict_field([&] { store->insert(imported(id(7), "bob", "gallery/a/1.jpg")); }),
+            "s3Key");
+  store->remove(id(6));  // now nobody uses it
+  store->insert(imported(id(7), "bob", "gallery/a/1.jpg"));
+  EXPECT_EQ(store->get(id(7))->user_id, "bob");
+
+  // An update may not move a record onto another user's object either.
+  auto moved = imported(id(8), "alice", "gallery/a/8.jpg");
+  store->insert(moved);
+  moved.s3_key = "gallery/a/1.jpg";  // bob's now
+  moved.version = 2;
+  EXPECT_EQ(conflict_field([&] { store->update(moved, 1); }), "s3Key");
+  EXPECT_EQ(store->get(id(8))->s3_key, "gallery/a/8.jpg");
+  EXPECT_EQ(store->get(id(8))->version, 1);
+  // Moving to a free key gives the old one up.
+  moved.s3_key = "gallery/a/8-new.jpg";
+  store->update(moved, 1);
+  auto taken = imported(id(9), "bob", "gallery/a/8.jpg");
+  taken.thumbnail_key.reset();
+  store->insert(taken);
+
+  // Uploaded images' keys are in their owner's folder and never conflict with themselves.
+  store->insert(rec(id(10), "carol", 1));
+  store->insert(rec(id(11), "carol", 2));
+}
+
+TEST_P(MetadataStoreConformance, AFailedInsertLeavesNoLastingClaim) {
+  store->insert(imported(id(1), "alice", "gallery/a/1.jpg"));
+  // bob's insert fails (the id exists) after whatever the store did about his key.
+  auto dup = imported(id(1), "bob", "gallery/shared.jpg");
+  EXPECT_THROW(store->insert(dup), Error);
+  // Nobody's image uses gallery/shared.jpg: alice may import it.
+  store->insert(imported(id(2), "alice", "gallery/shared.jpg"));
+  EXPECT_EQ(store->get(id(2))->s3_key, "gallery/shared.jpg");
+}
+
+TEST_P(MetadataStoreConformance, ImportBatchRefusesOwnerAndKeyConflicts) {
+  using domain::ImportOutcome;
+  auto a1 = imported(id(1), "alice", "gallery/a/1.jpg");
+  store->insert(a1);
+  auto owner_newer = imported(id(1), "bob", "gallery/b/1.jpg");
+  owner_newer.updated_at_ms = 9000;
+  auto owner_older = imported(id(1), "bob", "gallery/b/1.jpg");
+  std::vector<ImageRecord> batch{
+      owner_newer,                                    // 0: alice's id, newer: still hers
+      owner_older,                                    // 1: alice's id, not newer
+      imported(id(2), "bob", "gallery/a/1.jpg"),      // 2: alice's object
+      imported(id(3), "carol", "gallery/c/3.jpg"),    // 3: fine
+      imported(id(4), "dave", "gallery/c/3.jpg"),     // 4: carol's, from this very batch
+      imported(id(5), "bob", "images/alice/x.webp"),  // 5: alice's folder
+      imported(id(6), "carol", "gallery/c/3.jpg"),    // 6: carol shares her own object
+      imported(id(3), "dave", "gallery/d/3.jpg"),     // 7: carol's id, from this batch
+  };
+  for (int i = 10; i < 40; ++i)  // more than one DynamoDB batch of 25
+    batch.push_back(imported(id(i), "erin", "gallery/e/" + std::to_string(i) + ".jpg"));
+  auto out = store->import_batch(batch);
+  ASSERT_EQ(out.size(), batch.size());
+  EXPECT_EQ(out[0], ImportOutcome::OwnerConflict);
+  EXPECT_EQ(out[1], ImportOutcome::OwnerConflict);
+  EXPECT_EQ(out[2], ImportOutcome::KeyConflict);
+  EXPECT_EQ(out[3], ImportOutcome::Created);
+  EXPECT_EQ(out[4], ImportOutcome::KeyConflict);
+  EXPECT_EQ(out[5], ImportOutcome::KeyConflict);
+  EXPECT_EQ(out[6], ImportOutcome::Created);
+  EXPECT_EQ(out[7], ImportOutcome::OwnerConflict);
+  for (std::size_t i = 8; i < out.size(); ++i) EXPECT_EQ(out[i], ImportOutcome::Created) << i;
+  EXPECT_EQ(*store->get(id(1)), a1);  // nothing of alice's changed
+  EXPECT_EQ(store->get(id(3))->user_id, "carol");
+  for (int i : {2, 4, 5}) EXPECT_EQ(store->get(id(i)), std::nullopt) << i;
+  store->check_counters(true);
+  EXPECT_EQ(store->count("alice", {}, {}), 1);
+  EXPECT_EQ(store->count("bob", {}, {}), 0);
+  EXPECT_EQ(store->count("dave", {}, {}), 0);
+  EXPECT_EQ(store->count("carol", {}, {}), 2);
+  // What the batch created holds its keys like any insert.
+  EXPECT_EQ(conflict_field([&] { store->insert(imported(id(50), "bob", "gallery/e/12.jpg")); }),
+            "s3Key");
+  // A second import of the same batch: the same refusals, nothing changed.
+  out = store->import_batch(batch);
+  EXPECT_EQ(out[0], ImportOutcome::OwnerConflict);
+  EXPECT_EQ(out[2], ImportOutcome::KeyConflict);
+  EXPECT_EQ(out[3], ImportOutcome::Unchanged);
+  EXPECT_EQ(*store->get(id(1)), a1);
+}
+
+TEST_P(MetadataStoreConformance, ListDeletingFindsUnfinishedDeletes) {
+  for (int i = 0; i < 5; ++i) store->insert(rec(id(i), i < 4 ? "alice" : "bob", 1000 + i));
+  store->mark_deleting(id(1));
+  store->mark_deleting(id(3));
+  store->mark_deleting(id(4));
+  store->mark_deleting(id(3));  // again: still one record
+  EXPECT_EQ(store->count_deleting("alice"), 2);
+  EXPECT_EQ(store->count_deleting("bob"), 1);
+  EXPECT_EQ(store->count_deleting("nobody"), 0);
+  ListQuery q;
+  q.user_id = "alice";
+  q.ascending = true;
+  q.limit = 1;
+  auto page = store->list_deleting(q);
+  ASSERT_EQ(page.items.size(), 1u);
+  EXPECT_EQ(page.items[0].id, id(1));
+  EXPECT_EQ(page.items[0].state, ImageState::Deleting);
+  EXPECT_TRUE(page.has_more);
+  q.after = ListPosition{page.items[0].uploaded_at_ms, page.items[0].id};
+  page = store->list_deleting(q);
+  ASSERT_EQ(page.items.size(), 1u);
+  EXPECT_EQ(page.items[0].id, id(3));
+  EXPECT_FALSE(page.has_more);
+  ListQuery active;
+  active.user_id = "alice";
+  EXPECT_EQ(walk(active), (std::vector<std::string>{id(2), id(0)}));
+  store->remove(id(1));
+  store->remove(id(3));
+  EXPECT_EQ(store->count_deleting("alice"), 0);
+  q.after.reset();
+  EXPECT_TRUE(store->list_deleting(q).items.empty());
+}
+
+TEST_P(MetadataStoreConformance, UploadClaimsAreExclusiveAndLapse) {
+  domain::UploadRecord u;
+  u.id = id(1);
+  u.user_id = "alice";
+  u.filename = "a.png";
+  u.content_type = "image/png";
+  u.content_length = 10;
+  u.created_at_ms = 0;
+  u.expires_at_ms = 100'000;
+  EXPECT_FALSE(store->claim_upload(u.id, 1000, 2000));  // no such upload yet
+  store->put_upload(u);
+  EXPECT_TRUE(store->claim_upload(u.id, 1000, 2000));
+  EXPECT_FALSE(store->claim_upload(u.id, 1500, 2500));  // held
+  EXPECT_TRUE(store->claim_upload(u.id, 2000, 3000));   // the lease ran out
+  store->release_upload(u.id);
+  EXPECT_TRUE(store->claim_upload(u.id, 2100, 9000));
+  EXPECT_EQ(store->get_upload(u.id, 2100), u);  // a claim is not part of the record
+  u.completed_image_id = id(7);
+  store->put_upload(u);  // the result ends the claim, and nothing is claimed after it
+  EXPECT_FALSE(store->claim_upload(u.id, 9500, 10'000));
+  EXPECT_FALSE(store->claim_upload(u.id, 200'000, 300'000));  // lapsed
+
+  auto v = u;
+  v.id = id(2);
+  v.completed_image_id.reset();
+  store->put_upload(v);
+  std::atomic<int> winners{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      if (store->claim_upload(v.id, 5000, 6000)) ++winners;
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(winners.load(), 1);
+}
+
 TEST_P(MetadataStoreConformance, IdempotencyKeysAreClaimedOnceAndLapse) {
   using domain::IdempotencyRecord;
   auto pending = [](const std::string& key, const std::string& fp, int64_t now) {

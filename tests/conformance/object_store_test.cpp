@@ -90,11 +90,15 @@ TEST_P(ObjectStoreConformance, LargeObject) {
 }
 
 TEST_P(ObjectStoreConformance, HostileKeysAreRefused) {
-  for (const char* k : {"", "/abs", "../x", "images/../../x", "images/./x", "images//x",
-                        "images\\x", "images/x/", "images/\x01x"}) {
+  for (const char* k :
+       {"", "/abs", "../x", "images/../../x", "images/./x", "images//x", "images\\x", "images/x/",
+        "images/\x01x", "/etc/passwd", "http://example.com/x"}) {
     EXPECT_THROW(store->put(k, "data", "image/webp"), domain::Error) << k;
     EXPECT_FALSE(store->get(k)) << k;
     EXPECT_FALSE(store->head(k)) << k;
+    // Such a key cannot name an object here: removing it is a no-op, so the delete of a record
+    // that points at it (imported by an older build) finishes.
+    EXPECT_NO_THROW(store->remove(k)) << k;
   }
   EXPECT_FALSE(std::filesystem::exists(dir_.parent_path() / "x"));
 }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Service, DISTRIBUTED } from './lib/server.mjs';
 import { makePng } from './lib/png.mjs';
 import { inspectWebp as webpInfo } from './lib/webp.mjs';
+import { putObject, readObject } from './lib/store.mjs';
 
 let svc, alice, bob, dir;
 before(async () => {
@@ -148,4 +149,93 @@ test('embedded upload URLs refuse a forged signature and oversize bodies', { ski
   const other = r.json.uploadUrl.replace(r.json.uploadId, '01J00000000000000000000000');
   assert.equal(curlPut(other, makePng(10, 10)), 403);
   assert.equal(curlPut(r.json.uploadUrl, Buffer.alloc(2 * 1024 * 1024 + 1)), 413);
+});
+
+test('ten concurrent completes without an Idempotency-Key make exactly one image', async () => {
+  const png = makePng(400, 300, { seed: 21 });
+  let r = await start(svc, alice, { filename: 'race.png', contentType: 'image/png', contentLength: png.length, albumId: 'race-once' });
+  assert.equal(r.status, 201);
+  const up = r.json;
+  assert.equal(curlPut(up.uploadUrl, png), 200);
+  const answers = await Promise.all(Array.from({ length: 10 }, () =>
+    svc.req('POST', `/images/uploads/${up.uploadId}/complete`, { token: alice })));
+  const statuses = answers.map((a) => a.status);
+  assert.equal(statuses.filter((s) => s === 201).length, 1, JSON.stringify(statuses));
+  const id = answers.find((a) => a.status === 201).json.id;
+  for (const a of answers) {
+    if (a.status === 409) {
+      assert.equal(a.json.code, 'UPLOAD_IN_PROGRESS');
+      assert.equal(a.headers.get('retry-after'), '1');
+    } else {
+      assert.ok(a.status === 201 || a.status === 200, JSON.stringify(a.json));
+      assert.equal(a.json.id, id);
+    }
+  }
+  // A later complete returns the same image; one image exists.
+  r = await svc.req('POST', `/images/uploads/${up.uploadId}/complete`, { token: alice });
+  assert.deepEqual([r.status, r.json.id], [200, id]);
+  r = await svc.req('GET', '/images?albumId=race-once', { token: alice });
+  assert.equal(r.json.totalCount, 1);
+  assert.deepEqual(r.json.images.map((i) => i.id), [id]);
+});
+
+test('complete refuses a stored object whose size differs from the declared contentLength', async () => {
+  const png = makePng(240, 160, { seed: 31 });
+  const r = await start(svc, alice, { filename: 'sized.png', contentType: 'image/png', contentLength: png.length, albumId: 'sized' });
+  const up = r.json;
+  const cases = [
+    [Buffer.concat([png, Buffer.from('trailing')]), 413, 'FILE_TOO_LARGE'],
+    [png.subarray(0, png.length - 1), 400, 'VALIDATION_FAILED'],
+  ];
+  for (const [bytes, status, code] of cases) {
+    // Written behind the service's back (S3 would take any length on a presigned URL).
+    await putObject(svc, `temp/${up.uploadId}`, bytes);
+    const done = await svc.req('POST', `/images/uploads/${up.uploadId}/complete`, { token: alice });
+    assert.equal(done.status, status, JSON.stringify(done.json));
+    assert.equal(done.json.code, code);
+    assert.equal(done.json.details.field, 'contentLength');
+    assert.equal(done.json.details.declaredBytes, String(png.length));
+    assert.equal(done.json.details.receivedBytes, String(bytes.length));
+    assert.equal(await readObject(svc, `temp/${up.uploadId}`), null, 'the refused object is removed');
+  }
+  assert.equal((await svc.req('GET', '/images?albumId=sized', { token: alice })).json.totalCount, 0);
+  // The URL still works for the right bytes.
+  assert.equal(curlPut(up.uploadUrl, png), 200);
+  const done = await svc.req('POST', `/images/uploads/${up.uploadId}/complete`, { token: alice });
+  assert.equal(done.status, 201, JSON.stringify(done.json));
+});
+
+test('the embedded PUT is bound to the declared length and type, judged from its head', { skip: DISTRIBUTED && 'S3 checks its own URLs' }, async () => {
+  const png = makePng(200, 200, { seed: 41 });
+  let r = await start(svc, alice, { filename: 'bound.png', contentType: 'image/png', contentLength: png.length });
+  const up = r.json;
+  assert.match(up.uploadUrl, new RegExp(`[?&]length=${png.length}&type=image/png&signature=[0-9a-f]{64}$`));
+  const put = (url, body, headers = { 'content-type': 'image/png' }) => svc.req('PUT', new URL(url).pathname + new URL(url).search, { body, headers });
+  const cases = [
+    [Buffer.concat([png, Buffer.alloc(1)]), { 'content-type': 'image/png' }, 413, 'FILE_TOO_LARGE', 'contentLength'],
+    [png.subarray(1), { 'content-type': 'image/png' }, 400, 'VALIDATION_FAILED', 'contentLength'],
+    [png, { 'content-type': 'image/jpeg' }, 400, 'VALIDATION_FAILED', 'contentType'],
+    [png, { 'content-type': 'text/html' }, 400, 'VALIDATION_FAILED', 'contentType'],
+    [png, {}, 400, 'VALIDATION_FAILED', 'contentType'],
+  ];
+  for (const [body, headers, status, code, field] of cases) {
+    r = await put(up.uploadUrl, body, headers);
+    assert.equal(r.status, status, `${JSON.stringify(headers)} ${body.length} → ${r.buf}`);
+    assert.equal(r.json.code, code);
+    assert.equal(r.json.details.field, field);
+    assert.equal(await readObject(svc, `temp/${up.uploadId}`), null, 'nothing is stored');
+  }
+  // Changing what the URL declares breaks its signature.
+  for (const [from, to] of [[`length=${png.length}`, `length=${png.length + 1}`], ['type=image/png', 'type=image/jpeg']]) {
+    r = await put(up.uploadUrl.replace(from, to), png, { 'content-type': to.startsWith('type=') ? 'image/jpeg' : 'image/png' });
+    assert.equal(r.status, 403);
+    assert.equal(r.json.code, 'NOT_AUTHORIZED');
+  }
+  r = await svc.req('POST', `/images/uploads/${up.uploadId}/complete`, { token: alice });
+  assert.equal(r.json.details.field, 'file');  // nothing arrived
+  r = await put(up.uploadUrl, png, { 'content-type': 'image/png; charset=binary' });
+  assert.equal(r.status, 200);
+  assert.deepEqual(await readObject(svc, `temp/${up.uploadId}`), png);
+  r = await svc.req('POST', `/images/uploads/${up.uploadId}/complete`, { token: alice });
+  assert.equal(r.status, 201, JSON.stringify(r.json));
 });

@@ -17,7 +17,7 @@ import { legacyIds as legacyIdsOf, listAll as listAllOf } from './lib/listing.mj
 const skip = DISTRIBUTED ? false : 'distributed pass only (migrate.test.mjs covers the embedded store)';
 const ROWS = Number(process.env.ISVC_MIGRATE_ROWS || 100000), USERS = Math.max(1, Math.round(ROWS / 50));
 const uuidOf = (s) => createHash('md5').update(s).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
-let pg, data;
+let pg, data, first;
 const dirs = [];
 
 before(async () => {
@@ -45,12 +45,16 @@ function freshStore(prefix) {
 
 
 test('legacy rows migrate into DynamoDB in batches; re-runs change nothing; verify is clean; lists match', { skip }, async () => {
-  const { dir, env } = freshStore('isvc-migd-');
+  first = freshStore('isvc-migd-');
+  const { dir, env } = first;
   const ok = ROWS - data.rejected;
   let r = await runTool(['migrate', '--legacy-url', pg.url], env);
   assert.equal(r.code, 0, r.err);
   console.log(r.out.trim());  // the summary with rows/s, kept in the test log
   assert.match(r.out, new RegExp(`read ${ROWS}, written ${ok} \\(created ${ok}, updated 0\\), skipped 0 unchanged, rejected ${data.rejected}`));
+  // Text the old system accepted (control characters in single-line fields) arrives normalised.
+  assert.match(r.out, new RegExp(`normalized ${data.normalized} \\(see `));
+  assert.equal(readFileSync(path.join(dir, 'migrate-normalized.jsonl'), 'utf8').trim().split('\n').length, data.normalized);
   assert.ok(!existsSync(path.join(dir, 'migrate-checkpoint.json')));
   r = await runTool(['migrate', '--legacy-url', pg.url], env);
   assert.match(r.out, new RegExp(`written 0 \\(created 0, updated 0\\), skipped ${ok} unchanged, rejected ${data.rejected} .*counter fixes 0,`));
@@ -104,6 +108,51 @@ test('a DynamoDB migration killed with SIGKILL resumes from its checkpoint and e
       const uid = uuidOf(`user${k}`);
       const res = await svc.req('GET', '/images?limit=1', { token: svc.token(uid) });
       assert.equal(res.json.totalCount, legacyIds(`user_id = '${uid}'`).length);
+    }
+  } finally {
+    assert.equal((await svc.stop()).code, 0);
+  }
+});
+
+test('legacy rows that would take another user\'s image or objects are rejected, never written (batch and per-record paths)', { skip }, async () => {
+  const { dir, env } = first;
+  const [victim, thief] = [uuidOf('user11'), uuidOf('user12')];
+  const victims = legacyIds(`user_id = '${victim}'`);
+  const [taken] = victims;
+  const keyOf = (id) => pg.sql(`SELECT s3_key FROM gallery_images WHERE id = '${id}'`).trim();
+  const thumbOf = (id) => pg.sql(`SELECT thumbnail_key FROM gallery_images WHERE id = '${id}'`).trim();
+  const svc = await new Service({}, dir).start();
+  try {
+    const token = svc.token(victim);
+    const before = (await svc.req('GET', `/images/${taken}`, { token })).json;
+    pg.sql(`UPDATE gallery_images SET user_id = '${thief}', title = 'moved', updated_at = now() WHERE id = '${taken}'`);
+    // New rows of the thief: one on the victim's object, one on her thumbnail, and two that
+    // collide with each other within one batch (the second is refused).
+    const [dupMain, dupThumb, first1, first2] = ['dup-main', 'dup-thumb', 'pair-1', 'pair-2'].map(uuidOf);
+    const insert = (id, user, key, thumb) => pg.sql(`INSERT INTO gallery_images (id, user_id, original_filename, mime_type,
+      file_size, s3_key, thumbnail_key, created_at, updated_at) VALUES ('${id}', '${user}', 'x.jpg', 'image/jpeg', 1, '${key}',
+      ${thumb ? `'${thumb}'` : 'NULL'}, now(), now())`);
+    insert(dupMain, thief, keyOf(victims[1]), null);
+    insert(dupThumb, thief, 'legacy/thief/own.jpg', thumbOf(victims[2]) || keyOf(victims[2]));
+    insert(first1, uuidOf('user13'), 'legacy/pair/shared.jpg', null);
+    insert(first2, thief, 'legacy/pair/shared.jpg', null);
+    try {
+      const r = await runTool(['migrate', '--legacy-url', pg.url, '--since', '1h'], env);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /read 5, written 1 \(created 1, updated 0\), skipped 0 unchanged, rejected 4 /);
+      const rejects = readFileSync(path.join(dir, 'migrate-rejects.jsonl'), 'utf8').trim().split('\n').map(JSON.parse);
+      const reason = Object.fromEntries(rejects.map((x) => [x.id, x.reason]));
+      assert.equal(rejects.length, 4, JSON.stringify(rejects));
+      assert.match(reason[taken], /^userId: IMAGE_OWNER_CONFLICT/);
+      for (const id of [dupMain, dupThumb, first2]) assert.match(reason[id], /OBJECT_KEY_CONFLICT/, id);
+      assert.deepEqual((await svc.req('GET', `/images/${taken}`, { token })).json, before);
+      const thiefToken = svc.token(thief);
+      for (const id of [taken, dupMain, dupThumb, first2])
+        assert.equal((await svc.req('GET', `/images/${id}`, { token: thiefToken })).status, id === taken ? 403 : 404, id);
+      assert.equal((await svc.req('GET', `/images/${first1}`, { token: svc.token(uuidOf('user13')) })).status, 200);
+    } finally {
+      pg.sql(`UPDATE gallery_images SET user_id = '${victim}' WHERE id = '${taken}';
+              DELETE FROM gallery_images WHERE id IN ('${dupMain}', '${dupThumb}', '${first1}', '${first2}')`);
     }
   } finally {
     assert.equal((await svc.stop()).code, 0);

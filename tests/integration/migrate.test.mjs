@@ -48,6 +48,15 @@ test('100k legacy rows migrate into the embedded store; verify is clean; the API
   const rejects = readFileSync(path.join(dir, 'migrate-rejects.jsonl'), 'utf8').trim().split('\n').map(JSON.parse);
   assert.equal(rejects.length, data.rejected);
   assert.ok(rejects.every((x) => /^(mimeType|description): /.test(x.reason)), JSON.stringify(rejects));
+  // Text the old system accepted arrives normalised, counted in the summary and the report.
+  assert.ok(data.normalized > ROWS / 100, `${data.normalized} normalised rows in the dataset`);
+  assert.match(r.out, new RegExp(`rejected ${data.rejected} \\(see [^)]*\\), normalized ${data.normalized} \\(see `));
+  const normalized = readFileSync(path.join(dir, 'migrate-normalized.jsonl'), 'utf8').trim().split('\n').map(JSON.parse);
+  assert.equal(normalized.length, data.normalized);
+  const fieldsOf = Object.fromEntries(normalized.map((n) => [n.id, n.fields]));
+  assert.equal(fieldsOf[uuidOf('img1')], 'title');
+  assert.equal(fieldsOf[uuidOf('img10')], 'originalFilename');  // the bidi override
+  assert.equal(fieldsOf[uuidOf('img9')], 'originalFilename');  // CR LF
   assert.ok(!existsSync(path.join(dir, 'migrate-checkpoint.json')), 'a finished run leaves no checkpoint');
 
   const v = await tool(['verify', '--legacy-url', pg.url, '--json']);
@@ -84,6 +93,17 @@ test('100k legacy rows migrate into the embedded store; verify is clean; the API
   assert.equal(img.version, 1);
   assert.equal(img.processingStatus, 'completed');
   assert.equal(img.imageUrl, `${svc.base}/files/${row.s3_key}`);
+  // Rows with control characters in single-line fields are in their owner's list, normalised.
+  for (const [k, field, want] of [[1, 'title', 'Title 1 second line'], [10, 'originalFilename', 'photogpj.exe'],
+    [9, 'originalFilename', 'photo 9.jpg'], [186, 'altText', 'alt 186'], [4, 'description', 'bell  4']]) {
+    const legacyRow = JSON.parse(pg.sql(`SELECT row_to_json(g) FROM gallery_images g WHERE id = '${uuidOf(`img${k}`)}'`));
+    const got = await svc.req('GET', `/images/${legacyRow.id}`, { token: svc.token(legacyRow.user_id) });
+    assert.equal(got.status, 200, `img${k}`);
+    assert.equal(got.json[field], want, `img${k}`);
+    assert.ok((await listAll(svc.token(legacyRow.user_id))).ids.includes(legacyRow.id));
+  }
+  const tagged = JSON.parse(pg.sql(`SELECT row_to_json(g) FROM gallery_images g WHERE id = '${uuidOf('img244')}'`));
+  assert.deepEqual((await svc.req('GET', `/images/${tagged.id}`, { token: svc.token(tagged.user_id) })).json.tags, ['tab bed', 'tag6']);
 });
 
 test('rollback: changes made through the API reach the legacy table with --reverse; verify is clean', { skip }, async () => {
@@ -158,5 +178,35 @@ test('a migration killed with SIGKILL resumes from its checkpoint and ends like 
     assert.equal(f.checked, ROWS - data.rejected);
   } finally {
     rmSync(killed, { recursive: true, force: true });
+  }
+});
+
+test('a legacy row that would take another user\'s image or objects is rejected and counted, never written', { skip }, async () => {
+  const [victim, thief] = [userId(11), userId(12)];
+  const [taken] = legacyIds(`user_id = '${victim}'`);
+  const keyOf = pg.sql(`SELECT s3_key FROM gallery_images WHERE id = '${legacyIds(`user_id = '${victim}'`)[1]}'`).trim();
+  const token = svc.token(victim);
+  const before = (await svc.req('GET', `/images/${taken}`, { token })).json;
+  // The row changed owner in the legacy table; another row of another user points at the
+  // victim's object.
+  pg.sql(`UPDATE gallery_images SET user_id = '${thief}', title = 'moved', updated_at = now() WHERE id = '${taken}'`);
+  const dup = uuidOf('dup-key-row');
+  pg.sql(`INSERT INTO gallery_images (id, user_id, original_filename, mime_type, file_size, s3_key, created_at, updated_at)
+          VALUES ('${dup}', '${thief}', 'dup.jpg', 'image/jpeg', 1, '${keyOf}', now(), now())`);
+  try {
+    const r = await tool(['migrate', '--legacy-url', pg.url, '--since', '1h']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /rejected 2 /);
+    const rejects = readFileSync(path.join(dir, 'migrate-rejects.jsonl'), 'utf8').trim().split('\n').map(JSON.parse);
+    const reason = Object.fromEntries(rejects.map((x) => [x.id, x.reason]));
+    assert.match(reason[taken], /^userId: IMAGE_OWNER_CONFLICT/);
+    assert.match(reason[dup], /^s3Key: OBJECT_KEY_CONFLICT/);
+    assert.equal(rejects.length, 2);
+    // The victim's image is as it was; the thief has neither.
+    assert.deepEqual((await svc.req('GET', `/images/${taken}`, { token })).json, before);
+    assert.equal((await svc.req('GET', `/images/${dup}`, { token: svc.token(thief) })).status, 404);
+    assert.ok(!(await listAll(svc.token(thief))).ids.includes(taken));
+  } finally {
+    pg.sql(`UPDATE gallery_images SET user_id = '${victim}' WHERE id = '${taken}'; DELETE FROM gallery_images WHERE id = '${dup}'`);
   }
 });

@@ -161,3 +161,19 @@ TEST(Config, HostileClientLimits) {
 
 }  // namespace
 }  // namespace isvc::app
+
+namespace isvc::app {
+namespace {
+
+TEST(Config, ImportKeyPrefixesAreAListOfRelativePrefixes) {
+  EXPECT_TRUE(load_config(env({})).import_key_prefixes.empty());
+  auto c = load_config(env({{"IMPORT_KEY_PREFIXES", " legacy/{userId}/ ,shared/,,"}}));
+  EXPECT_EQ(c.import_key_prefixes, (std::vector<std::string>{"legacy/{userId}/", "shared/"}));
+  for (const char* bad : {"/abs/", "../x/", "a/../b", "http://x/", "c:/x", "a//b", "temp/", "a\\b",
+                          "legacy/{user}/", "legacy/{userId/", "a/./b"})
+    EXPECT_EQ(error_of({{"IMPORT_KEY_PREFIXES", bad}}).rfind("IMPORT_KEY_PREFIXES:", 0), 0u) << bad;
+  EXPECT_EQ(error_of({{"IMPORT_KEY_PREFIXES", "gallery/a:b/"}}), "");  // ':' past the first segment
+}
+
+}  // namespace
+}  // namespace isvc::app

@@ -49,6 +49,17 @@ class MemoryMetadata : public storage::MetadataStore {
       if (r.user_id == q.user_id && r.state == ImageState::Active) p.items.push_back(r);
     return p;
   }
+  storage::ListPage list_deleting(const storage::ListQuery& q) override {
+    storage::ListPage p;
+    for (auto& [id, r] : rows)
+      if (r.user_id == q.user_id && r.state == ImageState::Deleting) p.items.push_back(r);
+    return p;
+  }
+  int64_t count_deleting(const std::string& u) override {
+    int64_t n = 0;
+    for (auto& [id, r] : rows) n += r.user_id == u && r.state == ImageState::Deleting;
+    return n;
+  }
   int64_t count(const std::string& u, const std::optional<std::string>&,
                 const std::optional<std::string>&) override {
     int64_t n = 0;
@@ -62,13 +73,26 @@ class MemoryMetadata : public storage::MetadataStore {
   }
   int64_t check_counters(bool) override { return 0; }
   std::map<std::string, domain::UploadRecord> uploads;
-  void put_upload(const domain::UploadRecord& u) override { uploads[u.id] = u; }
+  void put_upload(const domain::UploadRecord& u) override {
+    uploads[u.id] = u;
+    upload_claims.erase(u.id);
+  }
   std::optional<domain::UploadRecord> get_upload(const std::string& id, int64_t now) override {
     auto it = uploads.find(id);
     if (it == uploads.end() || it->second.expires_at_ms <= now) return std::nullopt;
     return it->second;
   }
   void remove_upload(const std::string& id) override { uploads.erase(id); }
+  std::map<std::string, int64_t> upload_claims;
+  bool claim_upload(const std::string& id, int64_t now, int64_t lease_until) override {
+    auto it = uploads.find(id);
+    if (it == uploads.end() || it->second.expires_at_ms <= now || it->second.completed_image_id ||
+        upload_claims[id] > now)
+      return false;
+    upload_claims[id] = lease_until;
+    return true;
+  }
+  void release_upload(const std::string& id) override { upload_claims.erase(id); }
   std::optional<domain::IdempotencyRecord> claim_idempotency(const domain::IdempotencyRecord& p,
                                                              int64_t now) override {
     auto it = idem.find(p.key);
@@ -325,6 +349,83 @@ TEST_F(Fixture, DeleteThatFailsHalfWayIsHiddenAndFinishedByARetry) {
   EXPECT_EQ(code_of([&] { svc.remove(alice, rec.id); }), ErrorCode::ImageNotFound);
 }
 
+TEST_F(Fixture, DisplayFieldsLoseInvisibleCharactersOnUploadAndUpdate) {
+  UploadRequest r;
+  r.bytes = "IMG-bytes";
+  r.filename = "photo\u202Egpj.exe";
+  r.title = "ti\u200Btle";
+  r.description = "line\u2066 1\nline 2";
+  r.alt_text = "\uFEFFalt";
+  r.tags = {"\u200Bsea", "sea", "\u2068"};
+  auto rec = svc.upload(alice, r);
+  EXPECT_EQ(rec.original_filename, "photogpj.exe");
+  EXPECT_EQ(rec.title, "title");
+  EXPECT_EQ(rec.description, "line 1\nline 2");
+  EXPECT_EQ(rec.alt_text, "alt");
+  EXPECT_EQ(rec.tags, (std::vector<std::string>{"sea"}));
+  UpdateRequest up;
+  up.version = 1;
+  up.title = std::optional<std::string>("new\u202Dtitle");
+  up.tags = std::vector<std::string>{"a\u200Eb"};
+  auto out = svc.update(alice, rec.id, up);
+  EXPECT_EQ(out.title, "newtitle");
+  EXPECT_EQ(out.tags, (std::vector<std::string>{"ab"}));
+  ListRequest lr;
+  lr.tag = "a\u200Bb";  // filters match what is stored
+  EXPECT_EQ(svc.list(alice, lr).total_count, 1);
+  r.title = "bell\x07";  // other controls are still refused
+  EXPECT_EQ(code_of([&] { svc.upload(alice, r); }), ErrorCode::ValidationFailed);
+}
+
+TEST_F(Fixture, ImportNeverChangesTheOwner) {
+  LegacyRecord l;
+  l.id = "123e4567-e89b-12d3-a456-426614174000";
+  l.user_id = "alice";
+  l.original_filename = "a.jpg";
+  l.mime_type = "image/jpeg";
+  l.s3_key = "gallery/alice/a.jpg";
+  l.created_at_ms = 1000;
+  EXPECT_EQ(svc.import_legacy(service, l).second, ImportOutcome::Created);
+  auto theft = l;
+  theft.user_id = "bob";
+  theft.updated_at_ms = 99'000;
+  try {
+    svc.import_legacy(service, theft);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::OwnerConflict);
+    EXPECT_EQ(e.details().at("field"), "userId");
+  }
+  EXPECT_EQ(meta.rows.at(l.id).user_id, "alice");
+  EXPECT_EQ(meta.rows.at(l.id).version, 1);
+  EXPECT_EQ(meta.import_batch({map_legacy(theft, "local")})[0], ImportOutcome::OwnerConflict);
+  theft.user_id = "alice";  // the owner's own newer copy is an update
+  EXPECT_EQ(svc.import_legacy(service, theft).second, ImportOutcome::Updated);
+  auto bad = l;
+  bad.id = "123e4567-e89b-12d3-a456-426614174001";
+  bad.s3_key = "../../x";
+  EXPECT_EQ(code_of([&] { svc.import_legacy(service, bad); }), ErrorCode::ValidationFailed);
+}
+
+TEST_F(Fixture, ErasureFinishesStuckDeletesAndCountsThem) {
+  auto a = upload_one(alice);
+  auto b = upload_one(alice);
+  auto other = upload_one(bob);
+  objects.fail_remove = true;
+  EXPECT_EQ(code_of([&] { svc.remove(alice, a.id); }), ErrorCode::S3DeleteFailed);  // stuck
+  auto done = svc.erase_user(alice, "alice", clock.now_ms() + 1000);
+  EXPECT_EQ(done.deleted, 0);
+  EXPECT_EQ(done.remaining, 2);  // b failed too: both hidden, neither gone
+  EXPECT_EQ(meta.rows.at(b.id).state, ImageState::Deleting);
+  objects.fail_remove = false;
+  done = svc.erase_user(alice, "alice", clock.now_ms() + 1000);
+  EXPECT_EQ(done.deleted, 2);
+  EXPECT_EQ(done.remaining, 0);
+  EXPECT_FALSE(meta.rows.count(a.id));
+  EXPECT_FALSE(objects.objects.count(a.s3_key));
+  EXPECT_TRUE(meta.rows.count(other.id));
+}
+
 TEST_F(Fixture, ListValidatesLimitAndBindsCursors) {
   ListRequest r;
   r.limit = 0;
@@ -344,8 +445,8 @@ namespace {
 
 class FixedUrls : public UploadUrlSigner {
  public:
-  std::string put_url(const std::string& id, int64_t exp) override {
-    return "https://up.example/" + id + "?e=" + std::to_string(exp);
+  std::string put_url(const UploadRecord& u, int64_t exp) override {
+    return "https://up.example/" + u.id + "?e=" + std::to_string(exp);
   }
 };
 
@@ -388,8 +489,43 @@ TEST_F(DirectFixture, CompletePassesTheRequestIdToTheProcessor) {
   EXPECT_EQ(processor.request_id, "req-7");
 }
 
+TEST_F(DirectFixture, OneCompleteAtATimeAndTheDeclaredLength) {
+  StartUploadRequest r{"a\u202E.png", "image/png", 9, std::string("t\u200Bt"), {}, {}, {}, {}};
+  auto started = uploads.start(alice, r);
+  EXPECT_EQ(started.record.filename, "a.png");
+  EXPECT_EQ(started.record.title, "tt");
+  const auto& id = started.record.id;
+  EXPECT_EQ(code_of([&] { uploads.receive(id, "IMG-bytes!", "image/png"); }),
+            ErrorCode::FileTooLarge);
+  EXPECT_EQ(code_of([&] { uploads.receive(id, "IMG-byte", "image/png"); }),
+            ErrorCode::ValidationFailed);
+  EXPECT_EQ(code_of([&] { uploads.receive(id, "IMG-bytes", "image/jpeg"); }),
+            ErrorCode::ValidationFailed);
+  EXPECT_FALSE(objects.objects.count(temp_object_key(id)));
+  objects.put(temp_object_key(id), "IMG-bytes-and-more", "image/png");  // behind its back
+  EXPECT_EQ(code_of([&] { uploads.complete(alice, id); }), ErrorCode::FileTooLarge);
+  EXPECT_FALSE(objects.objects.count(temp_object_key(id)));
+  EXPECT_TRUE(meta.upload_claims.empty());  // a failed complete lets the next one in
+  uploads.receive(id, "IMG-bytes", "image/png; charset=x");
+
+  ASSERT_TRUE(meta.claim_upload(id, clock.now_ms(), clock.now_ms() + 300'000));  // another one
+  try {
+    uploads.complete(alice, id);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::UploadInProgress);
+    EXPECT_EQ(e.retry_after_s, 1);
+  }
+  EXPECT_EQ(processor.processed, 0);
+  clock.advance(300'000);  // its lease ran out (the process died)
+  auto [img, created] = uploads.complete(alice, id);
+  EXPECT_TRUE(created);
+  EXPECT_EQ(processor.processed, 1);
+  EXPECT_EQ(uploads.complete(alice, id).first.id, img.id);
+}
+
 TEST_F(DirectFixture, SweepRemovesOnlyLapsedTempObjectsAndRecords) {
-  StartUploadRequest r{"a.png", "image/png", 9, {}, {}, {}, {}, {}};
+  StartUploadRequest r{"a.png", "image/png", 7, {}, {}, {}, {}, {}};
   auto old_upload = uploads.start(alice, r);
   uploads.receive(old_upload.record.id, "IMG-old", "image/png");
   auto kept_image = upload_one(alice);

@@ -1,7 +1,9 @@
-// The embedded mode's signed upload URLs: bound to the upload id and expiry, and expiring.
+// The embedded mode's signed upload URLs: bound to the upload id, the expiry and the declared
+// length and type, judged from the PUT's head alone.
 #include <gtest/gtest.h>
 
 #include "domain/direct_upload.h"
+#include "domain/error.h"
 
 namespace isvc::domain {
 namespace {
@@ -13,24 +15,100 @@ std::string param(const std::string& url, const std::string& name) {
   return url.substr(start, url.find('&', start) - start);
 }
 
-TEST(ServiceUploadUrls, SignsIdAndExpiryAndChecksBoth) {
+const std::string kId = "01J0000000000000000000000A";
+
+struct Checked {
+  ErrorCode code = ErrorCode::Internal;  // Internal: accepted
+  std::string field;
+};
+
+Checked check(const ServiceUploadUrls& urls, const std::string& id, const SignedPutQuery& q,
+              std::optional<std::string_view> length, std::optional<std::string_view> type,
+              int64_t now) {
+  try {
+    EXPECT_EQ(urls.check_put(id, q, length, type, now), 1234);
+    return {};
+  } catch (const Error& e) {
+    auto f = e.details().find("field");
+    return {e.code(), f == e.details().end() ? "" : f->second};
+  }
+}
+
+TEST(ServiceUploadUrls, SignsIdExpiryLengthAndType) {
   ServiceUploadUrls urls("secret-key", "http://127.0.0.1:8080");
-  std::string id = "01J0000000000000000000000A";
-  auto url = urls.put_url(id, 1000);
-  EXPECT_EQ(url.rfind("http://127.0.0.1:8080/uploads/" + id + "?expires=1000&signature=", 0), 0u);
-  auto sig = param(url, "signature");
-  EXPECT_EQ(sig.size(), 64u);
-  EXPECT_TRUE(urls.verify(id, "1000", sig, 999));
-  EXPECT_TRUE(urls.verify(id, "1000", sig, 1000));
-  EXPECT_FALSE(urls.verify(id, "1000", sig, 1001));                           // expired
-  EXPECT_FALSE(urls.verify(id, "2000", sig, 999));                            // expiry changed
-  EXPECT_FALSE(urls.verify("01J0000000000000000000000B", "1000", sig, 999));  // other upload
-  EXPECT_FALSE(urls.verify(id, "1000", "", 999));
-  EXPECT_FALSE(urls.verify(id, "", sig, 999));
-  EXPECT_FALSE(urls.verify(id, "1000x", sig, 999));
-  EXPECT_FALSE(urls.verify(id, "1000", sig.substr(0, 63) + (sig[63] == '0' ? "1" : "0"), 999));
-  ServiceUploadUrls other("another-key", "http://127.0.0.1:8080");
-  EXPECT_FALSE(other.verify(id, "1000", sig, 999));
+  auto url = urls.put_url(kId, 1234, "image/png", 1000);
+  EXPECT_EQ(url.rfind("http://127.0.0.1:8080/uploads/" + kId +
+                          "?expires=1000&length=1234&type=image/png&signature=",
+                      0),
+            0u);
+  SignedPutQuery q{"1000", "1234", "image/png", param(url, "signature")};
+  EXPECT_EQ(q.signature.size(), 64u);
+  EXPECT_EQ(check(urls, kId, q, "1234", "image/png", 999).code, ErrorCode::Internal);
+  EXPECT_EQ(check(urls, kId, q, "1234", "Image/PNG; charset=binary", 1000).code,
+            ErrorCode::Internal);
+
+  auto forbidden = [&](SignedPutQuery changed, const std::string& id = kId, int64_t now = 999) {
+    return check(urls, id, changed, "1234", "image/png", now).code == ErrorCode::NotAuthorized;
+  };
+  EXPECT_TRUE(forbidden(q, kId, 1001));  // expired
+  auto other = q;
+  other.expires = "2000";
+  EXPECT_TRUE(forbidden(other));
+  other = q;
+  other.length = "9999";  // a longer body, with the length changed in the URL
+  EXPECT_TRUE(forbidden(other));
+  other = q;
+  other.type = "image/jpeg";
+  EXPECT_TRUE(forbidden(other));
+  EXPECT_TRUE(forbidden(q, "01J0000000000000000000000B"));
+  for (auto bad : {"", "1000x", "-1"}) {
+    other = q;
+    other.expires = bad;
+    EXPECT_TRUE(forbidden(other)) << bad;
+  }
+  other = q;
+  other.signature = q.signature.substr(0, 63) + (q.signature[63] == '0' ? "1" : "0");
+  EXPECT_TRUE(forbidden(other));
+  other.signature = "";
+  EXPECT_TRUE(forbidden(other));
+  ServiceUploadUrls another("another-key", "http://127.0.0.1:8080");
+  EXPECT_EQ(check(another, kId, q, "1234", "image/png", 999).code, ErrorCode::NotAuthorized);
+}
+
+TEST(ServiceUploadUrls, RefusesAnotherLengthOrTypeFromTheHead) {
+  ServiceUploadUrls urls("secret-key", "http://h");
+  auto url = urls.put_url(kId, 1234, "image/png", 1000);
+  SignedPutQuery q{"1000", "1234", "image/png", param(url, "signature")};
+  auto longer = check(urls, kId, q, "1235", "image/png", 0);
+  EXPECT_EQ(longer.code, ErrorCode::FileTooLarge);
+  EXPECT_EQ(longer.field, "contentLength");
+  auto shorter = check(urls, kId, q, "1233", "image/png", 0);
+  EXPECT_EQ(shorter.code, ErrorCode::ValidationFailed);
+  EXPECT_EQ(shorter.field, "contentLength");
+  for (std::optional<std::string_view> cl :
+       {std::optional<std::string_view>{}, std::optional<std::string_view>{"12x"},
+        std::optional<std::string_view>{""}}) {
+    auto r = check(urls, kId, q, cl, "image/png", 0);
+    EXPECT_EQ(r.code, ErrorCode::ValidationFailed);
+    EXPECT_EQ(r.field, "contentLength");
+  }
+  for (std::optional<std::string_view> ct :
+       {std::optional<std::string_view>{}, std::optional<std::string_view>{"image/jpeg"},
+        std::optional<std::string_view>{"image/pngx"}, std::optional<std::string_view>{""}}) {
+    auto r = check(urls, kId, q, "1234", ct, 0);
+    EXPECT_EQ(r.code, ErrorCode::ValidationFailed);
+    EXPECT_EQ(r.field, "contentType");
+  }
+  // The signature is checked before anything the client can vary in its headers.
+  auto forged = q;
+  forged.signature = std::string(64, '0');
+  EXPECT_EQ(check(urls, kId, forged, "1", "text/plain", 0).code, ErrorCode::NotAuthorized);
+}
+
+TEST(MediaType, LowerCasedWithoutParameters) {
+  EXPECT_EQ(media_type("Image/PNG"), "image/png");
+  EXPECT_EQ(media_type(" image/jpeg ; q=1"), "image/jpeg");
+  EXPECT_EQ(media_type(""), "");
 }
 
 }  // namespace

@@ -75,6 +75,55 @@ TEST(LegacyMapping, RejectsNameTheReason) {
   EXPECT_EQ(why, "createdAt: NULL");
 }
 
+TEST(LegacyMapping, ControlCharactersInSingleLineFieldsAreNormalisedNotRejected) {
+  auto r = row();
+  r.title = "Castle\nat night";
+  r.alt_text = "\ta castle\t";
+  r.original_filename = "castle\r\n.jpg";
+  r.tags_json = R"(["sea\nside", "\u0007", "plain"])";
+  r.description = "line 1\nline 2\tend\x01";
+  std::string why, changed;
+  auto rec = map_row(r, "b", why, &changed);
+  ASSERT_TRUE(rec) << why;
+  EXPECT_EQ(rec->title, "Castle at night");
+  EXPECT_EQ(rec->alt_text, "a castle");
+  EXPECT_EQ(rec->original_filename, "castle .jpg");
+  EXPECT_EQ(rec->tags, (std::vector<std::string>{"sea side", "plain"}));
+  EXPECT_EQ(rec->description, "line 1\nline 2\tend ");
+  EXPECT_EQ(changed, "originalFilename,title,description,altText,tags");
+  // Invisible format characters count as a normalisation too; an untouched row reports none.
+  r = row();
+  r.title = "photo\u202Egpj";
+  EXPECT_EQ(map_row(r, "b", why, &changed)->title, "photogpj");
+  EXPECT_EQ(changed, "title");
+  EXPECT_TRUE(map_row(row(), "b", why, &changed));
+  EXPECT_EQ(changed, "");
+  // A name with nothing visible left is the name of a nameless upload.
+  r = row();
+  r.original_filename = "\n\t";
+  EXPECT_EQ(map_row(r, "b", why, &changed)->original_filename, "upload");
+  // Normalised on every run the same way: verify compares what migrate stored.
+  r.title = "a\n\nb";
+  EXPECT_EQ(*map_row(r, "b", why)->title, *map_row(r, "", why)->title);
+}
+
+TEST(LegacyMapping, KeysAreValidatedAndPrefixesApplied) {
+  std::string why;
+  auto r = row();
+  r.s3_key = "../../x";
+  EXPECT_FALSE(map_row(r, "b", why));
+  EXPECT_EQ(why.rfind("s3Key: ", 0), 0u) << why;
+  r = row();
+  r.thumbnail_key = "temp/01J0000000000000000000000A";
+  EXPECT_FALSE(map_row(r, "b", why));
+  EXPECT_EQ(why.rfind("thumbnailKey: ", 0), 0u) << why;
+  domain::ImportKeyPolicy p{{"gallery/u/"}};
+  EXPECT_TRUE(map_row(row(), "b", why, nullptr, p)) << why;
+  p.allowed_prefixes = {"other/"};
+  EXPECT_FALSE(map_row(row(), "b", why, nullptr, p));
+  EXPECT_EQ(why.rfind("s3Key: ", 0), 0u) << why;
+}
+
 TEST(LegacyMapping, ServiceIdsInTheLegacyColumns) {
   // The ULID spec's example and the UUID with the same 128 bits.
   EXPECT_EQ(ulid_to_uuid("01ARZ3NDEKTSV4RRFFQ69G5FAV"), "01563e3a-b5d3-d676-4c61-efb99302bd5b");

@@ -78,7 +78,10 @@ CREATE INDEX gallery_images_created ON gallery_images (created_at, id);`;
 // (seeded by md5 of the row number, so every run produces the same data). It holds the edge cases
 // of the migration: NULL width/height, NULL thumbnail_key, NULL tags, tags as a JSON object or a
 // scalar, 255-character unicode filenames, equal created_at timestamps (three rows per second),
-// album ids, and rows that must be rejected (a non-image MIME type; a description over 5000 chars).
+// album ids, rows that must be rejected (a non-image MIME type; a description over 5000 chars),
+// and text the old system accepted that the service normalises (about 1 row in 90 has a title
+// with a newline, as in a real table; tabs in alt texts and tags, CR/LF and a bidi override in
+// file names, a bell in descriptions).
 export function generateLegacy(pg, rows = 100000, users = 2000) {
   pg.sql(LEGACY_SCHEMA);
   pg.sql(`
@@ -87,17 +90,22 @@ SELECT
   md5('img' || i)::uuid,
   md5('user' || (i % ${users}))::uuid,
   CASE WHEN i % 4 = 0 THEN md5('album' || (i % ${users}) || '-' || (i % 3))::uuid END,
-  CASE WHEN i % 97 = 0 THEN repeat('é', 250) || '.jpeg' ELSE 'photo ' || i || '.jpg' END,
+  CASE WHEN i % 97 = 0 THEN repeat('é', 250) || '.jpeg'
+       WHEN i % 401 = 9 THEN E'photo\r\n' || i || '.jpg'
+       WHEN i % 401 = 10 THEN 'photo' || U&'\\202E' || 'gpj.exe'
+       ELSE 'photo ' || i || '.jpg' END,
   CASE WHEN i % 20011 = 7 THEN 'application/pdf' WHEN i % 5 = 0 THEN 'image/png' ELSE 'image/jpeg' END,
   10000 + (i * 7919) % 5000000,
   CASE WHEN i % 17 = 0 THEN NULL ELSE 800 + i % 3200 END,
   CASE WHEN i % 17 = 0 THEN NULL ELSE 600 + i % 2400 END,
   'gallery/' || md5('user' || (i % ${users})) || '/' || i || '.jpg',
   CASE WHEN i % 13 = 0 THEN NULL ELSE 'gallery/' || md5('user' || (i % ${users})) || '/thumb_' || i || '.jpg' END,
-  CASE WHEN i % 7 = 0 THEN NULL ELSE 'Title ' || i END,
-  CASE WHEN i % 30011 = 11 THEN repeat('x', 6000) WHEN i % 2 = 0 THEN 'Description of ' || i || E'\\nsecond line' END,
-  CASE WHEN i % 9 = 0 THEN 'alt ' || i END,
+  CASE WHEN i % 7 = 0 THEN NULL WHEN i % 90 = 1 THEN 'Title ' || i || E'\nsecond line' ELSE 'Title ' || i END,
+  CASE WHEN i % 30011 = 11 THEN repeat('x', 6000) WHEN i % 307 = 4 THEN E'bell\x07 ' || i
+       WHEN i % 2 = 0 THEN 'Description of ' || i || E'\\nsecond line' END,
+  CASE WHEN i % 9 = 0 THEN 'alt ' || i WHEN i % 181 = 5 THEN E'alt\t' || i END,
   CASE WHEN i % 11 = 0 THEN NULL
+       WHEN i % 241 = 3 THEN jsonb_build_array(E'tab\tbed', 'tag' || (i % 7))
        WHEN i % 19 = 0 THEN jsonb_build_object('a', 'tag' || (i % 50), 'b', 'extra')
        WHEN i % 23 = 0 THEN to_jsonb('solo' || (i % 10))
        ELSE jsonb_build_array('tag' || (i % 50), 'tag' || (i % 7)) END,
@@ -105,5 +113,15 @@ SELECT
   timestamptz '2020-01-01 00:00:00+00' + ((i / 3) || ' seconds')::interval + ((i % 5) || ' days')::interval
 FROM generate_series(1, ${rows}) AS i;`);
   const rejected = Number(pg.sql(`SELECT count(*) FROM gallery_images WHERE mime_type NOT LIKE 'image/%' OR length(description) > 5000`).trim());
-  return { rows, users, rejected };
+  return { rows, users, rejected, normalized: countNormalized(pg) };
+}
+
+// Rows the migration stores with their text normalised (control characters replaced, invisible
+// format characters removed), rejected rows excepted.
+export function countNormalized(pg) {
+  return Number(pg.sql(`SELECT count(*) FROM gallery_images
+    WHERE mime_type LIKE 'image/%' AND coalesce(length(description), 0) <= 5000 AND (
+      title ~ '[\\x01-\\x1f\\x7f]' OR alt_text ~ '[\\x01-\\x1f\\x7f]'
+      OR original_filename ~ '[\\x01-\\x1f\\x7f\\u202e]'
+      OR description ~ '[\\x01-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]' OR tags::text ~ '\\\\[tnrbf]|\\\\u00')`).trim());
 }
