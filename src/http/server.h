@@ -66,7 +66,10 @@ struct ServerOptions {
   int64_t min_body_rate_bps = 4096;  // average body rate required once body_idle_timeout_s passed
   int idle_timeout_s = 30;           // keep-alive wait for the next request
   int write_timeout_s = 60;
-  int linger_ms = 2000;      // after a refusal, how long the unread body is drained
+  // After a refusal, what the client still sends is drained (like nginx's lingering close) while
+  // it keeps coming: at most linger_idle_ms between reads and linger_total_ms in all.
+  int linger_idle_ms = 5000;
+  int linger_total_ms = 30000;
   int drain_timeout_s = 30;  // bound on waiting for in-flight requests at shutdown
 };
 

@@ -309,19 +309,24 @@ void Session::on_write(beast::error_code ec, std::size_t) {
 }
 
 // After refusing a request whose body we did not read, half-close and discard what the client
-// is still sending for a bounded time, so it sees our response instead of a connection reset.
-// A lingering connection no longer counts against the public and reserve caps (a turned-away
-// one does, for its whole short life).
+// is still sending while it keeps sending (bounded in time and bytes), so it reads our response
+// instead of a reset: a client still writing its body when the socket closes sees EPIPE, not
+// the answer. A lingering connection no longer counts against the public and reserve caps (a
+// turned-away one does, for its whole short life).
 void Session::linger_close() {
   if (seat_ != SeatKind::TurnAway) release_seat();
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream_.expires_after(std::chrono::milliseconds(srv_.opts.linger_ms));
+  linger_deadline_us_ = now_us() + int64_t(srv_.opts.linger_total_ms) * 1000;
   discard_ = std::make_shared<std::array<char, 65536>>();
   drain_more();
 }
 
 void Session::drain_more() {
+  int64_t left_us = linger_deadline_us_ - now_us();
+  if (left_us <= 0) return close();
+  stream_.expires_after(
+      std::chrono::microseconds(std::min<int64_t>(left_us, srv_.opts.linger_idle_ms * 1000LL)));
   stream_.async_read_some(asio::buffer(*discard_),
                           [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                             self->discarded_ += n;

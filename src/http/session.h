@@ -65,6 +65,7 @@ class Session : public std::enable_shared_from_this<Session> {
   int64_t started_us_ = 0;
   int64_t body_started_us_ = 0;
   int64_t body_deadline_us_ = 0;
+  int64_t linger_deadline_us_ = 0;
   uint64_t body_bytes_ = 0;
   uint64_t requests_served_ = 0;
   std::shared_ptr<std::array<char, 65536>> discard_;

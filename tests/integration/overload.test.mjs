@@ -35,13 +35,21 @@ test(`${N} concurrent 3 MB uploads: 201 or 503 + Retry-After, bounded RSS, retri
     const bytes = photo(dir);
     assert.ok(bytes.length > 3_000_000, String(bytes.length));
     const token = svc.token('load-user');
+    // One multipart body built once and sent 200 times: serialising a FormData per request
+    // blocked the test's own event loop for seconds on a loaded machine, so the clients, not the
+    // service, stalled.
+    const boundary = 'overload-boundary-7d1f';
+    const body = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="photo.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`),
+      bytes, Buffer.from(`\r\n--${boundary}--\r\n`)]);
     const send = async () => {
-      const form = new FormData();
-      form.append('file', new Blob([bytes]), 'photo.jpg');
       try {
-        const r = await fetch(`${svc.base}/images`, { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } });
-        const body = await r.json();
-        return { status: r.status, retryAfter: r.headers.get('retry-after'), code: body.code };
+        const r = await fetch(`${svc.base}/images`, {
+          method: 'POST', body,
+          headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+        });
+        const answer = await r.json();
+        return { status: r.status, retryAfter: r.headers.get('retry-after'), code: answer.code };
       } catch (e) {
         return { status: 'reset', error: String(e.cause ?? e) };
       }
