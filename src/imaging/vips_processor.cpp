@@ -8,6 +8,8 @@
 #include <mutex>
 
 #include "domain/error.h"
+#include "imaging/container_check.h"
+#include "imaging/vips_deadline.h"
 
 namespace isvc::imaging {
 
@@ -34,8 +36,11 @@ std::string take_blob(VipsBlob* out) {
   return s;
 }
 
+// The decode is sequential (strip by strip, as the sink asks for pixels): the deadline can stop
+// it between strips, and no temporary file is used. Random access would decode the whole image
+// inside the loader first, where no progress is reported.
 VImage load(ImageFormat f, VipsBlob* blob, bool strict) {
-  auto opts = VImage::option()->set("access", VIPS_ACCESS_RANDOM);
+  auto opts = VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL);
   if (strict) opts->set("fail_on", VIPS_FAIL_ON_TRUNCATED);
   switch (f) {
     case ImageFormat::Jpeg:
@@ -111,10 +116,15 @@ std::string drop_metadata_chunks(const std::string& webp) {
   return clean;
 }
 
-std::string encode_webp(const VImage& img, int quality, int effort) {
+std::string encode_webp(const VImage& img, int quality, int effort, VipsDeadline& deadline) {
+  deadline.watch(img);
   VipsBlob* out = img.webpsave_buffer(
       VImage::option()->set("Q", quality)->set("effort", effort)->set("strip", true));
   return drop_metadata_chunks(take_blob(out));
+}
+
+Error refused(const ContainerRefusal& r) {
+  return Error(ErrorCode::InvalidImage, r.message, {{"field", "file"}, {"reason", r.reason}});
 }
 
 }  // namespace
@@ -136,6 +146,11 @@ ProbeResult VipsProcessor::probe(std::string_view bytes) {
   if (r.format == ImageFormat::Unknown)
     throw Error(ErrorCode::InvalidFileType, "only JPEG, PNG and WebP images are accepted",
                 {{"field", "file"}});
+  // The container is walked before libvips sees the bytes: a bomb is refused here, cheaply. A
+  // broken structure is refused after the dimensions, in the SPEC's order of codes.
+  WalkResult walk = walk_container(r.format, bytes, limits_);
+  if (walk.refusal && walk.refusal->kind == ContainerRefusal::Kind::Limit)
+    throw refused(*walk.refusal);
   Blob blob(bytes);
   try {
     VImage head = load(r.format, blob.blob, false);  // lazy: reads the header only
@@ -144,7 +159,8 @@ ProbeResult VipsProcessor::probe(std::string_view bytes) {
     r.width = w;
     r.height = h;
   } catch (const vips::VError&) {
-    throw Error(ErrorCode::InvalidImage, "the image header cannot be read", {{"field", "file"}});
+    throw Error(ErrorCode::InvalidImage, "the image header cannot be read",
+                {{"field", "file"}, {"reason", "header_unreadable"}});
   }
   if (r.width < limits_.min_dimension || r.height < limits_.min_dimension ||
       r.width > limits_.max_dimension || r.height > limits_.max_dimension) {
@@ -156,19 +172,23 @@ ProbeResult VipsProcessor::probe(std::string_view bytes) {
                  {"width", std::to_string(r.width)},
                  {"height", std::to_string(r.height)}});
   }
+  if (walk.refusal) throw refused(*walk.refusal);
   return r;
 }
 
 ProcessedImage VipsProcessor::process(std::string_view bytes) {
   ProcessedImage out;
   out.probe = probe(bytes);  // type and dimensions from the header, before any decode
+  // Declared before the images so that it outlives them (it holds their signal handlers).
+  VipsDeadline deadline(limits_.processing_timeout_ms);
   Blob blob(bytes);
   try {
     VImage img = load(out.probe.format, blob.blob, true);
-    img = img.autorot();
     img = to_srgb8(img);
     // Decode once, fully, here: truncation and corruption surface now as INVALID_IMAGE.
+    deadline.watch(img);
     img = img.copy_memory();
+    img = img.autorot();  // in memory: a rotation needs random access to the pixels
     strip_metadata(img);
 
     VImage main = img;
@@ -176,8 +196,9 @@ ProcessedImage VipsProcessor::process(std::string_view bytes) {
       main = img.thumbnail_image(limits_.main_max, VImage::option()
                                                        ->set("height", limits_.main_max)
                                                        ->set("size", VIPS_SIZE_DOWN)
-                                                       ->set("no_rotate", true))
-                 .copy_memory();
+                                                       ->set("no_rotate", true));
+      deadline.watch(main);
+      main = main.copy_memory();
     }
     // The thumbnail comes from the (at most 2048 px) main image: measured 10 ms instead of
     // ~400 ms from a 12 MP original, with no visible difference at 400x400. Very elongated images
@@ -191,21 +212,22 @@ ProcessedImage VipsProcessor::process(std::string_view bytes) {
                                                             ->set("crop", VIPS_INTERESTING_CENTRE)
                                                             ->set("size", VIPS_SIZE_BOTH)
                                                             ->set("no_rotate", true));
-      return encode_webp(t, limits_.thumb_quality, limits_.webp_effort);
+      return encode_webp(t, limits_.thumb_quality, limits_.webp_effort, deadline);
     });
     out.main_width = main.width();
     out.main_height = main.height();
     std::exception_ptr main_error;
     try {
-      out.main_webp = encode_webp(main, limits_.main_quality, limits_.webp_effort);
+      out.main_webp = encode_webp(main, limits_.main_quality, limits_.webp_effort, deadline);
     } catch (...) {
       main_error = std::current_exception();
     }
     out.thumb_webp = thumb.get();
     if (main_error) std::rethrow_exception(main_error);
   } catch (const vips::VError& e) {
+    deadline.check();  // a killed pipeline fails like a corrupt one: the deadline tells them apart
     throw Error(ErrorCode::InvalidImage, "the image data is corrupt or truncated",
-                {{"field", "file"}});
+                {{"field", "file"}, {"reason", "decode_failed"}});
   }
   return out;
 }
