@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:?usage: scripts/fuzz.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(multipart jwt cursor probe json request)
+[ ${#targets[@]} -gt 0 ] || targets=(multipart jwt cursor probe json request png_walk jpeg_walk webp_walk)
 
 # The commit the harnesses are built from (+dirty with uncommitted changes), for fuzz/runs.tsv.
 build_commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -21,7 +21,8 @@ cmake --build --preset fuzz -j "${JOBS:-$(nproc)}"
 
 max_len() {
   case $1 in
-    probe) echo 65536 ;; request | multipart) echo 16384 ;; json) echo 8192 ;; *) echo 4096 ;;
+    probe | png_walk | jpeg_walk) echo 65536 ;; request | multipart | webp_walk) echo 16384 ;;
+    json) echo 8192 ;; *) echo 4096 ;;
   esac
 }
 
