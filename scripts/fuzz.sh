@@ -13,8 +13,10 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(multipart jwt cursor probe json request png_walk jpeg_walk webp_walk)
 
 # The commit the harnesses are built from (+dirty with uncommitted changes), for fuzz/runs.tsv.
+# What the runs themselves write (runs.tsv, merged corpora) is not a change to the code.
 build_commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-git diff --quiet HEAD -- src fuzz CMakeLists.txt 2>/dev/null || build_commit="$build_commit+dirty"
+git diff --quiet HEAD -- src fuzz CMakeLists.txt ':!fuzz/runs.tsv' ':!fuzz/corpus' 2>/dev/null ||
+  build_commit="$build_commit+dirty"
 
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "${JOBS:-$(nproc)}"
