@@ -10,18 +10,21 @@ cd "$(dirname "$0")/.."
 seconds=${1:?usage: scripts/fuzz.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(multipart jwt cursor probe json request)
+[ ${#targets[@]} -gt 0 ] || targets=(multipart jwt cursor probe json request png_walk jpeg_walk webp_walk)
 
 # The commit the harnesses are built from (+dirty with uncommitted changes), for fuzz/runs.tsv.
+# What the runs themselves write (runs.tsv, merged corpora) is not a change to the code.
 build_commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-git diff --quiet HEAD -- src fuzz CMakeLists.txt 2>/dev/null || build_commit="$build_commit+dirty"
+git diff --quiet HEAD -- src fuzz CMakeLists.txt ':!fuzz/runs.tsv' ':!fuzz/corpus' 2>/dev/null ||
+  build_commit="$build_commit+dirty"
 
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "${JOBS:-$(nproc)}"
 
 max_len() {
   case $1 in
-    probe) echo 65536 ;; request | multipart) echo 16384 ;; json) echo 8192 ;; *) echo 4096 ;;
+    probe | png_walk | jpeg_walk) echo 65536 ;; request | multipart | webp_walk) echo 16384 ;;
+    json) echo 8192 ;; *) echo 4096 ;;
   esac
 }
 

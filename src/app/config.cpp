@@ -208,6 +208,18 @@ Config load_config(const EnvLookup& env) {
   if (auto v = get("CURSOR_SECRET")) c.cursor_secret = *v;
   if (auto v = get("MAX_FILE_SIZE"))
     c.max_file_size = parse_int("MAX_FILE_SIZE", *v, 1024, 100LL * 1024 * 1024);
+  if (auto v = get("PROCESSING_TIMEOUT_MS"))
+    c.processing_timeout_ms = int(parse_int("PROCESSING_TIMEOUT_MS", *v, 0, 600'000));
+  if (auto v = get("IMAGE_MAX_METADATA_BYTES"))
+    c.image_max_metadata_bytes = parse_int("IMAGE_MAX_METADATA_BYTES", *v, 4096, 1LL << 30);
+  if (auto v = get("IMAGE_MAX_ICC_BYTES"))
+    c.image_max_icc_bytes = parse_int("IMAGE_MAX_ICC_BYTES", *v, 4096, 1LL << 30);
+  if (auto v = get("IMAGE_MAX_CHUNKS"))
+    c.image_max_chunks = parse_int("IMAGE_MAX_CHUNKS", *v, 16, 10'000'000);
+  if (auto v = get("JPEG_MAX_SCANS"))
+    c.jpeg_max_scans = parse_int("JPEG_MAX_SCANS", *v, 1, 100'000);
+  if (auto v = get("WEBP_MAX_FRAMES"))
+    c.webp_max_frames = parse_int("WEBP_MAX_FRAMES", *v, 1, 10'000'000);
   if (auto v = get("SUPPORTED_FORMATS")) {
     c.supported_formats.clear();
     for (auto f : split_list(*v)) {

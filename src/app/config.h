@@ -65,6 +65,14 @@ struct Config {
   std::string cursor_secret;
 
   int64_t max_file_size = 10 * 1024 * 1024;
+  // Image bombs (docs/security.md): container caps checked before decoding, and a deadline on
+  // each upload's processing.
+  int processing_timeout_ms = 10'000;          // PROCESSING_TIMEOUT_MS; 0 = none
+  int64_t image_max_metadata_bytes = 8 << 20;  // IMAGE_MAX_METADATA_BYTES
+  int64_t image_max_icc_bytes = 4 << 20;       // IMAGE_MAX_ICC_BYTES
+  int64_t image_max_chunks = 5000;             // IMAGE_MAX_CHUNKS
+  int64_t jpeg_max_scans = 100;                // JPEG_MAX_SCANS
+  int64_t webp_max_frames = 1000;              // WEBP_MAX_FRAMES
   std::vector<std::string> supported_formats = {"jpeg", "png", "webp"};
   int max_page_size = 100;
   std::vector<std::string> cors_allowed_origins;

@@ -117,6 +117,12 @@ int serve_command() {
   imaging::init_vips(std::max(1, cores / std::max(1, cfg.processing_threads)));
   imaging::ProcessingLimits limits;
   limits.webp_effort = cfg.webp_effort;
+  limits.processing_timeout_ms = cfg.processing_timeout_ms;
+  limits.max_metadata_bytes = cfg.image_max_metadata_bytes;
+  limits.max_icc_bytes = cfg.image_max_icc_bytes;
+  limits.max_chunks = cfg.image_max_chunks;
+  limits.jpeg_max_scans = cfg.jpeg_max_scans;
+  limits.webp_max_frames = cfg.webp_max_frames;
   imaging::VipsProcessor processor(limits);
   Backends backends = open_backends(cfg);
   // Every store call is timed per backend and operation (under the cache: the stores themselves).

@@ -4,11 +4,12 @@
 #include <vips/vips8>
 
 #include <cstring>
-#include <future>
 #include <mutex>
 
 #include "domain/error.h"
+#include "imaging/container_check.h"
 #include "imaging/srgb.h"
+#include "imaging/vips_deadline.h"
 #include "imaging/vips_log.h"
 
 namespace isvc::imaging {
@@ -36,8 +37,11 @@ std::string take_blob(VipsBlob* out) {
   return s;
 }
 
+// The decode is sequential (strip by strip, as the sink asks for pixels): the deadline can stop
+// it between strips, and no temporary file is used. Random access would decode the whole image
+// inside the loader first, where no progress is reported.
 VImage load(ImageFormat f, VipsBlob* blob, bool strict) {
-  auto opts = VImage::option()->set("access", VIPS_ACCESS_RANDOM);
+  auto opts = VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL);
   if (strict) opts->set("fail_on", VIPS_FAIL_ON_TRUNCATED);
   switch (f) {
     case ImageFormat::Jpeg:
@@ -90,10 +94,15 @@ std::string drop_metadata_chunks(const std::string& webp) {
   return clean;
 }
 
-std::string encode_webp(const VImage& img, int quality, int effort) {
+std::string encode_webp(const VImage& img, int quality, int effort, VipsDeadline& deadline) {
+  deadline.watch(img);
   VipsBlob* out = img.webpsave_buffer(
       VImage::option()->set("Q", quality)->set("effort", effort)->set("strip", true));
   return drop_metadata_chunks(take_blob(out));
+}
+
+Error refused(const ContainerRefusal& r) {
+  return Error(ErrorCode::InvalidImage, r.message, {{"field", "file"}, {"reason", r.reason}});
 }
 
 }  // namespace
@@ -116,6 +125,11 @@ ProbeResult VipsProcessor::probe(std::string_view bytes) {
   if (r.format == ImageFormat::Unknown)
     throw Error(ErrorCode::InvalidFileType, "only JPEG, PNG and WebP images are accepted",
                 {{"field", "file"}});
+  // The container is walked before libvips sees the bytes: a bomb is refused here, cheaply. A
+  // broken structure is refused after the dimensions, in the SPEC's order of codes.
+  WalkResult walk = walk_container(r.format, bytes, limits_);
+  if (walk.refusal && walk.refusal->kind == ContainerRefusal::Kind::Limit)
+    throw refused(*walk.refusal);
   Blob blob(bytes);
   try {
     VImage head = load(r.format, blob.blob, false);  // lazy: reads the header only
@@ -124,7 +138,8 @@ ProbeResult VipsProcessor::probe(std::string_view bytes) {
     r.width = w;
     r.height = h;
   } catch (const vips::VError&) {
-    throw Error(ErrorCode::InvalidImage, "the image header cannot be read", {{"field", "file"}});
+    throw Error(ErrorCode::InvalidImage, "the image header cannot be read",
+                {{"field", "file"}, {"reason", "header_unreadable"}});
   }
   if (r.width < limits_.min_dimension || r.height < limits_.min_dimension ||
       r.width > limits_.max_dimension || r.height > limits_.max_dimension) {
@@ -136,6 +151,7 @@ ProbeResult VipsProcessor::probe(std::string_view bytes) {
                  {"width", std::to_string(r.width)},
                  {"height", std::to_string(r.height)}});
   }
+  if (walk.refusal) throw refused(*walk.refusal);
   return r;
 }
 
@@ -143,13 +159,16 @@ ProcessedImage VipsProcessor::process(std::string_view bytes, const ProcessConte
   ProcessingJob job(ctx.request_id);  // attributes libvips' messages to this upload
   ProcessedImage out;
   out.probe = probe(bytes);  // type and dimensions from the header, before any decode
+  // Declared before the images so that it outlives them (it holds their signal handlers).
+  VipsDeadline deadline(limits_.processing_timeout_ms);
   Blob blob(bytes);
   try {
     VImage img = load(out.probe.format, blob.blob, true);
-    img = img.autorot();
     img = to_srgb8(img, out.probe.format, bytes);
     // Decode once, fully, here: truncation and corruption surface now as INVALID_IMAGE.
+    deadline.watch(img);
     img = img.copy_memory();
+    img = img.autorot();  // in memory: a rotation needs random access to the pixels
     strip_metadata(img);
 
     VImage main = img;
@@ -157,40 +176,34 @@ ProcessedImage VipsProcessor::process(std::string_view bytes, const ProcessConte
       main = img.thumbnail_image(limits_.main_max, VImage::option()
                                                        ->set("height", limits_.main_max)
                                                        ->set("size", VIPS_SIZE_DOWN)
-                                                       ->set("no_rotate", true))
-                 .copy_memory();
+                                                       ->set("no_rotate", true));
+      deadline.watch(main);
+      main = main.copy_memory();
     }
     // The thumbnail comes from the (at most 2048 px) main image: measured 10 ms instead of
     // ~400 ms from a 12 MP original, with no visible difference at 400x400. Very elongated images
     // whose main image is thinner than the thumbnail use the original instead, to lose no detail.
     const VImage& thumb_src =
         std::min(main.width(), main.height()) >= limits_.thumb_size ? main : img;
-    auto thumb = std::async(std::launch::async, [&] {
-      ProcessingJob::Thread bound(job);
-      VImage t =
-          thumb_src.thumbnail_image(limits_.thumb_size, VImage::option()
-                                                            ->set("height", limits_.thumb_size)
-                                                            ->set("crop", VIPS_INTERESTING_CENTRE)
-                                                            ->set("size", VIPS_SIZE_BOTH)
-                                                            ->set("no_rotate", true));
-      return encode_webp(t, limits_.thumb_quality, limits_.webp_effort);
-    });
     out.main_width = main.width();
     out.main_height = main.height();
-    std::exception_ptr main_error;
-    try {
-      out.main_webp = encode_webp(main, limits_.main_quality, limits_.webp_effort);
-    } catch (...) {
-      main_error = std::current_exception();
-    }
-    out.thumb_webp = thumb.get();
-    if (main_error) std::rethrow_exception(main_error);
+    out.main_webp = encode_webp(main, limits_.main_quality, limits_.webp_effort, deadline);
+    // On this same processing thread, after the main image: no thread per upload, and one job
+    // never runs more encodes at once than the libvips concurrency it was given.
+    VImage t =
+        thumb_src.thumbnail_image(limits_.thumb_size, VImage::option()
+                                                          ->set("height", limits_.thumb_size)
+                                                          ->set("crop", VIPS_INTERESTING_CENTRE)
+                                                          ->set("size", VIPS_SIZE_BOTH)
+                                                          ->set("no_rotate", true));
+    out.thumb_webp = encode_webp(t, limits_.thumb_quality, limits_.webp_effort, deadline);
   } catch (const vips::VError&) {
     // libvips' error buffer is process-wide and never emptied by VError: cleared here, one
     // upload's decoder errors cannot reappear in another's messages.
     vips_error_clear();
+    deadline.check();  // a killed pipeline fails like a corrupt one: the deadline tells them apart
     throw Error(ErrorCode::InvalidImage, "the image data is corrupt or truncated",
-                {{"field", "file"}});
+                {{"field", "file"}, {"reason", "decode_failed"}});
   }
   return out;
 }

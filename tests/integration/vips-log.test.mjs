@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
 import { MISSING_TOOLS, encodeJpeg } from './lib/decode.mjs';
-import { chunk, makePng } from './lib/png.mjs';
+import { pngChunk as chunk, makePng } from './lib/png.mjs';
 import { Service } from './lib/server.mjs';
 
 let svc, token;

@@ -175,5 +175,33 @@ TEST(Config, ImportKeyPrefixesAreAListOfRelativePrefixes) {
   EXPECT_EQ(error_of({{"IMPORT_KEY_PREFIXES", "gallery/a:b/"}}), "");  // ':' past the first segment
 }
 
+TEST(Config, ImageBombLimitsDefaultAndAreTunable) {
+  auto c = load_config(env({}));
+  EXPECT_EQ(c.processing_timeout_ms, 10000);
+  EXPECT_EQ(c.image_max_metadata_bytes, 8 << 20);
+  EXPECT_EQ(c.image_max_icc_bytes, 4 << 20);
+  EXPECT_EQ(c.image_max_chunks, 5000);
+  EXPECT_EQ(c.jpeg_max_scans, 100);
+  EXPECT_EQ(c.webp_max_frames, 1000);
+  auto t = load_config(env({{"PROCESSING_TIMEOUT_MS", "0"},
+                            {"IMAGE_MAX_METADATA_BYTES", "65536"},
+                            {"IMAGE_MAX_ICC_BYTES", "4096"},
+                            {"IMAGE_MAX_CHUNKS", "16"},
+                            {"JPEG_MAX_SCANS", "12"},
+                            {"WEBP_MAX_FRAMES", "1"}}));
+  EXPECT_EQ(t.processing_timeout_ms, 0);
+  EXPECT_EQ(t.image_max_metadata_bytes, 65536);
+  EXPECT_EQ(t.image_max_icc_bytes, 4096);
+  EXPECT_EQ(t.image_max_chunks, 16);
+  EXPECT_EQ(t.jpeg_max_scans, 12);
+  EXPECT_EQ(t.webp_max_frames, 1);
+  for (auto [name, bad] :
+       {std::pair{"PROCESSING_TIMEOUT_MS", "-5"}, std::pair{"PROCESSING_TIMEOUT_MS", "10s"},
+        std::pair{"IMAGE_MAX_METADATA_BYTES", "100"}, std::pair{"IMAGE_MAX_ICC_BYTES", "lots"},
+        std::pair{"IMAGE_MAX_CHUNKS", "15"}, std::pair{"JPEG_MAX_SCANS", "0"},
+        std::pair{"WEBP_MAX_FRAMES", "0"}})
+    EXPECT_EQ(error_of({{name, bad}}).rfind(std::string(name) + ":", 0), 0u) << name << "=" << bad;
+}
+
 }  // namespace
 }  // namespace isvc::app

@@ -2,7 +2,7 @@
 // image), what its colour chunks say, and an encoder for fixtures with chosen chunks.
 import { deflateSync, inflateSync } from 'node:zlib';
 import { profileDescription } from './icc.mjs';
-import { chunk } from './png.mjs';
+import { pngChunk as chunk } from './png.mjs';
 
 export function pngChunks(buf) {
   const chunks = [];

@@ -17,7 +17,8 @@ function crc32(buf) {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-export function chunk(type, data) {
+// One PNG chunk: length, type, data, CRC-32 over type and data.
+export function pngChunk(type, data) {
   const len = Buffer.alloc(4);
   len.writeUInt32BE(data.length);
   const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
@@ -48,8 +49,8 @@ export function makePng(width, height, { alpha = false, seed = 0 } = {}) {
   ihdr[9] = alpha ? 6 : 2;
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(Buffer.concat(rows))),
-    chunk('IEND', Buffer.alloc(0)),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', deflateSync(Buffer.concat(rows))),
+    pngChunk('IEND', Buffer.alloc(0)),
   ]);
 }

@@ -1,0 +1,58 @@
+#include "imaging/container_check.h"
+
+#include <array>
+
+namespace isvc::imaging {
+
+namespace {
+
+constexpr std::array<std::string_view, 14> kReasons = {
+    "png_too_many_chunks",         "png_text_too_large",  "png_icc_too_large",
+    "png_metadata_too_large",      "jpeg_too_many_scans", "jpeg_too_many_segments",
+    "jpeg_app_segments_too_large", "jpeg_icc_too_large",  "webp_too_many_frames",
+    "webp_too_many_chunks",        "webp_icc_too_large",  "webp_metadata_too_large",
+    "truncated_container",         "malformed_container"};
+
+}  // namespace
+
+namespace detail {
+
+ContainerRefusal limit(const char* reason, std::string message) {
+  return {ContainerRefusal::Kind::Limit, reason, std::move(message)};
+}
+
+ContainerRefusal structure(const char* reason, std::string message) {
+  return {ContainerRefusal::Kind::Structure, reason, std::move(message)};
+}
+
+std::string size_text(int64_t bytes) {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0)
+    return std::to_string(bytes / (1024 * 1024)) + " MiB";
+  if (bytes >= 1024 && bytes % 1024 == 0) return std::to_string(bytes / 1024) + " KiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+}  // namespace detail
+
+WalkResult walk_container(ImageFormat format, std::string_view bytes,
+                          const ProcessingLimits& limits) {
+  switch (format) {
+    case ImageFormat::Png:
+      return walk_png(bytes, limits);
+    case ImageFormat::Jpeg:
+      return walk_jpeg(bytes, limits);
+    case ImageFormat::Webp:
+      return walk_webp(bytes, limits);
+    case ImageFormat::Unknown:
+      break;
+  }
+  return {};
+}
+
+bool is_container_reason(std::string_view reason) {
+  for (auto r : kReasons)
+    if (r == reason) return true;
+  return false;
+}
+
+}  // namespace isvc::imaging
