@@ -25,9 +25,21 @@ function pngWithBrokenIccp(seed) {
 
 // A PNG cut short inside IDAT: the header is fine, the full decode (on libvips' worker threads)
 // warns, and the upload is refused.
+// A PNG whose chunk structure is intact (the container walker passes it) but whose compressed
+// pixel data is damaged part-way: libvips' worker threads hit it while decoding and warn. (A
+// plainly truncated file is refused by the walker before libvips sees it.)
 function truncatedPng(seed) {
-  const png = makePng(600, 400, { seed });
-  return png.subarray(0, Math.floor(png.length * 0.6));
+  const png = Buffer.from(makePng(600, 400, { seed }));
+  const out = [png.subarray(0, 8)];
+  for (let off = 8; off < png.length;) {
+    const len = png.readUInt32BE(off);
+    const type = png.subarray(off + 4, off + 8).toString('latin1');
+    const data = Buffer.from(png.subarray(off + 8, off + 8 + len));
+    if (type === 'IDAT') for (let i = Math.floor(len * 0.6); i < Math.min(len, Math.floor(len * 0.6) + 64); i++) data[i] ^= 0x5a;
+    out.push(chunk(type, data));
+    off += 12 + len;
+  }
+  return Buffer.concat(out);
 }
 
 async function upload(bytes, name, requestId) {
