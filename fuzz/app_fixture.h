@@ -9,8 +9,8 @@
 
 #include "api/http_app.h"
 #include "auth/token_verifier.h"
+#include "base/bounded_pool.h"
 #include "cache/object_cache.h"
-#include "domain/bounded_pool.h"
 #include "domain/clock.h"
 #include "domain/cursor_codec.h"
 #include "domain/direct_upload.h"
@@ -35,7 +35,7 @@ struct AppFixture {
   imaging::VipsProcessor processor{imaging::ProcessingLimits{}};
   std::unique_ptr<storage::SqliteMetadataStore> metadata;
   std::unique_ptr<storage::FsObjectStore> objects;
-  domain::BoundedPool cpu{1, 4};
+  base::BoundedPool cpu{1, 4};
   domain::UlidGenerator ids{clock};
   domain::CursorCodec cursors{kSecret};
   std::unique_ptr<domain::ImageService> images;

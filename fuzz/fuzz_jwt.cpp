@@ -13,8 +13,9 @@
 #include <string_view>
 
 #include "auth/token_verifier.h"
+#include "base/crypto.h"
+#include "base/encoding.h"
 #include "domain/clock.h"
-#include "domain/encoding.h"
 #include "domain/error.h"
 
 using namespace isvc;
@@ -43,8 +44,8 @@ struct Fixture {
 };
 
 std::string sign(std::string_view key, std::string_view header, std::string_view payload) {
-  std::string input = domain::base64url_encode(header) + "." + domain::base64url_encode(payload);
-  return input + "." + domain::base64url_encode(domain::hmac_sha256(key, input));
+  std::string input = base::base64url_encode(header) + "." + base::base64url_encode(payload);
+  return input + "." + base::base64url_encode(base::hmac_sha256(key, input));
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 #include "api/file_request.h"
-
-#include "domain/encoding.h"
+#include "base/encoding.h"
 
 #include <charconv>
 #include <cstring>
@@ -47,7 +46,7 @@ std::string_view strip_weak(std::string_view tag) {
 
 std::optional<std::string> decode_file_key(std::string_view raw) {
   if (raw.empty() || raw.size() > 1024) return std::nullopt;
-  auto decoded = domain::percent_decode(raw);
+  auto decoded = base::percent_decode(raw);
   if (!decoded) return std::nullopt;
   const std::string& key = *decoded;
   if (key.rfind("images/", 0) != 0) return std::nullopt;

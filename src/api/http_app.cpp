@@ -13,7 +13,7 @@ using domain::ErrorCode;
 struct HttpApp::Context {
   std::string allow;  // the path exists but not the method
   std::optional<domain::Caller> caller;
-  std::shared_ptr<domain::AdmissionControl::Ticket> ticket;
+  std::shared_ptr<base::AdmissionControl::Ticket> ticket;
   http::HeaderList limit_headers;
   bool admitted = false;
 };
@@ -236,12 +236,12 @@ void HttpApp::admit_resources(const http::Request& req, const Route& r, Context&
   // budget, whatever the route.
   int64_t bytes = body > kSmallBody || r.admission != AdmissionRule::None ? int64_t(body) : 0;
   if (!slot && bytes == 0) return;
-  domain::AdmissionControl::Refusal why;
+  base::AdmissionControl::Refusal why;
   ctx.ticket = d_.admission->try_take(slot, bytes, &why);
   if (ctx.ticket) return;
-  const char* reason = why == domain::AdmissionControl::Refusal::Slots ? "upload_slots" : "memory";
+  const char* reason = why == base::AdmissionControl::Refusal::Slots ? "upload_slots" : "memory";
   d_.metrics.refused_requests.inc({reason});
-  throw busy(why == domain::AdmissionControl::Refusal::Slots
+  throw busy(why == base::AdmissionControl::Refusal::Slots
                  ? "every upload slot is taken; retry shortly"
                  : "the memory budget for request bodies is exhausted; retry shortly");
 }

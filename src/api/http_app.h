@@ -12,11 +12,11 @@
 #include "api/cors.h"
 #include "api/route_table.h"
 #include "auth/token_verifier.h"
+#include "base/admission.h"
+#include "base/bounded_pool.h"
 #include "cache/object_cache.h"
 #include "cache/redis_client.h"
 #include "cdn/purge_queue.h"
-#include "domain/admission.h"
-#include "domain/bounded_pool.h"
 #include "domain/clock.h"
 #include "domain/direct_upload.h"
 #include "domain/image_service.h"
@@ -62,8 +62,8 @@ struct ApiDeps {
   cache::RedisClient* redis;                      // the shared cache, or null when not configured
   const cdn::PurgeQueue* cdn;                     // CDN purges, or null when not configured
   domain::RateLimiter* limiter = nullptr;         // null when rate limits are off
-  const domain::BoundedPool* pool = nullptr;      // the processing pool, for its queue depth
-  domain::AdmissionControl* admission = nullptr;  // upload slots and body memory; null = none
+  const base::BoundedPool* pool = nullptr;        // the processing pool, for its queue depth
+  base::AdmissionControl* admission = nullptr;    // upload slots and body memory; null = none
 };
 
 class HttpApp final : public http::RequestHandler {

@@ -7,7 +7,8 @@
 #include "api/http_app.h"
 #include "api/json_writer.h"
 #include "api/render.h"
-#include "domain/encoding.h"
+#include "base/crypto.h"
+#include "base/encoding.h"
 #include "domain/idempotency.h"
 #include "http/multipart.h"
 
@@ -86,7 +87,7 @@ std::optional<std::string> nullable_string(const boost::json::value& v, const ch
 // the fields after normalisation, whatever the multipart framing.
 std::string upload_fingerprint(const domain::UploadRequest& up) {
   std::string m = "POST /images\n";
-  m += domain::hex_encode(domain::sha256(up.bytes));
+  m += base::hex_encode(base::sha256(up.bytes));
   auto add = [&](const char* name, const std::optional<std::string>& v) {
     m += '\n';
     m += name;
@@ -98,7 +99,7 @@ std::string upload_fingerprint(const domain::UploadRequest& up) {
   add("altText", up.alt_text);
   add("albumId", up.album_id);
   for (const auto& t : up.tags) add("tag", t);
-  return domain::hex_encode(domain::sha256(m));
+  return base::hex_encode(base::sha256(m));
 }
 
 }  // namespace
@@ -302,7 +303,7 @@ http::Response HttpApp::delete_image(http::Request& req) {
 http::Response HttpApp::erase_user(http::Request& req) {
   const auto& caller = HttpApp::caller(req);
   const std::string& encoded_user = req.params.at(0);
-  auto user = domain::percent_decode(encoded_user);
+  auto user = base::percent_decode(encoded_user);
   if (!user) throw Error::validation("userId", "userId is not valid percent-encoding");
   auto done = d_.images.erase_user(caller, *user, d_.clock.now_ms() + s_.erase_budget_ms,
                                    [&](const domain::ImageRecord& r) {

@@ -4,6 +4,7 @@
 
 #include "api/http_app.h"
 #include "api/render.h"
+#include "base/time_format.h"
 
 namespace isvc::api {
 
@@ -34,7 +35,7 @@ std::optional<int64_t> opt_int(const boost::json::value& v, const char* field) {
 int64_t timestamp(const boost::json::value& v, const char* field) {
   if (!v.is_string())
     throw Error::validation(field, std::string(field) + " must be an ISO 8601 timestamp");
-  auto t = domain::parse_iso8601_ms(v.as_string());
+  auto t = base::parse_iso8601_ms(v.as_string());
   if (!t) throw Error::validation(field, std::string(field) + " must be an ISO 8601 timestamp");
   return *t;
 }

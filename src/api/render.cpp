@@ -5,6 +5,7 @@
 
 #include "api/file_request.h"
 #include "api/json_writer.h"
+#include "base/time_format.h"
 #include "domain/validation.h"
 
 namespace isvc::api {
@@ -28,7 +29,7 @@ std::string url_for(const std::string& base, const std::string& key) {
 }
 
 void image_fields(JsonWriter& w, const domain::ImageRecord& r, const std::string& cdn) {
-  using domain::format_iso8601_ms;
+  using base::format_iso8601_ms;
   w.field("id", std::string_view(r.id));
   w.field("userId", std::string_view(r.user_id));
   optional_string(w, "albumId", r.album_id);
@@ -52,9 +53,9 @@ void image_fields(JsonWriter& w, const domain::ImageRecord& r, const std::string
   optional_string(w, "description", r.description);
   optional_string(w, "altText", r.alt_text);
   tags(w, r.tags);
-  w.field("createdAt", std::string_view(format_iso8601_ms(r.created_at_ms)));
-  w.field("updatedAt", std::string_view(format_iso8601_ms(r.updated_at_ms)));
-  w.field("uploadedAt", std::string_view(format_iso8601_ms(r.uploaded_at_ms)));
+  w.field("createdAt", std::string_view(base::format_iso8601_ms(r.created_at_ms)));
+  w.field("updatedAt", std::string_view(base::format_iso8601_ms(r.updated_at_ms)));
+  w.field("uploadedAt", std::string_view(base::format_iso8601_ms(r.uploaded_at_ms)));
   w.field("version", r.version);
 }
 
@@ -85,7 +86,7 @@ std::string render_list(const domain::ListResult& page, const std::string& cdn) 
     w.field("height", r.height);
     w.key("aspectRatio").value_double(domain::aspect_ratio(r.width, r.height), 3);
     tags(w, r.tags);
-    w.field("uploadedAt", std::string_view(domain::format_iso8601_ms(r.uploaded_at_ms)));
+    w.field("uploadedAt", std::string_view(base::format_iso8601_ms(r.uploaded_at_ms)));
     w.field("version", r.version);
     w.end_object();
   }

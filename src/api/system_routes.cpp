@@ -6,6 +6,7 @@
 #include "api/http_app.h"
 #include "api/json_writer.h"
 #include "api/render.h"
+#include "base/time_format.h"
 
 namespace isvc::api {
 
@@ -23,7 +24,7 @@ http::Response HttpApp::health() {
   JsonWriter w;
   w.begin_object();
   w.field("status", status);
-  w.field("timestamp", std::string_view(domain::format_iso8601_ms(d_.clock.now_ms())));
+  w.field("timestamp", std::string_view(base::format_iso8601_ms(d_.clock.now_ms())));
   w.key("services").begin_object();
   w.field(d_.metadata.name(), meta_up ? "up" : "down");
   w.field(d_.objects.name(), objects_up ? "up" : "down");

@@ -6,7 +6,9 @@
 #include "api/http_app.h"
 #include "api/json_writer.h"
 #include "api/render.h"
-#include "domain/encoding.h"
+#include "base/crypto.h"
+#include "base/encoding.h"
+#include "base/time_format.h"
 
 namespace isvc::api {
 
@@ -78,7 +80,7 @@ http::Response HttpApp::start_upload(http::Request& req) {
   w.key("headers").begin_object();
   w.field("Content-Type", std::string_view(started.record.content_type));
   w.end_object();
-  w.field("expiresAt", std::string_view(domain::format_iso8601_ms(started.url_expires_at_ms)));
+  w.field("expiresAt", std::string_view(base::format_iso8601_ms(started.url_expires_at_ms)));
   w.field("completeUrl", std::string_view("/images/uploads/" + started.record.id + "/complete"));
   w.end_object();
   auto res = json_response(201, w.take());
@@ -92,7 +94,7 @@ http::Response HttpApp::complete_upload(http::Request& req) {
   const auto& caller = HttpApp::caller(req);
   const std::string& upload_id = req.params.at(0);
   auto fingerprint =
-      domain::hex_encode(domain::sha256("POST /images/uploads/" + upload_id + "/complete"));
+      base::hex_encode(base::sha256("POST /images/uploads/" + upload_id + "/complete"));
   auto res = idempotent(req, caller, fingerprint,
                         [&] { return d_.uploads.complete(caller, upload_id, req.request_id); });
   res.log_fields.emplace_back("operation", "upload_complete");
@@ -105,7 +107,7 @@ void HttpApp::check_upload_signature(const http::Request& req) const {
   domain::SignedPutQuery q;
   if (auto parsed = boost::urls::parse_query(req.query)) {
     for (auto p : *parsed) {
-      auto value = domain::percent_decode(p.value).value_or("");
+      auto value = base::percent_decode(p.value).value_or("");
       if (p.key == "expires") q.expires = value;
       if (p.key == "length") q.length = value;
       if (p.key == "type") q.type = value;

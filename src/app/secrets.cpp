@@ -1,4 +1,6 @@
 #include "app/secrets.h"
+#include "base/crypto.h"
+#include "base/encoding.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -7,8 +9,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include "domain/encoding.h"
 
 namespace isvc::app {
 
@@ -25,7 +25,7 @@ std::string load_or_create_secret(const std::string& data_dir, const std::string
       if (s.size() >= 32) return s;
     }
   }
-  std::string secret = domain::hex_encode(domain::random_bytes(32));
+  std::string secret = base::hex_encode(base::random_bytes(32));
   auto tmp = path.string() + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) throw ConfigError("DATA_DIR: cannot write " + tmp);
@@ -50,7 +50,7 @@ bool resolve_secrets(Config& cfg) {
     // persisted in DATA_DIR (set CURSOR_SECRET explicitly when instances share no JWT secret).
     cfg.cursor_secret = cfg.jwt_secret.empty()
                             ? load_or_create_secret(cfg.data_dir, "cursor-secret")
-                            : domain::hmac_sha256(cfg.jwt_secret, "isvc-cursor-v1");
+                            : base::hmac_sha256(cfg.jwt_secret, "isvc-cursor-v1");
   }
   return dev_secret;
 }

@@ -18,18 +18,18 @@
 #include "app/openapi_document.h"
 #include "app/secrets.h"
 #include "auth/token_verifier.h"
+#include "base/admission.h"
+#include "base/bounded_pool.h"
+#include "base/crypto.h"
 #include "cache/object_cache.h"
 #include "cache/redis_client.h"
 #include "cache/redis_metadata_cache.h"
 #include "cache/redis_rate_limiter.h"
 #include "cdn/purge_queue.h"
 #include "cdn/purge_targets.h"
-#include "domain/admission.h"
-#include "domain/bounded_pool.h"
 #include "domain/clock.h"
 #include "domain/cursor_codec.h"
 #include "domain/direct_upload.h"
-#include "domain/encoding.h"
 #include "domain/fsck.h"
 #include "domain/image_service.h"
 #include "domain/ulid.h"
@@ -142,11 +142,11 @@ int serve_command() {
   storage::MetadataStore& metadata =
       cached_metadata ? static_cast<storage::MetadataStore&>(*cached_metadata) : timed_metadata;
   storage::ObjectStore& objects = timed_objects;
-  domain::BoundedPool cpu(cfg.processing_threads, cfg.processing_queue);
+  base::BoundedPool cpu(cfg.processing_threads, cfg.processing_queue);
   // Every upload takes a slot from its head on (receiving, queued or processing): no more can be
   // in flight than the pool runs and queues, so an admitted upload is never refused later.
-  domain::AdmissionControl admission(cfg.processing_threads + cfg.processing_queue,
-                                     cfg.upload_memory_budget);
+  base::AdmissionControl admission(cfg.processing_threads + cfg.processing_queue,
+                                   cfg.upload_memory_budget);
   domain::UlidGenerator ids(clock);
   domain::CursorCodec cursors(cfg.cursor_secret);
 
@@ -183,8 +183,8 @@ int serve_command() {
                               settings);
 
   // Direct uploads: S3 presigned URLs, or the service's own signed URL in embedded mode.
-  domain::ServiceUploadUrls service_urls(
-      domain::hmac_sha256(cfg.cursor_secret, "isvc-upload-url-v1"), cfg.public_base_url);
+  domain::ServiceUploadUrls service_urls(base::hmac_sha256(cfg.cursor_secret, "isvc-upload-url-v1"),
+                                         cfg.public_base_url);
   std::unique_ptr<S3UploadUrls> s3_urls;
   if (backends.s3) s3_urls = std::make_unique<S3UploadUrls>(*backends.s3, clock);
   domain::DirectUploadSettings upload_settings;

@@ -9,6 +9,7 @@
 
 #include "app/backends.h"
 #include "app/config.h"
+#include "base/time_format.h"
 #include "cache/redis_client.h"
 #include "cache/redis_metadata_cache.h"
 #include "domain/clock.h"
@@ -48,7 +49,7 @@ struct Stores {
 // "--since": a duration back from now ("1h") or an ISO 8601 timestamp.
 std::optional<int64_t> since_ms(const std::string& text) {
   if (text.empty()) return std::nullopt;
-  if (auto t = domain::parse_iso8601_ms(text)) return *t;
+  if (auto t = base::parse_iso8601_ms(text)) return *t;
   domain::SystemClock clock;
   return clock.now_ms() - parse_duration_s(text) * 1000;
 }

@@ -1,4 +1,5 @@
 #include "auth/jwks.h"
+#include "base/encoding.h"
 
 #include <curl/curl.h>
 #include <openssl/bn.h>
@@ -9,8 +10,6 @@
 
 #include <boost/json.hpp>
 #include <stdexcept>
-
-#include "domain/encoding.h"
 
 namespace isvc::auth {
 
@@ -127,10 +126,10 @@ std::vector<Jwk> parse_jwks(std::string_view json) {
     k.use = str(o, "use");
     if (!k.use.empty() && k.use != "sig") continue;
     if (k.kty == "RSA") {
-      auto n = domain::base64url_decode(str(o, "n")), e = domain::base64url_decode(str(o, "e"));
+      auto n = base::base64url_decode(str(o, "n")), e = base::base64url_decode(str(o, "e"));
       if (n && e) k.pkey = rsa_key(*n, *e);
     } else if (k.kty == "EC" && str(o, "crv") == "P-256") {
-      auto x = domain::base64url_decode(str(o, "x")), y = domain::base64url_decode(str(o, "y"));
+      auto x = base::base64url_decode(str(o, "x")), y = base::base64url_decode(str(o, "y"));
       if (x && y) k.pkey = ec_key(*x, *y);
     }
     if (k.pkey) out.push_back(std::move(k));

@@ -7,7 +7,8 @@
 #include <sstream>
 
 #include "auth/jwks.h"
-#include "domain/encoding.h"
+#include "base/crypto.h"
+#include "base/encoding.h"
 #include "domain/error.h"
 
 namespace isvc::auth {
@@ -34,7 +35,7 @@ std::optional<double> number(const boost::json::object& o, const char* k) {
 }
 
 boost::json::object parse_object(std::string_view b64, const char* what) {
-  auto raw = domain::base64url_decode(b64);
+  auto raw = base::base64url_decode(b64);
   if (!raw) throw unauthorized(std::string("malformed token ") + what);
   boost::system::error_code ec;
   boost::json::parse_options opts;
@@ -172,7 +173,7 @@ Principal TokenVerifier::verify(std::string_view token) const {
   if (auto* k = header.if_contains("kid"); k && k->is_string()) kid = std::string(k->as_string());
   if (header.if_contains("crit")) throw unauthorized("unsupported critical header");
 
-  auto sig = domain::base64url_decode(token.substr(d2 + 1));
+  auto sig = base::base64url_decode(token.substr(d2 + 1));
   if (!sig) throw unauthorized("malformed token signature");
   std::string_view input = token.substr(0, d2);
   const auto& cfg = impl_->cfg;
@@ -180,7 +181,7 @@ Principal TokenVerifier::verify(std::string_view token) const {
   if (alg == "HS256") {
     // Only the configured shared secret; never a public key's bytes (algorithm confusion).
     if (cfg.hs256_secret.empty()) throw unauthorized("HS256 tokens are not accepted");
-    ok = domain::constant_time_equal(*sig, domain::hmac_sha256(cfg.hs256_secret, input));
+    ok = base::constant_time_equal(*sig, base::hmac_sha256(cfg.hs256_secret, input));
   } else if (alg == "RS256" || alg == "ES256") {
     if (cfg.jwks_file.empty() && cfg.jwks_url.empty())
       throw unauthorized(alg + " tokens are not accepted");
@@ -237,9 +238,9 @@ std::string mint_hs256(std::string_view secret, const std::string& subject, Role
   claims["exp"] = now_s + ttl_s;
   if (!issuer.empty()) claims["iss"] = issuer;
   if (!audience.empty()) claims["aud"] = audience;
-  std::string input = domain::base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." +
-                      domain::base64url_encode(boost::json::serialize(claims));
-  return input + "." + domain::base64url_encode(domain::hmac_sha256(secret, input));
+  std::string input = base::base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." +
+                      base::base64url_encode(boost::json::serialize(claims));
+  return input + "." + base::base64url_encode(base::hmac_sha256(secret, input));
 }
 
 }  // namespace isvc::auth

@@ -3,7 +3,8 @@
 #include <chrono>
 #include <thread>
 
-#include "domain/encoding.h"
+#include "base/crypto.h"
+#include "base/encoding.h"
 #include "domain/error.h"
 
 namespace isvc::aws {
@@ -59,7 +60,7 @@ HttpResponse AwsClient::send_once(const AwsRequest& req) {
   r.method = req.method;
   r.path = req.path;
   r.query = req.query;
-  r.payload_sha256_hex = domain::hex_encode(domain::sha256(req.body));
+  r.payload_sha256_hex = base::hex_encode(base::sha256(req.body));
   SigningScope scope{s_.region, s_.service, amz_date(s_.now_s())};
   r.headers = req.headers;
   r.headers.emplace_back("host", host_);

@@ -1,9 +1,9 @@
 #include "aws/sigv4.h"
+#include "base/crypto.h"
+#include "base/encoding.h"
 
 #include <algorithm>
 #include <ctime>
-
-#include "domain/encoding.h"
 
 namespace isvc::aws {
 
@@ -76,7 +76,7 @@ std::vector<std::pair<std::string, std::string>> parse_query(std::string_view q)
       auto eq = item.find('=');
       // Malformed escapes are kept as written rather than dropped.
       auto decode = [](std::string_view v) {
-        return domain::percent_decode(v).value_or(std::string(v));
+        return base::percent_decode(v).value_or(std::string(v));
       };
       out.emplace_back(decode(item.substr(0, eq)),
                        eq == std::string_view::npos ? "" : decode(item.substr(eq + 1)));
@@ -108,19 +108,19 @@ std::string canonical_request(const RequestToSign& r) {
 
 std::string string_to_sign(const SigningScope& scope, std::string_view creq) {
   return "AWS4-HMAC-SHA256\n" + scope.amz_date + "\n" + scope.date() + "/" + scope.region + "/" +
-         scope.service + "/aws4_request\n" + domain::hex_encode(domain::sha256(creq));
+         scope.service + "/aws4_request\n" + base::hex_encode(base::sha256(creq));
 }
 
 std::string signing_key(const Credentials& c, const SigningScope& scope) {
-  auto k = domain::hmac_sha256("AWS4" + c.secret_access_key, scope.date());
-  k = domain::hmac_sha256(k, scope.region);
-  k = domain::hmac_sha256(k, scope.service);
-  return domain::hmac_sha256(k, "aws4_request");
+  auto k = base::hmac_sha256("AWS4" + c.secret_access_key, scope.date());
+  k = base::hmac_sha256(k, scope.region);
+  k = base::hmac_sha256(k, scope.service);
+  return base::hmac_sha256(k, "aws4_request");
 }
 
 std::string authorization(const Credentials& c, const SigningScope& scope, const RequestToSign& r) {
   auto sts = string_to_sign(scope, canonical_request(r));
-  auto sig = domain::hex_encode(domain::hmac_sha256(signing_key(c, scope), sts));
+  auto sig = base::hex_encode(base::hmac_sha256(signing_key(c, scope), sts));
   return "AWS4-HMAC-SHA256 Credential=" + c.access_key_id + "/" + scope.date() + "/" +
          scope.region + "/" + scope.service +
          "/aws4_request, SignedHeaders=" + signed_header_names(r) + ", Signature=" + sig;
@@ -138,7 +138,7 @@ std::string presigned_query(const Credentials& c, const SigningScope& scope, Req
   if (!c.session_token.empty()) r.query.emplace_back("X-Amz-Security-Token", c.session_token);
   r.query.emplace_back("X-Amz-SignedHeaders", signed_header_names(r));
   auto sts = string_to_sign(scope, canonical_request(r));
-  auto sig = domain::hex_encode(domain::hmac_sha256(signing_key(c, scope), sts));
+  auto sig = base::hex_encode(base::hmac_sha256(signing_key(c, scope), sts));
   std::vector<std::pair<std::string, std::string>> q;
   for (const auto& [k, v] : r.query) q.emplace_back(uri_encode(k, false), uri_encode(v, false));
   std::sort(q.begin(), q.end());

@@ -3,7 +3,8 @@
 #include <boost/json.hpp>
 #include <set>
 
-#include "domain/encoding.h"
+#include "base/crypto.h"
+#include "base/encoding.h"
 #include "storage/dynamodb_item.h"
 
 namespace isvc::cache {
@@ -90,7 +91,7 @@ std::string query_hash(const std::string& kind, const storage::ListQuery& q) {
                   (q.tag ? "t" + *q.tag : "-") + "\n" + (q.ascending ? "asc" : "desc") + "\n" +
                   std::to_string(q.limit) + "\n" +
                   (q.after ? std::to_string(q.after->uploaded_at_ms) + "/" + q.after->id : "-");
-  return domain::hex_encode(domain::sha256(s)).substr(0, 32);
+  return base::hex_encode(base::sha256(s)).substr(0, 32);
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 
 #include "aws/sigv4.h"
 #include "aws/xml.h"
-#include "domain/encoding.h"
+#include "base/crypto.h"
+#include "base/encoding.h"
 
 namespace isvc::cdn {
 
@@ -66,7 +67,7 @@ std::string CloudFrontTarget::send(const std::vector<std::string>& keys) {
   std::string body;
   // Unique per batch (CloudFront answers a reused reference with the old invalidation); a lost
   // answer retried later costs at most a duplicate invalidation.
-  std::string ref = "isvc-" + domain::hex_encode(domain::random_bytes(12));
+  std::string ref = "isvc-" + base::hex_encode(base::random_bytes(12));
   auto req = cloudfront_invalidation(distribution_id_, prefix_, keys, ref, body);
   try {
     auto resp = client_->send(req);

@@ -1,6 +1,7 @@
 #include "domain/cursor_codec.h"
 
-#include "domain/encoding.h"
+#include "base/crypto.h"
+#include "base/encoding.h"
 #include "domain/error.h"
 
 namespace isvc::domain {
@@ -41,18 +42,19 @@ std::string CursorCodec::encode(const storage::ListPosition& pos, const CursorSc
   payload += char(kVersion);
   put_u64(payload, uint64_t(pos.uploaded_at_ms));
   payload.append(pos.id);
-  std::string mac = hmac_sha256(secret_, payload + scope_bytes(scope)).substr(0, kMacBytes);
-  return base64url_encode(payload + mac);
+  std::string mac = base::hmac_sha256(secret_, payload + scope_bytes(scope)).substr(0, kMacBytes);
+  return base::base64url_encode(payload + mac);
 }
 
 storage::ListPosition CursorCodec::decode(std::string_view cursor, const CursorScope& scope) const {
   if (cursor.empty() || cursor.size() > kMaxCursorChars) throw invalid();
-  auto raw = base64url_decode(cursor);
+  auto raw = base::base64url_decode(cursor);
   if (!raw || raw->size() < 1 + 8 + kMacBytes || uint8_t((*raw)[0]) != kVersion) throw invalid();
   std::string payload = raw->substr(0, raw->size() - kMacBytes);
   std::string mac = raw->substr(raw->size() - kMacBytes);
-  std::string expected = hmac_sha256(secret_, payload + scope_bytes(scope)).substr(0, kMacBytes);
-  if (!constant_time_equal(mac, expected)) throw invalid();
+  std::string expected =
+      base::hmac_sha256(secret_, payload + scope_bytes(scope)).substr(0, kMacBytes);
+  if (!base::constant_time_equal(mac, expected)) throw invalid();
   storage::ListPosition pos;
   uint64_t ms = 0;
   for (int i = 1; i <= 8; ++i) ms = (ms << 8) | uint8_t(payload[i]);

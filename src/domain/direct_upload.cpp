@@ -4,7 +4,8 @@
 #include <charconv>
 #include <map>
 
-#include "domain/encoding.h"
+#include "base/crypto.h"
+#include "base/encoding.h"
 #include "domain/error.h"
 
 namespace isvc::domain {
@@ -222,7 +223,7 @@ std::optional<int64_t> parse_count(std::string_view text) {
 
 std::string ServiceUploadUrls::signature(const std::string& upload_id, const std::string& expires,
                                          const std::string& length, const std::string& type) const {
-  return hex_encode(hmac_sha256(
+  return base::hex_encode(base::hmac_sha256(
       key_, "v2\nPUT /uploads/" + upload_id + "\n" + expires + "\n" + length + "\n" + type));
 }
 
@@ -248,7 +249,7 @@ int64_t ServiceUploadUrls::check_put(const std::string& upload_id, const SignedP
   auto declared = parse_count(q.length);
   bool signed_ok =
       exp && declared &&
-      constant_time_equal(signature(upload_id, q.expires, q.length, q.type), q.signature);
+      base::constant_time_equal(signature(upload_id, q.expires, q.length, q.type), q.signature);
   if (!signed_ok || *exp < now_s)
     throw Error(ErrorCode::NotAuthorized, "the upload URL is invalid or has expired");
   auto got = content_length ? parse_count(*content_length) : std::nullopt;

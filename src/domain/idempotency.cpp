@@ -1,6 +1,7 @@
 #include "domain/idempotency.h"
 
-#include "domain/encoding.h"
+#include "base/crypto.h"
+#include "base/encoding.h"
 #include "domain/error.h"
 #include "storage/metadata_store.h"
 
@@ -18,7 +19,7 @@ std::string scoped_idempotency_key(const std::string& user_id, std::string_view 
   std::string material = user_id;
   material += '\0';
   material.append(key);
-  return hex_encode(sha256(material));
+  return base::hex_encode(base::sha256(material));
 }
 
 IdempotentResult run_idempotent(

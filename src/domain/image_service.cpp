@@ -77,8 +77,7 @@ ImageRecord ImageService::upload(const Caller& caller, const UploadRequest& raw)
     auto tags = normalize_tags(req.tags, s_.fields);
 
     auto proc_started = std::chrono::steady_clock::now();
-    imaging::ProcessedImage out =
-        d_.cpu.run([&] { return d_.processor.process(req.bytes, {req.request_id}); });
+    imaging::ProcessedImage out = process(req);
     d_.metrics.processing_latency.record(elapsed_ms(proc_started));
     d_.metrics.processing_seconds.observe({}, elapsed_ms(proc_started) / 1000.0);
 
@@ -138,6 +137,17 @@ ImageRecord ImageService::upload(const Caller& caller, const UploadRequest& raw)
   } catch (...) {
     d_.metrics.uploads_failed.fetch_add(1);
     throw;
+  }
+}
+
+imaging::ProcessedImage ImageService::process(const UploadRequest& req) {
+  try {
+    return d_.cpu.run([&] { return d_.processor.process(req.bytes, {req.request_id}); });
+  } catch (const base::PoolFull&) {
+    // About half a second per upload per thread: worth a retry soon.
+    Error e(ErrorCode::Unavailable, "image processing is at capacity; retry shortly");
+    e.retry_after_s = 2;
+    throw e;
   }
 }
 

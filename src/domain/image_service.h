@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "domain/bounded_pool.h"
+#include "base/bounded_pool.h"
 #include "domain/clock.h"
 #include "domain/cursor_codec.h"
 #include "domain/image_record.h"
@@ -79,7 +79,7 @@ struct ServiceDeps {
   storage::MetadataStore& metadata;
   storage::ObjectStore& objects;
   imaging::ImageProcessor& processor;
-  BoundedPool& cpu;
+  base::BoundedPool& cpu;
   UlidGenerator& ids;
   const Clock& clock;
   const CursorCodec& cursors;
@@ -120,6 +120,8 @@ class ImageService {
 
  private:
   ImageRecord load_visible(const std::string& id);
+  // Decode and encode on the bounded pool; a full pool is 503 with Retry-After 2.
+  imaging::ProcessedImage process(const UploadRequest& req);
   void check_owner(const Caller& caller, const ImageRecord& rec, bool write) const;
   void delete_objects(const ImageRecord& rec);
 

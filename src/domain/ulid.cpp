@@ -1,8 +1,7 @@
 #include "domain/ulid.h"
+#include "base/crypto.h"
 
 #include <cstring>
-
-#include "domain/encoding.h"
 
 namespace isvc::domain {
 
@@ -30,11 +29,11 @@ std::string UlidGenerator::next() {
       while (i >= 0 && ++last_rand_[i] == 0) --i;
       if (i < 0) {  // 80-bit overflow: move to the next millisecond with fresh randomness
         ++ms;
-        auto r = random_bytes(10);
+        auto r = base::random_bytes(10);
         std::memcpy(last_rand_, r.data(), 10);
       }
     } else {
-      auto r = random_bytes(10);
+      auto r = base::random_bytes(10);
       std::memcpy(last_rand_, r.data(), 10);
       last_rand_[0] &= 0x7f;  // headroom so increments within one ms never overflow in practice
     }

@@ -61,10 +61,4 @@ std::string user_key_prefix(std::string_view user_id);
 std::string main_object_key(std::string_view user_id, std::string_view image_id);
 std::string thumbnail_object_key(std::string_view user_id, std::string_view image_id);
 
-// ISO 8601 UTC with exactly 3 fraction digits: 2025-01-15T10:30:00.000Z
-std::string format_iso8601_ms(int64_t unix_ms);
-// Accepts 2025-01-15T10:30:00Z, with .s to .sssssssss fraction, or a ±hh:mm offset; nullopt
-// otherwise.
-std::optional<int64_t> parse_iso8601_ms(std::string_view text);
-
 }  // namespace isvc::domain

@@ -1,6 +1,6 @@
 #include "http/multipart.h"
 
-#include "domain/encoding.h"
+#include "base/encoding.h"
 #include "domain/error.h"
 #include "http/message.h"
 
@@ -73,7 +73,7 @@ std::vector<std::pair<std::string, std::string>> header_params(std::string_view 
 std::optional<std::string> decode_ext_value(std::string_view v) {
   auto q = v.find("''");
   if (q == std::string_view::npos || lower(v.substr(0, q)) != "utf-8") return std::nullopt;
-  return domain::percent_decode(v.substr(q + 2));
+  return base::percent_decode(v.substr(q + 2));
 }
 
 FormPart parse_part_headers(std::string_view headers) {

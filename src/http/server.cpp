@@ -5,7 +5,7 @@
 #include <thread>
 #include <vector>
 
-#include "domain/encoding.h"
+#include "base/encoding.h"
 #include "http/server_impl.h"
 #include "http/session.h"
 
@@ -34,7 +34,7 @@ std::string choose_request_id(std::optional<std::string_view> incoming) {
     uint64_t v = rng();
     for (std::size_t j = 0; j < 8 && i + j < raw.size(); ++j) raw[i + j] = char(v >> (8 * j));
   }
-  return "req_" + domain::base64url_encode(raw);
+  return "req_" + base::base64url_encode(raw);
 }
 
 std::optional<SeatKind> Server::Impl::take_seat(const std::string& client) {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <unordered_map>
 
+#include "base/time_format.h"
 #include "domain/ulid.h"
 #include "domain/validation.h"
 #include "migrate/legacy_mapping.h"
@@ -46,8 +47,8 @@ void compare(const domain::ImageRecord& l, const domain::ImageRecord& s,
   field("altText", opt(l.alt_text), opt(s.alt_text));
   field("tags", tags_text(l.tags), tags_text(s.tags));
   field("albumId", opt(l.album_id), opt(s.album_id));
-  field("createdAt", domain::format_iso8601_ms(l.created_at_ms),
-        domain::format_iso8601_ms(s.created_at_ms));
+  field("createdAt", base::format_iso8601_ms(l.created_at_ms),
+        base::format_iso8601_ms(s.created_at_ms));
 }
 
 }  // namespace

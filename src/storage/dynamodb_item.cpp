@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <charconv>
 
+#include "base/time_format.h"
 #include "domain/error.h"
 #include "domain/validation.h"
 
@@ -33,7 +34,7 @@ std::string album_pk(const std::string& album_id) {
   return "ALBUM#" + album_id;
 }
 std::string uploaded_sk(int64_t uploaded_at_ms, const std::string& id) {
-  return "UPLOADED#" + domain::format_iso8601_ms(uploaded_at_ms) + "#" + id;
+  return "UPLOADED#" + base::format_iso8601_ms(uploaded_at_ms) + "#" + id;
 }
 
 namespace {
@@ -84,7 +85,7 @@ int64_t req_n(const json::object& item, const char* name) {
 }
 
 int64_t req_time(const json::object& item, const char* name) {
-  auto t = domain::parse_iso8601_ms(req_s(item, name));
+  auto t = base::parse_iso8601_ms(req_s(item, name));
   if (!t) bad(name);
   return *t;
 }
@@ -123,9 +124,9 @@ json::object to_item(const ImageRecord& r) {
   json::array tags;
   for (const auto& t : r.tags) tags.push_back(S(t));
   item["tags"] = json::object{{"L", std::move(tags)}};
-  item["createdAt"] = S(domain::format_iso8601_ms(r.created_at_ms));
-  item["updatedAt"] = S(domain::format_iso8601_ms(r.updated_at_ms));
-  item["uploadedAt"] = S(domain::format_iso8601_ms(r.uploaded_at_ms));
+  item["createdAt"] = S(base::format_iso8601_ms(r.created_at_ms));
+  item["updatedAt"] = S(base::format_iso8601_ms(r.updated_at_ms));
+  item["uploadedAt"] = S(base::format_iso8601_ms(r.uploaded_at_ms));
   item["version"] = N(r.version);
   bool active = r.state == domain::ImageState::Active;
   item["state"] = S(active ? "active" : "deleting");
@@ -200,7 +201,7 @@ std::vector<CounterCell> user_cells(const ImageRecord& r) {
 }
 
 std::string day_attribute(int64_t unix_ms) {
-  return "d:" + domain::format_iso8601_ms(unix_ms).substr(0, 10);
+  return "d:" + base::format_iso8601_ms(unix_ms).substr(0, 10);
 }
 
 }  // namespace isvc::storage::dynamo

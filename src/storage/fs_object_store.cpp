@@ -13,7 +13,8 @@
 #include <filesystem>
 #include <vector>
 
-#include "domain/encoding.h"
+#include "base/crypto.h"
+#include "base/encoding.h"
 #include "domain/error.h"
 
 namespace isvc::storage {
@@ -43,7 +44,7 @@ std::string content_type_for(const std::string& key) {
 }
 
 std::string etag_of(std::string_view bytes) {
-  return domain::hex_encode(domain::sha256(bytes).substr(0, 16));
+  return base::hex_encode(base::sha256(bytes).substr(0, 16));
 }
 
 void fsync_dir(const std::string& dir) {
@@ -134,7 +135,7 @@ void FsObjectStore::put(const std::string& key, std::string_view bytes, const st
   static std::atomic<uint64_t> counter{0};
   std::string tmp = dir + "/" + kTempPrefix + std::to_string(::getpid()) + "-" +
                     std::to_string(counter.fetch_add(1)) + "-" +
-                    domain::hex_encode(domain::random_bytes(4));
+                    base::hex_encode(base::random_bytes(4));
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) throw io_error("create", tmp);
   std::size_t done = 0;

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "aws/xml.h"
+#include "base/time_format.h"
 #include "domain/error.h"
 #include "domain/validation.h"
 
@@ -145,7 +146,7 @@ void S3ObjectStore::list(const std::string& prefix,
       auto etags = aws::xml_texts(c, "ETag");
       if (!etags.empty()) info.etag = strip_quotes(etags[0]);
       auto lm = aws::xml_texts(c, "LastModified");
-      if (!lm.empty()) info.last_modified_ms = domain::parse_iso8601_ms(lm[0]).value_or(0);
+      if (!lm.empty()) info.last_modified_ms = base::parse_iso8601_ms(lm[0]).value_or(0);
       if (!visit(keys[0], info)) return;
     }
     auto truncated = aws::xml_texts(resp.body, "IsTruncated");

@@ -4,7 +4,7 @@
 #include <openssl/evp.h>
 
 #include "aws/xml.h"
-#include "domain/encoding.h"
+#include "base/encoding.h"
 #include "domain/error.h"
 #include "storage/s3_object_store.h"
 
@@ -16,7 +16,7 @@ std::string md5_base64(std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(data.data(), data.size(), out, &len, EVP_md5(), nullptr);
-  return domain::base64_encode(std::string_view(reinterpret_cast<char*>(out), len));
+  return base::base64_encode(std::string_view(reinterpret_cast<char*>(out), len));
 }
 
 std::string error_code(const aws::HttpResponse& r) {

@@ -19,25 +19,26 @@
 #include <thread>
 
 #include "auth/token_verifier.h"
-#include "domain/encoding.h"
+#include "base/crypto.h"
+#include "base/encoding.h"
 #include "domain/error.h"
 
 namespace isvc::auth {
 namespace {
 
-using domain::base64url_encode;
+using base::base64url_encode;
 
 constexpr int64_t kNow = 1736937000;
 const std::string kSecret = "0123456789abcdef0123456789abcdef";
 
 std::string b64json(const boost::json::object& o) {
-  return base64url_encode(boost::json::serialize(o));
+  return base::base64url_encode(boost::json::serialize(o));
 }
 
 std::string hs256(const boost::json::object& header, const boost::json::object& claims,
                   const std::string& secret = kSecret) {
   std::string input = b64json(header) + "." + b64json(claims);
-  return input + "." + base64url_encode(domain::hmac_sha256(secret, input));
+  return input + "." + base::base64url_encode(base::hmac_sha256(secret, input));
 }
 
 JwtConfig secret_only() {
@@ -61,7 +62,7 @@ std::string bn_b64(EVP_PKEY* k, const char* name, int pad = 0) {
   std::string out(std::size_t(pad ? pad : BN_num_bytes(bn)), '\0');
   BN_bn2binpad(bn, reinterpret_cast<unsigned char*>(out.data()), int(out.size()));
   BN_free(bn);
-  return base64url_encode(out);
+  return base::base64url_encode(out);
 }
 
 std::string sign(EVP_PKEY* k, const std::string& input, bool ecdsa_raw) {
@@ -118,7 +119,7 @@ struct AsymmetricFixture : ::testing::Test {
                     bool der = false) const {
     std::string input = b64json({{"alg", alg}, {"kid", kid}, {"typ", "JWT"}}) + "." + b64json(c);
     bool es = std::string(alg) == "ES256";
-    return input + "." + base64url_encode(sign(es ? ec.pkey : rsa.pkey, input, es && !der));
+    return input + "." + base::base64url_encode(sign(es ? ec.pkey : rsa.pkey, input, es && !der));
   }
   JwtConfig cfg() const {
     JwtConfig c;
@@ -207,7 +208,7 @@ TEST(Hs256, AttacksAreRefused) {
   // structure
   for (const std::string& t : {std::string(""), std::string("abc"), std::string("a.b"), good + ".x",
                                std::string("!!.!!.!!"), std::string(9000, 'a'),
-                               base64url_encode("[1]") + "." + b64json(claims()) + ".sig"})
+                               base::base64url_encode("[1]") + "." + b64json(claims()) + ".sig"})
     EXPECT_TRUE(refused(v, t)) << t.substr(0, 40);
 }
 

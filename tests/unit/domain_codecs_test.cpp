@@ -4,8 +4,9 @@
 #include <random>
 #include <set>
 
+#include "base/crypto.h"
+#include "base/encoding.h"
 #include "domain/cursor_codec.h"
-#include "domain/encoding.h"
 #include "domain/error.h"
 #include "domain/ulid.h"
 
@@ -47,35 +48,35 @@ TEST(Base64Url, RoundTripsAndRefusesNonCanonicalInput) {
   for (int n = 0; n < 200; ++n) {
     std::string s(std::size_t(n), '\0');
     for (auto& c : s) c = char(rng());
-    auto enc = base64url_encode(s);
+    auto enc = base::base64url_encode(s);
     EXPECT_EQ(
         enc.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
         std::string::npos);
-    EXPECT_EQ(base64url_decode(enc), s);
+    EXPECT_EQ(base::base64url_decode(enc), s);
   }
-  EXPECT_EQ(base64url_encode("f"), "Zg");
-  EXPECT_EQ(base64url_encode("\xfb\xff"), "-_8");
-  EXPECT_EQ(base64url_decode("Zh"), std::nullopt);  // non-zero trailing bits
-  EXPECT_EQ(base64url_decode("Z"), std::nullopt);
-  EXPECT_EQ(base64url_decode("Zg+/"), std::nullopt);
-  EXPECT_EQ(base64_encode("fo"), "Zm8=");
+  EXPECT_EQ(base::base64url_encode("f"), "Zg");
+  EXPECT_EQ(base::base64url_encode("\xfb\xff"), "-_8");
+  EXPECT_EQ(base::base64url_decode("Zh"), std::nullopt);  // non-zero trailing bits
+  EXPECT_EQ(base::base64url_decode("Z"), std::nullopt);
+  EXPECT_EQ(base::base64url_decode("Zg+/"), std::nullopt);
+  EXPECT_EQ(base::base64_encode("fo"), "Zm8=");
 }
 
 TEST(PercentDecode, StrictAboutMalformedEscapes) {
-  EXPECT_EQ(percent_decode("a%20b%2fc%2F"), "a b/c/");
-  EXPECT_EQ(percent_decode("%E2%9C%93"), "\xE2\x9C\x93");
-  EXPECT_EQ(percent_decode("plain"), "plain");
-  EXPECT_EQ(percent_decode("%"), std::nullopt);
-  EXPECT_EQ(percent_decode("%2"), std::nullopt);
-  EXPECT_EQ(percent_decode("%zz"), std::nullopt);
-  EXPECT_EQ(percent_decode("%00"), std::string(1, '\0'));
+  EXPECT_EQ(base::percent_decode("a%20b%2fc%2F"), "a b/c/");
+  EXPECT_EQ(base::percent_decode("%E2%9C%93"), "\xE2\x9C\x93");
+  EXPECT_EQ(base::percent_decode("plain"), "plain");
+  EXPECT_EQ(base::percent_decode("%"), std::nullopt);
+  EXPECT_EQ(base::percent_decode("%2"), std::nullopt);
+  EXPECT_EQ(base::percent_decode("%zz"), std::nullopt);
+  EXPECT_EQ(base::percent_decode("%00"), std::string(1, '\0'));
 }
 
 TEST(Hashes, MatchPublishedVectors) {
-  EXPECT_EQ(hex_encode(sha256("abc")),
+  EXPECT_EQ(base::hex_encode(base::sha256("abc")),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   // RFC 4231 test case 2
-  EXPECT_EQ(hex_encode(hmac_sha256("Jefe", "what do ya want for nothing?")),
+  EXPECT_EQ(base::hex_encode(base::hmac_sha256("Jefe", "what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 

@@ -190,7 +190,7 @@ struct Fixture : ::testing::Test {
   MemoryMetadata meta;
   MemoryObjects objects;
   FakeProcessor processor;
-  BoundedPool cpu{1, 4};
+  base::BoundedPool cpu{1, 4};
   UlidGenerator ids{clock};
   CursorCodec cursors{"secret"};
   obs::ServiceMetrics metrics;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/time_format.h"
 #include "domain/error.h"
 
 namespace isvc::domain {
@@ -87,19 +88,19 @@ TEST(Keys, UserIdsCannotEscapeTheirPrefix) {
 }
 
 TEST(Timestamps, FormatAndParse) {
-  EXPECT_EQ(format_iso8601_ms(1736937000000), "2025-01-15T10:30:00.000Z");
-  EXPECT_EQ(format_iso8601_ms(1736937000123), "2025-01-15T10:30:00.123Z");
-  EXPECT_EQ(parse_iso8601_ms("2025-01-15T10:30:00Z"), 1736937000000);
-  EXPECT_EQ(parse_iso8601_ms("2025-01-15T10:30:00.123Z"), 1736937000123);
-  EXPECT_EQ(parse_iso8601_ms("2025-01-15T10:30:00.123456Z"), 1736937000123);
-  EXPECT_EQ(parse_iso8601_ms("2025-01-15T12:30:00+02:00"), 1736937000000);
-  EXPECT_EQ(parse_iso8601_ms("2024-02-29T00:00:00Z"), 1709164800000);
-  EXPECT_EQ(parse_iso8601_ms("2025-02-29T00:00:00Z"), std::nullopt);
-  EXPECT_EQ(parse_iso8601_ms("2025-01-15 10:30:00Z"), std::nullopt);
-  EXPECT_EQ(parse_iso8601_ms("2025-01-15T10:30:00"), std::nullopt);
-  EXPECT_EQ(parse_iso8601_ms("2025-13-15T10:30:00Z"), std::nullopt);
+  EXPECT_EQ(base::format_iso8601_ms(1736937000000), "2025-01-15T10:30:00.000Z");
+  EXPECT_EQ(base::format_iso8601_ms(1736937000123), "2025-01-15T10:30:00.123Z");
+  EXPECT_EQ(base::parse_iso8601_ms("2025-01-15T10:30:00Z"), 1736937000000);
+  EXPECT_EQ(base::parse_iso8601_ms("2025-01-15T10:30:00.123Z"), 1736937000123);
+  EXPECT_EQ(base::parse_iso8601_ms("2025-01-15T10:30:00.123456Z"), 1736937000123);
+  EXPECT_EQ(base::parse_iso8601_ms("2025-01-15T12:30:00+02:00"), 1736937000000);
+  EXPECT_EQ(base::parse_iso8601_ms("2024-02-29T00:00:00Z"), 1709164800000);
+  EXPECT_EQ(base::parse_iso8601_ms("2025-02-29T00:00:00Z"), std::nullopt);
+  EXPECT_EQ(base::parse_iso8601_ms("2025-01-15 10:30:00Z"), std::nullopt);
+  EXPECT_EQ(base::parse_iso8601_ms("2025-01-15T10:30:00"), std::nullopt);
+  EXPECT_EQ(base::parse_iso8601_ms("2025-13-15T10:30:00Z"), std::nullopt);
   for (int64_t ms : {0LL, 951782400000LL, 4102444799999LL})
-    EXPECT_EQ(parse_iso8601_ms(format_iso8601_ms(ms)), ms);
+    EXPECT_EQ(base::parse_iso8601_ms(base::format_iso8601_ms(ms)), ms);
 }
 
 }  // namespace

@@ -1,13 +1,13 @@
 // Admission control: slots and bytes are taken together or not at all, and given back by the
 // ticket.
-#include "domain/admission.h"
+#include "base/admission.h"
 
 #include <gtest/gtest.h>
 
 #include <thread>
 #include <vector>
 
-namespace isvc::domain {
+namespace isvc::base {
 namespace {
 
 TEST(Admission, SlotsAndBytesAreTakenTogetherAndGivenBack) {
@@ -55,4 +55,4 @@ TEST(Admission, NeverOverCommitsUnderContention) {
 }
 
 }  // namespace
-}  // namespace isvc::domain
+}  // namespace isvc::base

@@ -1,6 +1,6 @@
-#include "domain/bounded_pool.h"
+#include "base/bounded_pool.h"
 
-namespace isvc::domain {
+namespace isvc::base {
 
 BoundedPool::BoundedPool(int threads, int queue_capacity) : capacity_(queue_capacity) {
   if (threads < 1) threads = 1;
@@ -22,9 +22,7 @@ void BoundedPool::submit(std::function<void()> job) {
     // Outstanding work = running + waiting; at most one job per worker plus the queue capacity.
     int outstanding = busy_ + static_cast<int>(queue_.size());
     if (outstanding >= static_cast<int>(workers_.size()) + capacity_ || stopping_) {
-      Error e(ErrorCode::Unavailable, "image processing is at capacity; retry shortly");
-      e.retry_after_s = 2;
-      throw e;
+      throw PoolFull();
     }
     queue_.push_back(std::move(job));
   }
@@ -58,4 +56,4 @@ int BoundedPool::busy() const {
   return busy_;
 }
 
-}  // namespace isvc::domain
+}  // namespace isvc::base

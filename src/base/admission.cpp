@@ -1,6 +1,6 @@
-#include "domain/admission.h"
+#include "base/admission.h"
 
-namespace isvc::domain {
+namespace isvc::base {
 
 AdmissionControl::Ticket::~Ticket() {
   owner_.give_back(slot_, bytes_);
@@ -37,4 +37,4 @@ int64_t AdmissionControl::bytes_in_use() const {
   return bytes_used_;
 }
 
-}  // namespace isvc::domain
+}  // namespace isvc::base

@@ -1,4 +1,4 @@
-#include "domain/bounded_pool.h"
+#include "base/bounded_pool.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <latch>
 #include <thread>
 
-namespace isvc::domain {
+namespace isvc::base {
 namespace {
 
 TEST(BoundedPool, RunsAndReturnsResultsAndExceptions) {
@@ -41,8 +41,8 @@ TEST(BoundedPool, RefusesWhenWorkersAndQueueAreFull) {
   bool refused = false;
   try {
     pool.run([] { return 3; });
-  } catch (const Error& e) {
-    refused = e.code() == ErrorCode::Unavailable && e.retry_after_s == 2;
+  } catch (const PoolFull&) {
+    refused = true;  // ImageService answers it as 503 + Retry-After 2 (domain_image_service_test)
   }
   release.set_value();
   EXPECT_TRUE(refused);
@@ -52,4 +52,4 @@ TEST(BoundedPool, RefusesWhenWorkersAndQueueAreFull) {
 }
 
 }  // namespace
-}  // namespace isvc::domain
+}  // namespace isvc::base

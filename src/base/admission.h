@@ -8,7 +8,7 @@
 #include <memory>
 #include <mutex>
 
-namespace isvc::domain {
+namespace isvc::base {
 
 class AdmissionControl {
  public:
@@ -52,4 +52,4 @@ class AdmissionControl {
   int64_t bytes_used_ = 0;
 };
 
-}  // namespace isvc::domain
+}  // namespace isvc::base

@@ -1,5 +1,5 @@
 // A fixed-size CPU pool with a bounded queue for image processing. When every worker is busy and
-// the queue is full, run() refuses at once with Error(Unavailable) instead of letting memory grow.
+// the queue is full, run() refuses at once with PoolFull instead of letting memory grow.
 #pragma once
 
 #include <condition_variable>
@@ -11,9 +11,14 @@
 #include <type_traits>
 #include <vector>
 
-#include "domain/error.h"
+#include <stdexcept>
 
-namespace isvc::domain {
+namespace isvc::base {
+
+// Thrown by BoundedPool::run when every thread is busy and the queue is full.
+struct PoolFull : std::runtime_error {
+  PoolFull() : std::runtime_error("the pool is at capacity") {}
+};
 
 class BoundedPool {
  public:
@@ -37,7 +42,7 @@ class BoundedPool {
   int threads() const { return static_cast<int>(workers_.size()); }
 
  private:
-  void submit(std::function<void()> job);  // throws Error(Unavailable) when full
+  void submit(std::function<void()> job);  // throws PoolFull when full
   void loop();
 
   mutable std::mutex mu_;
@@ -49,4 +54,4 @@ class BoundedPool {
   bool stopping_ = false;
 };
 
-}  // namespace isvc::domain
+}  // namespace isvc::base

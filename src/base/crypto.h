@@ -1,0 +1,17 @@
+// The hashes, MACs and randomness the service needs (OpenSSL underneath).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace isvc::base {
+
+std::string sha256(std::string_view bytes);                            // 32 raw bytes
+std::string hmac_sha256(std::string_view key, std::string_view data);  // 32 raw bytes
+// Constant-time comparison for MACs and secrets.
+bool constant_time_equal(std::string_view a, std::string_view b);
+// Cryptographically secure random bytes.
+std::string random_bytes(std::size_t n);
+
+}  // namespace isvc::base
