@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "domain/cursor_codec.h"
-#include "domain/error.h"
+#include "domain/model/error.h"
 
 using namespace isvc;
 

@@ -16,7 +16,7 @@
 #include "base/crypto.h"
 #include "base/encoding.h"
 #include "domain/clock.h"
-#include "domain/error.h"
+#include "domain/model/error.h"
 
 using namespace isvc;
 

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "http/multipart.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "imaging/vips_processor.h"
 
 using namespace isvc;

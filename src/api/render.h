@@ -5,9 +5,9 @@
 #include <string>
 #include <string_view>
 
-#include "domain/error.h"
-#include "domain/image_record.h"
 #include "domain/image_service.h"
+#include "domain/model/error.h"
+#include "domain/model/image_record.h"
 #include "http/message.h"
 
 namespace isvc::api {

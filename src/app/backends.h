@@ -12,6 +12,7 @@
 #include "aws/http_client.h"
 #include "domain/clock.h"
 #include "domain/direct_upload.h"
+#include "domain/model/object_keys.h"
 #include "storage/metadata_store.h"
 #include "storage/object_store.h"
 #include "storage/s3_object_store.h"

@@ -15,8 +15,8 @@
 #include "cache/redis_client.h"
 #include "cache/redis_metadata_cache.h"
 #include "domain/clock.h"
-#include "domain/error.h"
 #include "domain/fsck.h"
+#include "domain/model/error.h"
 #include "obs/metrics.h"
 
 namespace isvc::app {

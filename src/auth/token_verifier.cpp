@@ -9,7 +9,7 @@
 #include "auth/jwks.h"
 #include "base/crypto.h"
 #include "base/encoding.h"
-#include "domain/error.h"
+#include "domain/model/error.h"
 
 namespace isvc::auth {
 

@@ -2,7 +2,7 @@
 
 #include <boost/json.hpp>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 
 namespace isvc::aws {
 

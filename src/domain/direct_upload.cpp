@@ -6,7 +6,8 @@
 
 #include "base/crypto.h"
 #include "base/encoding.h"
-#include "domain/error.h"
+#include "domain/model/error.h"
+#include "domain/model/object_keys.h"
 
 namespace isvc::domain {
 

@@ -12,8 +12,8 @@
 
 #include "domain/clock.h"
 #include "domain/image_service.h"
+#include "domain/model/upload_record.h"
 #include "domain/ulid.h"
-#include "domain/upload_record.h"
 #include "storage/metadata_store.h"
 #include "storage/object_store.h"
 

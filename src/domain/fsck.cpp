@@ -4,9 +4,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
+#include "domain/model/upload_record.h"
 #include "domain/ulid.h"
-#include "domain/upload_record.h"
 
 namespace isvc::domain {
 

@@ -2,7 +2,7 @@
 
 #include "base/crypto.h"
 #include "base/encoding.h"
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "storage/metadata_store.h"
 
 namespace isvc::domain {

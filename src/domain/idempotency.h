@@ -14,21 +14,14 @@
 #include <string_view>
 
 #include "domain/clock.h"
-#include "domain/image_record.h"
+#include "domain/model/idempotency_record.h"
+#include "domain/model/image_record.h"
 
 namespace isvc::storage {
 class MetadataStore;
 }
 
 namespace isvc::domain {
-
-struct IdempotencyRecord {
-  std::string key;                      // scoped_idempotency_key(): user and client key, hashed
-  std::string fingerprint;              // what the request was (hex digest)
-  std::optional<std::string> image_id;  // the first request's result, once it succeeded
-  int64_t lease_until_ms = 0;           // a claim without a result may be taken over after this
-  int64_t expires_at_ms = 0;            // the key may be used afresh after this
-};
 
 struct IdempotencySettings {
   int64_t ttl_ms = 24 * 3600 * 1000;

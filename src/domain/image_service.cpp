@@ -3,6 +3,7 @@
 #include <chrono>
 #include <future>
 
+#include "domain/model/object_keys.h"
 #include "obs/log_context.h"
 
 namespace isvc::domain {

@@ -1,6 +1,7 @@
 #include "domain/legacy_import.h"
 
-#include "domain/error.h"
+#include "domain/model/error.h"
+#include "domain/model/object_keys.h"
 #include "domain/ulid.h"
 
 namespace isvc::domain {

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "domain/image_record.h"
+#include "domain/model/image_record.h"
 #include "domain/validation.h"
 #include "storage/metadata_store.h"
 

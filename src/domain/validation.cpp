@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <ctime>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 
 namespace isvc::domain {
 
@@ -206,37 +206,6 @@ std::string sanitize_filename(std::string_view raw, const FieldLimits& limits) {
   std::string trimmed = trim(out);
   if (trimmed.empty() || trimmed == "." || trimmed == "..") return "upload";
   return trimmed;
-}
-
-std::string encode_user_id_for_key(std::string_view user_id) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  if (user_id == ".") return "%2E";
-  if (user_id == "..") return "%2E%2E";
-  std::string out;
-  for (unsigned char c : user_id) {
-    bool safe = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                c == '.' || c == '_' || c == '-';
-    if (safe) {
-      out += char(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
-std::string user_key_prefix(std::string_view user_id) {
-  return "images/" + encode_user_id_for_key(user_id) + "/";
-}
-
-std::string main_object_key(std::string_view user_id, std::string_view image_id) {
-  return user_key_prefix(user_id) + std::string(image_id) + ".webp";
-}
-
-std::string thumbnail_object_key(std::string_view user_id, std::string_view image_id) {
-  return user_key_prefix(user_id) + "thumbnails/" + std::string(image_id) + ".webp";
 }
 
 }  // namespace isvc::domain

@@ -52,13 +52,4 @@ void validate_album_id(std::string_view album_id, const FieldLimits& limits = {}
 // points on a UTF-8 boundary; empty → "upload".
 std::string sanitize_filename(std::string_view raw, const FieldLimits& limits = {});
 
-// Object-key-safe form of a user id (SPEC §12 Keys): [A-Za-z0-9._-] kept, any other byte
-// percent-encoded (%XX upper-case), and "." / ".." as a whole id encoded too.
-std::string encode_user_id_for_key(std::string_view user_id);
-// "images/{encoded user id}/": the folder of the user's processed images. Nobody else's record
-// may point into it (an import is refused), so its keys need no ownership claim.
-std::string user_key_prefix(std::string_view user_id);
-std::string main_object_key(std::string_view user_id, std::string_view image_id);
-std::string thumbnail_object_key(std::string_view user_id, std::string_view image_id);
-
 }  // namespace isvc::domain

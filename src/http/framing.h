@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "http/message.h"
 
 namespace isvc::http {

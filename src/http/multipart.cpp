@@ -1,7 +1,7 @@
 #include "http/multipart.h"
 
 #include "base/encoding.h"
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "http/message.h"
 
 namespace isvc::http {

@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "http/message.h"
 
 namespace isvc::http {

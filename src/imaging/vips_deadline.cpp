@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 
 namespace isvc::imaging {
 

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "imaging/container_check.h"
 #include "imaging/srgb.h"
 #include "imaging/vips_deadline.h"

@@ -2,7 +2,7 @@
 
 #include <boost/json.hpp>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "domain/ulid.h"
 #include "domain/validation.h"
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "domain/image_record.h"
 #include "domain/legacy_import.h"
+#include "domain/model/image_record.h"
 #include "migrate/legacy_table.h"
 
 namespace isvc::migrate {

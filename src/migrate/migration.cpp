@@ -14,8 +14,8 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "domain/error.h"
 #include "domain/legacy_import.h"
+#include "domain/model/error.h"
 #include "migrate/legacy_mapping.h"
 
 namespace isvc::migrate {

@@ -5,7 +5,7 @@
 #include <random>
 #include <thread>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 
 namespace isvc::storage::dynamo {
 

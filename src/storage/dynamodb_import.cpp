@@ -5,8 +5,8 @@
 #include <map>
 #include <set>
 
-#include "domain/error.h"
 #include "domain/legacy_import.h"
+#include "domain/model/error.h"
 #include "storage/dynamodb_batch.h"
 #include "storage/dynamodb_item.h"
 #include "storage/dynamodb_metadata_store.h"

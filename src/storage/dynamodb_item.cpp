@@ -4,7 +4,7 @@
 #include <charconv>
 
 #include "base/time_format.h"
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "domain/validation.h"
 
 namespace isvc::storage::dynamo {

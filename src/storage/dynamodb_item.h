@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "domain/image_record.h"
+#include "domain/model/image_record.h"
 
 namespace isvc::storage::dynamo {
 

@@ -2,7 +2,7 @@
 
 #include <boost/json.hpp>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "storage/dynamodb_item.h"
 #include "storage/key_ownership.h"
 

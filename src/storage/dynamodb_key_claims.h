@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "aws/dynamodb_client.h"
-#include "domain/image_record.h"
+#include "domain/model/image_record.h"
 
 namespace isvc::storage::dynamo {
 

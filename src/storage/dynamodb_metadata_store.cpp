@@ -4,7 +4,7 @@
 #include <map>
 #include <set>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "storage/dynamodb_batch.h"
 #include "storage/dynamodb_item.h"
 #include "storage/key_ownership.h"

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <thread>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "storage/dynamodb_metadata_store.h"
 
 namespace isvc::storage {

@@ -2,7 +2,7 @@
 // (PK=IDEMPOTENCY#{key}), with a `ttl` for the engine and expiry checked on every read.
 #include <boost/json.hpp>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "storage/dynamodb_item.h"
 #include "storage/dynamodb_metadata_store.h"
 

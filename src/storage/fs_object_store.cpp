@@ -15,7 +15,8 @@
 
 #include "base/crypto.h"
 #include "base/encoding.h"
-#include "domain/error.h"
+#include "domain/model/error.h"
+#include "domain/model/object_keys.h"
 
 namespace isvc::storage {
 
@@ -114,7 +115,7 @@ FsObjectStore::FsObjectStore(std::string root_dir) : root_(std::move(root_dir)) 
 }
 
 bool FsObjectStore::valid_key(std::string_view key) {
-  if (!valid_object_key(key)) return false;
+  if (!domain::valid_object_key(key)) return false;
   // The store's own temporary files are never addressable.
   for (std::size_t start = 0;;) {
     auto slash = key.find('/', start);

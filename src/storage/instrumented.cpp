@@ -3,7 +3,7 @@
 #include <chrono>
 #include <type_traits>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 
 namespace isvc::storage {
 

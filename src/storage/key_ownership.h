@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "domain/error.h"
-#include "domain/image_record.h"
+#include "domain/model/error.h"
+#include "domain/model/image_record.h"
 
 namespace isvc::storage {
 

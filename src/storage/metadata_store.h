@@ -9,10 +9,10 @@
 #include <utility>
 #include <vector>
 
-#include "domain/error.h"
 #include "domain/idempotency.h"
-#include "domain/image_record.h"
-#include "domain/upload_record.h"
+#include "domain/model/error.h"
+#include "domain/model/image_record.h"
+#include "domain/model/upload_record.h"
 
 namespace isvc::storage {
 

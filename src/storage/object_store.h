@@ -1,3 +1,4 @@
+#include "domain/model/object_keys.h"
 // Port: where image bytes live. Adapters: storage/fs (embedded), storage/s3 (later).
 // Every adapter passes tests/conformance/object_store_test.cpp.
 #pragma once
@@ -26,11 +27,6 @@ struct ObjectData {
   ObjectInfo info;
   std::string bytes;  // the whole object, or only the requested range
 };
-
-// Keys every adapter accepts: a relative path of 1..1024 bytes made of non-empty segments, none
-// of them `.` or `..`, without backslashes or control bytes. Anything else is refused by put and
-// counts as absent everywhere else: head/get answer nullopt, remove does nothing.
-bool valid_object_key(std::string_view key);
 
 class ObjectStore {
  public:

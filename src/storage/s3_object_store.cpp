@@ -6,7 +6,8 @@
 
 #include "aws/xml.h"
 #include "base/time_format.h"
-#include "domain/error.h"
+#include "domain/model/error.h"
+#include "domain/model/object_keys.h"
 #include "domain/validation.h"
 
 namespace isvc::storage {
@@ -70,7 +71,7 @@ std::string S3ObjectStore::object_path(const std::string& key) const {
 
 void S3ObjectStore::put(const std::string& key, std::string_view bytes,
                         const std::string& content_type) {
-  if (!valid_object_key(key)) throw Error(ErrorCode::BadRequest, "invalid object key");
+  if (!domain::valid_object_key(key)) throw Error(ErrorCode::BadRequest, "invalid object key");
   aws::AwsRequest r;
   r.method = "PUT";
   r.path = object_path(key);
@@ -83,7 +84,7 @@ void S3ObjectStore::put(const std::string& key, std::string_view bytes,
 }
 
 std::optional<ObjectInfo> S3ObjectStore::head(const std::string& key) {
-  if (!valid_object_key(key)) return std::nullopt;
+  if (!domain::valid_object_key(key)) return std::nullopt;
   aws::AwsRequest r;
   r.method = "HEAD";
   r.path = object_path(key);
@@ -95,7 +96,7 @@ std::optional<ObjectInfo> S3ObjectStore::head(const std::string& key) {
 
 std::optional<ObjectData> S3ObjectStore::get(const std::string& key,
                                              std::optional<ByteRange> range) {
-  if (!valid_object_key(key)) return std::nullopt;
+  if (!domain::valid_object_key(key)) return std::nullopt;
   aws::AwsRequest r;
   r.method = "GET";
   r.path = object_path(key);
@@ -118,7 +119,7 @@ std::optional<ObjectData> S3ObjectStore::get(const std::string& key,
 }
 
 void S3ObjectStore::remove(const std::string& key) {
-  if (!valid_object_key(key)) return;
+  if (!domain::valid_object_key(key)) return;
   aws::AwsRequest r;
   r.method = "DELETE";
   r.path = object_path(key);

@@ -5,7 +5,7 @@
 
 #include "aws/xml.h"
 #include "base/encoding.h"
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "storage/s3_object_store.h"
 
 namespace isvc::storage {

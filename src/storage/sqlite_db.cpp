@@ -1,6 +1,6 @@
 #include "storage/sqlite_db.h"
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 
 namespace isvc::storage::sqlite {
 

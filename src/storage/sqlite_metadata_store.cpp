@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "storage/key_ownership.h"
 #include "storage/sqlite_db.h"
 #include "storage/sqlite_store_impl.h"

@@ -1,6 +1,6 @@
 // SqliteMetadataStore's temporary records: started direct uploads (with the claim a complete
 // holds) and idempotency keys, each expiring at expires_at_ms.
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "storage/sqlite_store_impl.h"
 
 namespace isvc::storage {

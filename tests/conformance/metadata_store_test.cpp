@@ -10,7 +10,7 @@
 
 #include "aws/dynamodb_client.h"
 #include "cache/redis_metadata_cache.h"
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "engine_process.h"
 #include "storage/dynamodb_metadata_store.h"
 #include "storage/metadata_store.h"

@@ -7,7 +7,7 @@
 #include <map>
 #include <thread>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "engine_process.h"
 #include "storage/fs_object_store.h"
 #include "storage/object_store.h"

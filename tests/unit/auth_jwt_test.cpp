@@ -21,7 +21,7 @@
 #include "auth/token_verifier.h"
 #include "base/crypto.h"
 #include "base/encoding.h"
-#include "domain/error.h"
+#include "domain/model/error.h"
 
 namespace isvc::auth {
 namespace {

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "aws/aws_client.h"
-#include "domain/error.h"
+#include "domain/model/error.h"
 
 namespace isvc::aws {
 namespace {

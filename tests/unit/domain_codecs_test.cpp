@@ -7,7 +7,7 @@
 #include "base/crypto.h"
 #include "base/encoding.h"
 #include "domain/cursor_codec.h"
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "domain/ulid.h"
 
 namespace isvc::domain {

@@ -3,7 +3,7 @@
 // normalisation of control characters in legacy text.
 #include <gtest/gtest.h>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "domain/validation.h"
 
 namespace isvc::domain {

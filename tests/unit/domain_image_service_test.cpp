@@ -2,6 +2,7 @@
 // optimistic locking, compensation on failed uploads, resumable deletes.
 #include "domain/direct_upload.h"
 #include "domain/image_service.h"
+#include "domain/model/object_keys.h"
 
 #include <gtest/gtest.h>
 

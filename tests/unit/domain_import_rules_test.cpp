@@ -1,8 +1,8 @@
 // What a service import may point at (validate_import_key) and what map_legacy stores.
 #include <gtest/gtest.h>
 
-#include "domain/error.h"
 #include "domain/legacy_import.h"
+#include "domain/model/error.h"
 
 namespace isvc::domain {
 namespace {

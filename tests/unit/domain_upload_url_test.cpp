@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "domain/direct_upload.h"
-#include "domain/error.h"
+#include "domain/model/error.h"
 
 namespace isvc::domain {
 namespace {

@@ -3,7 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "base/time_format.h"
-#include "domain/error.h"
+#include "domain/model/error.h"
+#include "domain/model/object_keys.h"
 
 namespace isvc::domain {
 namespace {

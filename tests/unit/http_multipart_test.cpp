@@ -4,7 +4,7 @@
 
 #include <random>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 
 namespace isvc::http {
 namespace {

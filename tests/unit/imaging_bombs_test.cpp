@@ -9,7 +9,7 @@
 #include <iostream>
 #include <vips/vips8>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "imaging/container_check.h"
 #include "imaging/vips_processor.h"
 

@@ -7,7 +7,7 @@
 #include <sstream>
 #include <vips/vips8>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "imaging/vips_processor.h"
 
 namespace isvc::imaging {

@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 #include "storage/dynamodb_batch.h"
 
 namespace isvc::storage::dynamo {

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "domain/error.h"
+#include "domain/model/error.h"
 
 namespace isvc::storage {
 namespace {

@@ -1,4 +1,4 @@
-#include "domain/error.h"
+#include "domain/model/error.h"
 
 namespace isvc::domain {
 

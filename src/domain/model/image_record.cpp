@@ -1,4 +1,4 @@
-#include "domain/image_record.h"
+#include "domain/model/image_record.h"
 
 #include <cmath>
 

@@ -33,8 +33,4 @@ struct UploadRecord {
   bool read_fields_json(const std::string& text);
 };
 
-inline std::string temp_object_key(const std::string& upload_id) {
-  return "temp/" + upload_id;
-}
-
 }  // namespace isvc::domain

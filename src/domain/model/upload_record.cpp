@@ -1,4 +1,4 @@
-#include "domain/upload_record.h"
+#include "domain/model/upload_record.h"
 
 #include <boost/json.hpp>
 

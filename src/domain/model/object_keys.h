@@ -1,0 +1,29 @@
+// The object-key layout (SPEC §2, §12), defined once: where an image's main object, thumbnail and
+// a direct upload's temporary object live, how a user id appears in a key, and which keys any
+// object store accepts.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace isvc::domain {
+
+// Object-key-safe form of a user id (SPEC §12 Keys): [A-Za-z0-9._-] kept, any other byte
+// percent-encoded (%XX upper-case), and "." / ".." as a whole id encoded too.
+std::string encode_user_id_for_key(std::string_view user_id);
+// "images/{encoded user id}/": the folder of the user's processed images. Nobody else's record
+// may point into it (an import is refused), so its keys need no ownership claim.
+std::string user_key_prefix(std::string_view user_id);
+std::string main_object_key(std::string_view user_id, std::string_view image_id);
+std::string thumbnail_object_key(std::string_view user_id, std::string_view image_id);
+// "temp/{uploadId}": where a direct upload's bytes wait for its complete call.
+std::string temp_object_key(std::string_view upload_id);
+// Keys delivered by GET /files/{key}: the processed images, "images/…".
+bool is_image_key(std::string_view key);
+
+// Keys every object store accepts: a relative path of 1..1024 bytes made of non-empty segments,
+// none of them `.` or `..`, without backslashes or control bytes. Anything else is refused (and a
+// stored record that names such a key points at nothing).
+bool valid_object_key(std::string_view key);
+
+}  // namespace isvc::domain
