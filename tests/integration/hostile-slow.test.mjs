@@ -60,9 +60,13 @@ test(`${N} slow connections hold every public seat: /health and /metrics answer 
       assert.equal(other.status, 503);
       assert.equal(other.retryAfter, '1');
       // BODY_IDLE_TIMEOUT_S later every stalled body is cut with 408 and the seats are free.
+      // The seat the upload's pooled connection may hold is released on its own schedule, so one
+      // 503 may land after the snapshot above; every other held body is cut with 408.
       const held = conns.filter((c) => !early.includes(c));
       await Promise.all(held.map((c) => c.response(1, 15000)));
-      for (const c of held) {
+      const late503 = held.filter((c) => c.responses()[0].status === 503);
+      assert.ok(early.length + late503.length <= N - 1024 + 1, `${early.length} + ${late503.length} refused`);
+      for (const c of held.filter((x) => !late503.includes(x))) {
         const r = c.responses()[0];
         assert.equal(r.status, 408);
         assert.equal(JSON.parse(r.body).code, 'REQUEST_TIMEOUT');
