@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "imaging/vips_processor.h"
+#include "imaging/processing_limits.h"
 
 namespace {
 double cpu_seconds() {

@@ -17,6 +17,7 @@ AppFixture::AppFixture() {
       domain::ServiceSettings{});
   uploads = std::make_unique<domain::DirectUploads>(*images, *metadata, *objects, urls, ids, clock,
                                                     domain::DirectUploadSettings{});
+  idempotent = std::make_unique<domain::IdempotentRequests>(*metadata, *metadata, clock);
   auth::JwtConfig jwt;
   jwt.hs256_secret = kSecret;
   verifier = std::make_unique<auth::TokenVerifier>(jwt, clock);
@@ -28,8 +29,21 @@ AppFixture::AppFixture() {
     return auth::mint_hs256(kSecret, user, auth::Role::User, 3600, clock.now_ms() / 1000);
   };
   app = std::make_unique<api::HttpApp>(
-      api::ApiDeps{*images, *verifier, *metadata, *objects, file_cache, metrics, log, clock,
-                   *uploads, &urls, nullptr, nullptr, nullptr, &cpu},
+      api::ApiDeps{*images,
+                   *uploads,
+                   *idempotent,
+                   *metadata,
+                   *objects,
+                   file_cache,
+                   *verifier,
+                   metrics,
+                   log,
+                   clock,
+                   {{metadata.get(), true}, {objects.get(), true}},
+                   &urls,
+                   nullptr,
+                   &cpu,
+                   nullptr},
       settings);
   int64_t now_s = clock.now_ms() / 1000;
   user_token = auth::mint_hs256(kSecret, "alice", auth::Role::User, 1 << 30, now_s);
@@ -57,6 +71,7 @@ AppFixture::AppFixture() {
 
 AppFixture::~AppFixture() {
   app.reset();
+  idempotent.reset();
   uploads.reset();
   images.reset();
   metadata.reset();

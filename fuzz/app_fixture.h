@@ -10,10 +10,11 @@
 #include "api/http_app.h"
 #include "auth/token_verifier.h"
 #include "base/bounded_pool.h"
-#include "cache/object_cache.h"
-#include "domain/clock.h"
+#include "api/file_cache.h"
+#include "domain/ports/clock.h"
 #include "domain/cursor_codec.h"
 #include "domain/direct_upload.h"
+#include "domain/idempotency.h"
 #include "domain/image_service.h"
 #include "domain/ulid.h"
 #include "imaging/vips_processor.h"
@@ -21,6 +22,8 @@
 #include "obs/metrics.h"
 #include "storage/fs_object_store.h"
 #include "storage/sqlite_metadata_store.h"
+#include "storage/service_upload_urls.h"
+#include "imaging/processing_limits.h"
 
 namespace isvc::fuzz {
 
@@ -39,10 +42,11 @@ struct AppFixture {
   domain::UlidGenerator ids{clock};
   domain::CursorCodec cursors{kSecret};
   std::unique_ptr<domain::ImageService> images;
-  domain::ServiceUploadUrls urls{kSecret, "http://127.0.0.1:1"};
+  storage::ServiceUploadUrls urls{kSecret, "http://127.0.0.1:1"};
   std::unique_ptr<domain::DirectUploads> uploads;
+  std::unique_ptr<domain::IdempotentRequests> idempotent;
   std::unique_ptr<auth::TokenVerifier> verifier;
-  cache::ObjectCache file_cache{8 * 1024 * 1024, 1024 * 1024};
+  api::FileCache file_cache{8 * 1024 * 1024, 1024 * 1024};
   std::unique_ptr<api::HttpApp> app;
   std::string user_token, admin_token, service_token;
 

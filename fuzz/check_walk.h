@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "imaging/container_check.h"
+#include "imaging/processing_limits.h"
 
 namespace isvc::fuzz {
 

@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Round trip: any position (id and time from the input) under any scope comes back intact,
   // and is refused under another scope.
   if (size > 8) {  // ids are never empty
-    storage::ListPosition pos;
+    domain::ListPosition pos;
     for (int i = 0; i < 8; ++i) pos.uploaded_at_ms = (pos.uploaded_at_ms << 8) | data[i];
     pos.id = std::string(in.substr(8, 40));
     domain::CursorScope s{std::string(in.substr(std::min<size_t>(size, 48))),

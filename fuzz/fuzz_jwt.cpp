@@ -15,7 +15,7 @@
 #include "auth/token_verifier.h"
 #include "base/crypto.h"
 #include "base/encoding.h"
-#include "domain/clock.h"
+#include "domain/ports/clock.h"
 #include "domain/model/error.h"
 
 using namespace isvc;

@@ -6,6 +6,8 @@
 
 #include "domain/model/error.h"
 #include "imaging/vips_processor.h"
+#include "imaging/processing_limits.h"
+#include "imaging/sniff.h"
 
 using namespace isvc;
 
@@ -18,14 +20,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto sniffed = imaging::sniff_format(bytes);
   try {
     auto r = processor->probe(bytes);
-    if (r.format != sniffed || r.format == imaging::ImageFormat::Unknown) std::abort();
+    if (r.format != sniffed || r.format == domain::ImageFormat::Unknown) std::abort();
     if (r.width < 100 || r.height < 100 || r.width > 8000 || r.height > 8000) std::abort();
   } catch (const domain::Error& e) {
     auto c = e.code();
     if (c != domain::ErrorCode::InvalidFileType && c != domain::ErrorCode::InvalidImage &&
         c != domain::ErrorCode::InvalidDimensions)
       std::abort();
-    if (sniffed == imaging::ImageFormat::Unknown && c != domain::ErrorCode::InvalidFileType)
+    if (sniffed == domain::ImageFormat::Unknown && c != domain::ErrorCode::InvalidFileType)
       std::abort();
   }
   return 0;

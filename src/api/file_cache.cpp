@@ -1,11 +1,11 @@
-#include "cache/object_cache.h"
+#include "api/file_cache.h"
 
-namespace isvc::cache {
+namespace isvc::api {
 
-ObjectCache::ObjectCache(int64_t capacity_bytes, int64_t max_object_bytes)
+FileCache::FileCache(int64_t capacity_bytes, int64_t max_object_bytes)
     : capacity_(capacity_bytes), max_object_(max_object_bytes) {}
 
-std::optional<CachedObject> ObjectCache::get(const std::string& key) {
+std::optional<CachedObject> FileCache::get(const std::string& key) {
   std::lock_guard lock(mu_);
   auto it = index_.find(key);
   if (it == index_.end()) return std::nullopt;
@@ -13,7 +13,7 @@ std::optional<CachedObject> ObjectCache::get(const std::string& key) {
   return it->second->obj;
 }
 
-void ObjectCache::put(const std::string& key, CachedObject obj) {
+void FileCache::put(const std::string& key, CachedObject obj) {
   if (!obj.bytes) return;
   auto size = static_cast<int64_t>(obj.bytes->size());
   if (size > max_object_ || size > capacity_) return;
@@ -30,7 +30,7 @@ void ObjectCache::put(const std::string& key, CachedObject obj) {
   evict_locked();
 }
 
-void ObjectCache::erase(const std::string& key) {
+void FileCache::erase(const std::string& key) {
   std::lock_guard lock(mu_);
   auto it = index_.find(key);
   if (it == index_.end()) return;
@@ -39,7 +39,7 @@ void ObjectCache::erase(const std::string& key) {
   index_.erase(it);
 }
 
-void ObjectCache::evict_locked() {
+void FileCache::evict_locked() {
   while (bytes_ > capacity_ && !lru_.empty()) {
     auto& last = lru_.back();
     bytes_ -= static_cast<int64_t>(last.obj.bytes->size());
@@ -48,14 +48,18 @@ void ObjectCache::evict_locked() {
   }
 }
 
-int64_t ObjectCache::size_bytes() const {
+int64_t FileCache::size_bytes() const {
   std::lock_guard lock(mu_);
   return bytes_;
 }
 
-std::size_t ObjectCache::entries() const {
+std::size_t FileCache::entries() const {
   std::lock_guard lock(mu_);
   return index_.size();
 }
 
-}  // namespace isvc::cache
+void FileCache::purge(std::vector<std::string> object_keys) {
+  for (const auto& k : object_keys) erase(k);
+}
+
+}  // namespace isvc::api

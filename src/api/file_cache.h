@@ -1,6 +1,6 @@
 // The hot-object byte cache in front of the object store for GET /files (SPEC §5): an LRU bounded
 // by total bytes, safe for many threads. Objects are immutable, so entries never go stale; a
-// delete evicts explicitly.
+// delete evicts them through the Purger port, like the CDN.
 #pragma once
 
 #include <cstdint>
@@ -10,24 +10,27 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
-#include "storage/object_store.h"
+#include "domain/ports/object_store.h"
+#include "domain/ports/purger.h"
 
-namespace isvc::cache {
+namespace isvc::api {
 
 struct CachedObject {
-  storage::ObjectInfo info;
+  domain::ObjectInfo info;
   std::shared_ptr<const std::string> bytes;
 };
 
-class ObjectCache {
+class FileCache final : public domain::Purger {
  public:
   // Objects larger than max_object_bytes are never cached (a few huge files must not flush it).
-  ObjectCache(int64_t capacity_bytes, int64_t max_object_bytes);
+  FileCache(int64_t capacity_bytes, int64_t max_object_bytes);
 
   std::optional<CachedObject> get(const std::string& key);
   void put(const std::string& key, CachedObject obj);
   void erase(const std::string& key);
+  void purge(std::vector<std::string> object_keys) override;
   int64_t size_bytes() const;
   std::size_t entries() const;
 
@@ -46,4 +49,4 @@ class ObjectCache {
   int64_t bytes_ = 0;
 };
 
-}  // namespace isvc::cache
+}  // namespace isvc::api

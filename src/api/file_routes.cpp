@@ -15,14 +15,14 @@ http::Response HttpApp::serve_file(const http::Request& req) {
   auto key = decode_file_key(req.params.at(0));
   if (!key) throw Error(ErrorCode::NotFound, "no such file");
 
-  std::optional<cache::CachedObject> obj = d_.file_cache.get(*key);
+  std::optional<api::CachedObject> obj = d_.file_cache.get(*key);
   if (obj) {
     d_.metrics.file_cache_hits.fetch_add(1);
   } else {
     d_.metrics.file_cache_misses.fetch_add(1);
     auto data = d_.objects.get(*key);
     if (!data) throw Error(ErrorCode::NotFound, "no such file");
-    cache::CachedObject fresh{data->info,
+    api::CachedObject fresh{data->info,
                               std::make_shared<const std::string>(std::move(data->bytes))};
     d_.file_cache.put(*key, fresh);
     obj = std::move(fresh);

@@ -2,6 +2,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "api/error_mapping.h"
 #include "api/render.h"
 #include "http/multipart.h"
 
@@ -101,7 +102,7 @@ void HttpApp::build_routes() {
       [&self](http::Request& r) { return self.delete_image(r); });
   add("DELETE", "/users/{userId}/images", A::Bearer, RateClass::Delete, B::None,
       [&self](http::Request& r) { return self.erase_user(r); });
-  if (d_.service_urls)
+  if (d_.signed_puts)
     add(
         "PUT", "/uploads/{uploadId}", A::UploadSignature, RateClass::None, B::Raw,
         [&self](http::Request& r) { return self.receive_upload(r); }, ContentRule::Any,
@@ -190,9 +191,7 @@ void HttpApp::authorize(http::Request& req, const Route& r, Context& ctx) const 
       return;
     case AuthRule::Service:
       ctx.caller = verify_bearer(req);
-      // Refused here, before the body; the use case checks the role again as its own rule.
-      if (ctx.caller->role != domain::CallerRole::Service)
-        throw Error(ErrorCode::NotAuthorized, "importing records needs the service role");
+      domain::check_may_import(*ctx.caller);  // the domain's rule, asked before the body
       return;
   }
 }
@@ -329,7 +328,7 @@ void HttpApp::rate_limit(const Route& r, const domain::Caller& caller, http::Hea
 
 http::Response HttpApp::error_response(const http::Request& req, const Error& err) const {
   http::Response res;
-  res.status = domain::http_status(err.code());
+  res.status = http_status(err.code());
   res.body = render_error(err, req.request_id);
   res.set("Content-Type", "application/json");
   if (err.retry_after_s) res.set("Retry-After", std::to_string(*err.retry_after_s));

@@ -10,22 +10,23 @@
 #include <vector>
 
 #include "api/cors.h"
+#include "api/file_cache.h"
 #include "api/route_table.h"
 #include "auth/token_verifier.h"
 #include "base/admission.h"
 #include "base/bounded_pool.h"
-#include "cache/object_cache.h"
-#include "cache/redis_client.h"
-#include "cdn/purge_queue.h"
-#include "domain/clock.h"
+#include "domain/ports/clock.h"
 #include "domain/direct_upload.h"
 #include "domain/image_service.h"
 #include "domain/rate_limit.h"
 #include "http/server.h"
 #include "obs/logger.h"
 #include "obs/metrics.h"
-#include "storage/metadata_store.h"
-#include "storage/object_store.h"
+#include "domain/idempotency.h"
+#include "domain/ports/backend_health.h"
+#include "domain/ports/image_maintenance.h"
+#include "domain/ports/object_store.h"
+#include "domain/ports/upload_url_signer.h"
 
 namespace isvc::api {
 
@@ -48,22 +49,29 @@ struct ApiSettings {
   int64_t erase_budget_ms = 10'000;  // DELETE /users/{id}/images answers 202 after this
 };
 
+// A backend /health reports: a primary store down makes the service unhealthy (503); anything
+// else down, degraded.
+struct HealthCheck {
+  domain::BackendHealth* backend;
+  bool critical;
+};
+
 struct ApiDeps {
   domain::ImageService& images;
+  domain::DirectUploads& uploads;
+  domain::IdempotentRequests& idempotent;
+  domain::ImageMaintenance& maintenance;  // the totals of /metrics
+  domain::ObjectStore& objects;
+  FileCache& file_cache;
   const auth::TokenVerifier& verifier;
-  storage::MetadataStore& metadata;
-  storage::ObjectStore& objects;
-  cache::ObjectCache& file_cache;
   obs::ServiceMetrics& metrics;
   const obs::Logger& log;
   const domain::Clock& clock;
-  domain::DirectUploads& uploads;
-  const domain::ServiceUploadUrls* service_urls;  // embedded mode's PUT /uploads/{id}, or null
-  cache::RedisClient* redis;                      // the shared cache, or null when not configured
-  const cdn::PurgeQueue* cdn;                     // CDN purges, or null when not configured
-  domain::RateLimiter* limiter = nullptr;         // null when rate limits are off
-  const base::BoundedPool* pool = nullptr;        // the processing pool, for its queue depth
-  base::AdmissionControl* admission = nullptr;    // upload slots and body memory; null = none
+  std::vector<HealthCheck> health;
+  const domain::SignedPutVerifier* signed_puts;  // embedded mode's PUT /uploads/{id}, or null
+  domain::RateLimiter* limiter = nullptr;        // null when rate limits are off
+  const base::BoundedPool* pool = nullptr;       // the processing pool, for its queue depth
+  base::AdmissionControl* admission = nullptr;   // upload slots and body memory; null = none
 };
 
 class HttpApp final : public http::RequestHandler {
@@ -132,8 +140,8 @@ class HttpApp final : public http::RequestHandler {
   // X-RateLimit-* headers go to `headers` either way.
   void rate_limit(const Route& r, const domain::Caller& caller, http::HeaderList& headers);
   // Runs `work` under the request's Idempotency-Key when it has one (SPEC §6): the response is
-  // 201 with the new image, or 200 with the first request's image on a replay. `fingerprint`
-  // says what the request is; `created` is false when `work` found the image already there.
+  // 201 with the new image, or 200 with the first request's image (a replay, or `work` found the
+  // image already there).
   http::Response idempotent(const http::Request& req, const domain::Caller& caller,
                             const std::string& fingerprint,
                             const std::function<std::pair<domain::ImageRecord, bool>()>& work);

@@ -83,24 +83,6 @@ std::optional<std::string> nullable_string(const boost::json::value& v, const ch
   return std::string(v.as_string());
 }
 
-// What makes two uploads "the same request" (SPEC §12): the file's bytes (by hash), its name and
-// the fields after normalisation, whatever the multipart framing.
-std::string upload_fingerprint(const domain::UploadRequest& up) {
-  std::string m = "POST /images\n";
-  m += base::hex_encode(base::sha256(up.bytes));
-  auto add = [&](const char* name, const std::optional<std::string>& v) {
-    m += '\n';
-    m += name;
-    if (v) m += "=" + std::to_string(v->size()) + ":" + *v;
-  };
-  add("filename", up.filename);
-  add("title", up.title);
-  add("description", up.description);
-  add("altText", up.alt_text);
-  add("albumId", up.album_id);
-  for (const auto& t : up.tags) add("tag", t);
-  return base::hex_encode(base::sha256(m));
-}
 
 }  // namespace
 
@@ -150,7 +132,7 @@ http::Response HttpApp::upload(http::Request& req) {
   up.tags = domain::tags_from_form_values(tag_values);
   up.request_id = req.request_id;
 
-  auto res = idempotent(req, caller, upload_fingerprint(up), [&] {
+  auto res = idempotent(req, caller, domain::upload_fingerprint(up), [&] {
     return std::pair{d_.images.upload(caller, up), true};
   });
   res.log_fields.emplace_back("operation", "upload");
@@ -160,40 +142,14 @@ http::Response HttpApp::upload(http::Request& req) {
 http::Response HttpApp::idempotent(
     const http::Request& req, const domain::Caller& caller, const std::string& fingerprint,
     const std::function<std::pair<domain::ImageRecord, bool>()>& work) {
-  domain::ImageRecord rec;
-  bool created = true;
   auto key = req.header("Idempotency-Key");
-  if (!key) {
-    std::tie(rec, created) = work();
-  } else {
-    domain::check_idempotency_key(*key);
-    auto r = domain::run_idempotent(
-        d_.metadata, d_.clock, domain::IdempotencySettings{},
-        domain::scoped_idempotency_key(caller.user_id, *key), fingerprint,
-        [&] {
-          auto [image, fresh] = work();
-          created = fresh;
-          return image;
-        },
-        [&](const std::string& id) -> std::optional<domain::ImageRecord> {
-          try {
-            return d_.images.get(caller, id);
-          } catch (const Error& e) {
-            if (e.code() == ErrorCode::ImageNotFound) return std::nullopt;
-            throw;
-          }
-        });
-    rec = r.image;
-    if (r.replayed) {
-      created = false;
-      d_.metrics.idempotent_replays.fetch_add(1);
-    }
-  }
-  auto res = json_response(created ? 201 : 200, render_image(rec, s_.cdn_base_url));
-  res.set("Location", "/images/" + rec.id);
-  if (key && !created) res.set("Idempotent-Replayed", "true");
+  auto out = d_.idempotent.run(caller.user_id, key, fingerprint, work);
+  if (out.replayed) d_.metrics.idempotent_replays.fetch_add(1);
+  auto res = json_response(out.created ? 201 : 200, render_image(out.image, s_.cdn_base_url));
+  res.set("Location", "/images/" + out.image.id);
+  if (key && !out.created) res.set("Idempotent-Replayed", "true");
   res.log_fields.emplace_back("userId", caller.user_id);
-  res.log_fields.emplace_back("imageId", rec.id);
+  res.log_fields.emplace_back("imageId", out.image.id);
   return res;
 }
 
@@ -290,8 +246,6 @@ http::Response HttpApp::delete_image(http::Request& req) {
   const std::string& id = req.params.at(0);
   auto removed = d_.images.remove(caller, id);
   audit_admin(req, caller, removed.user_id, "delete", id);
-  d_.file_cache.erase(removed.s3_key);
-  if (removed.thumbnail_key) d_.file_cache.erase(*removed.thumbnail_key);
   http::Response res;
   res.status = 204;
   res.log_fields.emplace_back("userId", caller.user_id);
@@ -305,11 +259,7 @@ http::Response HttpApp::erase_user(http::Request& req) {
   const std::string& encoded_user = req.params.at(0);
   auto user = base::percent_decode(encoded_user);
   if (!user) throw Error::validation("userId", "userId is not valid percent-encoding");
-  auto done = d_.images.erase_user(caller, *user, d_.clock.now_ms() + s_.erase_budget_ms,
-                                   [&](const domain::ImageRecord& r) {
-                                     d_.file_cache.erase(r.s3_key);
-                                     if (r.thumbnail_key) d_.file_cache.erase(*r.thumbnail_key);
-                                   });
+  auto done = d_.images.erase_user(caller, *user, d_.clock.now_ms() + s_.erase_budget_ms);
   audit_admin(req, caller, *user, "erase_user", "");
   JsonWriter w;
   w.begin_object()

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <cstdio>
 
+#include "api/error_mapping.h"
 #include "api/file_request.h"
 #include "api/json_writer.h"
 #include "base/time_format.h"
@@ -108,7 +109,7 @@ std::string render_list(const domain::ListResult& page, const std::string& cdn) 
 std::string render_error(const domain::Error& err, const std::string& request_id) {
   JsonWriter w;
   w.begin_object();
-  w.field("error", domain::error_kind(err.code()));
+  w.field("error", error_kind(err.code()));
   w.field("message", std::string_view(err.what()));
   w.field("code", domain::code_name(err.code()));
   w.key("details").begin_object();

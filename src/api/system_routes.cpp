@@ -11,36 +11,31 @@
 namespace isvc::api {
 
 http::Response HttpApp::health() {
-  bool meta_up = d_.metadata.healthy();
-  bool objects_up = d_.objects.healthy();
-  // Redis is a cache: without it the service still serves (degraded), never unhealthy.
-  std::optional<bool> redis_up;
-  if (d_.redis) redis_up = d_.redis->ping();
-  // A CDN that purges are being given up on leaves deleted files cached: degraded as well.
-  bool cdn_down = d_.cdn && !d_.cdn->last_ok();
-  const char* status = !(meta_up && objects_up)                 ? "unhealthy"
-                       : ((redis_up && !*redis_up) || cdn_down) ? "degraded"
-                                                                : "healthy";
+  bool critical_down = false, other_down = false;
   JsonWriter w;
   w.begin_object();
+  std::vector<std::pair<std::string, bool>> seen;
+  for (const auto& check : d_.health) {
+    bool up = check.backend->healthy();
+    (check.critical ? critical_down : other_down) |= !up;
+    seen.emplace_back(check.backend->name(), up);
+  }
+  // Redis is a cache and the CDN an accelerator: without them the service still serves
+  // (degraded), never unhealthy.
+  const char* status = critical_down ? "unhealthy" : other_down ? "degraded" : "healthy";
   w.field("status", status);
   w.field("timestamp", std::string_view(base::format_iso8601_ms(d_.clock.now_ms())));
   w.key("services").begin_object();
-  w.field(d_.metadata.name(), meta_up ? "up" : "down");
-  w.field(d_.objects.name(), objects_up ? "up" : "down");
-  if (redis_up) w.field("redis", *redis_up ? "up" : "down");
-  // The CDN is "down" while purges to it are being given up on (deleted files may stay cached).
-  if (d_.cdn) w.field("cdn", d_.cdn->last_ok() ? "up" : "down");
+  for (const auto& [name, up] : seen) w.field(name, up ? "up" : "down");
   // Every backend this instance does not use (SPEC §12: reported, and not degrading).
   for (const char* name : {"sqlite", "filesystem", "dynamodb", "s3", "redis", "cdn"}) {
-    bool used = d_.metadata.name() == name || d_.objects.name() == name ||
-                (redis_up && std::string_view(name) == "redis") ||
-                (d_.cdn && std::string_view(name) == "cdn");
+    bool used = false;
+    for (const auto& [n, up] : seen) used |= n == name;
     if (!used) w.field(name, "disabled");
   }
   w.end_object();
   w.end_object();
-  return json_response(meta_up && objects_up ? 200 : 503, w.take());
+  return json_response(critical_down ? 503 : 200, w.take());
 }
 
 http::Response HttpApp::metrics_summary(const http::Request& req) {
@@ -51,7 +46,7 @@ http::Response HttpApp::metrics_summary(const http::Request& req) {
     return metrics_prometheus();
   int64_t now = d_.clock.now_ms();
   int64_t start_of_day = now - now % 86400000;
-  auto stats = d_.metadata.stats(start_of_day);
+  auto stats = d_.maintenance.stats(start_of_day);
   double avg = d_.metrics.upload_latency.mean_ms();
   double p95 = d_.metrics.upload_latency.percentile_ms(95);
   JsonWriter w;
@@ -84,7 +79,7 @@ http::Response HttpApp::metrics_summary(const http::Request& req) {
 
 http::Response HttpApp::metrics_prometheus() {
   const auto& m = d_.metrics;
-  auto stats = d_.metadata.stats(0);
+  auto stats = d_.maintenance.stats(0);
   obs::TextWriter w;
   w.counter(m.http_requests);
   w.histogram(m.http_duration);

@@ -93,9 +93,7 @@ http::Response HttpApp::start_upload(http::Request& req) {
 http::Response HttpApp::complete_upload(http::Request& req) {
   const auto& caller = HttpApp::caller(req);
   const std::string& upload_id = req.params.at(0);
-  auto fingerprint =
-      base::hex_encode(base::sha256("POST /images/uploads/" + upload_id + "/complete"));
-  auto res = idempotent(req, caller, fingerprint,
+  auto res = idempotent(req, caller, domain::complete_fingerprint(upload_id),
                         [&] { return d_.uploads.complete(caller, upload_id, req.request_id); });
   res.log_fields.emplace_back("operation", "upload_complete");
   return res;
@@ -114,10 +112,10 @@ void HttpApp::check_upload_signature(const http::Request& req) const {
       if (p.key == "signature") q.signature = value;
     }
   }
-  if (!d_.service_urls)
-    throw Error(ErrorCode::NotAuthorized, "the upload URL is invalid or has expired");
-  d_.service_urls->check_put(req.params.at(0), q, req.header("Content-Length"),
-                             req.header("Content-Type"), d_.clock.now_s());
+  auto declared =
+      d_.signed_puts ? d_.signed_puts->verify(req.params.at(0), q, d_.clock.now_s()) : std::nullopt;
+  if (!declared) throw Error(ErrorCode::NotAuthorized, "the upload URL is invalid or has expired");
+  domain::check_signed_put(*declared, req.header("Content-Length"), req.header("Content-Type"));
 }
 
 http::Response HttpApp::receive_upload(http::Request& req) {

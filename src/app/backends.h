@@ -10,11 +10,11 @@
 #include "aws/aws_client.h"
 #include "aws/dynamodb_client.h"
 #include "aws/http_client.h"
-#include "domain/clock.h"
+#include "domain/ports/clock.h"
 #include "domain/direct_upload.h"
 #include "domain/model/object_keys.h"
-#include "storage/metadata_store.h"
-#include "storage/object_store.h"
+#include "domain/ports/metadata_backend.h"
+#include "domain/ports/object_store.h"
 #include "storage/s3_object_store.h"
 
 namespace isvc::app {
@@ -23,25 +23,11 @@ struct Backends {
   std::unique_ptr<aws::HttpClient> http;
   std::unique_ptr<aws::AwsClient> dynamo_aws;
   std::unique_ptr<aws::DynamoDbClient> dynamo;
-  std::unique_ptr<storage::MetadataStore> metadata;
-  std::unique_ptr<storage::ObjectStore> objects;
+  std::unique_ptr<domain::MetadataBackend> metadata;
+  std::unique_ptr<domain::ObjectStore> objects;
   storage::S3ObjectStore* s3 = nullptr;  // objects, when it is S3 (presigned uploads, provision)
 };
 
-// Direct uploads in S3 mode: presigned PUT URLs for temp/{uploadId}.
-class S3UploadUrls final : public domain::UploadUrlSigner {
- public:
-  S3UploadUrls(storage::S3ObjectStore& s3, const domain::Clock& clock) : s3_(s3), clock_(clock) {}
-  // The declared length is checked at complete (S3 presigned URLs here do not sign it).
-  std::string put_url(const domain::UploadRecord& u, int64_t expires_at_s) override {
-    return s3_.presign_put(domain::temp_object_key(u.id),
-                           std::max<int64_t>(1, expires_at_s - clock_.now_s()));
-  }
-
- private:
-  storage::S3ObjectStore& s3_;
-  const domain::Clock& clock_;
-};
 
 // Opens both stores. Creates nothing remote (see provision_backends); creates DATA_DIR's
 // folders for the embedded backends.

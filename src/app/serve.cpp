@@ -14,6 +14,8 @@
 
 #include "api/http_app.h"
 #include "app/backends.h"
+#include "app/wiring.h"
+#include "storage/s3_upload_urls.h"
 #include "app/config.h"
 #include "app/openapi_document.h"
 #include "app/secrets.h"
@@ -21,13 +23,14 @@
 #include "base/admission.h"
 #include "base/bounded_pool.h"
 #include "base/crypto.h"
-#include "cache/object_cache.h"
+#include "cache/token_buckets.h"
+#include "api/file_cache.h"
 #include "cache/redis_client.h"
 #include "cache/redis_metadata_cache.h"
 #include "cache/redis_rate_limiter.h"
 #include "cdn/purge_queue.h"
 #include "cdn/purge_targets.h"
-#include "domain/clock.h"
+#include "domain/ports/clock.h"
 #include "domain/cursor_codec.h"
 #include "domain/direct_upload.h"
 #include "domain/fsck.h"
@@ -39,6 +42,8 @@
 #include "obs/logger.h"
 #include "obs/metrics.h"
 #include "storage/instrumented.h"
+#include "storage/service_upload_urls.h"
+#include "imaging/processing_limits.h"
 
 namespace isvc::app {
 
@@ -139,9 +144,11 @@ int serve_command() {
     cached_metadata =
         std::make_unique<cache::RedisMetadataCache>(timed_metadata, *redis, metrics, rs);
   }
-  storage::MetadataStore& metadata =
-      cached_metadata ? static_cast<storage::MetadataStore&>(*cached_metadata) : timed_metadata;
-  storage::ObjectStore& objects = timed_objects;
+  // The image records go through the cache; uploads, idempotency keys and maintenance do not.
+  domain::MetadataBackend& metadata = timed_metadata;
+  domain::ImageRepository& image_records =
+      cached_metadata ? static_cast<domain::ImageRepository&>(*cached_metadata) : timed_metadata;
+  domain::ObjectStore& objects = timed_objects;
   base::BoundedPool cpu(cfg.processing_threads, cfg.processing_queue);
   // Every upload takes a slot from its head on (receiving, queued or processing): no more can be
   // in flight than the pool runs and queues, so an admitted upload is never refused later.
@@ -178,15 +185,22 @@ int serve_command() {
       purger = std::make_unique<cdn::PurgeQueue>(std::move(targets), log, ps);
     }
   }
-  domain::ImageService images(domain::ServiceDeps{metadata, objects, processor, cpu, ids, clock,
-                                                  cursors, metrics, purger.get()},
+  // A delete evicts the bytes from every cache in front of them: this process's file cache and
+  // the CDN.
+  api::FileCache file_cache(cfg.file_cache_bytes, 16 * 1024 * 1024);
+  PurgeFanout purges;
+  purges.add(&file_cache);
+  purges.add(purger.get());
+  domain::ImageService images(domain::ServiceDeps{image_records, objects, processor, cpu, ids,
+                                                  clock, cursors, metrics, &purges},
                               settings);
+  domain::IdempotentRequests idempotent(metadata, image_records, clock);
 
   // Direct uploads: S3 presigned URLs, or the service's own signed URL in embedded mode.
-  domain::ServiceUploadUrls service_urls(base::hmac_sha256(cfg.cursor_secret, "isvc-upload-url-v1"),
+  storage::ServiceUploadUrls service_urls(base::hmac_sha256(cfg.cursor_secret, "isvc-upload-url-v1"),
                                          cfg.public_base_url);
-  std::unique_ptr<S3UploadUrls> s3_urls;
-  if (backends.s3) s3_urls = std::make_unique<S3UploadUrls>(*backends.s3, clock);
+  std::unique_ptr<storage::S3UploadUrls> s3_urls;
+  if (backends.s3) s3_urls = std::make_unique<storage::S3UploadUrls>(*backends.s3, clock);
   domain::DirectUploadSettings upload_settings;
   upload_settings.url_ttl_s = cfg.upload_url_ttl_s;
   upload_settings.max_file_size = cfg.max_file_size;
@@ -203,7 +217,6 @@ int serve_command() {
   jwt.audiences = cfg.jwt_audience;
   auth::TokenVerifier verifier(jwt, clock);
 
-  cache::ObjectCache file_cache(cfg.file_cache_bytes, 16 * 1024 * 1024);
   api::ApiSettings api_settings;
   api_settings.cdn_base_url = cfg.cdn_base_url;
   api_settings.cors_origins = effective_cors_origins(cfg);
@@ -229,11 +242,17 @@ int serve_command() {
     if (redis)
       limiter = std::make_unique<cache::RedisRateLimiter>(*redis, cache_namespace(cfg));
     else
-      limiter = std::make_unique<domain::TokenBuckets>();
+      limiter = std::make_unique<cache::TokenBuckets>();
   }
-  api::HttpApp app(api::ApiDeps{images, verifier, metadata, objects, file_cache, metrics, log,
-                                clock, uploads, s3_urls ? nullptr : &service_urls, redis.get(),
-                                purger.get(), limiter.get(), &cpu, &admission},
+  std::vector<api::HealthCheck> health{{&metadata, true}, {&objects, true}};
+  std::unique_ptr<RedisHealth> redis_health;
+  if (redis) health.push_back({(redis_health = std::make_unique<RedisHealth>(*redis)).get(), false});
+  std::unique_ptr<CdnHealth> cdn_health;
+  if (purger) health.push_back({(cdn_health = std::make_unique<CdnHealth>(*purger)).get(), false});
+  api::HttpApp app(api::ApiDeps{images, uploads, idempotent, metadata, objects, file_cache,
+                                verifier, metrics, log, clock, std::move(health),
+                                s3_urls ? nullptr : &service_urls, limiter.get(), &cpu,
+                                &admission},
                    api_settings);
 
   http::ServerOptions opts;
@@ -295,7 +314,7 @@ int serve_command() {
           try {
             domain::FsckOptions fo;
             fo.grace_ms = int64_t(cfg.fsck_grace_s) * 1000;
-            auto r = domain::run_fsck(metadata, objects, clock, fo);
+            auto r = domain::run_fsck({image_records, metadata, metadata, objects}, clock, fo);
             metrics.orphaned_objects.store(r.orphans);
             metrics.dangling_records.store(r.dangling);
             metrics.last_fsck_ms.store(clock.now_ms());

@@ -12,7 +12,7 @@
 #include "base/time_format.h"
 #include "cache/redis_client.h"
 #include "cache/redis_metadata_cache.h"
-#include "domain/clock.h"
+#include "domain/ports/clock.h"
 #include "domain/fsck.h"
 #include "domain/validation.h"
 #include "migrate/legacy_table.h"
@@ -24,24 +24,32 @@ namespace isvc::app {
 
 namespace {
 
-// The configured stores, with the Redis cache in front of the metadata when REDIS_ENDPOINT is
-// set, so that what a tool changes is invalidated for every running instance.
+// The configured stores. With REDIS_ENDPOINT set, image reads and writes go through the Redis
+// cache and what the tools change behind it (imports, counter repairs) is announced to it, so
+// every running instance sees the change.
 struct Stores {
   Config cfg = load_config(process_env());
   Backends backends = open_backends(cfg);
   obs::ServiceMetrics metrics;
   std::unique_ptr<cache::RedisClient> redis;
   std::unique_ptr<cache::RedisMetadataCache> cached;
-  storage::MetadataStore* metadata = nullptr;
+  domain::MetadataBackend* metadata = nullptr;  // the store itself
+  domain::ImageRepository* images = nullptr;    // through the cache when there is one
+
+  // After counters were corrected behind the cache: its cached counts are stale.
+  void counters_repaired() {
+    if (cached) cached->invalidate_all();
+  }
 
   Stores() {
     metadata = backends.metadata.get();
+    images = metadata;
     if (!cfg.redis_endpoint.empty()) {
       redis = std::make_unique<cache::RedisClient>(cache::parse_redis_endpoint(cfg.redis_endpoint));
       cache::RedisCacheSettings rs;
       rs.key_namespace = cache_namespace(cfg);
       cached = std::make_unique<cache::RedisMetadataCache>(*metadata, *redis, metrics, rs);
-      metadata = cached.get();
+      images = cached.get();
     }
   }
 };
@@ -88,12 +96,13 @@ int64_t parse_duration_s(const std::string& text) {
 int fsck_command(bool repair, const std::string& grace, bool json) {
   Stores st;
   auto& b = st.backends;
-  storage::MetadataStore* metadata = st.metadata;
+  domain::MetadataBackend* metadata = st.metadata;
   domain::SystemClock clock;
   domain::FsckOptions opts;
   opts.repair = repair;
   opts.grace_ms = parse_duration_s(grace) * 1000;
-  auto r = domain::run_fsck(*metadata, *b.objects, clock, opts);
+  auto r = domain::run_fsck({*st.images, *metadata, *metadata, *b.objects}, clock, opts);
+  if (repair && r.repaired > 0) st.counters_repaired();
   if (json) {
     boost::json::object o{{"orphans", r.orphans},
                           {"dangling", r.dangling},
@@ -153,8 +162,13 @@ int migrate_command(const MigrateArgs& a) {
   o.page_size = a.page_size;
   o.progress_every_ms = a.progress_ms;
   o.tty = isatty(STDERR_FILENO) == 1;
+  if (st.cached)
+    o.after_import = [&st](const auto& records, const auto& outcomes) {
+      st.cached->imported(records, outcomes);
+    };
   auto s =
       migrate::run_migration(legacy, *st.metadata, st.backends.objects->bucket(), o, std::cerr);
+  if (s.counter_fixes > 0) st.counters_repaired();
   double rate = s.seconds > 0 ? double(s.read) / s.seconds : 0;
   std::cout << "migrate" << (a.dry_run ? " (dry run)" : "") << (s.resumed ? " (resumed)" : "")
             << ": read " << s.read << ", written " << s.written() << " (created " << s.created
@@ -169,7 +183,7 @@ int verify_command(const std::string& legacy_url, const std::string& since,
                    const std::string& report, bool json) {
   Stores st;
   migrate::LegacyTable legacy(legacy_url);
-  auto r = migrate::run_verify(legacy, *st.metadata, since_ms(since));
+  auto r = migrate::run_verify(legacy, *st.images, *st.metadata, since_ms(since));
   std::string text = migrate::report_json(r);
   std::string path = report.empty() ? st.cfg.data_dir + "/verify-report.json" : report;
   std::ofstream(path, std::ios::trunc) << text << "\n";

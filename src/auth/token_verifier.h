@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "domain/clock.h"
+#include "domain/ports/clock.h"
 
 namespace isvc::auth {
 

@@ -5,7 +5,7 @@
 
 #include "base/crypto.h"
 #include "base/encoding.h"
-#include "storage/dynamodb_item.h"
+#include "domain/model/record_codec.h"
 
 namespace isvc::cache {
 
@@ -72,21 +72,14 @@ std::string image_key(const std::string& id) {
 }
 
 std::string encode(const ImageRecord& r) {
-  return json::serialize(storage::dynamo::to_item(r));
+  return domain::encode_record(r);
 }
 
 std::optional<ImageRecord> decode(std::string_view text) {
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  try {
-    return storage::dynamo::from_item(v.as_object());
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
+  return domain::decode_record(text);
 }
 
-std::string query_hash(const std::string& kind, const storage::ListQuery& q) {
+std::string query_hash(const std::string& kind, const domain::ListQuery& q) {
   std::string s = kind + "\n" + (q.album_id ? "a" + *q.album_id : "-") + "\n" +
                   (q.tag ? "t" + *q.tag : "-") + "\n" + (q.ascending ? "asc" : "desc") + "\n" +
                   std::to_string(q.limit) + "\n" +
@@ -96,7 +89,7 @@ std::string query_hash(const std::string& kind, const storage::ListQuery& q) {
 
 }  // namespace
 
-RedisMetadataCache::RedisMetadataCache(storage::MetadataStore& inner, RedisClient& redis,
+RedisMetadataCache::RedisMetadataCache(domain::ImageRepository& inner, RedisClient& redis,
                                        obs::ServiceMetrics& m, RedisCacheSettings s)
     : inner_(inner), redis_(redis), metrics_(m), s_(std::move(s)) {
   prefix_ = s_.key_namespace.empty() ? "isvc:" : "isvc:" + s_.key_namespace + ":";
@@ -168,10 +161,11 @@ void RedisMetadataCache::store(const std::string& user_id, const Lookup& at,
 // Every write invalidates before it changes the store as well as after: if the process dies in
 // between (kill -9), nothing it was about to change stays cached. (The entries written after the
 // store are what a crash can lose; those before make sure there is nothing stale to lose.)
-void RedisMetadataCache::insert(const ImageRecord& rec) {
+domain::WriteResult RedisMetadataCache::insert(const ImageRecord& rec) {
   bump_user(rec.user_id);
-  inner_.insert(rec);
+  auto w = inner_.insert(rec);
   bump_user(rec.user_id);
+  return w;
 }
 
 std::optional<ImageRecord> RedisMetadataCache::get(const std::string& id) {
@@ -193,19 +187,21 @@ std::optional<ImageRecord> RedisMetadataCache::get(const std::string& id) {
   return rec;
 }
 
-void RedisMetadataCache::update(const ImageRecord& rec, int64_t expected_version) {
+domain::WriteResult RedisMetadataCache::update(const ImageRecord& rec, int64_t expected_version) {
   forget(rec.id);
   bump_user(rec.user_id);
-  inner_.update(rec, expected_version);
-  ImageRecord stored = rec;
-  stored.state = ImageState::Active;
-  put_record(stored);
+  auto w = inner_.update(rec, expected_version);
+  if (w.ok()) {
+    ImageRecord stored = rec;
+    stored.state = ImageState::Active;
+    put_record(stored);
+  }
   bump_user(rec.user_id);
+  return w;
 }
 
-std::vector<domain::ImportOutcome> RedisMetadataCache::import_batch(
-    const std::vector<ImageRecord>& records) {
-  auto out = inner_.import_batch(records);
+void RedisMetadataCache::imported(const std::vector<ImageRecord>& records,
+                                  const std::vector<domain::ImportOutcome>& out) {
   std::set<std::string> users;
   for (std::size_t i = 0; i < records.size() && i < out.size(); ++i) {
     if (out[i] != domain::ImportOutcome::Created && out[i] != domain::ImportOutcome::Updated)
@@ -216,7 +212,6 @@ std::vector<domain::ImportOutcome> RedisMetadataCache::import_batch(
         put_record(*now);
   }
   for (const auto& u : users) bump_user(u);
-  return out;
 }
 
 std::optional<ImageRecord> RedisMetadataCache::mark_deleting(const std::string& id) {
@@ -237,7 +232,8 @@ bool RedisMetadataCache::remove(const std::string& id) {
   return removed;
 }
 
-storage::ListPage RedisMetadataCache::list(const storage::ListQuery& q) {
+domain::ListPage RedisMetadataCache::list(const domain::ListQuery& q) {
+  if (q.state != ImageState::Active) return inner_.list(q);
   auto hash = query_hash("list", q);
   auto at = lookup(q.user_id, hash);
   if (at && at->hit) {
@@ -245,10 +241,13 @@ storage::ListPage RedisMetadataCache::list(const storage::ListQuery& q) {
     auto v = json::parse(at->value, ec);
     if (!ec && v.is_object()) {
       try {
-        storage::ListPage page;
+        domain::ListPage page;
         page.has_more = v.at("hasMore").as_bool();
-        for (const auto& it : v.at("items").as_array())
-          page.items.push_back(storage::dynamo::from_item(it.as_object()));
+        for (const auto& it : v.at("items").as_array()) {
+          auto rec = decode(it.as_string());
+          if (!rec) throw std::runtime_error("bad cached record");
+          page.items.push_back(std::move(*rec));
+        }
         metrics_.metadata_cache_hits.fetch_add(1);
         return page;
       } catch (const std::exception&) {
@@ -260,30 +259,29 @@ storage::ListPage RedisMetadataCache::list(const storage::ListQuery& q) {
   auto page = inner_.list(q);
   if (at) {
     json::array items;
-    for (const auto& r : page.items) items.push_back(storage::dynamo::to_item(r));
+    for (const auto& r : page.items) items.emplace_back(encode(r));
     store(q.user_id, *at, hash,
           json::serialize(json::object{{"hasMore", page.has_more}, {"items", std::move(items)}}));
   }
   return page;
 }
 
-int64_t RedisMetadataCache::count(const std::string& user_id,
-                                  const std::optional<std::string>& album_id,
-                                  const std::optional<std::string>& tag) {
-  storage::ListQuery q;
-  q.user_id = user_id;
-  q.album_id = album_id;
-  q.tag = tag;
+int64_t RedisMetadataCache::count(const domain::ListQuery& query) {
+  if (query.state != ImageState::Active) return inner_.count(query);
+  domain::ListQuery q;
+  q.user_id = query.user_id;
+  q.album_id = query.album_id;
+  q.tag = query.tag;
   q.limit = 0;
   auto hash = query_hash("count", q);
-  auto at = lookup(user_id, hash);
+  auto at = lookup(q.user_id, hash);
   if (at && at->hit && at->value.find_first_not_of("0123456789") == std::string::npos) {
     metrics_.metadata_cache_hits.fetch_add(1);
     return std::stoll(at->value);
   }
   metrics_.metadata_cache_misses.fetch_add(1);
-  int64_t n = inner_.count(user_id, album_id, tag);
-  if (at) store(user_id, *at, hash, std::to_string(n));
+  int64_t n = inner_.count(q);
+  if (at) store(q.user_id, *at, hash, std::to_string(n));
   return n;
 }
 

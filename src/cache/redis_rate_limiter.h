@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cache/token_buckets.h"
 #include "cache/redis_client.h"
 #include "domain/rate_limit.h"
 
@@ -22,7 +23,7 @@ class RedisRateLimiter final : public domain::RateLimiter {
  private:
   RedisClient& redis_;
   std::string prefix_;
-  domain::TokenBuckets fallback_;
+  cache::TokenBuckets fallback_;
 };
 
 }  // namespace isvc::cache

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "aws/aws_client.h"
-#include "domain/purger.h"
+#include "domain/ports/purger.h"
 #include "obs/logger.h"
 
 namespace isvc::cdn {

@@ -37,7 +37,7 @@ Error invalid() {
 }
 }  // namespace
 
-std::string CursorCodec::encode(const storage::ListPosition& pos, const CursorScope& scope) const {
+std::string CursorCodec::encode(const domain::ListPosition& pos, const CursorScope& scope) const {
   std::string payload;
   payload += char(kVersion);
   put_u64(payload, uint64_t(pos.uploaded_at_ms));
@@ -46,7 +46,7 @@ std::string CursorCodec::encode(const storage::ListPosition& pos, const CursorSc
   return base::base64url_encode(payload + mac);
 }
 
-storage::ListPosition CursorCodec::decode(std::string_view cursor, const CursorScope& scope) const {
+domain::ListPosition CursorCodec::decode(std::string_view cursor, const CursorScope& scope) const {
   if (cursor.empty() || cursor.size() > kMaxCursorChars) throw invalid();
   auto raw = base::base64url_decode(cursor);
   if (!raw || raw->size() < 1 + 8 + kMacBytes || uint8_t((*raw)[0]) != kVersion) throw invalid();
@@ -55,7 +55,7 @@ storage::ListPosition CursorCodec::decode(std::string_view cursor, const CursorS
   std::string expected =
       base::hmac_sha256(secret_, payload + scope_bytes(scope)).substr(0, kMacBytes);
   if (!base::constant_time_equal(mac, expected)) throw invalid();
-  storage::ListPosition pos;
+  domain::ListPosition pos;
   uint64_t ms = 0;
   for (int i = 1; i <= 8; ++i) ms = (ms << 8) | uint8_t(payload[i]);
   pos.uploaded_at_ms = int64_t(ms);

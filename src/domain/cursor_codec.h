@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "storage/metadata_store.h"
+#include "domain/ports/metadata_backend.h"
 
 namespace isvc::domain {
 
@@ -21,9 +21,9 @@ struct CursorScope {
 class CursorCodec {
  public:
   explicit CursorCodec(std::string secret) : secret_(std::move(secret)) {}
-  std::string encode(const storage::ListPosition& pos, const CursorScope& scope) const;
+  std::string encode(const domain::ListPosition& pos, const CursorScope& scope) const;
   // Throws Error(InvalidCursor) on anything that was not produced by encode() with this scope.
-  storage::ListPosition decode(std::string_view cursor, const CursorScope& scope) const;
+  domain::ListPosition decode(std::string_view cursor, const CursorScope& scope) const;
 
  private:
   std::string secret_;

@@ -56,7 +56,7 @@ StartedUpload DirectUploads::start(const Caller& caller, const StartUploadReques
   u.tags = normalize_tags(req.tags, s_.fields);
   u.created_at_ms = clock_.now_ms();
   u.expires_at_ms = u.created_at_ms + s_.record_ttl_s * 1000;
-  metadata_.put_upload(u);
+  uploads_.put_upload(u);
 
   StartedUpload out;
   int64_t expires_s = u.created_at_ms / 1000 + s_.url_ttl_s;
@@ -69,7 +69,7 @@ StartedUpload DirectUploads::start(const Caller& caller, const StartUploadReques
 UploadRecord DirectUploads::load(const std::string& upload_id) {
   if (!is_image_id(upload_id))
     throw Error(ErrorCode::NotFound, "upload not found or expired", {{"uploadId", upload_id}});
-  auto u = metadata_.get_upload(upload_id, clock_.now_ms());
+  auto u = uploads_.get_upload(upload_id, clock_.now_ms());
   if (!u)
     throw Error(ErrorCode::NotFound, "upload not found or expired", {{"uploadId", upload_id}});
   return *u;
@@ -85,9 +85,9 @@ std::pair<ImageRecord, bool> DirectUploads::complete(const Caller& caller,
   if (u.completed_image_id) return {images_.get(owner, *u.completed_image_id), false};
 
   int64_t now = clock_.now_ms();
-  if (!metadata_.claim_upload(u.id, now, now + s_.complete_lease_s * 1000)) {
+  if (!uploads_.claim_upload(u.id, now, now + s_.complete_lease_s * 1000)) {
     // Another complete holds it, or has just finished.
-    auto cur = metadata_.get_upload(u.id, clock_.now_ms());
+    auto cur = uploads_.get_upload(u.id, clock_.now_ms());
     if (!cur)
       throw Error(ErrorCode::NotFound, "upload not found or expired", {{"uploadId", upload_id}});
     if (cur->completed_image_id) return {images_.get(owner, *cur->completed_image_id), false};
@@ -100,7 +100,7 @@ std::pair<ImageRecord, bool> DirectUploads::complete(const Caller& caller,
     return complete_claimed(u, request_id);
   } catch (...) {
     try {
-      metadata_.release_upload(u.id);  // a retry may try again at once
+      uploads_.release_upload(u.id);  // a retry may try again at once
     } catch (const std::exception&) {
       // The lease runs out by itself.
     }
@@ -161,7 +161,7 @@ std::pair<ImageRecord, bool> DirectUploads::complete_claimed(const UploadRecord&
   // Remember the result (this also ends the claim) so a retried complete answers with the same
   // image.
   u.completed_image_id = rec.id;
-  metadata_.put_upload(u);
+  uploads_.put_upload(u);
   try {
     objects_.remove(key);
   } catch (const std::exception&) {
@@ -189,7 +189,7 @@ DirectUploads::Swept DirectUploads::sweep() {
   int64_t now = clock_.now_ms();
   int64_t cutoff = now - s_.record_ttl_s * 1000;
   std::vector<std::string> stale;
-  objects_.list("temp/", [&](const std::string& key, const storage::ObjectInfo& info) {
+  objects_.list("temp/", [&](const std::string& key, const domain::ObjectInfo& info) {
     if (info.last_modified_ms < cutoff) stale.push_back(key);
     return true;
   });
@@ -197,7 +197,7 @@ DirectUploads::Swept DirectUploads::sweep() {
     objects_.remove(k);
     ++out.objects;
   }
-  out.records = metadata_.remove_expired_uploads(now);
+  out.records = uploads_.remove_expired_uploads(now);
   return out;
 }
 
@@ -222,46 +222,21 @@ std::optional<int64_t> parse_count(std::string_view text) {
 
 }  // namespace
 
-std::string ServiceUploadUrls::signature(const std::string& upload_id, const std::string& expires,
-                                         const std::string& length, const std::string& type) const {
-  return base::hex_encode(base::hmac_sha256(
-      key_, "v2\nPUT /uploads/" + upload_id + "\n" + expires + "\n" + length + "\n" + type));
+std::string complete_fingerprint(const std::string& upload_id) {
+  return base::hex_encode(base::sha256("POST /images/uploads/" + upload_id + "/complete"));
 }
 
-std::string ServiceUploadUrls::put_url(const UploadRecord& u, int64_t expires_at_s) {
-  return put_url(u.id, u.content_length, u.content_type, expires_at_s);
-}
-
-std::string ServiceUploadUrls::put_url(const std::string& upload_id, int64_t content_length,
-                                       const std::string& content_type,
-                                       int64_t expires_at_s) const {
-  auto exp = std::to_string(expires_at_s);
-  auto len = std::to_string(content_length);
-  // The supported types (image/jpeg, image/png, image/webp) need no escaping in a query.
-  return base_ + "/uploads/" + upload_id + "?expires=" + exp + "&length=" + len +
-         "&type=" + content_type + "&signature=" + signature(upload_id, exp, len, content_type);
-}
-
-int64_t ServiceUploadUrls::check_put(const std::string& upload_id, const SignedPutQuery& q,
-                                     std::optional<std::string_view> content_length,
-                                     std::optional<std::string_view> content_type,
-                                     int64_t now_s) const {
-  auto exp = parse_count(q.expires);
-  auto declared = parse_count(q.length);
-  bool signed_ok =
-      exp && declared &&
-      base::constant_time_equal(signature(upload_id, q.expires, q.length, q.type), q.signature);
-  if (!signed_ok || *exp < now_s)
-    throw Error(ErrorCode::NotAuthorized, "the upload URL is invalid or has expired");
+void check_signed_put(const SignedPut& declared, std::optional<std::string_view> content_length,
+                      std::optional<std::string_view> content_type) {
   auto got = content_length ? parse_count(*content_length) : std::nullopt;
   if (!got)
-    throw Error::validation("contentLength",
-                            "send the file with Content-Length: " + std::to_string(*declared));
-  if (*got != *declared) throw length_mismatch(*declared, *got);
-  if (!content_type || media_type(*content_type) != q.type)
-    throw Error::validation("contentType",
-                            "Content-Type must be " + q.type + ", as the upload declared");
-  return *declared;
+    throw Error::validation("contentLength", "send the file with Content-Length: " +
+                                                 std::to_string(declared.content_length));
+  if (*got != declared.content_length) throw length_mismatch(declared.content_length, *got);
+  if (!content_type || media_type(*content_type) != declared.content_type)
+    throw Error::validation("contentType", "Content-Type must be " + declared.content_type +
+                                               ", as the upload declared");
 }
+
 
 }  // namespace isvc::domain

@@ -10,22 +10,16 @@
 #include <utility>
 #include <vector>
 
-#include "domain/clock.h"
+#include "domain/ports/clock.h"
 #include "domain/image_service.h"
 #include "domain/model/upload_record.h"
+#include "domain/ports/upload_url_signer.h"
 #include "domain/ulid.h"
-#include "storage/metadata_store.h"
-#include "storage/object_store.h"
+#include "domain/ports/upload_repository.h"
+#include "domain/ports/object_store.h"
 
 namespace isvc::domain {
 
-// Port: the URL a client PUTs an upload's bytes to (S3 presigned, or the service's own). The
-// upload's declared length and type are given so that a signer can bind the URL to them.
-class UploadUrlSigner {
- public:
-  virtual ~UploadUrlSigner() = default;
-  virtual std::string put_url(const UploadRecord& upload, int64_t expires_at_s) = 0;
-};
 
 struct StartUploadRequest {
   std::string filename;
@@ -53,11 +47,11 @@ struct DirectUploadSettings {
 
 class DirectUploads {
  public:
-  DirectUploads(ImageService& images, storage::MetadataStore& metadata,
-                storage::ObjectStore& objects, UploadUrlSigner& signer, UlidGenerator& ids,
-                const Clock& clock, DirectUploadSettings s)
+  DirectUploads(ImageService& images, UploadRepository& uploads, ObjectStore& objects,
+                UploadUrlSigner& signer, IdGenerator& ids, const Clock& clock,
+                DirectUploadSettings s)
       : images_(images),
-        metadata_(metadata),
+        uploads_(uploads),
         objects_(objects),
         signer_(signer),
         ids_(ids),
@@ -91,46 +85,23 @@ class DirectUploads {
                                                 const std::string& request_id);
 
   ImageService& images_;
-  storage::MetadataStore& metadata_;
-  storage::ObjectStore& objects_;
+  UploadRepository& uploads_;
+  ObjectStore& objects_;
   UploadUrlSigner& signer_;
-  UlidGenerator& ids_;
+  IdGenerator& ids_;
   const Clock& clock_;
   DirectUploadSettings s_;
 };
 
-// The query of an embedded upload URL, as received (values percent-decoded).
-struct SignedPutQuery {
-  std::string expires, length, type, signature;
-};
+// What makes two completes "the same request" for an Idempotency-Key: the upload id.
+std::string complete_fingerprint(const std::string& upload_id);
 
-// Embedded mode's signed upload URLs:
-//   {base}/uploads/{id}?expires=E&length=N&type=image%2Fpng&signature=HMAC-SHA256
-// The signature covers the id, the expiry and the declared length and type, so a PUT is judged
-// from its head alone (no store read).
-class ServiceUploadUrls final : public UploadUrlSigner {
- public:
-  ServiceUploadUrls(std::string secret, std::string base_url)
-      : key_(std::move(secret)), base_(std::move(base_url)) {}
-  void set_base_url(std::string base) { base_ = std::move(base); }
-  std::string put_url(const UploadRecord& upload, int64_t expires_at_s) override;
-  std::string put_url(const std::string& upload_id, int64_t content_length,
-                      const std::string& content_type, int64_t expires_at_s) const;
-
-  // The head of PUT /uploads/{id}: throws 403 NOT_AUTHORIZED (bad signature, or expired), 413
-  // FILE_TOO_LARGE (Content-Length over the declared length), 400 VALIDATION_FAILED naming
-  // contentLength (missing or shorter Content-Length) or contentType (another media type,
-  // parameters ignored). Returns the declared length.
-  int64_t check_put(const std::string& upload_id, const SignedPutQuery& q,
-                    std::optional<std::string_view> content_length,
-                    std::optional<std::string_view> content_type, int64_t now_s) const;
-
- private:
-  std::string signature(const std::string& upload_id, const std::string& expires,
-                        const std::string& length, const std::string& type) const;
-  std::string key_;
-  std::string base_;
-};
+// The head of a PUT to a service upload URL against what the URL signed (SPEC: the declared
+// length and type are enforced): 413 FILE_TOO_LARGE (Content-Length over the declared length),
+// 400 VALIDATION_FAILED naming contentLength (missing or shorter) or contentType (another media
+// type, parameters ignored).
+void check_signed_put(const SignedPut& declared, std::optional<std::string_view> content_length,
+                      std::optional<std::string_view> content_type);
 
 // The media type of a Content-Type value, lower-cased, without parameters or spaces.
 std::string media_type(std::string_view content_type);

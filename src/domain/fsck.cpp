@@ -27,8 +27,9 @@ bool refers_to(const ImageRecord& r, const std::string& key) {
 
 }  // namespace
 
-FsckReport run_fsck(storage::MetadataStore& metadata, storage::ObjectStore& objects,
-                    const Clock& clock, const FsckOptions& o) {
+FsckReport run_fsck(const FsckPorts& ports, const Clock& clock, const FsckOptions& o) {
+  auto& images = ports.images;
+  auto& objects = ports.objects;
   FsckReport rep;
   int64_t now = clock.now_ms();
 
@@ -41,7 +42,7 @@ FsckReport run_fsck(storage::MetadataStore& metadata, storage::ObjectStore& obje
     auto [it, added] = referenced.emplace(key, user);
     if (!added && it->second != user) shared.insert(key);
   };
-  metadata.scan([&](const ImageRecord& r) {
+  ports.maintenance.scan([&](const ImageRecord& r) {
     ++rep.checked;
     refer(r.s3_key, r.user_id);
     if (r.thumbnail_key) refer(*r.thumbnail_key, r.user_id);
@@ -54,7 +55,7 @@ FsckReport run_fsck(storage::MetadataStore& metadata, storage::ObjectStore& obje
 
   // 2. Objects under images/.
   std::unordered_map<std::string, int64_t> present;  // key → last modified
-  objects.list("images/", [&](const std::string& key, const storage::ObjectInfo& info) {
+  objects.list("images/", [&](const std::string& key, const domain::ObjectInfo& info) {
     ++rep.objects;
     present.emplace(key, info.last_modified_ms);
     return true;
@@ -65,7 +66,7 @@ FsckReport run_fsck(storage::MetadataStore& metadata, storage::ObjectStore& obje
     bool thumb_ok = !r.thumbnail_key || present.count(*r.thumbnail_key) > 0;
     if (main_ok && thumb_ok) continue;
     // Still active now, and really missing (not just uploaded after the listing)?
-    auto cur = metadata.get(r.id);
+    auto cur = images.get(r.id);
     if (!cur || cur->state != ImageState::Active) continue;
     bool missing =
         !objects.head(cur->s3_key) || (cur->thumbnail_key && !objects.head(*cur->thumbnail_key));
@@ -79,7 +80,7 @@ FsckReport run_fsck(storage::MetadataStore& metadata, storage::ObjectStore& obje
     if (modified >= now - o.grace_ms) continue;  // probably an upload whose record is on its way
     // A record created after the scan may own it.
     if (auto id = image_id_of(key); !id.empty()) {
-      if (auto r = metadata.get(id); r && refers_to(*r, key)) continue;
+      if (auto r = images.get(id); r && refers_to(*r, key)) continue;
     }
     ++rep.orphans;
     if (rep.orphan_keys.size() < o.max_listed) rep.orphan_keys.push_back(key);
@@ -91,13 +92,13 @@ FsckReport run_fsck(storage::MetadataStore& metadata, storage::ObjectStore& obje
 
   // 3. Deletes that stopped half-way: finish them (the same steps as DELETE /images/{id}).
   for (const auto& r : pending) {
-    auto cur = metadata.get(r.id);
+    auto cur = images.get(r.id);
     if (!cur || cur->state != ImageState::Deleting) continue;
     ++rep.pending_deletes;
     if (o.repair) {
       objects.remove(cur->s3_key);
       if (cur->thumbnail_key) objects.remove(*cur->thumbnail_key);
-      metadata.remove(cur->id);
+      images.remove(cur->id);
       ++rep.repaired;
     }
   }
@@ -112,7 +113,7 @@ FsckReport run_fsck(storage::MetadataStore& metadata, storage::ObjectStore& obje
 
   // 4. Direct uploads that were never completed.
   std::vector<std::string> lapsed;
-  objects.list("temp/", [&](const std::string& key, const storage::ObjectInfo& info) {
+  objects.list("temp/", [&](const std::string& key, const domain::ObjectInfo& info) {
     if (info.last_modified_ms < now - o.upload_ttl_ms) lapsed.push_back(key);
     return true;
   });
@@ -120,11 +121,11 @@ FsckReport run_fsck(storage::MetadataStore& metadata, storage::ObjectStore& obje
   if (o.repair) {
     for (const auto& k : lapsed) objects.remove(k);
     rep.repaired += int64_t(lapsed.size());
-    metadata.remove_expired_uploads(now);
+    ports.uploads.remove_expired_uploads(now);
   }
 
   // 5. Counters.
-  rep.counter_drift = metadata.check_counters(o.repair);
+  rep.counter_drift = ports.maintenance.check_counters(o.repair);
   if (o.repair) rep.repaired += rep.counter_drift;
   return rep;
 }

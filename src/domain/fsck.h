@@ -12,9 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "domain/clock.h"
-#include "storage/metadata_store.h"
-#include "storage/object_store.h"
+#include "domain/ports/clock.h"
+#include "domain/ports/image_maintenance.h"
+#include "domain/ports/image_repository.h"
+#include "domain/ports/object_store.h"
+#include "domain/ports/upload_repository.h"
 
 namespace isvc::domain {
 
@@ -44,7 +46,15 @@ struct FsckReport {
   }
 };
 
-FsckReport run_fsck(storage::MetadataStore& metadata, storage::ObjectStore& objects,
-                    const Clock& clock, const FsckOptions& options);
+// What fsck reads and repairs. `images` removes finished deletes (through the cache when there is
+// one); `maintenance` scans and checks the counters.
+struct FsckPorts {
+  ImageRepository& images;
+  ImageMaintenance& maintenance;
+  UploadRepository& uploads;
+  ObjectStore& objects;
+};
+
+FsckReport run_fsck(const FsckPorts& ports, const Clock& clock, const FsckOptions& options);
 
 }  // namespace isvc::domain

@@ -3,7 +3,9 @@
 #include "base/crypto.h"
 #include "base/encoding.h"
 #include "domain/model/error.h"
-#include "storage/metadata_store.h"
+#include "domain/ports/idempotency_repository.h"
+
+#include <tuple>
 
 namespace isvc::domain {
 
@@ -23,7 +25,7 @@ std::string scoped_idempotency_key(const std::string& user_id, std::string_view 
 }
 
 IdempotentResult run_idempotent(
-    storage::MetadataStore& store, const Clock& clock, const IdempotencySettings& s,
+    IdempotencyRepository& store, const Clock& clock, const IdempotencySettings& s,
     const std::string& scoped_key, const std::string& fingerprint,
     const std::function<ImageRecord()>& work,
     const std::function<std::optional<ImageRecord>(const std::string&)>& load) {
@@ -66,6 +68,35 @@ IdempotentResult run_idempotent(
   } catch (...) {
   }
   return {image, false};
+}
+
+IdempotentOutcome IdempotentRequests::run(
+    const std::string& user_id, std::optional<std::string_view> key,
+    const std::string& fingerprint, const std::function<std::pair<ImageRecord, bool>()>& work) {
+  IdempotentOutcome out;
+  if (!key) {
+    std::tie(out.image, out.created) = work();
+    return out;
+  }
+  check_idempotency_key(*key);
+  auto r = run_idempotent(
+      store_, clock_, s_, scoped_idempotency_key(user_id, *key), fingerprint,
+      [&] {
+        auto [image, fresh] = work();
+        out.created = fresh;
+        return image;
+      },
+      [this](const std::string& id) -> std::optional<ImageRecord> {
+        auto rec = images_.get(id);
+        if (rec && rec->state == ImageState::Active) return rec;
+        return std::nullopt;
+      });
+  out.image = std::move(r.image);
+  if (r.replayed) {
+    out.created = false;
+    out.replayed = true;
+  }
+  return out;
 }
 
 }  // namespace isvc::domain

@@ -13,13 +13,11 @@
 #include <string>
 #include <string_view>
 
-#include "domain/clock.h"
+#include "domain/ports/clock.h"
 #include "domain/model/idempotency_record.h"
+#include "domain/ports/idempotency_repository.h"
+#include "domain/ports/image_repository.h"
 #include "domain/model/image_record.h"
-
-namespace isvc::storage {
-class MetadataStore;
-}
 
 namespace isvc::domain {
 
@@ -41,9 +39,38 @@ struct IdempotentResult {
 // Runs `work` unless the key already holds a request. `load` fetches the image a replay returns
 // (nullopt when it has been deleted since: 404).
 IdempotentResult run_idempotent(
-    storage::MetadataStore& store, const Clock& clock, const IdempotencySettings& s,
+    IdempotencyRepository& store, const Clock& clock, const IdempotencySettings& s,
     const std::string& scoped_key, const std::string& fingerprint,
     const std::function<ImageRecord()>& work,
     const std::function<std::optional<ImageRecord>(const std::string&)>& load);
+
+// What an image-creating request answered: the image, whether this request created it, and
+// whether it was the replay of an earlier request under the same key.
+struct IdempotentOutcome {
+  ImageRecord image;
+  bool created = true;
+  bool replayed = false;
+};
+
+// The use case around uploads and upload completes (SPEC §6): without a key the work just runs;
+// with one it runs at most once per user and key, a repeat answering the first image.
+class IdempotentRequests {
+ public:
+  // `images` gives a replay its image (an image deleted since is a 404).
+  IdempotentRequests(IdempotencyRepository& store, ImageRepository& images, const Clock& clock,
+                     IdempotencySettings s = {})
+      : store_(store), images_(images), clock_(clock), s_(s) {}
+
+  // `work` returns the image and whether it created it (false: found from an earlier call).
+  IdempotentOutcome run(const std::string& user_id, std::optional<std::string_view> key,
+                        const std::string& fingerprint,
+                        const std::function<std::pair<ImageRecord, bool>()>& work);
+
+ private:
+  IdempotencyRepository& store_;
+  ImageRepository& images_;
+  const Clock& clock_;
+  IdempotencySettings s_;
+};
 
 }  // namespace isvc::domain

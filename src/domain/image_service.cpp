@@ -1,5 +1,8 @@
 #include "domain/image_service.h"
 
+#include "base/crypto.h"
+#include "base/encoding.h"
+
 #include <chrono>
 #include <future>
 
@@ -10,15 +13,15 @@ namespace isvc::domain {
 
 namespace {
 
-const char* mime_for(imaging::ImageFormat f) {
+const char* mime_for(domain::ImageFormat f) {
   switch (f) {
-    case imaging::ImageFormat::Jpeg:
+    case domain::ImageFormat::Jpeg:
       return "image/jpeg";
-    case imaging::ImageFormat::Png:
+    case domain::ImageFormat::Png:
       return "image/png";
-    case imaging::ImageFormat::Webp:
+    case domain::ImageFormat::Webp:
       return "image/webp";
-    case imaging::ImageFormat::Unknown:
+    case domain::ImageFormat::Unknown:
       break;
   }
   return "application/octet-stream";
@@ -78,7 +81,7 @@ ImageRecord ImageService::upload(const Caller& caller, const UploadRequest& raw)
     auto tags = normalize_tags(req.tags, s_.fields);
 
     auto proc_started = std::chrono::steady_clock::now();
-    imaging::ProcessedImage out = process(req);
+    domain::ProcessedImage out = process(req);
     d_.metrics.processing_latency.record(elapsed_ms(proc_started));
     d_.metrics.processing_seconds.observe({}, elapsed_ms(proc_started) / 1000.0);
 
@@ -123,7 +126,9 @@ ImageRecord ImageService::upload(const Caller& caller, const UploadRequest& raw)
       std::rethrow_exception(main_error);
     }
     try {
-      d_.metadata.insert(rec);
+      // A new ULID in the owner's own folder can neither exist nor conflict: either is a fault.
+      if (auto w = d_.images.insert(rec); !w.ok())
+        throw Error(ErrorCode::StorageFailed, "the new image could not be stored");
     } catch (...) {
       try {
         delete_objects(rec);
@@ -141,7 +146,7 @@ ImageRecord ImageService::upload(const Caller& caller, const UploadRequest& raw)
   }
 }
 
-imaging::ProcessedImage ImageService::process(const UploadRequest& req) {
+domain::ProcessedImage ImageService::process(const UploadRequest& req) {
   try {
     return d_.cpu.run([&] { return d_.processor.process(req.bytes, {req.request_id}); });
   } catch (const base::PoolFull&) {
@@ -156,7 +161,7 @@ ImageRecord ImageService::load_visible(const std::string& id) {
   if (!is_image_id(id)) {
     throw Error(ErrorCode::InvalidImageId, "image id must be a ULID or a UUID", {{"field", "id"}});
   }
-  auto rec = d_.metadata.get(id);
+  auto rec = d_.images.get(id);
   if (!rec || rec->state != ImageState::Active) {
     throw Error(ErrorCode::ImageNotFound, "image not found", {{"id", id}});
   }
@@ -188,7 +193,7 @@ ListResult ImageService::list(const Caller& caller, const ListRequest& req) {
     if (tag->empty()) throw Error::validation("tag", "tag must not be empty");
   }
   CursorScope scope{caller.user_id, req.album_id, tag, req.ascending};
-  storage::ListQuery q;
+  domain::ListQuery q;
   q.user_id = caller.user_id;
   q.album_id = req.album_id;
   q.tag = tag;
@@ -196,7 +201,7 @@ ListResult ImageService::list(const Caller& caller, const ListRequest& req) {
   q.limit = req.limit;
   if (req.cursor) q.after = d_.cursors.decode(*req.cursor, scope);
 
-  auto page = d_.metadata.list(q);
+  auto page = d_.images.list(q);
   ListResult out;
   out.limit = req.limit;
   out.has_more = page.has_more;
@@ -205,7 +210,8 @@ ListResult ImageService::list(const Caller& caller, const ListRequest& req) {
     out.next_cursor = d_.cursors.encode({last.uploaded_at_ms, last.id}, scope);
   }
   out.images = std::move(page.items);
-  out.total_count = d_.metadata.count(caller.user_id, req.album_id, tag);
+  q.after.reset();
+  out.total_count = d_.images.count(q);
   return out;
 }
 
@@ -239,15 +245,28 @@ ImageRecord ImageService::update(const Caller& caller, const std::string& id,
   if (req.album_id) rec.album_id = *req.album_id;
   rec.updated_at_ms = std::max(d_.clock.now_ms(), rec.updated_at_ms);
   rec.version = req.version + 1;
-  d_.metadata.update(rec, req.version);
+  auto w = d_.images.update(rec, req.version);
+  if (w.kind == WriteResult::VersionMismatch) {
+    Error e(ErrorCode::VersionMismatch, "the image was changed by someone else; reload it",
+            {{"expectedVersion", std::to_string(req.version)}});
+    e.current_version = w.current_version;
+    throw e;
+  }
+  if (w.kind == WriteResult::NotFound)
+    throw Error(ErrorCode::ImageNotFound, "image not found", {{"id", id}});
+  if (!w.ok()) throw Error(ErrorCode::StorageFailed, "the image could not be updated");
   return rec;
+}
+
+void check_may_import(const Caller& caller) {
+  if (caller.role != CallerRole::Service)
+    throw Error(ErrorCode::NotAuthorized, "importing records needs the service role");
 }
 
 std::pair<ImageRecord, ImportOutcome> ImageService::import_legacy(const Caller& caller,
                                                                   const LegacyRecord& legacy) {
-  if (caller.role != CallerRole::Service)
-    throw Error(ErrorCode::NotAuthorized, "importing records needs the service role");
-  return import_record(d_.metadata,
+  check_may_import(caller);
+  return import_record(d_.images,
                        map_legacy(legacy, d_.objects.bucket(), s_.fields, s_.import_keys));
 }
 
@@ -260,12 +279,12 @@ ImageRecord ImageService::remove(const Caller& caller, const std::string& id) {
   if (!is_image_id(id)) {
     throw Error(ErrorCode::InvalidImageId, "image id must be a ULID or a UUID", {{"field", "id"}});
   }
-  auto rec = d_.metadata.get(id);
+  auto rec = d_.images.get(id);
   if (!rec) throw Error(ErrorCode::ImageNotFound, "image not found", {{"id", id}});
   check_owner(caller, *rec, true);
   // Hide first, so no client ever sees metadata whose bytes are going away; a failure below
   // leaves the record in Deleting, and the next DELETE finishes the job.
-  if (rec->state == ImageState::Active) d_.metadata.mark_deleting(id);
+  if (rec->state == ImageState::Active) d_.images.mark_deleting(id);
   try {
     delete_objects(*rec);
   } catch (const Error& e) {
@@ -274,7 +293,7 @@ ImageRecord ImageService::remove(const Caller& caller, const std::string& id) {
   } catch (const std::exception&) {
     throw Error(ErrorCode::S3DeleteFailed, "deleting the stored files failed; retry the delete");
   }
-  d_.metadata.remove(id);
+  d_.images.remove(id);
   if (d_.purger) {
     std::vector<std::string> keys{rec->s3_key};
     if (rec->thumbnail_key) keys.push_back(*rec->thumbnail_key);
@@ -283,9 +302,8 @@ ImageRecord ImageService::remove(const Caller& caller, const std::string& id) {
   return *rec;
 }
 
-ImageService::Erased ImageService::erase_user(
-    const Caller& caller, const std::string& user_id, int64_t deadline_ms,
-    const std::function<void(const ImageRecord&)>& removed) {
+ImageService::Erased ImageService::erase_user(const Caller& caller, const std::string& user_id,
+                                              int64_t deadline_ms) {
   if (user_id.empty() || user_id.size() > 256)
     throw Error::validation("userId", "userId must be 1 to 256 characters");
   bool allowed = caller.role == CallerRole::Admin ||
@@ -294,9 +312,8 @@ ImageService::Erased ImageService::erase_user(
   Erased out;
   auto erase_one = [&](const ImageRecord& rec) {
     try {
-      auto gone = remove(caller, rec.id);
+      remove(caller, rec.id);
       ++out.deleted;
-      if (removed) removed(gone);
     } catch (const Error& e) {
       // Gone meanwhile is fine. Files that would not go: the record stays in Deleting, is
       // counted as remaining, and the next call tries again; the others go on meanwhile.
@@ -306,12 +323,12 @@ ImageService::Erased ImageService::erase_user(
   auto time_left = [&] { return d_.clock.now_ms() < deadline_ms; };
   // Active images first (each one that fails half-way moves to Deleting), then every record of
   // the user stuck in Deleting, each at most once per call (walked with a position).
-  storage::ListQuery q;
+  domain::ListQuery q;
   q.user_id = user_id;
   q.ascending = true;
   q.limit = 100;
   for (bool more = true; more && time_left();) {
-    auto page = d_.metadata.list(q);
+    auto page = d_.images.list(q);
     more = page.has_more;
     if (page.items.empty()) break;
     for (const auto& rec : page.items) {
@@ -319,19 +336,41 @@ ImageService::Erased ImageService::erase_user(
       if (!time_left()) break;
     }
   }
+  q.state = ImageState::Deleting;
   for (bool more = true; more && time_left();) {
-    auto page = d_.metadata.list_deleting(q);
+    auto page = d_.images.list(q);
     more = page.has_more;
     if (page.items.empty()) break;
     for (const auto& rec : page.items) {
       erase_one(rec);
       if (!time_left()) break;
     }
-    q.after = storage::ListPosition{page.items.back().uploaded_at_ms, page.items.back().id};
+    q.after = domain::ListPosition{page.items.back().uploaded_at_ms, page.items.back().id};
   }
-  out.remaining =
-      d_.metadata.count(user_id, std::nullopt, std::nullopt) + d_.metadata.count_deleting(user_id);
+  ListQuery active, deleting;
+  active.user_id = deleting.user_id = user_id;
+  deleting.state = ImageState::Deleting;
+  out.remaining = d_.images.count(active) + d_.images.count(deleting);
   return out;
+}
+
+// What makes two uploads "the same request" (SPEC §12): the file's bytes (by hash), its name and
+// the fields after normalisation, whatever the multipart framing.
+std::string upload_fingerprint(const UploadRequest& up) {
+  std::string m = "POST /images\n";
+  m += base::hex_encode(base::sha256(up.bytes));
+  auto add = [&](const char* name, const std::optional<std::string>& v) {
+    m += '\n';
+    m += name;
+    if (v) m += "=" + std::to_string(v->size()) + ":" + *v;
+  };
+  add("filename", up.filename);
+  add("title", up.title);
+  add("description", up.description);
+  add("altText", up.alt_text);
+  add("albumId", up.album_id);
+  for (const auto& t : up.tags) add("tag", t);
+  return base::hex_encode(base::sha256(m));
 }
 
 }  // namespace isvc::domain

@@ -1,5 +1,6 @@
-// The use cases of the service: upload, get, list, update, delete. Knows nothing about HTTP,
-// SQL or libvips: it talks to the ports (MetadataStore, ObjectStore, ImageProcessor).
+// The use cases of the service: upload, get, list, update, delete, erase, import. Knows nothing
+// about HTTP, SQL or libvips: it talks to the ports (ImageRepository, ObjectStore,
+// ImageProcessor, Purger, IdGenerator, Clock).
 #pragma once
 
 #include <cstdint>
@@ -10,17 +11,19 @@
 #include <vector>
 
 #include "base/bounded_pool.h"
-#include "domain/clock.h"
+#include "domain/ports/clock.h"
 #include "domain/cursor_codec.h"
 #include "domain/legacy_import.h"
 #include "domain/model/image_record.h"
-#include "domain/purger.h"
+#include "domain/ports/purger.h"
 #include "domain/ulid.h"
 #include "domain/validation.h"
-#include "imaging/image_processor.h"
+#include "domain/ports/image_processor.h"
 #include "obs/metrics.h"
-#include "storage/metadata_store.h"
-#include "storage/object_store.h"
+#include "domain/model/error.h"
+#include "domain/ports/ids.h"
+#include "domain/ports/image_repository.h"
+#include "domain/ports/object_store.h"
 
 namespace isvc::domain {
 
@@ -30,6 +33,11 @@ struct Caller {
   std::string user_id;
   CallerRole role = CallerRole::User;
 };
+
+// The role rule of imports (SPEC §2, §8): only the service role imports records. The API asks it
+// from the headers, before the body is read; ImageService::import_legacy applies it again.
+// Throws NotAuthorized.
+void check_may_import(const Caller& caller);
 
 struct UploadRequest {
   std::string_view bytes;
@@ -41,6 +49,10 @@ struct UploadRequest {
   std::vector<std::string> tags;  // already normalised by the caller or raw; normalised again
   std::string request_id;         // names the processing in the logs; empty when unknown
 };
+
+// What makes two uploads "the same request" for an Idempotency-Key (SPEC §12): the file's bytes
+// (by hash), its name and the fields after normalisation, whatever the multipart framing.
+std::string upload_fingerprint(const UploadRequest& up);
 
 // Each field: nullopt = not in the request; optional(nullopt) = set to null (removes it).
 struct UpdateRequest {
@@ -76,15 +88,15 @@ struct ServiceSettings {
 };
 
 struct ServiceDeps {
-  storage::MetadataStore& metadata;
-  storage::ObjectStore& objects;
-  imaging::ImageProcessor& processor;
+  ImageRepository& images;
+  ObjectStore& objects;
+  ImageProcessor& processor;
   base::BoundedPool& cpu;
-  UlidGenerator& ids;
+  IdGenerator& ids;
   const Clock& clock;
   const CursorCodec& cursors;
   obs::ServiceMetrics& metrics;
-  Purger* purger;  // the CDN, or null when none is configured
+  Purger* purger;  // the caches in front of the bytes (CDN, file cache), or null
 };
 
 class ImageService {
@@ -109,8 +121,7 @@ class ImageService {
     int64_t deleted = 0;
     int64_t remaining = 0;
   };
-  Erased erase_user(const Caller& caller, const std::string& user_id, int64_t deadline_ms,
-                    const std::function<void(const ImageRecord&)>& removed = {});
+  Erased erase_user(const Caller& caller, const std::string& user_id, int64_t deadline_ms);
 
   // Dual-write from the legacy API (SPEC §2, §8): service role only; idempotent by id.
   std::pair<ImageRecord, ImportOutcome> import_legacy(const Caller& caller,
@@ -121,7 +132,7 @@ class ImageService {
  private:
   ImageRecord load_visible(const std::string& id);
   // Decode and encode on the bounded pool; a full pool is 503 with Retry-After 2.
-  imaging::ProcessedImage process(const UploadRequest& req);
+  domain::ProcessedImage process(const UploadRequest& req);
   void check_owner(const Caller& caller, const ImageRecord& rec, bool write) const;
   void delete_objects(const ImageRecord& rec);
 

@@ -140,7 +140,17 @@ ImageRecord map_legacy(const LegacyRecord& raw, const std::string& bucket,
   return r;
 }
 
-std::pair<ImageRecord, ImportOutcome> import_record(storage::MetadataStore& store,
+namespace {
+
+Error key_conflict(const std::string& field, const std::string& id) {
+  return Error(ErrorCode::ObjectKeyConflict,
+               field + " names an object another user's image uses",
+               {{"field", field}, {"id", id}});
+}
+
+}  // namespace
+
+std::pair<ImageRecord, ImportOutcome> import_record(ImageRepository& store,
                                                     const ImageRecord& rec) {
   for (int attempt = 0; attempt < 8; ++attempt) {
     auto cur = store.get(rec.id);
@@ -148,13 +158,10 @@ std::pair<ImageRecord, ImportOutcome> import_record(storage::MetadataStore& stor
       throw Error(ErrorCode::OwnerConflict, "image " + rec.id + " belongs to another user",
                   {{"field", "userId"}, {"id", rec.id}});
     if (!cur) {
-      try {
-        store.insert(rec);
-        return {rec, ImportOutcome::Created};
-      } catch (const Error& e) {
-        if (e.code() != ErrorCode::StorageFailed || !store.get(rec.id)) throw;
-        continue;  // inserted concurrently: judge against that one
-      }
+      auto w = store.insert(rec);
+      if (w.ok()) return {rec, ImportOutcome::Created};
+      if (w.kind == WriteResult::KeyConflict) throw key_conflict(w.field, rec.id);
+      continue;  // inserted concurrently: judge against that one
     }
     if (cur->state != ImageState::Active) {
       Error e(ErrorCode::VersionMismatch, "the image is being deleted");
@@ -164,12 +171,10 @@ std::pair<ImageRecord, ImportOutcome> import_record(storage::MetadataStore& stor
     if (rec.updated_at_ms <= cur->updated_at_ms) return {*cur, ImportOutcome::Unchanged};
     ImageRecord next = rec;
     next.version = cur->version + 1;
-    try {
-      store.update(next, cur->version);
-      return {next, ImportOutcome::Updated};
-    } catch (const Error& e) {
-      if (e.code() != ErrorCode::VersionMismatch) throw;  // changed meanwhile: judge again
-    }
+    auto w = store.update(next, cur->version);
+    if (w.ok()) return {next, ImportOutcome::Updated};
+    if (w.kind == WriteResult::KeyConflict) throw key_conflict(w.field, rec.id);
+    // Changed or deleted meanwhile: judge again.
   }
   throw Error(ErrorCode::Unavailable, "the image kept changing during the import; retry");
 }

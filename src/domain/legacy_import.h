@@ -11,7 +11,7 @@
 
 #include "domain/model/image_record.h"
 #include "domain/validation.h"
-#include "storage/metadata_store.h"
+#include "domain/ports/image_repository.h"
 
 namespace isvc::domain {
 
@@ -62,7 +62,7 @@ ImageRecord map_legacy(const LegacyRecord& l, const std::string& bucket,
 // IMAGE_OWNER_CONFLICT (whatever its state or updatedAt). Keys another user's image uses →
 // OBJECT_KEY_CONFLICT (from the store). A record in the middle of a delete is not resurrected:
 // VERSION_MISMATCH.
-std::pair<ImageRecord, ImportOutcome> import_record(storage::MetadataStore& store,
+std::pair<ImageRecord, ImportOutcome> import_record(ImageRepository& store,
                                                     const ImageRecord& rec);
 
 }  // namespace isvc::domain

@@ -7,14 +7,15 @@
 #include <string>
 #include <string_view>
 
-#include "domain/clock.h"
+#include "domain/ports/clock.h"
+#include "domain/ports/ids.h"
 
 namespace isvc::domain {
 
-class UlidGenerator {
+class UlidGenerator final : public IdGenerator {
  public:
   explicit UlidGenerator(const Clock& clock) : clock_(clock) {}
-  std::string next();  // thread-safe
+  std::string next() override;  // thread-safe
 
  private:
   const Clock& clock_;

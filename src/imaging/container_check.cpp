@@ -1,4 +1,5 @@
 #include "imaging/container_check.h"
+#include "imaging/processing_limits.h"
 
 #include <array>
 
@@ -34,16 +35,16 @@ std::string size_text(int64_t bytes) {
 
 }  // namespace detail
 
-WalkResult walk_container(ImageFormat format, std::string_view bytes,
+WalkResult walk_container(domain::ImageFormat format, std::string_view bytes,
                           const ProcessingLimits& limits) {
   switch (format) {
-    case ImageFormat::Png:
+    case domain::ImageFormat::Png:
       return walk_png(bytes, limits);
-    case ImageFormat::Jpeg:
+    case domain::ImageFormat::Jpeg:
       return walk_jpeg(bytes, limits);
-    case ImageFormat::Webp:
+    case domain::ImageFormat::Webp:
       return walk_webp(bytes, limits);
-    case ImageFormat::Unknown:
+    case domain::ImageFormat::Unknown:
       break;
   }
   return {};

@@ -8,7 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "imaging/image_processor.h"
+#include "domain/ports/image_processor.h"
+#include "imaging/processing_limits.h"
 
 namespace isvc::imaging {
 
@@ -41,7 +42,7 @@ WalkResult walk_png(std::string_view bytes, const ProcessingLimits& limits);
 WalkResult walk_jpeg(std::string_view bytes, const ProcessingLimits& limits);
 WalkResult walk_webp(std::string_view bytes, const ProcessingLimits& limits);
 // Dispatches on the sniffed format (Unknown: no refusal, nothing to walk).
-WalkResult walk_container(ImageFormat format, std::string_view bytes,
+WalkResult walk_container(domain::ImageFormat format, std::string_view bytes,
                           const ProcessingLimits& limits);
 
 // True for every reason a walker can give; fuzzers check refusals against it.

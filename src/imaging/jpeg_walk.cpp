@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "imaging/container_check.h"
+#include "imaging/processing_limits.h"
 
 namespace isvc::imaging {
 

@@ -8,6 +8,7 @@
 #include <new>
 
 #include "imaging/container_check.h"
+#include "imaging/processing_limits.h"
 
 namespace isvc::imaging {
 

@@ -1,28 +1,30 @@
 #include <cstring>
 
-#include "imaging/image_processor.h"
+#include "domain/ports/image_processor.h"
+#include "imaging/sniff.h"
+#include "imaging/sniff.h"
 
 namespace isvc::imaging {
 
-ImageFormat sniff_format(std::string_view b) {
+domain::ImageFormat sniff_format(std::string_view b) {
   auto at = [&](std::size_t off, const char* magic, std::size_t n) {
     return b.size() >= off + n && std::memcmp(b.data() + off, magic, n) == 0;
   };
-  if (at(0, "\xFF\xD8\xFF", 3)) return ImageFormat::Jpeg;
-  if (at(0, "\x89PNG\r\n\x1a\n", 8)) return ImageFormat::Png;
-  if (at(0, "RIFF", 4) && at(8, "WEBP", 4)) return ImageFormat::Webp;
-  return ImageFormat::Unknown;
+  if (at(0, "\xFF\xD8\xFF", 3)) return domain::ImageFormat::Jpeg;
+  if (at(0, "\x89PNG\r\n\x1a\n", 8)) return domain::ImageFormat::Png;
+  if (at(0, "RIFF", 4) && at(8, "WEBP", 4)) return domain::ImageFormat::Webp;
+  return domain::ImageFormat::Unknown;
 }
 
-const char* mime_type(ImageFormat f) {
+const char* mime_type(domain::ImageFormat f) {
   switch (f) {
-    case ImageFormat::Jpeg:
+    case domain::ImageFormat::Jpeg:
       return "image/jpeg";
-    case ImageFormat::Png:
+    case domain::ImageFormat::Png:
       return "image/png";
-    case ImageFormat::Webp:
+    case domain::ImageFormat::Webp:
       return "image/webp";
-    case ImageFormat::Unknown:
+    case domain::ImageFormat::Unknown:
       break;
   }
   return "application/octet-stream";

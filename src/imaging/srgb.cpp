@@ -213,9 +213,9 @@ std::string png_chunk_profile(std::string_view png, bool grey) {
   return out;
 }
 
-ColourSource choose_colour_source(VImage& img, ImageFormat f, std::string_view bytes) {
+ColourSource choose_colour_source(VImage& img, domain::ImageFormat f, std::string_view bytes) {
   ColourSource src;
-  if (f == ImageFormat::Png && img.get_typeof(VIPS_META_ICC_NAME) == 0) {
+  if (f == domain::ImageFormat::Png && img.get_typeof(VIPS_META_ICC_NAME) == 0) {
     std::string implied = png_chunk_profile(bytes, pixel_space(img) == cmsSigGrayData);
     if (!implied.empty()) {
       img = img.copy();
@@ -237,7 +237,7 @@ ColourSource choose_colour_source(VImage& img, ImageFormat f, std::string_view b
   return src;
 }
 
-VImage to_srgb8(VImage img, ImageFormat f, std::string_view bytes) {
+VImage to_srgb8(VImage img, domain::ImageFormat f, std::string_view bytes) {
   bool alpha = img.has_alpha();
   ColourSource src = choose_colour_source(img, f, bytes);
   if (!src.ignored.empty()) report_ignored(src.ignored);

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vips/vips8>
 
-#include "imaging/image_processor.h"
+#include "domain/ports/image_processor.h"
 
 namespace isvc::imaging {
 
@@ -25,10 +25,10 @@ struct ColourSource {
 
 // Decides how `img` (as loaded from `bytes` of format `f`) is read, and attaches the implied
 // profile of a PNG to it. Exposed for the tests; to_srgb8 calls it.
-ColourSource choose_colour_source(vips::VImage& img, ImageFormat f, std::string_view bytes);
+ColourSource choose_colour_source(vips::VImage& img, domain::ImageFormat f, std::string_view bytes);
 
 // Converts to sRGB with 8 bits per band, keeping an alpha band when there is one.
-vips::VImage to_srgb8(vips::VImage img, ImageFormat f, std::string_view bytes);
+vips::VImage to_srgb8(vips::VImage img, domain::ImageFormat f, std::string_view bytes);
 
 // The ICC profile that a PNG's gAMA and cHRM chunks describe, when it has no sRGB or iCCP chunk
 // and they differ from sRGB; empty otherwise. `grey` picks a grey profile.

@@ -11,6 +11,7 @@
 #include "imaging/srgb.h"
 #include "imaging/vips_deadline.h"
 #include "imaging/vips_log.h"
+#include "imaging/sniff.h"
 
 namespace isvc::imaging {
 
@@ -40,17 +41,17 @@ std::string take_blob(VipsBlob* out) {
 // The decode is sequential (strip by strip, as the sink asks for pixels): the deadline can stop
 // it between strips, and no temporary file is used. Random access would decode the whole image
 // inside the loader first, where no progress is reported.
-VImage load(ImageFormat f, VipsBlob* blob, bool strict) {
+VImage load(domain::ImageFormat f, VipsBlob* blob, bool strict) {
   auto opts = VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL);
   if (strict) opts->set("fail_on", VIPS_FAIL_ON_TRUNCATED);
   switch (f) {
-    case ImageFormat::Jpeg:
+    case domain::ImageFormat::Jpeg:
       return VImage::jpegload_buffer(blob, opts);
-    case ImageFormat::Png:
+    case domain::ImageFormat::Png:
       return VImage::pngload_buffer(blob, opts);
-    case ImageFormat::Webp:
+    case domain::ImageFormat::Webp:
       return VImage::webpload_buffer(blob, opts);  // n=1: first frame
-    case ImageFormat::Unknown:
+    case domain::ImageFormat::Unknown:
       break;
   }
   delete opts;
@@ -119,10 +120,10 @@ void init_vips(int concurrency) {
   });
 }
 
-ProbeResult VipsProcessor::probe(std::string_view bytes) {
-  ProbeResult r;
+domain::ProbeResult VipsProcessor::probe(std::string_view bytes) {
+  domain::ProbeResult r;
   r.format = sniff_format(bytes);
-  if (r.format == ImageFormat::Unknown)
+  if (r.format == domain::ImageFormat::Unknown)
     throw Error(ErrorCode::InvalidFileType, "only JPEG, PNG and WebP images are accepted",
                 {{"field", "file"}});
   // The container is walked before libvips sees the bytes: a bomb is refused here, cheaply. A
@@ -155,9 +156,9 @@ ProbeResult VipsProcessor::probe(std::string_view bytes) {
   return r;
 }
 
-ProcessedImage VipsProcessor::process(std::string_view bytes, const ProcessContext& ctx) {
+domain::ProcessedImage VipsProcessor::process(std::string_view bytes, const domain::ProcessContext& ctx) {
   ProcessingJob job(ctx.request_id);  // attributes libvips' messages to this upload
-  ProcessedImage out;
+  domain::ProcessedImage out;
   out.probe = probe(bytes);  // type and dimensions from the header, before any decode
   // Declared before the images so that it outlives them (it holds their signal handlers).
   VipsDeadline deadline(limits_.processing_timeout_ms);

@@ -1,9 +1,10 @@
-// ImageProcessor on libvips 8.14: explicit JPEG/PNG/WebP loaders after sniffing (every other
+// domain::ImageProcessor on libvips 8.14: explicit JPEG/PNG/WebP loaders after sniffing (every other
 // loader blocked), header-only probe, one strict decode, sRGB 8-bit (imaging/srgb.h), metadata
 // stripped by hand (webpsave in 8.14 ignores `strip`), main and thumbnail encoded in parallel.
 #pragma once
 
-#include "imaging/image_processor.h"
+#include "domain/ports/image_processor.h"
+#include "imaging/processing_limits.h"
 
 namespace isvc::imaging {
 
@@ -12,11 +13,11 @@ namespace isvc::imaging {
 // pipeline.
 void init_vips(int concurrency);
 
-class VipsProcessor final : public ImageProcessor {
+class VipsProcessor final : public domain::ImageProcessor {
  public:
   explicit VipsProcessor(ProcessingLimits limits) : limits_(limits) {}
-  ProcessedImage process(std::string_view bytes, const ProcessContext& ctx = {}) override;
-  ProbeResult probe(std::string_view bytes) override;
+  domain::ProcessedImage process(std::string_view bytes, const domain::ProcessContext& ctx = {}) override;
+  domain::ProbeResult probe(std::string_view bytes) override;
 
  private:
   ProcessingLimits limits_;

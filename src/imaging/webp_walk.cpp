@@ -3,6 +3,7 @@
 // 8.14 looks every frame up from the start of the list: quadratic in the frame count), and the
 // size of the ICCP, EXIF and XMP chunks.
 #include "imaging/container_check.h"
+#include "imaging/processing_limits.h"
 
 namespace isvc::imaging {
 

@@ -174,7 +174,7 @@ const char* conflict_reason(domain::ImportOutcome o) {
 
 }  // namespace
 
-MigrateSummary run_migration(LegacyTable& legacy, storage::MetadataStore& store,
+MigrateSummary run_migration(LegacyTable& legacy, domain::ImageMaintenance& store,
                              const std::string& bucket, const MigrateOptions& o,
                              std::ostream& progress_out) {
   auto started = Clock::now();
@@ -237,6 +237,7 @@ MigrateSummary run_migration(LegacyTable& legacy, storage::MetadataStore& store,
           batch.reserve(part.size());
           for (auto i : part) batch.push_back(records[i]);
           auto got = store.import_batch(batch);
+          if (o.after_import) o.after_import(batch, got);
           for (std::size_t k = 0; k < part.size() && k < got.size(); ++k)
             outcomes[part[k]] = got[k];
         }));
@@ -288,7 +289,7 @@ MigrateSummary run_migration(LegacyTable& legacy, storage::MetadataStore& store,
   return s;
 }
 
-ReverseSummary run_reverse(LegacyTable& legacy, storage::MetadataStore& store, bool dry_run,
+ReverseSummary run_reverse(LegacyTable& legacy, domain::ImageMaintenance& store, bool dry_run,
                            std::ostream& progress) {
   auto started = Clock::now();
   ReverseSummary s;

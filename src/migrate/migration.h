@@ -6,13 +6,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <optional>
 #include <string>
 
 #include "domain/legacy_import.h"
 #include "migrate/legacy_table.h"
-#include "storage/metadata_store.h"
+#include "domain/ports/image_maintenance.h"
 
 namespace isvc::migrate {
 
@@ -28,6 +29,11 @@ struct MigrateOptions {
   int writers = 8;
   bool tty = false;  // a live progress bar instead of periodic lines
   int progress_every_ms = 2000;
+  // Called after each written batch with what the store did (the wiring points it at the Redis
+  // cache, which the maintenance port does not pass through).
+  std::function<void(const std::vector<domain::ImageRecord>&,
+                     const std::vector<domain::ImportOutcome>&)>
+      after_import;
 };
 
 struct MigrateSummary {
@@ -39,7 +45,7 @@ struct MigrateSummary {
   int64_t written() const { return created + updated; }
 };
 
-MigrateSummary run_migration(LegacyTable& legacy, storage::MetadataStore& store,
+MigrateSummary run_migration(LegacyTable& legacy, domain::ImageMaintenance& store,
                              const std::string& bucket, const MigrateOptions& o,
                              std::ostream& progress);
 
@@ -50,7 +56,7 @@ struct ReverseSummary {
 
 // Upserts every active record into the legacy table (rollback after cutover). Records whose ids
 // the legacy columns cannot hold are skipped and listed on `progress`.
-ReverseSummary run_reverse(LegacyTable& legacy, storage::MetadataStore& store, bool dry_run,
+ReverseSummary run_reverse(LegacyTable& legacy, domain::ImageMaintenance& store, bool dry_run,
                            std::ostream& progress);
 
 }  // namespace isvc::migrate

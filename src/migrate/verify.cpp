@@ -53,8 +53,8 @@ void compare(const domain::ImageRecord& l, const domain::ImageRecord& s,
 
 }  // namespace
 
-VerifyReport run_verify(LegacyTable& legacy, storage::MetadataStore& store,
-                        std::optional<int64_t> since_ms) {
+VerifyReport run_verify(LegacyTable& legacy, domain::ImageRepository& images,
+                        domain::ImageMaintenance& maintenance, std::optional<int64_t> since_ms) {
   auto started = std::chrono::steady_clock::now();
   VerifyReport rep;
   std::unordered_map<std::string, domain::ImageRecord> expected;  // legacy id → mapped row
@@ -77,7 +77,7 @@ VerifyReport run_verify(LegacyTable& legacy, storage::MetadataStore& store,
     return !since_ms || r.created_at_ms >= *since_ms || r.updated_at_ms >= *since_ms;
   };
   std::vector<domain::ImageRecord> unmatched;  // in the service's window, not the legacy one
-  store.scan([&](const domain::ImageRecord& s) {
+  maintenance.scan([&](const domain::ImageRecord& s) {
     if (s.state != domain::ImageState::Active) return true;
     auto it = expected.find(legacy_id(s.id));
     if (it == expected.end()) {
@@ -119,7 +119,7 @@ VerifyReport run_verify(LegacyTable& legacy, storage::MetadataStore& store,
   // What the window holds on the legacy side but the scan did not meet.
   for (const auto& [id, rec] : expected) {
     if (since_ms) {  // outside the service's window is fine, as long as it exists and agrees
-      if (auto s = store.get(rec.id); s && s->state == domain::ImageState::Active) {
+      if (auto s = images.get(rec.id); s && s->state == domain::ImageState::Active) {
         ++rep.compared;
         compare(rec, *s, rep.mismatches);
         continue;

@@ -10,7 +10,8 @@
 #include <vector>
 
 #include "migrate/legacy_table.h"
-#include "storage/metadata_store.h"
+#include "domain/ports/image_maintenance.h"
+#include "domain/ports/image_repository.h"
 
 namespace isvc::migrate {
 
@@ -29,8 +30,8 @@ struct VerifyReport {
   double seconds = 0;
 };
 
-VerifyReport run_verify(LegacyTable& legacy, storage::MetadataStore& store,
-                        std::optional<int64_t> since_ms);
+VerifyReport run_verify(LegacyTable& legacy, domain::ImageRepository& images,
+                        domain::ImageMaintenance& maintenance, std::optional<int64_t> since_ms);
 
 std::string report_json(const VerifyReport& r);
 

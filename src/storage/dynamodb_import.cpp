@@ -5,7 +5,6 @@
 #include <map>
 #include <set>
 
-#include "domain/legacy_import.h"
 #include "domain/model/error.h"
 #include "storage/dynamodb_batch.h"
 #include "storage/dynamodb_item.h"
@@ -19,6 +18,7 @@ using domain::Error;
 using domain::ErrorCode;
 using domain::ImageRecord;
 using domain::ImageState;
+using domain::ImportOutcome;
 using namespace dynamo;
 
 namespace {
@@ -112,19 +112,31 @@ std::vector<domain::ImportOutcome> DynamoDbMetadataStore::import_batch(
   dynamo::batch_put(call, table_, claim_items);
   dynamo::batch_put(call, table_, creates);
   std::sort(later.begin(), later.end());
-  for (auto i : later) {
-    try {
-      out[i] = domain::import_record(*this, records[i]).second;
-    } catch (const Error& e) {
-      if (e.code() == ErrorCode::OwnerConflict)
-        out[i] = ImportOutcome::OwnerConflict;
-      else if (e.code() == ErrorCode::ObjectKeyConflict)
-        out[i] = ImportOutcome::KeyConflict;
-      else if (e.code() != ErrorCode::VersionMismatch)  // being deleted: not resurrected
-        throw;
-    }
-  }
+  for (auto i : later) out[i] = import_one(records[i]);
   return out;
+}
+
+// The per-record path of import_batch, with the port's semantics, on the conditional writes.
+ImportOutcome DynamoDbMetadataStore::import_one(const ImageRecord& rec) {
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    auto cur = get(rec.id);
+    if (cur && cur->user_id != rec.user_id) return ImportOutcome::OwnerConflict;
+    if (!cur) {
+      auto w = insert(rec);
+      if (w.ok()) return ImportOutcome::Created;
+      if (w.kind == domain::WriteResult::KeyConflict) return ImportOutcome::KeyConflict;
+      continue;  // inserted concurrently: judge against that one
+    }
+    // A record being deleted is not resurrected; an older or equal copy changes nothing.
+    if (cur->state != ImageState::Active || rec.updated_at_ms <= cur->updated_at_ms)
+      return ImportOutcome::Unchanged;
+    ImageRecord next = rec;
+    next.version = cur->version + 1;
+    auto w = update(next, cur->version);
+    if (w.ok()) return ImportOutcome::Updated;
+    if (w.kind == domain::WriteResult::KeyConflict) return ImportOutcome::KeyConflict;
+  }
+  throw Error(ErrorCode::Unavailable, "an imported image kept changing; retry");
 }
 
 }  // namespace isvc::storage

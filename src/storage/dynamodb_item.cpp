@@ -5,7 +5,6 @@
 
 #include "base/time_format.h"
 #include "domain/model/error.h"
-#include "domain/validation.h"
 
 namespace isvc::storage::dynamo {
 

@@ -89,18 +89,17 @@ void DynamoDbMetadataStore::account(const ImageRecord& r, int delta) {
   apply(db_, table_, d);
 }
 
-void DynamoDbMetadataStore::insert(const ImageRecord& rec) {
+domain::WriteResult DynamoDbMetadataStore::insert(const ImageRecord& rec) {
   // Claims first: a crash after them leaves only a stale claim, never an unclaimed image.
-  claims_.claim(rec);
+  if (auto conflict = claim_keys(rec)) return *conflict;
   auto r = db_.call("PutItem", json::object{{"TableName", table_},
                                             {"Item", to_item(rec)},
                                             {"ConditionExpression", "attribute_not_exists(PK)"}});
   if (!r.ok) {
-    if (r.error_type == kConditionFailed)
-      throw Error(ErrorCode::StorageFailed, "image id already exists");
+    if (r.error_type == kConditionFailed) return domain::WriteResult::id_exists();
     throw Error(ErrorCode::StorageFailed, "dynamodb PutItem failed: " + r.error_type);
   }
-  if (rec.state != ImageState::Active) return;
+  if (rec.state != ImageState::Active) return {};
   try {
     account(rec, +1);
   } catch (...) {
@@ -111,6 +110,18 @@ void DynamoDbMetadataStore::insert(const ImageRecord& rec) {
     } catch (...) {
     }
     throw;
+  }
+  return {};
+}
+
+std::optional<domain::WriteResult> DynamoDbMetadataStore::claim_keys(const ImageRecord& rec) {
+  try {
+    claims_.claim(rec);
+    return std::nullopt;
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::ObjectKeyConflict) throw;
+    auto f = e.details().find("field");
+    return domain::WriteResult::key_conflict(f == e.details().end() ? "s3Key" : f->second);
   }
 }
 
@@ -123,7 +134,8 @@ std::optional<ImageRecord> DynamoDbMetadataStore::get(const std::string& id) {
   return from_item(item->as_object());
 }
 
-void DynamoDbMetadataStore::update(const ImageRecord& rec, int64_t expected_version) {
+domain::WriteResult DynamoDbMetadataStore::update(const ImageRecord& rec,
+                                                  int64_t expected_version) {
   ImageRecord next = rec;
   next.state = ImageState::Active;
   // First on the condition that the owner and object keys stay as they are (every PATCH):
@@ -151,31 +163,25 @@ void DynamoDbMetadataStore::update(const ImageRecord& rec, int64_t expected_vers
                                  {"ExpressionAttributeValues", std::move(values)},
                                  {"ReturnValues", "ALL_OLD"}});
   };
-  // After a failed condition: the error the caller gets, or nullopt when only the keys differ.
-  auto refusal = [&](const std::optional<ImageRecord>& cur) -> std::optional<Error> {
-    if (!cur || cur->state != ImageState::Active)
-      return Error(ErrorCode::ImageNotFound, "image not found", {{"id", rec.id}});
+  // After a failed condition: what the caller gets, or nullopt when only the keys differ.
+  auto refusal = [&](const std::optional<ImageRecord>& cur) -> std::optional<domain::WriteResult> {
+    if (!cur || cur->state != ImageState::Active) return domain::WriteResult::not_found();
     if (cur->version == expected_version) return std::nullopt;
-    Error e(ErrorCode::VersionMismatch, "the image was changed by someone else; reload it");
-    e.current_version = cur->version;
-    return e;
+    return domain::WriteResult::version_mismatch(cur->version);
   };
   auto r = put(true);
   for (bool same_keys = true; !r.ok; same_keys = false) {
     if (r.error_type != kConditionFailed)
       throw Error(ErrorCode::StorageFailed, "dynamodb PutItem failed: " + r.error_type);
     auto cur = get(rec.id);
-    if (auto e = refusal(cur)) throw *e;
-    if (!same_keys) {  // changed and changed back meanwhile: let the caller look again
-      Error e(ErrorCode::VersionMismatch, "the image was changed by someone else; reload it");
-      e.current_version = cur->version;
-      throw e;
-    }
-    claims_.claim(next);  // the keys change: claim the new ones first
+    if (auto no = refusal(cur)) return *no;
+    if (!same_keys)  // changed and changed back meanwhile: let the caller look again
+      return domain::WriteResult::version_mismatch(cur->version);
+    if (auto conflict = claim_keys(next)) return *conflict;  // the keys change: claim them first
     r = put(false);
   }
   auto* old_item = r.body.as_object().if_contains("Attributes");
-  if (!old_item || !old_item->is_object()) return;
+  if (!old_item || !old_item->is_object()) return {};
   ImageRecord old = from_item(old_item->as_object());
   if (old.user_id != next.user_id) {
     claims_.release(old);
@@ -188,6 +194,7 @@ void DynamoDbMetadataStore::update(const ImageRecord& rec, int64_t expected_vers
   d.add(old, -1);
   d.add(next, +1);
   apply(db_, table_, d);
+  return {};
 }
 
 std::optional<ImageRecord> DynamoDbMetadataStore::mark_deleting(const std::string& id) {
@@ -264,12 +271,9 @@ bool DynamoDbMetadataStore::remove(const std::string& id) {
   throw Error(ErrorCode::StorageFailed, "image kept changing while it was being removed");
 }
 
-ListPage DynamoDbMetadataStore::list(const ListQuery& q) {
-  return query_list(q, false);
-}
-
-ListPage DynamoDbMetadataStore::list_deleting(const ListQuery& q) {
-  ListQuery plain;
+domain::ListPage DynamoDbMetadataStore::list(const domain::ListQuery& q) {
+  if (q.state == ImageState::Active) return query_list(q, false);
+  domain::ListQuery plain;
   plain.user_id = q.user_id;
   plain.ascending = q.ascending;
   plain.limit = q.limit;
@@ -307,7 +311,7 @@ int64_t DynamoDbMetadataStore::count_deleting(const std::string& user_id) {
   return n;
 }
 
-ListPage DynamoDbMetadataStore::query_list(const ListQuery& q, bool deleting) {
+domain::ListPage DynamoDbMetadataStore::query_list(const domain::ListQuery& q, bool deleting) {
   // The cursor position (uploadedAt, id) is exactly the index sort key of the last item shown,
   // so a page resumes with a key condition strictly past it (equivalent to ExclusiveStartKey,
   // and still right when that item was deleted meanwhile).
@@ -352,7 +356,7 @@ ListPage DynamoDbMetadataStore::query_list(const ListQuery& q, bool deleting) {
   req["ExpressionAttributeNames"] = std::move(names);
   req["ExpressionAttributeValues"] = std::move(values);
 
-  ListPage page;
+  domain::ListPage page;
   for (;;) {
     auto body = db_.must("Query", req);
     const auto& o = body.as_object();
@@ -373,10 +377,9 @@ ListPage DynamoDbMetadataStore::query_list(const ListQuery& q, bool deleting) {
   }
 }
 
-int64_t DynamoDbMetadataStore::count(const std::string& user_id,
-                                     const std::optional<std::string>& album_id,
-                                     const std::optional<std::string>& tag) {
-  auto cell = count_cell(user_id, album_id, tag);
+int64_t DynamoDbMetadataStore::count(const domain::ListQuery& q) {
+  if (q.state == ImageState::Deleting) return count_deleting(q.user_id);
+  auto cell = count_cell(q.user_id, q.album_id, q.tag);
   auto body = db_.must("GetItem", json::object{{"TableName", table_},
                                                {"Key", {{"PK", S(cell.pk)}, {"SK", S(cell.sk)}}},
                                                {"ConsistentRead", true}});
@@ -385,11 +388,11 @@ int64_t DynamoDbMetadataStore::count(const std::string& user_id,
   return num_attr(item->as_object(), "n").value_or(0);
 }
 
-StoreStats DynamoDbMetadataStore::stats(int64_t since_ms) {
+domain::StoreStats DynamoDbMetadataStore::stats(int64_t since_ms) {
   auto body = db_.must("GetItem", json::object{{"TableName", table_},
                                                {"Key", {{"PK", S(kGlobalPk)}, {"SK", S("ALL")}}},
                                                {"ConsistentRead", true}});
-  StoreStats st;
+  domain::StoreStats st;
   auto* item = body.as_object().if_contains("Item");
   if (!item || !item->is_object()) return st;
   const auto& o = item->as_object();

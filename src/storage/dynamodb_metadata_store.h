@@ -1,4 +1,4 @@
-// MetadataStore on the DynamoDB API (AWS, or any compatible engine via DYNAMODB_ENDPOINT), with
+// The metadata backend on the DynamoDB API (AWS, or any compatible engine via DYNAMODB_ENDPOINT), with
 // the one-table design of SPEC §7 (see dynamodb_item.h). Versions are compare-and-swap through
 // condition expressions. Counters are separate items updated with ADD after the image write —
 // no TransactWriteItems, which dynalite and several compatible engines lack: a write is
@@ -11,26 +11,23 @@
 
 #include "aws/dynamodb_client.h"
 #include "storage/dynamodb_key_claims.h"
-#include "storage/metadata_store.h"
+#include "domain/ports/metadata_backend.h"
 
 namespace isvc::storage {
 
-class DynamoDbMetadataStore final : public MetadataStore {
+class DynamoDbMetadataStore final : public domain::MetadataBackend {
  public:
   DynamoDbMetadataStore(aws::DynamoDbClient& db, std::string table);
 
-  void insert(const domain::ImageRecord& rec) override;
+  domain::WriteResult insert(const domain::ImageRecord& rec) override;
   std::optional<domain::ImageRecord> get(const std::string& id) override;
-  void update(const domain::ImageRecord& rec, int64_t expected_version) override;
+  domain::WriteResult update(const domain::ImageRecord& rec, int64_t expected_version) override;
   std::optional<domain::ImageRecord> mark_deleting(const std::string& id) override;
   bool remove(const std::string& id) override;
-  ListPage list(const ListQuery& q) override;
   // Images being deleted sit in the DELETING#USER#{userId} partition of the user index.
-  ListPage list_deleting(const ListQuery& q) override;
-  int64_t count_deleting(const std::string& user_id) override;
-  int64_t count(const std::string& user_id, const std::optional<std::string>& album_id,
-                const std::optional<std::string>& tag) override;
-  StoreStats stats(int64_t since_ms) override;
+  domain::ListPage list(const domain::ListQuery& q) override;
+  int64_t count(const domain::ListQuery& q) override;
+  domain::StoreStats stats(int64_t since_ms) override;
   void scan(const std::function<bool(const domain::ImageRecord&)>& visit) override;
   // Batched for the migration: one BatchGetItem per 100 records finds which ids exist; the new
   // ones go in with BatchWriteItem (25 per call, unprocessed items retried) and WITHOUT counter
@@ -64,9 +61,13 @@ class DynamoDbMetadataStore final : public MetadataStore {
   static std::vector<std::string> provision(aws::DynamoDbClient& db, const std::string& table);
 
  private:
+  // Claims the record's keys; a key another user's image holds is the conflict to report.
+  std::optional<domain::WriteResult> claim_keys(const domain::ImageRecord& rec);
+  int64_t count_deleting(const std::string& user_id);
+  domain::ImportOutcome import_one(const domain::ImageRecord& rec);
   // Adds `delta` to the counters of an active record (user cells, global count, bytes, day).
   void account(const domain::ImageRecord& r, int delta);
-  ListPage query_list(const ListQuery& q, bool deleting);
+  domain::ListPage query_list(const domain::ListQuery& q, bool deleting);
   // Deletes the items under PK prefix `pk_prefix` whose expiresAtMs has passed (one scan).
   int64_t remove_expired(const std::string& pk_prefix, int64_t now_ms);
 

@@ -88,9 +88,9 @@ bool read_all(int fd, std::string& out, int64_t offset, std::size_t len) {
   return true;
 }
 
-ObjectInfo info_from(int fd, const std::string& key, const struct stat& st,
+domain::ObjectInfo info_from(int fd, const std::string& key, const struct stat& st,
                      std::string_view content) {
-  ObjectInfo info;
+  domain::ObjectInfo info;
   info.size = st.st_size;
   info.last_modified_ms = int64_t(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
   info.content_type = content_type_for(key);
@@ -165,7 +165,7 @@ void FsObjectStore::put(const std::string& key, std::string_view bytes, const st
   fsync_dir(dir);
 }
 
-std::optional<ObjectInfo> FsObjectStore::head(const std::string& key) {
+std::optional<domain::ObjectInfo> FsObjectStore::head(const std::string& key) {
   if (!valid_key(key)) return std::nullopt;
   int fd = ::open(path_of(key).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -173,14 +173,14 @@ std::optional<ObjectInfo> FsObjectStore::head(const std::string& key) {
     throw io_error("open", path_of(key));
   }
   struct stat st {};
-  std::optional<ObjectInfo> out;
+  std::optional<domain::ObjectInfo> out;
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) out = info_from(fd, key, st, {});
   ::close(fd);
   return out;
 }
 
-std::optional<ObjectData> FsObjectStore::get(const std::string& key,
-                                             std::optional<ByteRange> range) {
+std::optional<domain::ObjectData> FsObjectStore::get(const std::string& key,
+                                             std::optional<domain::ByteRange> range) {
   if (!valid_key(key)) return std::nullopt;
   int fd = ::open(path_of(key).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -192,7 +192,7 @@ std::optional<ObjectData> FsObjectStore::get(const std::string& key,
     ::close(fd);
     return std::nullopt;
   }
-  ObjectData data;
+  domain::ObjectData data;
   int64_t first = 0, len = st.st_size;
   if (range) {
     first = std::clamp<int64_t>(range->first, 0, st.st_size);
@@ -219,7 +219,7 @@ void FsObjectStore::remove(const std::string& key) {
 }
 
 void FsObjectStore::list(const std::string& prefix,
-                         const std::function<bool(const std::string&, const ObjectInfo&)>& visit) {
+                         const std::function<bool(const std::string&, const domain::ObjectInfo&)>& visit) {
   // Walk in key order; the prefix is a plain string prefix of keys (like S3).
   std::vector<std::string> keys;
   std::error_code ec;

@@ -1,25 +1,25 @@
-// ObjectStore on the local filesystem (embedded mode). Writes are atomic and durable: temp file +
+// domain::ObjectStore on the local filesystem (embedded mode). Writes are atomic and durable: temp file +
 // fsync + rename + directory fsync, so a crash never leaves a torn object visible.
 #pragma once
 
 #include <string>
 
-#include "storage/object_store.h"
+#include "domain/ports/object_store.h"
 
 namespace isvc::storage {
 
-class FsObjectStore final : public ObjectStore {
+class FsObjectStore final : public domain::ObjectStore {
  public:
   explicit FsObjectStore(std::string root_dir);
 
   void put(const std::string& key, std::string_view bytes,
            const std::string& content_type) override;
-  std::optional<ObjectInfo> head(const std::string& key) override;
-  std::optional<ObjectData> get(const std::string& key,
-                                std::optional<ByteRange> range = std::nullopt) override;
+  std::optional<domain::ObjectInfo> head(const std::string& key) override;
+  std::optional<domain::ObjectData> get(const std::string& key,
+                                std::optional<domain::ByteRange> range = std::nullopt) override;
   void remove(const std::string& key) override;
   void list(const std::string& prefix,
-            const std::function<bool(const std::string&, const ObjectInfo&)>& visit) override;
+            const std::function<bool(const std::string&, const domain::ObjectInfo&)>& visit) override;
   std::string name() const override { return "filesystem"; }
   std::string bucket() const override { return "local"; }
   bool healthy() override;

@@ -37,14 +37,15 @@ auto timed_call(obs::ServiceMetrics& m, const char* store, const std::string& ba
   }
 }
 
-void InstrumentedMetadataStore::insert(const domain::ImageRecord& rec) {
-  timed("insert", [&] { inner_.insert(rec); });
+domain::WriteResult InstrumentedMetadataStore::insert(const domain::ImageRecord& rec) {
+  return timed("insert", [&] { return inner_.insert(rec); });
 }
 std::optional<domain::ImageRecord> InstrumentedMetadataStore::get(const std::string& id) {
   return timed("get", [&] { return inner_.get(id); });
 }
-void InstrumentedMetadataStore::update(const domain::ImageRecord& rec, int64_t expected) {
-  timed("update", [&] { inner_.update(rec, expected); });
+domain::WriteResult InstrumentedMetadataStore::update(const domain::ImageRecord& rec,
+                                                      int64_t expected) {
+  return timed("update", [&] { return inner_.update(rec, expected); });
 }
 std::optional<domain::ImageRecord> InstrumentedMetadataStore::mark_deleting(const std::string& id) {
   return timed("mark_deleting", [&] { return inner_.mark_deleting(id); });
@@ -52,23 +53,14 @@ std::optional<domain::ImageRecord> InstrumentedMetadataStore::mark_deleting(cons
 bool InstrumentedMetadataStore::remove(const std::string& id) {
   return timed("remove", [&] { return inner_.remove(id); });
 }
-ListPage InstrumentedMetadataStore::list(const ListQuery& q) {
+domain::ListPage InstrumentedMetadataStore::list(const domain::ListQuery& q) {
   return timed("list", [&] { return inner_.list(q); });
 }
 
-ListPage InstrumentedMetadataStore::list_deleting(const ListQuery& q) {
-  return timed("list_deleting", [&] { return inner_.list_deleting(q); });
+int64_t InstrumentedMetadataStore::count(const domain::ListQuery& q) {
+  return timed("count", [&] { return inner_.count(q); });
 }
-
-int64_t InstrumentedMetadataStore::count_deleting(const std::string& user_id) {
-  return timed("count_deleting", [&] { return inner_.count_deleting(user_id); });
-}
-int64_t InstrumentedMetadataStore::count(const std::string& user_id,
-                                         const std::optional<std::string>& album_id,
-                                         const std::optional<std::string>& tag) {
-  return timed("count", [&] { return inner_.count(user_id, album_id, tag); });
-}
-StoreStats InstrumentedMetadataStore::stats(int64_t since_ms) {
+domain::StoreStats InstrumentedMetadataStore::stats(int64_t since_ms) {
   return timed("stats", [&] { return inner_.stats(since_ms); });
 }
 void InstrumentedMetadataStore::scan(const std::function<bool(const domain::ImageRecord&)>& v) {
@@ -123,11 +115,11 @@ void InstrumentedObjectStore::put(const std::string& key, std::string_view bytes
                                   const std::string& content_type) {
   timed("put", [&] { inner_.put(key, bytes, content_type); });
 }
-std::optional<ObjectInfo> InstrumentedObjectStore::head(const std::string& key) {
+std::optional<domain::ObjectInfo> InstrumentedObjectStore::head(const std::string& key) {
   return timed("head", [&] { return inner_.head(key); });
 }
-std::optional<ObjectData> InstrumentedObjectStore::get(const std::string& key,
-                                                       std::optional<ByteRange> range) {
+std::optional<domain::ObjectData> InstrumentedObjectStore::get(const std::string& key,
+                                                       std::optional<domain::ByteRange> range) {
   return timed("get", [&] { return inner_.get(key, range); });
 }
 void InstrumentedObjectStore::remove(const std::string& key) {
@@ -135,7 +127,7 @@ void InstrumentedObjectStore::remove(const std::string& key) {
 }
 void InstrumentedObjectStore::list(
     const std::string& prefix,
-    const std::function<bool(const std::string& key, const ObjectInfo&)>& visit) {
+    const std::function<bool(const std::string& key, const domain::ObjectInfo&)>& visit) {
   timed("list", [&] { inner_.list(prefix, visit); });
 }
 

@@ -4,8 +4,8 @@
 #pragma once
 
 #include "obs/metrics.h"
-#include "storage/metadata_store.h"
-#include "storage/object_store.h"
+#include "domain/ports/metadata_backend.h"
+#include "domain/ports/object_store.h"
 
 namespace isvc::storage {
 
@@ -16,22 +16,19 @@ template <class F>
 auto timed_call(obs::ServiceMetrics& m, const char* store, const std::string& backend,
                 const char* operation, F&& f) -> decltype(f());
 
-class InstrumentedMetadataStore final : public MetadataStore {
+class InstrumentedMetadataStore final : public domain::MetadataBackend {
  public:
-  InstrumentedMetadataStore(MetadataStore& inner, obs::ServiceMetrics& m)
+  InstrumentedMetadataStore(domain::MetadataBackend& inner, obs::ServiceMetrics& m)
       : inner_(inner), m_(m), backend_(inner.name()) {}
 
-  void insert(const domain::ImageRecord& rec) override;
+  domain::WriteResult insert(const domain::ImageRecord& rec) override;
   std::optional<domain::ImageRecord> get(const std::string& id) override;
-  void update(const domain::ImageRecord& rec, int64_t expected_version) override;
+  domain::WriteResult update(const domain::ImageRecord& rec, int64_t expected_version) override;
   std::optional<domain::ImageRecord> mark_deleting(const std::string& id) override;
   bool remove(const std::string& id) override;
-  ListPage list(const ListQuery& q) override;
-  ListPage list_deleting(const ListQuery& q) override;
-  int64_t count_deleting(const std::string& user_id) override;
-  int64_t count(const std::string& user_id, const std::optional<std::string>& album_id,
-                const std::optional<std::string>& tag) override;
-  StoreStats stats(int64_t since_ms) override;
+  domain::ListPage list(const domain::ListQuery& q) override;
+  int64_t count(const domain::ListQuery& q) override;
+  domain::StoreStats stats(int64_t since_ms) override;
   void scan(const std::function<bool(const domain::ImageRecord&)>& visit) override;
   std::vector<domain::ImportOutcome> import_batch(
       const std::vector<domain::ImageRecord>& records) override;
@@ -55,24 +52,24 @@ class InstrumentedMetadataStore final : public MetadataStore {
   auto timed(const char* op, F&& f) {
     return timed_call(m_, "metadata", backend_, op, std::forward<F>(f));
   }
-  MetadataStore& inner_;
+  domain::MetadataBackend& inner_;
   obs::ServiceMetrics& m_;
   std::string backend_;
 };
 
-class InstrumentedObjectStore final : public ObjectStore {
+class InstrumentedObjectStore final : public domain::ObjectStore {
  public:
-  InstrumentedObjectStore(ObjectStore& inner, obs::ServiceMetrics& m)
+  InstrumentedObjectStore(domain::ObjectStore& inner, obs::ServiceMetrics& m)
       : inner_(inner), m_(m), backend_(inner.name()) {}
 
   void put(const std::string& key, std::string_view bytes,
            const std::string& content_type) override;
-  std::optional<ObjectInfo> head(const std::string& key) override;
-  std::optional<ObjectData> get(const std::string& key,
-                                std::optional<ByteRange> range = std::nullopt) override;
+  std::optional<domain::ObjectInfo> head(const std::string& key) override;
+  std::optional<domain::ObjectData> get(const std::string& key,
+                                std::optional<domain::ByteRange> range = std::nullopt) override;
   void remove(const std::string& key) override;
   void list(const std::string& prefix,
-            const std::function<bool(const std::string& key, const ObjectInfo&)>& visit) override;
+            const std::function<bool(const std::string& key, const domain::ObjectInfo&)>& visit) override;
   std::string name() const override { return inner_.name(); }
   std::string bucket() const override { return inner_.bucket(); }
   bool healthy() override { return inner_.healthy(); }
@@ -82,7 +79,7 @@ class InstrumentedObjectStore final : public ObjectStore {
   auto timed(const char* op, F&& f) {
     return timed_call(m_, "object", backend_, op, std::forward<F>(f));
   }
-  ObjectStore& inner_;
+  domain::ObjectStore& inner_;
   obs::ServiceMetrics& m_;
   std::string backend_;
 };

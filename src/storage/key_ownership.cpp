@@ -1,7 +1,7 @@
 #include "storage/key_ownership.h"
 
 #include "domain/model/object_keys.h"
-#include "domain/validation.h"
+#include "domain/model/object_keys.h"
 
 namespace isvc::storage {
 

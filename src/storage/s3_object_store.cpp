@@ -8,7 +8,6 @@
 #include "base/time_format.h"
 #include "domain/model/error.h"
 #include "domain/model/object_keys.h"
-#include "domain/validation.h"
 
 namespace isvc::storage {
 
@@ -33,8 +32,8 @@ int64_t http_date_ms(const std::string& v) {
               std::string("s3 ") + what + " " + key + " failed: " + aws::describe_error(r));
 }
 
-ObjectInfo info_from_headers(const aws::HttpResponse& r) {
-  ObjectInfo info;
+domain::ObjectInfo info_from_headers(const aws::HttpResponse& r) {
+  domain::ObjectInfo info;
   info.etag = strip_quotes(r.header("etag"));
   info.content_type = r.header("content-type");
   info.last_modified_ms = http_date_ms(r.header("last-modified"));
@@ -83,7 +82,7 @@ void S3ObjectStore::put(const std::string& key, std::string_view bytes,
   if (resp.status != 200) fail("PUT", key, resp);
 }
 
-std::optional<ObjectInfo> S3ObjectStore::head(const std::string& key) {
+std::optional<domain::ObjectInfo> S3ObjectStore::head(const std::string& key) {
   if (!domain::valid_object_key(key)) return std::nullopt;
   aws::AwsRequest r;
   r.method = "HEAD";
@@ -94,8 +93,8 @@ std::optional<ObjectInfo> S3ObjectStore::head(const std::string& key) {
   return info_from_headers(resp);
 }
 
-std::optional<ObjectData> S3ObjectStore::get(const std::string& key,
-                                             std::optional<ByteRange> range) {
+std::optional<domain::ObjectData> S3ObjectStore::get(const std::string& key,
+                                             std::optional<domain::ByteRange> range) {
   if (!domain::valid_object_key(key)) return std::nullopt;
   aws::AwsRequest r;
   r.method = "GET";
@@ -106,7 +105,7 @@ std::optional<ObjectData> S3ObjectStore::get(const std::string& key,
   auto resp = send(r);
   if (resp.status == 404) return std::nullopt;
   if (resp.status != 200 && resp.status != 206) fail("GET", key, resp);
-  ObjectData out;
+  domain::ObjectData out;
   out.info = info_from_headers(resp);
   if (resp.status == 206) {
     // Content-Range: bytes first-last/total
@@ -128,7 +127,7 @@ void S3ObjectStore::remove(const std::string& key) {
 }
 
 void S3ObjectStore::list(const std::string& prefix,
-                         const std::function<bool(const std::string&, const ObjectInfo&)>& visit) {
+                         const std::function<bool(const std::string&, const domain::ObjectInfo&)>& visit) {
   std::string token;
   for (;;) {
     aws::AwsRequest r;
@@ -141,7 +140,7 @@ void S3ObjectStore::list(const std::string& prefix,
     for (const auto& c : aws::xml_texts(resp.body, "Contents")) {
       auto keys = aws::xml_texts(c, "Key");
       if (keys.empty()) continue;
-      ObjectInfo info;
+      domain::ObjectInfo info;
       auto sizes = aws::xml_texts(c, "Size");
       info.size = sizes.empty() ? 0 : std::stoll(sizes[0]);
       auto etags = aws::xml_texts(c, "ETag");

@@ -198,15 +198,17 @@ void account(Connection& c, const ImageRecord& r, int sign) {
 }
 
 // Throws ObjectKeyConflict when another user's image uses one of the record's keys (indexed).
-void check_keys(Connection& c, const ImageRecord& r) {
+// The field of the first of the record's keys another user's image uses, or nullptr.
+const char* conflicting_key(Connection& c, const ImageRecord& r) {
   for (const auto& k : keys_to_check(r)) {
-    if (k.foreign_folder) throw key_conflict(k);
+    if (k.foreign_folder) return k.field;
     auto s = c.prepare(
         "SELECT 1 FROM images WHERE s3_key = ?1 AND user_id != ?2 UNION ALL "
         "SELECT 1 FROM images WHERE thumbnail_key = ?1 AND user_id != ?2 LIMIT 1");
     s.bind(1, std::string_view(k.key)).bind(2, std::string_view(r.user_id));
-    if (s.step()) throw key_conflict(k);
+    if (s.step()) return k.field;
   }
+  return nullptr;
 }
 
 }  // namespace
@@ -247,11 +249,11 @@ SqliteMetadataStore::SqliteMetadataStore(const std::string& db_path, int readers
 
 SqliteMetadataStore::~SqliteMetadataStore() = default;
 
-void SqliteMetadataStore::insert(const ImageRecord& rec) {
-  impl_->write([&](Connection& c) {
+domain::WriteResult SqliteMetadataStore::insert(const ImageRecord& rec) {
+  return impl_->write([&](Connection& c) -> domain::WriteResult {
     Transaction tx(c);
-    if (select_by_id(c, rec.id)) throw Error(ErrorCode::StorageFailed, "image id already exists");
-    check_keys(c, rec);
+    if (select_by_id(c, rec.id)) return domain::WriteResult::id_exists();
+    if (auto field = conflicting_key(c, rec)) return domain::WriteResult::key_conflict(field);
     auto s = c.prepare(std::string("INSERT INTO images(") + kColumns +
                        ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
                        "?19,?20,?21,?22,?23,?24,?25,?26)");
@@ -259,6 +261,7 @@ void SqliteMetadataStore::insert(const ImageRecord& rec) {
     s.run();
     if (rec.state == ImageState::Active) account(c, rec, +1);
     tx.commit();
+    return {};
   });
 }
 
@@ -282,10 +285,7 @@ std::vector<domain::ImportOutcome> SqliteMetadataStore::import_batch(
         out.push_back(domain::ImportOutcome::Unchanged);
         continue;
       }
-      try {
-        check_keys(c, rec);  // earlier rows of this batch are visible: same transaction
-      } catch (const Error& e) {
-        if (e.code() != ErrorCode::ObjectKeyConflict) throw;
+      if (conflicting_key(c, rec)) {  // earlier rows of this batch are visible: same transaction
         out.push_back(domain::ImportOutcome::KeyConflict);
         continue;
       }
@@ -308,22 +308,19 @@ std::optional<ImageRecord> SqliteMetadataStore::get(const std::string& id) {
   return impl_->read([&](Connection& c) { return select_by_id(c, id); });
 }
 
-void SqliteMetadataStore::update(const ImageRecord& rec, int64_t expected_version) {
-  impl_->write([&](Connection& c) {
+domain::WriteResult SqliteMetadataStore::update(const ImageRecord& rec,
+                                                int64_t expected_version) {
+  return impl_->write([&](Connection& c) -> domain::WriteResult {
     Transaction tx(c);
     auto cur = select_by_id(c, rec.id);
-    if (!cur || cur->state != ImageState::Active)
-      throw Error(ErrorCode::ImageNotFound, "image not found", {{"id", rec.id}});
-    if (cur->version != expected_version) {
-      Error e(ErrorCode::VersionMismatch, "the image was changed by someone else; reload it");
-      e.current_version = cur->version;
-      throw e;
-    }
+    if (!cur || cur->state != ImageState::Active) return domain::WriteResult::not_found();
+    if (cur->version != expected_version)
+      return domain::WriteResult::version_mismatch(cur->version);
     ImageRecord next = rec;
     next.state = ImageState::Active;
     if (cur->s3_key != next.s3_key || cur->thumbnail_key != next.thumbnail_key ||
         cur->user_id != next.user_id)
-      check_keys(c, next);
+      if (auto field = conflicting_key(c, next)) return domain::WriteResult::key_conflict(field);
     // The common edit (title, description, alt text) touches no index and no counter; only album,
     // tag or size changes pay for index and counter maintenance.
     bool recount = cur->album_id != next.album_id || cur->tags != next.tags ||
@@ -357,6 +354,7 @@ void SqliteMetadataStore::update(const ImageRecord& rec, int64_t expected_versio
       u.run();
     }
     tx.commit();
+    return {};
   });
 }
 
@@ -391,7 +389,8 @@ bool SqliteMetadataStore::remove(const std::string& id) {
   });
 }
 
-ListPage SqliteMetadataStore::list(const ListQuery& q) {
+domain::ListPage SqliteMetadataStore::list(const domain::ListQuery& q) {
+  if (q.state == ImageState::Deleting) return list_deleting(q);
   const char* cmp = q.ascending ? ">" : "<";
   const char* dir = q.ascending ? "ASC" : "DESC";
   std::string sql;
@@ -429,7 +428,7 @@ ListPage SqliteMetadataStore::list(const ListQuery& q) {
     if (q.album_id) s.bind(3, std::string_view(*q.album_id));
     if (q.after) s.bind(4, q.after->uploaded_at_ms).bind(5, std::string_view(q.after->id));
     s.bind(6, int64_t(q.limit) + 1);
-    ListPage page;
+    domain::ListPage page;
     while (s.step()) page.items.push_back(read_record(s));
     if (int(page.items.size()) > q.limit) {
       page.items.resize(std::size_t(q.limit));
@@ -439,7 +438,7 @@ ListPage SqliteMetadataStore::list(const ListQuery& q) {
   });
 }
 
-ListPage SqliteMetadataStore::list_deleting(const ListQuery& q) {
+domain::ListPage SqliteMetadataStore::list_deleting(const domain::ListQuery& q) {
   const char* cmp = q.ascending ? ">" : "<";
   const char* dir = q.ascending ? "ASC" : "DESC";
   std::string sql =
@@ -451,7 +450,7 @@ ListPage SqliteMetadataStore::list_deleting(const ListQuery& q) {
     s.bind(1, std::string_view(q.user_id));
     if (q.after) s.bind(2, q.after->uploaded_at_ms).bind(3, std::string_view(q.after->id));
     s.bind(4, int64_t(q.limit) + 1);
-    ListPage page;
+    domain::ListPage page;
     while (s.step()) page.items.push_back(read_record(s));
     if (int(page.items.size()) > q.limit) {
       page.items.resize(std::size_t(q.limit));
@@ -469,9 +468,11 @@ int64_t SqliteMetadataStore::count_deleting(const std::string& user_id) {
   });
 }
 
-int64_t SqliteMetadataStore::count(const std::string& user_id,
-                                   const std::optional<std::string>& album_id,
-                                   const std::optional<std::string>& tag) {
+int64_t SqliteMetadataStore::count(const domain::ListQuery& q) {
+  if (q.state == ImageState::Deleting) return count_deleting(q.user_id);
+  const auto& user_id = q.user_id;
+  const auto& album_id = q.album_id;
+  const auto& tag = q.tag;
   const char* kind = album_id && tag ? "at" : album_id ? "a" : tag ? "t" : "u";
   return impl_->read([&](Connection& c) -> int64_t {
     auto s = c.prepare(
@@ -482,9 +483,9 @@ int64_t SqliteMetadataStore::count(const std::string& user_id,
   });
 }
 
-StoreStats SqliteMetadataStore::stats(int64_t since_ms) {
+domain::StoreStats SqliteMetadataStore::stats(int64_t since_ms) {
   return impl_->read([&](Connection& c) {
-    StoreStats st;
+    domain::StoreStats st;
     {
       auto s = c.prepare("SELECT n, bytes FROM counters WHERE kind = 'g'");
       if (s.step()) {

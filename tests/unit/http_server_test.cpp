@@ -18,6 +18,27 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+// What api/error_mapping answers for the errors the server itself raises (the server is tested
+// here without the api layer).
+int status_of(domain::ErrorCode c) {
+  using domain::ErrorCode;
+  switch (c) {
+    case ErrorCode::RequestTimeout:
+      return 408;
+    case ErrorCode::PayloadTooLarge:
+    case ErrorCode::FileTooLarge:
+      return 413;
+    case ErrorCode::HeadersTooLarge:
+      return 431;
+    case ErrorCode::NotImplemented:
+      return 501;
+    case ErrorCode::Unavailable:
+      return 503;
+    default:
+      return 400;
+  }
+}
+
 class EchoHandler : public RequestHandler {
  public:
   std::promise<void> entered;
@@ -54,7 +75,7 @@ class EchoHandler : public RequestHandler {
   }
   Response transport_error(const Request& head, const domain::Error& e) override {
     Response r;
-    r.status = domain::http_status(e.code());
+    r.status = status_of(e.code());
     r.body = domain::code_name(e.code());
     r.set("X-Request-Id", head.request_id);
     return r;

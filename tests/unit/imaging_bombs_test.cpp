@@ -12,6 +12,8 @@
 #include "domain/model/error.h"
 #include "imaging/container_check.h"
 #include "imaging/vips_processor.h"
+#include "imaging/processing_limits.h"
+#include "imaging/sniff.h"
 
 namespace isvc::imaging {
 namespace {

@@ -10,9 +10,13 @@
 #include "imaging/srgb.h"
 #include "imaging/vips_log.h"
 #include "imaging/vips_processor.h"
+#include "imaging/processing_limits.h"
 
 namespace isvc::imaging {
 namespace {
+
+using domain::ImageFormat;
+using domain::ProcessedImage;
 
 using vips::VImage;
 

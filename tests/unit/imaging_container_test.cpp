@@ -7,9 +7,13 @@
 #include <vector>
 
 #include "imaging/container_check.h"
+#include "imaging/processing_limits.h"
 
 namespace isvc::imaging {
 namespace {
+
+using domain::ImageFormat;
+using domain::ProcessedImage;
 
 std::string be32(uint32_t v) {
   return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};

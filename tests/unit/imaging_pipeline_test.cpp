@@ -9,9 +9,14 @@
 
 #include "domain/model/error.h"
 #include "imaging/vips_processor.h"
+#include "imaging/processing_limits.h"
+#include "imaging/sniff.h"
 
 namespace isvc::imaging {
 namespace {
+
+using domain::ImageFormat;
+using domain::ProcessedImage;
 
 using vips::VImage;
 

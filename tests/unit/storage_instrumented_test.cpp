@@ -8,20 +8,20 @@
 namespace isvc::storage {
 namespace {
 
-class FlakyObjects final : public ObjectStore {
+class FlakyObjects final : public domain::ObjectStore {
  public:
   domain::ErrorCode fail_with = domain::ErrorCode::Unavailable;
   bool fail = false;
   void put(const std::string&, std::string_view, const std::string&) override {
     if (fail) throw domain::Error(fail_with, "no");
   }
-  std::optional<ObjectInfo> head(const std::string&) override { return std::nullopt; }
-  std::optional<ObjectData> get(const std::string&, std::optional<ByteRange>) override {
+  std::optional<domain::ObjectInfo> head(const std::string&) override { return std::nullopt; }
+  std::optional<domain::ObjectData> get(const std::string&, std::optional<domain::ByteRange>) override {
     throw std::runtime_error("boom");
   }
   void remove(const std::string&) override {}
   void list(const std::string&,
-            const std::function<bool(const std::string&, const ObjectInfo&)>&) override {}
+            const std::function<bool(const std::string&, const domain::ObjectInfo&)>&) override {}
   std::string name() const override { return "flaky"; }
   std::string bucket() const override { return "b"; }
   bool healthy() override { return true; }

@@ -2,86 +2,68 @@
 
 namespace isvc::domain {
 
-namespace {
-struct Info {
-  const char* code;
-  int status;
-  const char* kind;
-};
-
-Info info(ErrorCode c) {
+const char* code_name(ErrorCode c) {
   switch (c) {
     case ErrorCode::ValidationFailed:
-      return {"VALIDATION_FAILED", 400, "ValidationError"};
+      return "VALIDATION_FAILED";
     case ErrorCode::InvalidFileType:
-      return {"INVALID_FILE_TYPE", 400, "ValidationError"};
+      return "INVALID_FILE_TYPE";
     case ErrorCode::InvalidDimensions:
-      return {"INVALID_DIMENSIONS", 400, "ValidationError"};
+      return "INVALID_DIMENSIONS";
     case ErrorCode::InvalidImage:
-      return {"INVALID_IMAGE", 400, "ValidationError"};
+      return "INVALID_IMAGE";
     case ErrorCode::InvalidImageId:
-      return {"INVALID_IMAGE_ID", 400, "ValidationError"};
+      return "INVALID_IMAGE_ID";
     case ErrorCode::InvalidCursor:
-      return {"INVALID_CURSOR", 400, "ValidationError"};
+      return "INVALID_CURSOR";
     case ErrorCode::BadRequest:
-      return {"BAD_REQUEST", 400, "BadRequest"};
+      return "BAD_REQUEST";
     case ErrorCode::Unauthorized:
-      return {"UNAUTHORIZED", 401, "Unauthorized"};
+      return "UNAUTHORIZED";
     case ErrorCode::NotAuthorized:
-      return {"NOT_AUTHORIZED", 403, "Forbidden"};
+      return "NOT_AUTHORIZED";
     case ErrorCode::ImageNotFound:
-      return {"IMAGE_NOT_FOUND", 404, "NotFound"};
+      return "IMAGE_NOT_FOUND";
     case ErrorCode::NotFound:
-      return {"NOT_FOUND", 404, "NotFound"};
+      return "NOT_FOUND";
     case ErrorCode::MethodNotAllowed:
-      return {"METHOD_NOT_ALLOWED", 405, "MethodNotAllowed"};
+      return "METHOD_NOT_ALLOWED";
     case ErrorCode::VersionMismatch:
-      return {"VERSION_MISMATCH", 409, "Conflict"};
+      return "VERSION_MISMATCH";
     case ErrorCode::IdempotencyKeyReused:
-      return {"IDEMPOTENCY_KEY_REUSED", 409, "Conflict"};
+      return "IDEMPOTENCY_KEY_REUSED";
     case ErrorCode::OwnerConflict:
-      return {"IMAGE_OWNER_CONFLICT", 409, "Conflict"};
+      return "IMAGE_OWNER_CONFLICT";
     case ErrorCode::ObjectKeyConflict:
-      return {"OBJECT_KEY_CONFLICT", 409, "Conflict"};
+      return "OBJECT_KEY_CONFLICT";
     case ErrorCode::UploadInProgress:
-      return {"UPLOAD_IN_PROGRESS", 409, "Conflict"};
+      return "UPLOAD_IN_PROGRESS";
     case ErrorCode::RequestTimeout:
-      return {"REQUEST_TIMEOUT", 408, "RequestTimeout"};
+      return "REQUEST_TIMEOUT";
     case ErrorCode::FileTooLarge:
-      return {"FILE_TOO_LARGE", 413, "PayloadTooLarge"};
+      return "FILE_TOO_LARGE";
     case ErrorCode::PayloadTooLarge:
-      return {"PAYLOAD_TOO_LARGE", 413, "PayloadTooLarge"};
+      return "PAYLOAD_TOO_LARGE";
     case ErrorCode::HeadersTooLarge:
-      return {"HEADERS_TOO_LARGE", 431, "HeadersTooLarge"};
+      return "HEADERS_TOO_LARGE";
     case ErrorCode::UnsupportedMediaType:
-      return {"UNSUPPORTED_MEDIA_TYPE", 415, "UnsupportedMediaType"};
+      return "UNSUPPORTED_MEDIA_TYPE";
     case ErrorCode::RangeNotSatisfiable:
-      return {"RANGE_NOT_SATISFIABLE", 416, "RangeNotSatisfiable"};
+      return "RANGE_NOT_SATISFIABLE";
     case ErrorCode::RateLimitExceeded:
-      return {"RATE_LIMIT_EXCEEDED", 429, "TooManyRequests"};
+      return "RATE_LIMIT_EXCEEDED";
     case ErrorCode::Internal:
-      return {"INTERNAL_ERROR", 500, "InternalError"};
+      return "INTERNAL_ERROR";
     case ErrorCode::S3DeleteFailed:
-      return {"S3_DELETE_FAILED", 500, "InternalError"};
+      return "S3_DELETE_FAILED";
     case ErrorCode::StorageFailed:
-      return {"STORAGE_FAILED", 500, "InternalError"};
+      return "STORAGE_FAILED";
     case ErrorCode::Unavailable:
-      return {"SERVICE_UNAVAILABLE", 503, "ServiceUnavailable"};
+      return "SERVICE_UNAVAILABLE";
     case ErrorCode::NotImplemented:
-      return {"NOT_IMPLEMENTED", 501, "NotImplemented"};
+      return "NOT_IMPLEMENTED";
   }
-  return {"INTERNAL_ERROR", 500, "InternalError"};
-}
-}  // namespace
-
-const char* code_name(ErrorCode c) {
-  return info(c).code;
-}
-int http_status(ErrorCode c) {
-  return info(c).status;
-}
-const char* error_kind(ErrorCode c) {
-  return info(c).kind;
+  return "INTERNAL_ERROR";
 }
 
 }  // namespace isvc::domain

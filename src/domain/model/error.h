@@ -1,5 +1,6 @@
 // The one error type of the service: a SPEC error code, a human message and optional details.
-// Adapters map their failures into it; api/ maps it to HTTP.
+// Adapters map their failures into it; api/error_mapping maps it to HTTP (the statuses in the
+// comments below are that mapping, for the reader).
 #pragma once
 
 #include <cstdint>
@@ -44,10 +45,6 @@ enum class ErrorCode {
 
 // The machine code of SPEC §2, e.g. "VALIDATION_FAILED".
 const char* code_name(ErrorCode c);
-// The HTTP status an error code maps to.
-int http_status(ErrorCode c);
-// The `error` field of the error body, e.g. "ValidationError".
-const char* error_kind(ErrorCode c);
 
 class Error : public std::runtime_error {
  public:

@@ -1,4 +1,5 @@
-// Injected time source, so tests control "now".
+// Port: the time source, injected so tests control "now". SystemClock is the real one,
+// ManualClock the tests'.
 #pragma once
 
 #include <chrono>

@@ -1,17 +1,15 @@
-// Port: turn untrusted upload bytes into the two WebP outputs. Adapter: imaging/vips_processor.
+// Port: turn untrusted upload bytes into the two WebP outputs. Adapter: imaging/vips_processor
+// (its limits and caps are its own settings: imaging/processing_limits.h).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace isvc::imaging {
+namespace isvc::domain {
 
 enum class ImageFormat { Unknown, Jpeg, Png, Webp };
 
-// Detects the format from magic bytes only (never from names or declared types).
-ImageFormat sniff_format(std::string_view bytes);
-const char* mime_type(ImageFormat f);  // "image/jpeg", …
 
 struct ProbeResult {
   ImageFormat format = ImageFormat::Unknown;
@@ -27,26 +25,6 @@ struct ProcessedImage {
   int main_height = 0;
 };
 
-struct ProcessingLimits {
-  int min_dimension = 100;
-  int max_dimension = 8000;
-  int main_max = 2048;
-  int main_quality = 85;
-  int thumb_size = 400;
-  int thumb_quality = 80;
-  int webp_effort = 4;
-
-  // Image bombs (docs/security.md "Image bombs"): the container is walked before decoding and
-  // these caps refuse a file with 400 INVALID_IMAGE and details.reason.
-  int64_t max_metadata_bytes = 8 << 20;  // IMAGE_MAX_METADATA_BYTES: text/ICC/EXIF/XMP, inflated
-  int64_t max_icc_bytes = 4 << 20;       // IMAGE_MAX_ICC_BYTES: one embedded ICC profile
-  int64_t max_chunks = 5000;             // IMAGE_MAX_CHUNKS: PNG chunks, JPEG segments, WebP chunks
-  int64_t jpeg_max_scans = 100;          // JPEG_MAX_SCANS: SOS segments (as djpeg -maxscans)
-  int64_t webp_max_frames = 1000;        // WEBP_MAX_FRAMES: ANMF chunks
-  // PROCESSING_TIMEOUT_MS: wall-clock budget of one process() call; libvips work is killed past
-  // it (400 INVALID_IMAGE, reason processing_timeout). 0 = no deadline.
-  int processing_timeout_ms = 10000;
-};
 
 // What a processing call is for, so that the adapter's log lines can name it.
 struct ProcessContext {
@@ -65,4 +43,4 @@ class ImageProcessor {
   virtual ProbeResult probe(std::string_view bytes) = 0;
 };
 
-}  // namespace isvc::imaging
+}  // namespace isvc::domain

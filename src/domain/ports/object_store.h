@@ -1,6 +1,6 @@
-#include "domain/model/object_keys.h"
-// Port: where image bytes live. Adapters: storage/fs (embedded), storage/s3 (later).
-// Every adapter passes tests/conformance/object_store_test.cpp.
+// Port: where image bytes live. Adapters: storage/fs_object_store (embedded),
+// storage/s3_object_store (distributed). Keys follow domain/model/object_keys.h; a key no store
+// accepts is absent (never an error). Every adapter passes tests/conformance/object_store_test.cpp.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +9,9 @@
 #include <string>
 #include <string_view>
 
-namespace isvc::storage {
+#include "domain/ports/backend_health.h"
+
+namespace isvc::domain {
 
 struct ObjectInfo {
   int64_t size = 0;
@@ -28,7 +30,7 @@ struct ObjectData {
   std::string bytes;  // the whole object, or only the requested range
 };
 
-class ObjectStore {
+class ObjectStore : public BackendHealth {
  public:
   virtual ~ObjectStore() = default;
 
@@ -52,9 +54,7 @@ class ObjectStore {
       const std::string& prefix,
       const std::function<bool(const std::string& key, const ObjectInfo&)>& visit) = 0;
 
-  virtual std::string name() const = 0;    // "filesystem", "s3"
   virtual std::string bucket() const = 0;  // "local" for the filesystem
-  virtual bool healthy() = 0;
 };
 
-}  // namespace isvc::storage
+}  // namespace isvc::domain

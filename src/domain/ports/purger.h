@@ -1,5 +1,6 @@
-// Port: asks the CDN to forget stored objects (SPEC §5, on delete). Asynchronous: purge() queues
-// the keys and returns at once; delivery and retries are the adapter's business.
+// Port: makes every cache in front of the stored bytes forget deleted objects (SPEC §5): the
+// CDN (cdn/purge_queue: asynchronous, with retries) and the in-process file cache
+// (cache/object_cache). purge() returns at once and never throws.
 #pragma once
 
 #include <string>

@@ -1,5 +1,5 @@
-// Test engines on loopback for distributed-mode tests: dynalite and s3rver through
-// tests/tools/engine.mjs, redis-server from Debian. Each resolves once the engine said it is
+// Test engines on loopback for distributed-mode tests: dynalite or DynamoDB Local, and s3rver
+// through tests/tools/engine.mjs, redis-server from Debian. Each resolves once the engine said it is
 // ready (no sleeps) and can be stopped and started again on the same port (fault tests).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -27,9 +27,10 @@ function waitForLine(proc, pattern, what) {
   });
 }
 
-// dynalite: args = [dataDir?] (persistent when given); s3rver: args = [dataDir].
+// dynalite and dynamodb-local (AWS's DynamoDB Local): args = [dataDir?] (persistent when given);
+// s3rver: args = [dataDir].
 export async function startEngine(kind, args = [], port = undefined) {
-  const argv = kind === 'dynalite' ? [String(port ?? 0), ...args] : [...args, ...(port === undefined ? [] : [String(port)])];
+  const argv = kind === 's3rver' ? [...args, ...(port === undefined ? [] : [String(port)])] : [String(port ?? 0), ...args];
   const proc = spawn(process.execPath, [ENGINE, kind, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] });
   const m = await waitForLine(proc, /READY (\d+)\n/, kind);
   const exited = new Promise((resolve) => proc.on('exit', resolve));
@@ -39,6 +40,15 @@ export async function startEngine(kind, args = [], port = undefined) {
     async stop() { proc.stdin.end(); proc.kill('SIGTERM'); await exited; },
     restart() { return startEngine(kind, args, p); },
   };
+}
+
+// The DynamoDB engine of the distributed pass: ISVC_DYNAMODB_ENGINE=local for AWS's DynamoDB
+// Local, dynalite otherwise.
+export function dynamoEngineKind() {
+  const e = process.env.ISVC_DYNAMODB_ENGINE ?? 'dynalite';
+  if (e === 'local') return 'dynamodb-local';
+  if (e === 'dynalite') return 'dynalite';
+  throw new Error(`ISVC_DYNAMODB_ENGINE must be dynalite or local, not ${e}`);
 }
 
 function freePort() {

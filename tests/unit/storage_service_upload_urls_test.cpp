@@ -1,12 +1,16 @@
-// The embedded mode's signed upload URLs: bound to the upload id, the expiry and the declared
+// The embedded mode's signed upload URLs (storage::ServiceUploadUrls) and the domain rule that
+// judges a PUT's head against what they signed (domain::check_signed_put): bound to the upload id, the expiry and the declared
 // length and type, judged from the PUT's head alone.
 #include <gtest/gtest.h>
 
 #include "domain/direct_upload.h"
 #include "domain/model/error.h"
+#include "storage/service_upload_urls.h"
 
 namespace isvc::domain {
 namespace {
+
+using storage::ServiceUploadUrls;
 
 std::string param(const std::string& url, const std::string& name) {
   auto p = url.find(name + "=");
@@ -25,8 +29,12 @@ struct Checked {
 Checked check(const ServiceUploadUrls& urls, const std::string& id, const SignedPutQuery& q,
               std::optional<std::string_view> length, std::optional<std::string_view> type,
               int64_t now) {
+  auto put = urls.verify(id, q, now);  // the adapter: is this our signature?
+  if (!put) return {ErrorCode::NotAuthorized, ""};
+  EXPECT_EQ(put->content_length, 1234);
+  EXPECT_EQ(put->content_type, "image/png");
   try {
-    EXPECT_EQ(urls.check_put(id, q, length, type, now), 1234);
+    check_signed_put(*put, length, type);  // the domain rule: does the head keep its promise?
     return {};
   } catch (const Error& e) {
     auto f = e.details().find("field");

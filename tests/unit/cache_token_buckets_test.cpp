@@ -1,10 +1,13 @@
-// Token-bucket arithmetic of the per-user rate limits and the headers' choice of window.
+// Token-bucket arithmetic of the per-user rate limits (cache::TokenBuckets, the in-process limiter) and the headers' choice of window.
+#include "cache/token_buckets.h"
 #include "domain/rate_limit.h"
 
 #include <gtest/gtest.h>
 
 namespace isvc::domain {
 namespace {
+
+using cache::TokenBuckets;
 
 const std::vector<RateWindow> kUploads{{10, 60'000}, {100, 3'600'000}};
 

@@ -1,0 +1,30 @@
+// The libvips adapter's settings: the SPEC's sizes and qualities, the WebP effort, and the caps
+// that refuse image bombs before and during decoding.
+#pragma once
+
+#include <cstdint>
+
+namespace isvc::imaging {
+
+struct ProcessingLimits {
+  int min_dimension = 100;
+  int max_dimension = 8000;
+  int main_max = 2048;
+  int main_quality = 85;
+  int thumb_size = 400;
+  int thumb_quality = 80;
+  int webp_effort = 4;
+
+  // Image bombs (docs/security.md "Image bombs"): the container is walked before decoding and
+  // these caps refuse a file with 400 INVALID_IMAGE and details.reason.
+  int64_t max_metadata_bytes = 8 << 20;  // IMAGE_MAX_METADATA_BYTES: text/ICC/EXIF/XMP, inflated
+  int64_t max_icc_bytes = 4 << 20;       // IMAGE_MAX_ICC_BYTES: one embedded ICC profile
+  int64_t max_chunks = 5000;             // IMAGE_MAX_CHUNKS: PNG chunks, JPEG segments, WebP chunks
+  int64_t jpeg_max_scans = 100;          // JPEG_MAX_SCANS: SOS segments (as djpeg -maxscans)
+  int64_t webp_max_frames = 1000;        // WEBP_MAX_FRAMES: ANMF chunks
+  // PROCESSING_TIMEOUT_MS: wall-clock budget of one process() call; libvips work is killed past
+  // it (400 INVALID_IMAGE, reason processing_timeout). 0 = no deadline.
+  int processing_timeout_ms = 10000;
+};
+
+}  // namespace isvc::imaging
