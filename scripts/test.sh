@@ -10,6 +10,9 @@ JOBS=${JOBS:-$(nproc)}
 echo "== clang-format"
 git ls-files "*.cpp" "*.h" | xargs clang-format --dry-run --Werror
 
+echo "== layers: includes follow http → api → domain ← adapters, no folder cycle"
+node scripts/check-layers.mjs
+
 echo "== release: unit, conformance, integration"
 cmake --build --preset release -j "$JOBS"
 (cd build/release && ctest --output-on-failure -j "$JOBS")
