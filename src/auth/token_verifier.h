@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -31,16 +32,28 @@ struct JwtConfig {
   int jwks_min_refetch_s = 60;  // an unknown kid refetches the URL at most this often
 };
 
+// Returns the JWKS document at a URL; throws on failure. The default is http_get (3 s timeout);
+// tests inject their own.
+using JwksFetch = std::function<std::string(const std::string& url)>;
+
 class TokenVerifier {
  public:
-  TokenVerifier(JwtConfig cfg, const domain::Clock& clock);
+  TokenVerifier(JwtConfig cfg, const domain::Clock& clock, JwksFetch fetch = {});
   ~TokenVerifier();
   TokenVerifier(const TokenVerifier&) = delete;
   TokenVerifier& operator=(const TokenVerifier&) = delete;
 
   // The verified principal; throws domain::Error(Unauthorized) with a short reason otherwise.
-  // Thread-safe.
+  // Thread-safe. Never waits for a JWKS fetch when the token's key is known; a token that needs
+  // a fetch waits for the one in flight, if any, rather than starting another.
   Principal verify(std::string_view token) const;
+
+  // JWKS URL fetches finished, and verifications that waited for one another request started.
+  struct JwksStats {
+    uint64_t fetches = 0;
+    uint64_t joined = 0;
+  };
+  JwksStats jwks_stats() const;
 
  private:
   struct Impl;
