@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace isvc::cache {
@@ -77,10 +78,9 @@ RedisClient::~RedisClient() {
   for (auto* c : idle_) redisFree(c);
 }
 
-redisContext* RedisClient::acquire(bool respect_breaker) {
+redisContext* RedisClient::acquire() {
   {
     std::lock_guard lock(mu_);
-    if (respect_breaker && std::chrono::steady_clock::now() < open_until_) return nullptr;
     if (!idle_.empty()) {
       auto* c = idle_.back();
       idle_.pop_back();
@@ -116,29 +116,19 @@ redisContext* RedisClient::acquire(bool respect_breaker) {
 }
 
 void RedisClient::release(redisContext* c, bool healthy) {
-  std::lock_guard lock(mu_);
-  if (!healthy) {
-    redisFree(c);
-    open_until_ = std::chrono::steady_clock::now() + breaker_;
-    failed_ = true;
-    return;
+  if (healthy) {
+    std::lock_guard lock(mu_);
+    if (int(idle_.size()) < pool_size_) {
+      idle_.push_back(c);
+      return;
+    }
   }
-  if (int(idle_.size()) < pool_size_)
-    idle_.push_back(c);
-  else
-    redisFree(c);
+  redisFree(c);
 }
 
-std::optional<RedisReply> RedisClient::run(const std::vector<std::string>& args,
-                                           bool respect_breaker) {
-  redisContext* c = acquire(respect_breaker);
-  if (!c) {
-    std::lock_guard lock(mu_);
-    if (!respect_breaker || std::chrono::steady_clock::now() >= open_until_)
-      open_until_ = std::chrono::steady_clock::now() + breaker_;
-    failed_ = true;
-    return std::nullopt;
-  }
+RedisClient::Outcome RedisClient::execute(const std::vector<std::string>& args, RedisReply& reply) {
+  redisContext* c = acquire();
+  if (!c) return Outcome::Failed;
   std::vector<const char*> argv;
   std::vector<size_t> lens;
   for (const auto& a : args) {
@@ -149,34 +139,93 @@ std::optional<RedisReply> RedisClient::run(const std::vector<std::string>& args,
       static_cast<redisReply*>(redisCommandArgv(c, int(argv.size()), argv.data(), lens.data()));
   if (!r) {  // I/O error or timeout: the connection is unusable
     release(c, false);
-    return std::nullopt;
+    return Outcome::Failed;
   }
   bool error = r->type == REDIS_REPLY_ERROR;
-  auto out = convert(r);
+  reply = convert(r);
   freeReplyObject(r);
   release(c, true);
-  if (error) {
-    std::lock_guard lock(mu_);
-    failed_ = true;
-    return std::nullopt;
+  return error ? Outcome::ErrorReply : Outcome::Ok;
+}
+
+bool RedisClient::ping() {
+  RedisReply r;
+  return execute({"PING"}, r) == Outcome::Ok && r.str == "PONG";
+}
+
+std::vector<RedisUseStatus> RedisClient::uses() const {
+  std::lock_guard lock(uses_mu_);
+  std::vector<RedisUseStatus> out;
+  for (const auto* u : uses_) {
+    auto s = u->status();
+    auto same = std::find_if(out.begin(), out.end(), [&](auto& o) { return o.name == s.name; });
+    if (same == out.end()) {
+      out.push_back(std::move(s));
+      continue;
+    }
+    // Several instances of one use (e.g. caches of two stores) are reported as one.
+    same->circuit_open = same->circuit_open || s.circuit_open;
+    same->last_ok = same->last_ok && s.last_ok;
+    same->ok += s.ok;
+    same->errors += s.errors;
+    same->failures += s.failures;
+    same->skipped += s.skipped;
   }
   return out;
 }
 
-std::optional<RedisReply> RedisClient::command(const std::vector<std::string>& args) {
-  return run(args, true);
+RedisUse::RedisUse(RedisClient& client, std::string name) : client_(client) {
+  status_.name = std::move(name);
+  std::lock_guard lock(client_.uses_mu_);
+  client_.uses_.push_back(this);
 }
 
-bool RedisClient::ping() {
-  auto r = run({"PING"}, false);
-  return r && r->str == "PONG";
+RedisUse::~RedisUse() {
+  std::lock_guard lock(client_.uses_mu_);
+  std::erase(client_.uses_, this);
 }
 
-bool RedisClient::take_failure_flag() {
+std::optional<RedisReply> RedisUse::command(const std::vector<std::string>& args) {
+  {
+    std::lock_guard lock(mu_);
+    if (std::chrono::steady_clock::now() < open_until_) {
+      ++status_.skipped;
+      failed_ = true;  // not sent is as good as lost
+      return std::nullopt;
+    }
+  }
+  RedisReply reply;
+  auto outcome = client_.execute(args, reply);
+  std::lock_guard lock(mu_);
+  status_.last_ok = outcome == RedisClient::Outcome::Ok;
+  switch (outcome) {
+    case RedisClient::Outcome::Ok:
+      ++status_.ok;
+      return reply;
+    case RedisClient::Outcome::ErrorReply:
+      ++status_.errors;
+      break;
+    case RedisClient::Outcome::Failed:
+      ++status_.failures;
+      open_until_ = std::chrono::steady_clock::now() + client_.breaker_;
+      break;
+  }
+  failed_ = true;
+  return std::nullopt;
+}
+
+bool RedisUse::take_failure_flag() {
   std::lock_guard lock(mu_);
   bool f = failed_;
   failed_ = false;
   return f;
+}
+
+RedisUseStatus RedisUse::status() const {
+  std::lock_guard lock(mu_);
+  RedisUseStatus s = status_;
+  s.circuit_open = std::chrono::steady_clock::now() < open_until_;
+  return s;
 }
 
 }  // namespace isvc::cache

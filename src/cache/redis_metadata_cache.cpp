@@ -91,7 +91,7 @@ std::string query_hash(const std::string& kind, const domain::ListQuery& q) {
 
 RedisMetadataCache::RedisMetadataCache(domain::ImageRepository& inner, RedisClient& redis,
                                        obs::ServiceMetrics& m, RedisCacheSettings s)
-    : inner_(inner), redis_(redis), metrics_(m), s_(std::move(s)) {
+    : inner_(inner), redis_(redis, "metadata"), metrics_(m), s_(std::move(s)) {
   prefix_ = s_.key_namespace.empty() ? "isvc:" : "isvc:" + s_.key_namespace + ":";
   const char* templates[] = {kGetScript,     kSetVersionedScript, kListGetScript,
                              kListSetScript, kBumpScript,         kForgetScript};

@@ -72,7 +72,7 @@ class RedisMetadataCache final : public domain::ImageRepository {
              const std::string& value);
 
   domain::ImageRepository& inner_;
-  RedisClient& redis_;
+  RedisUse redis_;  // this cache's own circuit and lost-write flag
   obs::ServiceMetrics& metrics_;
   RedisCacheSettings s_;
   std::atomic<bool> dirty_{false};

@@ -40,7 +40,7 @@ return out
 }  // namespace
 
 RedisRateLimiter::RedisRateLimiter(RedisClient& redis, std::string key_namespace)
-    : redis_(redis),
+    : redis_(redis, "ratelimit"),
       prefix_(key_namespace.empty() ? "isvc:rl:" : "isvc:" + key_namespace + ":rl:") {}
 
 domain::RateDecision RedisRateLimiter::take(const std::string& key,

@@ -21,7 +21,7 @@ class RedisRateLimiter final : public domain::RateLimiter {
                             int64_t now_ms) override;
 
  private:
-  RedisClient& redis_;
+  RedisUse redis_;  // a circuit of its own: cache failures never make the limits per-instance
   std::string prefix_;
   cache::TokenBuckets fallback_;
 };

@@ -166,6 +166,17 @@ test('S3 down: uploads and file reads get 503, metadata stays clean; back up: re
   assert.equal((await a.req('GET', '/images', { token })).json.totalCount, 2);
 });
 
+// One use of Redis as /metrics reports it: commands by outcome and the last command's outcome.
+async function redisUse(svc, use) {
+  const text = await (await fetch(`${svc.base}/metrics`, { headers: { accept: 'text/plain' } })).text();
+  const value = (name, labels) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
+    return line === undefined ? undefined : Number(line.split(' ').at(-1));
+  };
+  const count = (result) => value('isvc_redis_commands_total', `use="${use}",result="${result}"`);
+  return { ok: count('ok'), failed: count('failed'), lastOk: value('isvc_redis_last_command_ok', `use="${use}"`) };
+}
+
 test('Redis down: still serving and degraded; after a partition no stale entry is served', { skip }, async () => {
   const up = await a.upload(token, makePng(200, 150, { seed: 6 }), { title: 'v1' });
   const id = up.json.id;
@@ -183,6 +194,10 @@ test('Redis down: still serving and degraded; after a partition no stale entry i
   assert.equal(r.status, 200);
   assert.equal(r.json.status, 'degraded');
   assert.equal(r.json.services.redis, 'down');
+  // The cache's own outcome, apart from the health ping's.
+  let m = await redisUse(a, 'metadata');
+  assert.ok(m.failed >= 1, JSON.stringify(m));
+  assert.equal(m.lastOk, 0);
   proxy.restore();
 
   // The write-through of v2 was lost, yet neither instance serves the cached v1.
@@ -191,6 +206,9 @@ test('Redis down: still serving and degraded; after a partition no stale entry i
     assert.equal((await s.req('GET', '/images', { token })).json.images.find((i) => i.id === id).title, 'v2');
   }
   assert.equal((await a.req('GET', '/health')).json.status, 'healthy');
+  m = await redisUse(a, 'metadata');
+  assert.equal(m.lastOk, 1);
+  assert.ok(m.ok >= 1, JSON.stringify(m));
 
   await redis.stop();
   r = await b.req('PATCH', `/images/${id}`, { token, body: { title: 'v3', version: 2 } });
