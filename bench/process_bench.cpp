@@ -15,8 +15,8 @@
 #include <thread>
 #include <vector>
 
-#include "imaging/vips_processor.h"
 #include "imaging/processing_limits.h"
+#include "imaging/vips_processor.h"
 
 namespace {
 double cpu_seconds() {

@@ -28,23 +28,22 @@ AppFixture::AppFixture() {
   settings.dev_token = [this](const std::string& user) {
     return auth::mint_hs256(kSecret, user, auth::Role::User, 3600, clock.now_ms() / 1000);
   };
-  app = std::make_unique<api::HttpApp>(
-      api::ApiDeps{*images,
-                   *uploads,
-                   *idempotent,
-                   *metadata,
-                   *objects,
-                   file_cache,
-                   *verifier,
-                   metrics,
-                   log,
-                   clock,
-                   {{metadata.get(), true}, {objects.get(), true}},
-                   &urls,
-                   nullptr,
-                   &cpu,
-                   nullptr},
-      settings);
+  app = std::make_unique<api::HttpApp>(api::ApiDeps{*images,
+                                                    *uploads,
+                                                    *idempotent,
+                                                    *metadata,
+                                                    *objects,
+                                                    file_cache,
+                                                    *verifier,
+                                                    metrics,
+                                                    log,
+                                                    clock,
+                                                    {{metadata.get(), true}, {objects.get(), true}},
+                                                    &urls,
+                                                    nullptr,
+                                                    &cpu,
+                                                    nullptr},
+                                       settings);
   int64_t now_s = clock.now_ms() / 1000;
   user_token = auth::mint_hs256(kSecret, "alice", auth::Role::User, 1 << 30, now_s);
   admin_token = auth::mint_hs256(kSecret, "root", auth::Role::Admin, 1 << 30, now_s);

@@ -7,23 +7,23 @@
 #include <memory>
 #include <string>
 
+#include "api/file_cache.h"
 #include "api/http_app.h"
 #include "auth/token_verifier.h"
 #include "base/bounded_pool.h"
-#include "api/file_cache.h"
-#include "domain/ports/clock.h"
 #include "domain/cursor_codec.h"
 #include "domain/direct_upload.h"
 #include "domain/idempotency.h"
 #include "domain/image_service.h"
+#include "domain/ports/clock.h"
 #include "domain/ulid.h"
+#include "imaging/processing_limits.h"
 #include "imaging/vips_processor.h"
 #include "obs/logger.h"
 #include "obs/metrics.h"
 #include "storage/fs_object_store.h"
-#include "storage/sqlite_metadata_store.h"
 #include "storage/service_upload_urls.h"
-#include "imaging/processing_limits.h"
+#include "storage/sqlite_metadata_store.h"
 
 namespace isvc::fuzz {
 

@@ -15,8 +15,8 @@
 #include "auth/token_verifier.h"
 #include "base/crypto.h"
 #include "base/encoding.h"
-#include "domain/ports/clock.h"
 #include "domain/model/error.h"
+#include "domain/ports/clock.h"
 
 using namespace isvc;
 

@@ -5,9 +5,9 @@
 #include <string_view>
 
 #include "domain/model/error.h"
-#include "imaging/vips_processor.h"
 #include "imaging/processing_limits.h"
 #include "imaging/sniff.h"
+#include "imaging/vips_processor.h"
 
 using namespace isvc;
 

@@ -23,7 +23,7 @@ http::Response HttpApp::serve_file(const http::Request& req) {
     auto data = d_.objects.get(*key);
     if (!data) throw Error(ErrorCode::NotFound, "no such file");
     api::CachedObject fresh{data->info,
-                              std::make_shared<const std::string>(std::move(data->bytes))};
+                            std::make_shared<const std::string>(std::move(data->bytes))};
     d_.file_cache.put(*key, fresh);
     obj = std::move(fresh);
   }

@@ -15,18 +15,19 @@
 #include "auth/token_verifier.h"
 #include "base/admission.h"
 #include "base/bounded_pool.h"
-#include "domain/ports/clock.h"
 #include "domain/direct_upload.h"
+#include "domain/idempotency.h"
 #include "domain/image_service.h"
+#include "domain/ports/backend_health.h"
+#include "domain/ports/clock.h"
+#include "domain/ports/image_maintenance.h"
+#include "domain/ports/object_store.h"
+#include "domain/ports/upload_url_signer.h"
 #include "domain/rate_limit.h"
 #include "http/server.h"
 #include "obs/logger.h"
 #include "obs/metrics.h"
-#include "domain/idempotency.h"
-#include "domain/ports/backend_health.h"
-#include "domain/ports/image_maintenance.h"
-#include "domain/ports/object_store.h"
-#include "domain/ports/upload_url_signer.h"
+#include "obs/prometheus.h"
 
 namespace isvc::api {
 
@@ -72,6 +73,7 @@ struct ApiDeps {
   domain::RateLimiter* limiter = nullptr;        // null when rate limits are off
   const base::BoundedPool* pool = nullptr;       // the processing pool, for its queue depth
   base::AdmissionControl* admission = nullptr;   // upload slots and body memory; null = none
+  std::vector<const obs::MetricsSource*> metric_sources = {};  // adapters' own /metrics families
 };
 
 class HttpApp final : public http::RequestHandler {

@@ -83,7 +83,6 @@ std::optional<std::string> nullable_string(const boost::json::value& v, const ch
   return std::string(v.as_string());
 }
 
-
 }  // namespace
 
 http::Response HttpApp::upload(http::Request& req) {

@@ -96,28 +96,7 @@ http::Response HttpApp::metrics_prometheus() {
             {{"metadata", "hit"}, double(m.metadata_cache_hits.load())},
             {{"metadata", "miss"}, double(m.metadata_cache_misses.load())}});
   w.counter(m.refused_requests);
-  if (auto uses = d_.redis ? d_.redis->uses() : std::vector<cache::RedisUseStatus>{};
-      !uses.empty()) {
-    std::vector<std::pair<obs::LabelValues, double>> commands, open, last;
-    for (const auto& u : uses) {
-      for (auto [result, n] : {std::pair{"ok", u.ok}, std::pair{"error", u.errors},
-                               std::pair{"failed", u.failures}, std::pair{"skipped", u.skipped}})
-        commands.push_back({{u.name, result}, double(n)});
-      open.push_back({{u.name}, u.circuit_open ? 1.0 : 0.0});
-      last.push_back({{u.name}, u.last_ok ? 1.0 : 0.0});
-    }
-    w.family("isvc_redis_commands_total",
-             "Redis commands by use (metadata: the cache, ratelimit: the shared limits) and "
-             "outcome (error: Redis answered with an error; failed: unreachable or timed out; "
-             "skipped: the use's circuit was open).",
-             "counter", {"use", "result"}, commands);
-    w.family("isvc_redis_circuit_open",
-             "1 while a use of Redis skips it after a failure (REDIS_BREAKER_MS), each use on its "
-             "own.",
-             "gauge", {"use"}, open);
-    w.family("isvc_redis_last_command_ok", "1 when the use's last Redis command succeeded.",
-             "gauge", {"use"}, last);
-  }
+  for (const auto* source : d_.metric_sources) source->write_metrics(w);
   if (d_.admission) {
     w.gauge("isvc_upload_slots_in_use", "Upload slots held (receiving, queued or processing).",
             double(d_.admission->slots_in_use()));

@@ -10,9 +10,9 @@
 #include "aws/aws_client.h"
 #include "aws/dynamodb_client.h"
 #include "aws/http_client.h"
-#include "domain/ports/clock.h"
 #include "domain/direct_upload.h"
 #include "domain/model/object_keys.h"
+#include "domain/ports/clock.h"
 #include "domain/ports/metadata_backend.h"
 #include "domain/ports/object_store.h"
 #include "storage/s3_object_store.h"
@@ -27,7 +27,6 @@ struct Backends {
   std::unique_ptr<domain::ObjectStore> objects;
   storage::S3ObjectStore* s3 = nullptr;  // objects, when it is S3 (presigned uploads, provision)
 };
-
 
 // Opens both stores. Creates nothing remote (see provision_backends); creates DATA_DIR's
 // folders for the embedded backends.

@@ -14,9 +14,9 @@
 #include "auth/token_verifier.h"
 #include "cache/redis_client.h"
 #include "cache/redis_metadata_cache.h"
-#include "domain/ports/clock.h"
 #include "domain/fsck.h"
 #include "domain/model/error.h"
+#include "domain/ports/clock.h"
 #include "obs/metrics.h"
 
 namespace isvc::app {

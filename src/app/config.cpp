@@ -227,7 +227,9 @@ Config load_config(const EnvLookup& env) {
       if (f == "jpg") f = "jpeg";
       if (f != "jpeg" && f != "png" && f != "webp")
         throw ConfigError("SUPPORTED_FORMATS: '" + f + "' is not one of jpeg, png, webp");
-      c.supported_formats.push_back(f);
+      if (std::find(c.supported_formats.begin(), c.supported_formats.end(), f) ==
+          c.supported_formats.end())
+        c.supported_formats.push_back(f);
     }
     if (c.supported_formats.empty()) throw ConfigError("SUPPORTED_FORMATS: must not be empty");
   }

@@ -12,38 +12,39 @@
 #include <mutex>
 #include <thread>
 
+#include "api/file_cache.h"
 #include "api/http_app.h"
 #include "app/backends.h"
-#include "app/wiring.h"
-#include "storage/s3_upload_urls.h"
 #include "app/config.h"
 #include "app/openapi_document.h"
 #include "app/secrets.h"
+#include "app/wiring.h"
 #include "auth/token_verifier.h"
 #include "base/admission.h"
 #include "base/bounded_pool.h"
 #include "base/crypto.h"
-#include "cache/token_buckets.h"
-#include "api/file_cache.h"
 #include "cache/redis_client.h"
 #include "cache/redis_metadata_cache.h"
 #include "cache/redis_rate_limiter.h"
+#include "cache/token_buckets.h"
 #include "cdn/purge_queue.h"
 #include "cdn/purge_targets.h"
-#include "domain/ports/clock.h"
 #include "domain/cursor_codec.h"
 #include "domain/direct_upload.h"
 #include "domain/fsck.h"
 #include "domain/image_service.h"
+#include "domain/ports/clock.h"
 #include "domain/ulid.h"
 #include "http/server.h"
+#include "imaging/processing_limits.h"
+#include "imaging/sniff.h"
 #include "imaging/vips_log.h"
 #include "imaging/vips_processor.h"
 #include "obs/logger.h"
 #include "obs/metrics.h"
 #include "storage/instrumented.h"
+#include "storage/s3_upload_urls.h"
 #include "storage/service_upload_urls.h"
-#include "imaging/processing_limits.h"
 
 namespace isvc::app {
 
@@ -128,6 +129,12 @@ int serve_command() {
   limits.max_chunks = cfg.image_max_chunks;
   limits.jpeg_max_scans = cfg.jpeg_max_scans;
   limits.webp_max_frames = cfg.webp_max_frames;
+  // SUPPORTED_FORMATS: the processor refuses the other sniffed formats, direct uploads their types.
+  limits.accepted_formats.clear();
+  for (const auto& f : cfg.supported_formats)
+    limits.accepted_formats.push_back(f == "jpeg"  ? imaging::ImageFormat::Jpeg
+                                      : f == "png" ? imaging::ImageFormat::Png
+                                                   : imaging::ImageFormat::Webp);
   imaging::VipsProcessor processor(limits);
   Backends backends = open_backends(cfg);
   // Every store call is timed per backend and operation (under the cache: the stores themselves).
@@ -197,13 +204,16 @@ int serve_command() {
   domain::IdempotentRequests idempotent(metadata, image_records, clock);
 
   // Direct uploads: S3 presigned URLs, or the service's own signed URL in embedded mode.
-  storage::ServiceUploadUrls service_urls(base::hmac_sha256(cfg.cursor_secret, "isvc-upload-url-v1"),
-                                         cfg.public_base_url);
+  storage::ServiceUploadUrls service_urls(
+      base::hmac_sha256(cfg.cursor_secret, "isvc-upload-url-v1"), cfg.public_base_url);
   std::unique_ptr<storage::S3UploadUrls> s3_urls;
   if (backends.s3) s3_urls = std::make_unique<storage::S3UploadUrls>(*backends.s3, clock);
   domain::DirectUploadSettings upload_settings;
   upload_settings.url_ttl_s = cfg.upload_url_ttl_s;
   upload_settings.max_file_size = cfg.max_file_size;
+  upload_settings.content_types.clear();
+  for (auto f : limits.accepted_formats)
+    upload_settings.content_types.push_back(imaging::mime_type(f));
   domain::DirectUploads uploads(images, metadata, objects,
                                 s3_urls ? static_cast<domain::UploadUrlSigner&>(*s3_urls)
                                         : static_cast<domain::UploadUrlSigner&>(service_urls),
@@ -246,13 +256,15 @@ int serve_command() {
   }
   std::vector<api::HealthCheck> health{{&metadata, true}, {&objects, true}};
   std::unique_ptr<RedisHealth> redis_health;
-  if (redis) health.push_back({(redis_health = std::make_unique<RedisHealth>(*redis)).get(), false});
+  if (redis)
+    health.push_back({(redis_health = std::make_unique<RedisHealth>(*redis)).get(), false});
   std::unique_ptr<CdnHealth> cdn_health;
   if (purger) health.push_back({(cdn_health = std::make_unique<CdnHealth>(*purger)).get(), false});
   api::HttpApp app(api::ApiDeps{images, uploads, idempotent, metadata, objects, file_cache,
                                 verifier, metrics, log, clock, std::move(health),
-                                s3_urls ? nullptr : &service_urls, limiter.get(), &cpu,
-                                &admission},
+                                s3_urls ? nullptr : &service_urls, limiter.get(), &cpu, &admission,
+                                redis ? std::vector<const obs::MetricsSource*>{redis.get()}
+                                      : std::vector<const obs::MetricsSource*>{}},
                    api_settings);
 
   http::ServerOptions opts;

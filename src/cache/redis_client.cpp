@@ -228,4 +228,28 @@ RedisUseStatus RedisUse::status() const {
   return s;
 }
 
+void RedisClient::write_metrics(obs::TextWriter& w) const {
+  if (auto all = uses(); !all.empty()) {
+    std::vector<std::pair<obs::LabelValues, double>> commands, open, last;
+    for (const auto& u : all) {
+      for (auto [result, n] : {std::pair{"ok", u.ok}, std::pair{"error", u.errors},
+                               std::pair{"failed", u.failures}, std::pair{"skipped", u.skipped}})
+        commands.push_back({{u.name, result}, double(n)});
+      open.push_back({{u.name}, u.circuit_open ? 1.0 : 0.0});
+      last.push_back({{u.name}, u.last_ok ? 1.0 : 0.0});
+    }
+    w.family("isvc_redis_commands_total",
+             "Redis commands by use (metadata: the cache, ratelimit: the shared limits) and "
+             "outcome (error: Redis answered with an error; failed: unreachable or timed out; "
+             "skipped: the use's circuit was open).",
+             "counter", {"use", "result"}, commands);
+    w.family("isvc_redis_circuit_open",
+             "1 while a use of Redis skips it after a failure (REDIS_BREAKER_MS), each use on its "
+             "own.",
+             "gauge", {"use"}, open);
+    w.family("isvc_redis_last_command_ok", "1 when the use's last Redis command succeeded.",
+             "gauge", {"use"}, last);
+  }
+}
+
 }  // namespace isvc::cache

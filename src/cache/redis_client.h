@@ -14,6 +14,8 @@
 #include <variant>
 #include <vector>
 
+#include "obs/prometheus.h"
+
 struct redisContext;
 
 namespace isvc::cache {
@@ -49,7 +51,7 @@ struct RedisUseStatus {
 };
 
 // The connections. Failures are not remembered here: each RedisUse keeps its own.
-class RedisClient {
+class RedisClient final : public obs::MetricsSource {
  public:
   // breaker_ms: after a failure, each use skips its commands (treated as failed) for this long.
   explicit RedisClient(RedisEndpoint ep, int timeout_ms = 200, int breaker_ms = 1000,
@@ -66,6 +68,8 @@ class RedisClient {
 
   int breaker_ms() const { return int(breaker_.count()); }
   std::vector<RedisUseStatus> uses() const;
+  // isvc_redis_commands_total, isvc_redis_circuit_open, isvc_redis_last_command_ok by use.
+  void write_metrics(obs::TextWriter& w) const override;
 
  private:
   friend class RedisUse;

@@ -15,8 +15,8 @@
 #include <utility>
 
 #include "cache/redis_client.h"
-#include "obs/metrics.h"
 #include "domain/ports/image_repository.h"
+#include "obs/metrics.h"
 
 namespace isvc::cache {
 

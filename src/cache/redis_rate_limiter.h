@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "cache/token_buckets.h"
 #include "cache/redis_client.h"
+#include "cache/token_buckets.h"
 #include "domain/rate_limit.h"
 
 namespace isvc::cache {

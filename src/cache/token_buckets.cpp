@@ -12,7 +12,7 @@ using domain::RateWindow;
 
 domain::RateDecision TokenBuckets::take(const std::string& key,
                                         const std::vector<domain::RateWindow>& windows,
-                                int64_t now_ms) {
+                                        int64_t now_ms) {
   std::lock_guard lock(mu_);
   if (buckets_.size() >= max_keys_) sweep(now_ms);
   auto& bs = buckets_[key];

@@ -15,8 +15,7 @@ namespace isvc::cache {
 class TokenBuckets final : public domain::RateLimiter {
  public:
   explicit TokenBuckets(std::size_t max_keys = 100'000) : max_keys_(max_keys) {}
-  domain::RateDecision take(const std::string& key,
-                            const std::vector<domain::RateWindow>& windows,
+  domain::RateDecision take(const std::string& key, const std::vector<domain::RateWindow>& windows,
                             int64_t now_ms) override;
   std::size_t size() const;
 

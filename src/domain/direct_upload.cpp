@@ -1,5 +1,6 @@
 #include "domain/direct_upload.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <map>
@@ -13,8 +14,18 @@ namespace isvc::domain {
 
 namespace {
 
-bool supported_type(const std::string& ct) {
-  return ct == "image/jpeg" || ct == "image/png" || ct == "image/webp";
+bool supported_type(const std::vector<std::string>& types, const std::string& ct) {
+  return std::find(types.begin(), types.end(), ct) != types.end();
+}
+
+// "contentType must be image/jpeg, image/png or image/webp"
+std::string supported_types_message(const std::vector<std::string>& types) {
+  std::string out = "contentType must be ";
+  for (std::size_t i = 0; i < types.size(); ++i) {
+    if (i > 0) out += i + 1 == types.size() ? " or " : ", ";
+    out += types[i];
+  }
+  return out;
 }
 
 Error too_large(int64_t max) {
@@ -31,9 +42,8 @@ StartedUpload DirectUploads::start(const Caller& caller, const StartUploadReques
     if (*f) **f = strip_invisible(**f);
   for (auto& t : req.tags) t = strip_invisible(t);
   if (req.filename.empty()) throw Error::validation("filename", "filename is required");
-  if (!supported_type(req.content_type))
-    throw Error(ErrorCode::InvalidFileType,
-                "contentType must be image/jpeg, image/png or image/webp",
+  if (!supported_type(s_.content_types, req.content_type))
+    throw Error(ErrorCode::InvalidFileType, supported_types_message(s_.content_types),
                 {{"field", "contentType"}});
   if (req.content_length < 1)
     throw Error::validation("contentLength", "contentLength must be a positive integer");
@@ -237,6 +247,5 @@ void check_signed_put(const SignedPut& declared, std::optional<std::string_view>
     throw Error::validation("contentType", "Content-Type must be " + declared.content_type +
                                                ", as the upload declared");
 }
-
 
 }  // namespace isvc::domain

@@ -10,16 +10,15 @@
 #include <utility>
 #include <vector>
 
-#include "domain/ports/clock.h"
 #include "domain/image_service.h"
 #include "domain/model/upload_record.h"
+#include "domain/ports/clock.h"
+#include "domain/ports/object_store.h"
+#include "domain/ports/upload_repository.h"
 #include "domain/ports/upload_url_signer.h"
 #include "domain/ulid.h"
-#include "domain/ports/upload_repository.h"
-#include "domain/ports/object_store.h"
 
 namespace isvc::domain {
-
 
 struct StartUploadRequest {
   std::string filename;
@@ -42,6 +41,8 @@ struct DirectUploadSettings {
   // complete whose process died is taken over once it has passed.
   int64_t complete_lease_s = 300;
   int64_t max_file_size = 10 * 1024 * 1024;
+  // SUPPORTED_FORMATS as MIME types: start refuses any other contentType (INVALID_FILE_TYPE).
+  std::vector<std::string> content_types = {"image/jpeg", "image/png", "image/webp"};
   FieldLimits fields;
 };
 

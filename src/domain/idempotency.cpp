@@ -71,8 +71,8 @@ IdempotentResult run_idempotent(
 }
 
 IdempotentOutcome IdempotentRequests::run(
-    const std::string& user_id, std::optional<std::string_view> key,
-    const std::string& fingerprint, const std::function<std::pair<ImageRecord, bool>()>& work) {
+    const std::string& user_id, std::optional<std::string_view> key, const std::string& fingerprint,
+    const std::function<std::pair<ImageRecord, bool>()>& work) {
   IdempotentOutcome out;
   if (!key) {
     std::tie(out.image, out.created) = work();

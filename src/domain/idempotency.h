@@ -13,11 +13,11 @@
 #include <string>
 #include <string_view>
 
-#include "domain/ports/clock.h"
 #include "domain/model/idempotency_record.h"
+#include "domain/model/image_record.h"
+#include "domain/ports/clock.h"
 #include "domain/ports/idempotency_repository.h"
 #include "domain/ports/image_repository.h"
-#include "domain/model/image_record.h"
 
 namespace isvc::domain {
 

@@ -11,19 +11,19 @@
 #include <vector>
 
 #include "base/bounded_pool.h"
-#include "domain/ports/clock.h"
 #include "domain/cursor_codec.h"
 #include "domain/legacy_import.h"
+#include "domain/model/error.h"
 #include "domain/model/image_record.h"
+#include "domain/ports/clock.h"
+#include "domain/ports/ids.h"
+#include "domain/ports/image_processor.h"
+#include "domain/ports/image_repository.h"
+#include "domain/ports/object_store.h"
 #include "domain/ports/purger.h"
 #include "domain/ulid.h"
 #include "domain/validation.h"
-#include "domain/ports/image_processor.h"
 #include "obs/metrics.h"
-#include "domain/model/error.h"
-#include "domain/ports/ids.h"
-#include "domain/ports/image_repository.h"
-#include "domain/ports/object_store.h"
 
 namespace isvc::domain {
 

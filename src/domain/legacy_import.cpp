@@ -143,8 +143,7 @@ ImageRecord map_legacy(const LegacyRecord& raw, const std::string& bucket,
 namespace {
 
 Error key_conflict(const std::string& field, const std::string& id) {
-  return Error(ErrorCode::ObjectKeyConflict,
-               field + " names an object another user's image uses",
+  return Error(ErrorCode::ObjectKeyConflict, field + " names an object another user's image uses",
                {{"field", field}, {"id", id}});
 }
 

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "domain/model/image_record.h"
-#include "domain/validation.h"
 #include "domain/ports/image_repository.h"
+#include "domain/validation.h"
 
 namespace isvc::domain {
 
@@ -62,7 +62,6 @@ ImageRecord map_legacy(const LegacyRecord& l, const std::string& bucket,
 // IMAGE_OWNER_CONFLICT (whatever its state or updatedAt). Keys another user's image uses →
 // OBJECT_KEY_CONFLICT (from the store). A record in the middle of a delete is not resurrected:
 // VERSION_MISMATCH.
-std::pair<ImageRecord, ImportOutcome> import_record(ImageRepository& store,
-                                                    const ImageRecord& rec);
+std::pair<ImageRecord, ImportOutcome> import_record(ImageRepository& store, const ImageRecord& rec);
 
 }  // namespace isvc::domain

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
+
+#include "domain/ports/image_processor.h"
 
 namespace isvc::imaging {
 
@@ -14,6 +17,10 @@ struct ProcessingLimits {
   int thumb_size = 400;
   int thumb_quality = 80;
   int webp_effort = 4;
+  // SUPPORTED_FORMATS: a sniffed format not listed is refused with 400 INVALID_FILE_TYPE, like
+  // bytes of no known format.
+  std::vector<domain::ImageFormat> accepted_formats = {
+      domain::ImageFormat::Jpeg, domain::ImageFormat::Png, domain::ImageFormat::Webp};
 
   // Image bombs (docs/security.md "Image bombs"): the container is walked before decoding and
   // these caps refuse a file with 400 INVALID_IMAGE and details.reason.

@@ -2,7 +2,6 @@
 
 #include "domain/ports/image_processor.h"
 #include "imaging/sniff.h"
-#include "imaging/sniff.h"
 
 namespace isvc::imaging {
 
@@ -28,6 +27,27 @@ const char* mime_type(domain::ImageFormat f) {
       break;
   }
   return "application/octet-stream";
+}
+
+std::string accepted_formats_message(const std::vector<ImageFormat>& formats) {
+  std::string names;
+  for (std::size_t i = 0; i < formats.size(); ++i) {
+    if (i > 0) names += i + 1 == formats.size() ? " and " : ", ";
+    switch (formats[i]) {
+      case ImageFormat::Jpeg:
+        names += "JPEG";
+        break;
+      case ImageFormat::Png:
+        names += "PNG";
+        break;
+      case ImageFormat::Webp:
+        names += "WebP";
+        break;
+      case ImageFormat::Unknown:
+        break;
+    }
+  }
+  return "only " + names + " images are accepted";
 }
 
 }  // namespace isvc::imaging

@@ -3,15 +3,16 @@
 #include <webp/mux.h>
 #include <vips/vips8>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 
 #include "domain/model/error.h"
 #include "imaging/container_check.h"
+#include "imaging/sniff.h"
 #include "imaging/srgb.h"
 #include "imaging/vips_deadline.h"
 #include "imaging/vips_log.h"
-#include "imaging/sniff.h"
 
 namespace isvc::imaging {
 
@@ -123,8 +124,9 @@ void init_vips(int concurrency) {
 domain::ProbeResult VipsProcessor::probe(std::string_view bytes) {
   domain::ProbeResult r;
   r.format = sniff_format(bytes);
-  if (r.format == domain::ImageFormat::Unknown)
-    throw Error(ErrorCode::InvalidFileType, "only JPEG, PNG and WebP images are accepted",
+  const auto& accepted = limits_.accepted_formats;
+  if (std::find(accepted.begin(), accepted.end(), r.format) == accepted.end())
+    throw Error(ErrorCode::InvalidFileType, accepted_formats_message(accepted),
                 {{"field", "file"}});
   // The container is walked before libvips sees the bytes: a bomb is refused here, cheaply. A
   // broken structure is refused after the dimensions, in the SPEC's order of codes.
@@ -156,7 +158,8 @@ domain::ProbeResult VipsProcessor::probe(std::string_view bytes) {
   return r;
 }
 
-domain::ProcessedImage VipsProcessor::process(std::string_view bytes, const domain::ProcessContext& ctx) {
+domain::ProcessedImage VipsProcessor::process(std::string_view bytes,
+                                              const domain::ProcessContext& ctx) {
   ProcessingJob job(ctx.request_id);  // attributes libvips' messages to this upload
   domain::ProcessedImage out;
   out.probe = probe(bytes);  // type and dimensions from the header, before any decode

@@ -1,6 +1,7 @@
-// domain::ImageProcessor on libvips 8.14: explicit JPEG/PNG/WebP loaders after sniffing (every other
-// loader blocked), header-only probe, one strict decode, sRGB 8-bit (imaging/srgb.h), metadata
-// stripped by hand (webpsave in 8.14 ignores `strip`), main and thumbnail encoded in parallel.
+// domain::ImageProcessor on libvips 8.14: explicit JPEG/PNG/WebP loaders after sniffing (every
+// other loader blocked), header-only probe, one strict decode, sRGB 8-bit (imaging/srgb.h),
+// metadata stripped by hand (webpsave in 8.14 ignores `strip`), main and thumbnail encoded in
+// parallel.
 #pragma once
 
 #include "domain/ports/image_processor.h"
@@ -16,7 +17,8 @@ void init_vips(int concurrency);
 class VipsProcessor final : public domain::ImageProcessor {
  public:
   explicit VipsProcessor(ProcessingLimits limits) : limits_(limits) {}
-  domain::ProcessedImage process(std::string_view bytes, const domain::ProcessContext& ctx = {}) override;
+  domain::ProcessedImage process(std::string_view bytes,
+                                 const domain::ProcessContext& ctx = {}) override;
   domain::ProbeResult probe(std::string_view bytes) override;
 
  private:

@@ -12,8 +12,8 @@
 #include <string>
 
 #include "domain/legacy_import.h"
-#include "migrate/legacy_table.h"
 #include "domain/ports/image_maintenance.h"
+#include "migrate/legacy_table.h"
 
 namespace isvc::migrate {
 

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "migrate/legacy_table.h"
 #include "domain/ports/image_maintenance.h"
 #include "domain/ports/image_repository.h"
+#include "migrate/legacy_table.h"
 
 namespace isvc::migrate {
 

@@ -83,6 +83,14 @@ class TextWriter {
   std::string out_;
 };
 
+// Something that reports metrics families of its own into /metrics (an adapter's internals, such
+// as the Redis client's uses), so the API renders them without knowing the adapter.
+class MetricsSource {
+ public:
+  virtual ~MetricsSource() = default;
+  virtual void write_metrics(TextWriter& w) const = 0;
+};
+
 std::string escape_label_value(std::string_view v);
 std::string format_value(double v);  // shortest round-trip text, +Inf/-Inf/NaN spelled out
 

@@ -1,5 +1,5 @@
-// The metadata backend on the DynamoDB API (AWS, or any compatible engine via DYNAMODB_ENDPOINT), with
-// the one-table design of SPEC §7 (see dynamodb_item.h). Versions are compare-and-swap through
+// The metadata backend on the DynamoDB API (AWS, or any compatible engine via DYNAMODB_ENDPOINT),
+// with the one-table design of SPEC §7 (see dynamodb_item.h). Versions are compare-and-swap through
 // condition expressions. Counters are separate items updated with ADD after the image write —
 // no TransactWriteItems, which dynalite and several compatible engines lack: a write is
 // acknowledged only after its counters moved, a failure in between is compensated, and drift
@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "aws/dynamodb_client.h"
-#include "storage/dynamodb_key_claims.h"
 #include "domain/ports/metadata_backend.h"
+#include "storage/dynamodb_key_claims.h"
 
 namespace isvc::storage {
 

@@ -89,7 +89,7 @@ bool read_all(int fd, std::string& out, int64_t offset, std::size_t len) {
 }
 
 domain::ObjectInfo info_from(int fd, const std::string& key, const struct stat& st,
-                     std::string_view content) {
+                             std::string_view content) {
   domain::ObjectInfo info;
   info.size = st.st_size;
   info.last_modified_ms = int64_t(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
@@ -180,7 +180,7 @@ std::optional<domain::ObjectInfo> FsObjectStore::head(const std::string& key) {
 }
 
 std::optional<domain::ObjectData> FsObjectStore::get(const std::string& key,
-                                             std::optional<domain::ByteRange> range) {
+                                                     std::optional<domain::ByteRange> range) {
   if (!valid_key(key)) return std::nullopt;
   int fd = ::open(path_of(key).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -218,8 +218,9 @@ void FsObjectStore::remove(const std::string& key) {
   // crash; after a power loss a resurrected file is an orphan that fsck removes.
 }
 
-void FsObjectStore::list(const std::string& prefix,
-                         const std::function<bool(const std::string&, const domain::ObjectInfo&)>& visit) {
+void FsObjectStore::list(
+    const std::string& prefix,
+    const std::function<bool(const std::string&, const domain::ObjectInfo&)>& visit) {
   // Walk in key order; the prefix is a plain string prefix of keys (like S3).
   std::vector<std::string> keys;
   std::error_code ec;

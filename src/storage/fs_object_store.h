@@ -1,5 +1,5 @@
-// domain::ObjectStore on the local filesystem (embedded mode). Writes are atomic and durable: temp file +
-// fsync + rename + directory fsync, so a crash never leaves a torn object visible.
+// domain::ObjectStore on the local filesystem (embedded mode). Writes are atomic and durable: temp
+// file + fsync + rename + directory fsync, so a crash never leaves a torn object visible.
 #pragma once
 
 #include <string>
@@ -15,11 +15,12 @@ class FsObjectStore final : public domain::ObjectStore {
   void put(const std::string& key, std::string_view bytes,
            const std::string& content_type) override;
   std::optional<domain::ObjectInfo> head(const std::string& key) override;
-  std::optional<domain::ObjectData> get(const std::string& key,
-                                std::optional<domain::ByteRange> range = std::nullopt) override;
+  std::optional<domain::ObjectData> get(
+      const std::string& key, std::optional<domain::ByteRange> range = std::nullopt) override;
   void remove(const std::string& key) override;
-  void list(const std::string& prefix,
-            const std::function<bool(const std::string&, const domain::ObjectInfo&)>& visit) override;
+  void list(
+      const std::string& prefix,
+      const std::function<bool(const std::string&, const domain::ObjectInfo&)>& visit) override;
   std::string name() const override { return "filesystem"; }
   std::string bucket() const override { return "local"; }
   bool healthy() override;

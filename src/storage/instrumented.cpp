@@ -118,8 +118,8 @@ void InstrumentedObjectStore::put(const std::string& key, std::string_view bytes
 std::optional<domain::ObjectInfo> InstrumentedObjectStore::head(const std::string& key) {
   return timed("head", [&] { return inner_.head(key); });
 }
-std::optional<domain::ObjectData> InstrumentedObjectStore::get(const std::string& key,
-                                                       std::optional<domain::ByteRange> range) {
+std::optional<domain::ObjectData> InstrumentedObjectStore::get(
+    const std::string& key, std::optional<domain::ByteRange> range) {
   return timed("get", [&] { return inner_.get(key, range); });
 }
 void InstrumentedObjectStore::remove(const std::string& key) {

@@ -3,9 +3,9 @@
 // the adapters, under the Redis cache, so they measure the stores themselves.
 #pragma once
 
-#include "obs/metrics.h"
 #include "domain/ports/metadata_backend.h"
 #include "domain/ports/object_store.h"
+#include "obs/metrics.h"
 
 namespace isvc::storage {
 
@@ -65,11 +65,12 @@ class InstrumentedObjectStore final : public domain::ObjectStore {
   void put(const std::string& key, std::string_view bytes,
            const std::string& content_type) override;
   std::optional<domain::ObjectInfo> head(const std::string& key) override;
-  std::optional<domain::ObjectData> get(const std::string& key,
-                                std::optional<domain::ByteRange> range = std::nullopt) override;
+  std::optional<domain::ObjectData> get(
+      const std::string& key, std::optional<domain::ByteRange> range = std::nullopt) override;
   void remove(const std::string& key) override;
-  void list(const std::string& prefix,
-            const std::function<bool(const std::string& key, const domain::ObjectInfo&)>& visit) override;
+  void list(
+      const std::string& prefix,
+      const std::function<bool(const std::string& key, const domain::ObjectInfo&)>& visit) override;
   std::string name() const override { return inner_.name(); }
   std::string bucket() const override { return inner_.bucket(); }
   bool healthy() override { return inner_.healthy(); }

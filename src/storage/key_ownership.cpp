@@ -1,7 +1,6 @@
 #include "storage/key_ownership.h"
 
 #include "domain/model/object_keys.h"
-#include "domain/model/object_keys.h"
 
 namespace isvc::storage {
 

@@ -94,7 +94,7 @@ std::optional<domain::ObjectInfo> S3ObjectStore::head(const std::string& key) {
 }
 
 std::optional<domain::ObjectData> S3ObjectStore::get(const std::string& key,
-                                             std::optional<domain::ByteRange> range) {
+                                                     std::optional<domain::ByteRange> range) {
   if (!domain::valid_object_key(key)) return std::nullopt;
   aws::AwsRequest r;
   r.method = "GET";
@@ -126,8 +126,9 @@ void S3ObjectStore::remove(const std::string& key) {
   if (resp.status != 204 && resp.status != 200 && resp.status != 404) fail("DELETE", key, resp);
 }
 
-void S3ObjectStore::list(const std::string& prefix,
-                         const std::function<bool(const std::string&, const domain::ObjectInfo&)>& visit) {
+void S3ObjectStore::list(
+    const std::string& prefix,
+    const std::function<bool(const std::string&, const domain::ObjectInfo&)>& visit) {
   std::string token;
   for (;;) {
     aws::AwsRequest r;

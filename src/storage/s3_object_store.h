@@ -1,6 +1,6 @@
-// domain::ObjectStore on the S3 API (AWS S3, or any compatible store via S3_ENDPOINT): path-style or
-// virtual-hosted addressing, server-side encryption and storage class on every put, ranged
-// GETs, ListObjectsV2 for fsck. A PUT is atomic in S3, so readers never see a torn object.
+// domain::ObjectStore on the S3 API (AWS S3, or any compatible store via S3_ENDPOINT): path-style
+// or virtual-hosted addressing, server-side encryption and storage class on every put, ranged GETs,
+// ListObjectsV2 for fsck. A PUT is atomic in S3, so readers never see a torn object.
 #pragma once
 
 #include <memory>
@@ -30,11 +30,12 @@ class S3ObjectStore final : public domain::ObjectStore {
   void put(const std::string& key, std::string_view bytes,
            const std::string& content_type) override;
   std::optional<domain::ObjectInfo> head(const std::string& key) override;
-  std::optional<domain::ObjectData> get(const std::string& key,
-                                std::optional<domain::ByteRange> range = std::nullopt) override;
+  std::optional<domain::ObjectData> get(
+      const std::string& key, std::optional<domain::ByteRange> range = std::nullopt) override;
   void remove(const std::string& key) override;
-  void list(const std::string& prefix,
-            const std::function<bool(const std::string& key, const domain::ObjectInfo&)>& visit) override;
+  void list(
+      const std::string& prefix,
+      const std::function<bool(const std::string& key, const domain::ObjectInfo&)>& visit) override;
   std::string name() const override { return "s3"; }
   std::string bucket() const override { return s_.bucket; }
   bool healthy() override;

@@ -40,8 +40,8 @@ std::string ServiceUploadUrls::put_url(const std::string& upload_id, int64_t con
 }
 
 std::optional<domain::SignedPut> ServiceUploadUrls::verify(const std::string& upload_id,
-                                                          const domain::SignedPutQuery& q,
-                                                          int64_t now_s) const {
+                                                           const domain::SignedPutQuery& q,
+                                                           int64_t now_s) const {
   auto exp = parse_count(q.expires);
   auto declared = parse_count(q.length);
   bool signed_ok =

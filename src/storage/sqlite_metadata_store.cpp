@@ -308,8 +308,7 @@ std::optional<ImageRecord> SqliteMetadataStore::get(const std::string& id) {
   return impl_->read([&](Connection& c) { return select_by_id(c, id); });
 }
 
-domain::WriteResult SqliteMetadataStore::update(const ImageRecord& rec,
-                                                int64_t expected_version) {
+domain::WriteResult SqliteMetadataStore::update(const ImageRecord& rec, int64_t expected_version) {
   return impl_->write([&](Connection& c) -> domain::WriteResult {
     Transaction tx(c);
     auto cur = select_by_id(c, rec.id);

@@ -8,9 +8,9 @@
 #include <thread>
 
 #include "domain/model/error.h"
+#include "domain/ports/object_store.h"
 #include "engine_process.h"
 #include "storage/fs_object_store.h"
-#include "domain/ports/object_store.h"
 #include "storage/s3_object_store.h"
 
 namespace isvc::storage {

@@ -175,6 +175,17 @@ TEST(Config, ImportKeyPrefixesAreAListOfRelativePrefixes) {
   EXPECT_EQ(error_of({{"IMPORT_KEY_PREFIXES", "gallery/a:b/"}}), "");  // ':' past the first segment
 }
 
+TEST(Config, SupportedFormatsAreASubsetOfTheThree) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(load_config(env({})).supported_formats, (V{"jpeg", "png", "webp"}));
+  EXPECT_EQ(load_config(env({{"SUPPORTED_FORMATS", "jpeg"}})).supported_formats, V{"jpeg"});
+  EXPECT_EQ(load_config(env({{"SUPPORTED_FORMATS", " WebP , jpg,JPEG "}})).supported_formats,
+            (V{"webp", "jpeg"}));  // names are case-blind, jpg is jpeg, repeats count once
+  EXPECT_EQ(load_config(env({{"SUPPORTED_FORMATS", ""}})).supported_formats.size(), 3u);  // unset
+  for (const char* bad : {"gif", "jpeg,tiff", " , "})
+    EXPECT_EQ(error_of({{"SUPPORTED_FORMATS", bad}}).rfind("SUPPORTED_FORMATS:", 0), 0u) << bad;
+}
+
 TEST(Config, ImageBombLimitsDefaultAndAreTunable) {
   auto c = load_config(env({}));
   EXPECT_EQ(c.processing_timeout_ms, 10000);

@@ -17,14 +17,14 @@
 #include <vector>
 
 #include "auth/token_verifier.h"
-#include "domain/encoding.h"
-#include "domain/error.h"
+#include "base/encoding.h"
+#include "domain/model/error.h"
 
 namespace isvc::auth {
 namespace {
 
 using namespace std::chrono_literals;
-using domain::base64url_encode;
+using base::base64url_encode;
 
 constexpr int64_t kNow = 1736937000;
 

@@ -20,7 +20,7 @@
 #include "cache/redis_client.h"
 #include "cache/redis_metadata_cache.h"
 #include "cache/redis_rate_limiter.h"
-#include "storage/sqlite_metadata_store.h"
+#include "memory_metadata.h"
 
 namespace isvc::cache {
 namespace {
@@ -216,19 +216,12 @@ struct TwoUses : ::testing::Test {
   std::mutex mu;
   std::map<std::string, std::string> cached;
   ScriptedRedis server{[this](const std::vector<std::string>& cmd) { return answer(cmd); }};
-  std::string db_path = (std::filesystem::temp_directory_path() /
-                         ("isvc-redis-uses-" + std::to_string(::getpid()) + ".db"))
-                            .string();
-  storage::SqliteMetadataStore store{db_path};
+  testing::MemoryMetadata store;  // the primary store behind the cache
   obs::ServiceMetrics metrics;
   RedisClient client{server.endpoint(), kTimeoutMs, kBreakerMs};
   RedisMetadataCache cache{store, client, metrics};
   RedisRateLimiter limits{client, "t"};
   const std::vector<domain::RateWindow> windows{{10, 60'000}};
-
-  ~TwoUses() override {
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_path + suffix);
-  }
 
   std::optional<std::string> answer(const std::vector<std::string>& cmd) {
     if (cmd[0] == "INCR") return ":1\r\n";
@@ -261,7 +254,7 @@ struct TwoUses : ::testing::Test {
     r.s3_key = "images/u1/" + r.id + ".webp";
     r.s3_bucket = "local";
     r.created_at_ms = r.updated_at_ms = r.uploaded_at_ms = 1736937000000;
-    store.insert(r);
+    EXPECT_TRUE(store.insert(r).ok());
     return r;
   }
 };

@@ -1,4 +1,5 @@
-// Token-bucket arithmetic of the per-user rate limits (cache::TokenBuckets, the in-process limiter) and the headers' choice of window.
+// Token-bucket arithmetic of the per-user rate limits (cache::TokenBuckets, the in-process limiter)
+// and the headers' choice of window.
 #include "cache/token_buckets.h"
 #include "domain/rate_limit.h"
 

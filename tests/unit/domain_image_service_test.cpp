@@ -1,6 +1,6 @@
 // The use cases against in-memory fakes of the ports (the metadata fake is the faithful one in
-// tests/support, which pages, filters and refuses like the adapters): ownership and roles, validation order,
-// optimistic locking, compensation on failed uploads, resumable deletes.
+// tests/support, which pages, filters and refuses like the adapters): ownership and roles,
+// validation order, optimistic locking, compensation on failed uploads, resumable deletes.
 #include "domain/direct_upload.h"
 #include "domain/image_service.h"
 #include "domain/model/object_keys.h"
@@ -38,7 +38,7 @@ class MemoryObjects : public domain::ObjectStore {
     return domain::ObjectInfo{int64_t(objects[k].size()), 0, "e", "image/webp"};
   }
   std::optional<domain::ObjectData> get(const std::string& k,
-                                         std::optional<domain::ByteRange>) override {
+                                        std::optional<domain::ByteRange>) override {
     std::lock_guard l(mu);
     if (!objects.count(k)) return std::nullopt;
     return domain::ObjectData{{int64_t(objects[k].size()), 0, "e", "image/webp"}, objects[k]};
@@ -74,7 +74,7 @@ class FakeProcessor : public domain::ImageProcessor {
     return {domain::ImageFormat::Png, 640, 480};
   }
   domain::ProcessedImage process(std::string_view bytes,
-                                  const domain::ProcessContext& ctx = {}) override {
+                                 const domain::ProcessContext& ctx = {}) override {
     ++processed;
     request_id = ctx.request_id;
     domain::ProcessedImage out;

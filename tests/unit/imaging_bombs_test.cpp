@@ -11,9 +11,9 @@
 
 #include "domain/model/error.h"
 #include "imaging/container_check.h"
-#include "imaging/vips_processor.h"
 #include "imaging/processing_limits.h"
 #include "imaging/sniff.h"
+#include "imaging/vips_processor.h"
 
 namespace isvc::imaging {
 namespace {

@@ -7,10 +7,10 @@
 #include <optional>
 #include <vips/vips8>
 
+#include "imaging/processing_limits.h"
 #include "imaging/srgb.h"
 #include "imaging/vips_log.h"
 #include "imaging/vips_processor.h"
-#include "imaging/processing_limits.h"
 
 namespace isvc::imaging {
 namespace {

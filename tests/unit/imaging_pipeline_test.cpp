@@ -8,9 +8,9 @@
 #include <vips/vips8>
 
 #include "domain/model/error.h"
-#include "imaging/vips_processor.h"
 #include "imaging/processing_limits.h"
 #include "imaging/sniff.h"
+#include "imaging/vips_processor.h"
 
 namespace isvc::imaging {
 namespace {
@@ -142,6 +142,59 @@ TEST_F(Pipeline, ErrorCodesFollowTheSpecOrder) {
     bomb[off + 1] = char(30000 & 0xff);
   }
   EXPECT_EQ(code_of(bomb), ErrorCode::InvalidDimensions);
+}
+
+// SUPPORTED_FORMATS: a sniffed format that is not enabled is refused like an unknown one, before
+// its header is read (a corrupt PNG is INVALID_FILE_TYPE, not INVALID_IMAGE), by probe and process.
+TEST_F(Pipeline, OnlyTheAcceptedFormatsAreProcessed) {
+  ProcessingLimits jpeg_only;
+  jpeg_only.accepted_formats = {ImageFormat::Jpeg};
+  VipsProcessor p(jpeg_only);
+  std::string jpg = encode(gradient(300, 200), ".jpg");
+  std::string png = encode(gradient(300, 200), ".png");
+  std::string webp = encode(gradient(300, 200), ".webp");
+  EXPECT_EQ(p.process(jpg).probe.format, ImageFormat::Jpeg);
+  for (const std::string* refused : {&png, &webp}) {
+    for (bool full : {false, true}) {
+      try {
+        if (full)
+          p.process(*refused);
+        else
+          p.probe(*refused);
+        ADD_FAILURE() << "accepted " << refused->substr(0, 4);
+      } catch (const domain::Error& e) {
+        EXPECT_EQ(e.code(), domain::ErrorCode::InvalidFileType);
+        EXPECT_STREQ(e.what(), "only JPEG images are accepted");
+        EXPECT_EQ(e.details().at("field"), "file");
+      }
+    }
+  }
+  try {
+    p.probe(png.substr(0, 40));  // broken, but not an accepted format at all
+    ADD_FAILURE();
+  } catch (const domain::Error& e) {
+    EXPECT_EQ(e.code(), domain::ErrorCode::InvalidFileType);
+  }
+  jpeg_only.accepted_formats = {ImageFormat::Png, ImageFormat::Webp};
+  VipsProcessor q(jpeg_only);
+  EXPECT_EQ(q.probe(webp).format, ImageFormat::Webp);
+  EXPECT_EQ(q.probe(png).format, ImageFormat::Png);
+  try {
+    q.probe(jpg);
+    ADD_FAILURE();
+  } catch (const domain::Error& e) {
+    EXPECT_STREQ(e.what(), "only PNG and WebP images are accepted");
+  }
+  // The default accepts all three, with the message naming them.
+  EXPECT_EQ(proc.probe(jpg).format, ImageFormat::Jpeg);
+  EXPECT_EQ(proc.probe(png).format, ImageFormat::Png);
+  EXPECT_EQ(proc.probe(webp).format, ImageFormat::Webp);
+  try {
+    proc.probe("GIF89a......");
+    ADD_FAILURE();
+  } catch (const domain::Error& e) {
+    EXPECT_STREQ(e.what(), "only JPEG, PNG and WebP images are accepted");
+  }
 }
 
 // Every row of the shared MANIFEST.tsv through the processor (the size rule belongs to HTTP).

@@ -16,7 +16,8 @@ class FlakyObjects final : public domain::ObjectStore {
     if (fail) throw domain::Error(fail_with, "no");
   }
   std::optional<domain::ObjectInfo> head(const std::string&) override { return std::nullopt; }
-  std::optional<domain::ObjectData> get(const std::string&, std::optional<domain::ByteRange>) override {
+  std::optional<domain::ObjectData> get(const std::string&,
+                                        std::optional<domain::ByteRange>) override {
     throw std::runtime_error("boom");
   }
   void remove(const std::string&) override {}

@@ -1,6 +1,6 @@
 // The embedded mode's signed upload URLs (storage::ServiceUploadUrls) and the domain rule that
-// judges a PUT's head against what they signed (domain::check_signed_put): bound to the upload id, the expiry and the declared
-// length and type, judged from the PUT's head alone.
+// judges a PUT's head against what they signed (domain::check_signed_put): bound to the upload id,
+// the expiry and the declared length and type, judged from the PUT's head alone.
 #include <gtest/gtest.h>
 
 #include "domain/direct_upload.h"

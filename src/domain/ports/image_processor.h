@@ -10,7 +10,6 @@ namespace isvc::domain {
 
 enum class ImageFormat { Unknown, Jpeg, Png, Webp };
 
-
 struct ProbeResult {
   ImageFormat format = ImageFormat::Unknown;
   int width = 0;  // upright (after EXIF orientation)
@@ -24,7 +23,6 @@ struct ProcessedImage {
   int main_width = 0;
   int main_height = 0;
 };
-
 
 // What a processing call is for, so that the adapter's log lines can name it.
 struct ProcessContext {

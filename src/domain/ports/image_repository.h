@@ -2,11 +2,11 @@
 // them. Adapters: storage/sqlite_store, storage/dynamodb_store (and cache/redis_image_cache, a
 // decorator). Every adapter passes tests/conformance/metadata_store_test.cpp.
 //
-// No two users' images share an object: insert and update (and ImageMaintenance::import_batch) refuse a record whose
-// s3_key or thumbnail_key an image (in any state) of another user uses, or that lies in another
-// user's images/{user}/ folder (domain::user_key_prefix). Keys in the record owner's own folder
-// need no check. Expected outcomes (an id that exists, a stale version, a key conflict) are
-// values; exceptions are failures (domain::Error StorageFailed / Unavailable).
+// No two users' images share an object: insert and update (and ImageMaintenance::import_batch)
+// refuse a record whose s3_key or thumbnail_key an image (in any state) of another user uses, or
+// that lies in another user's images/{user}/ folder (domain::user_key_prefix). Keys in the record
+// owner's own folder need no check. Expected outcomes (an id that exists, a stale version, a key
+// conflict) are values; exceptions are failures (domain::Error StorageFailed / Unavailable).
 #pragma once
 
 #include <cstdint>
