@@ -6,7 +6,7 @@ RELEASE_DIR := build/release
 ASAN_DIR := build/asan
 BIN := $(RELEASE_DIR)/image-service
 
-.PHONY: help deps build run test test-unit test-asan test-integration bench fuzz format format-check clean
+.PHONY: help deps build run test test-unit test-asan test-tsan test-integration bench fuzz format format-check clean
 
 help:
 	@echo "make run     install what is missing, build, start on http://127.0.0.1:8080 (data in ./data)"
@@ -28,8 +28,8 @@ build: $(RELEASE_DIR)/build.ninja
 run: deps build
 	@bash scripts/run-dev.sh
 
-# Unit + conformance tests (release and ASan+UBSan builds) and the HTTP integration suite
-# against the release binary.
+# Unit + conformance tests (release, ASan+UBSan and ThreadSanitizer builds) and the HTTP
+# integration suite against the release and ASan binaries.
 test: deps build
 	@bash scripts/test.sh
 
@@ -40,6 +40,12 @@ test-asan:
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan -j $(JOBS)
 	cd $(ASAN_DIR) && ctest --output-on-failure -j $(JOBS) -L 'unit|conformance'
+
+test-tsan:
+	cmake --preset tsan >/dev/null
+	cmake --build --preset tsan -j $(JOBS)
+	cd build/tsan && TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp" \
+	  ctest --output-on-failure -j $(JOBS) -L 'unit|conformance'
 
 test-integration: build
 	cd $(RELEASE_DIR) && ctest --output-on-failure -L integration

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: every test. clang-format; the release build's unit, conformance and HTTP
 # integration tests (embedded and distributed); the unit and conformance tests again under
-# ASan+UBSan and the HTTP suite against the instrumented server; then every libFuzzer harness for
-# a bounded time.
+# ASan+UBSan and under ThreadSanitizer, and the HTTP suite against the ASan server; then every
+# libFuzzer harness for a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
@@ -23,6 +23,16 @@ cmake --build --preset asan -j "$JOBS"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build/asan && ctest --output-on-failure -j "$JOBS" -L 'unit|conformance')
+
+echo "== tsan: unit, conformance"
+# Any report fails the test (halt_on_error). tests/tsan.supp silences only named third-party
+# code that is not instrumented, each entry with its reason.
+cmake --preset tsan >/dev/null
+cmake --build --preset tsan -j "$JOBS"
+TSAN_SUPPRESSIONS="$PWD/tests/tsan.supp"
+(cd build/tsan &&
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$TSAN_SUPPRESSIONS" \
+    ctest --output-on-failure -j "$JOBS" -L 'unit|conformance')
 
 echo "== asan+ubsan: the HTTP integration suite against the instrumented server"
 # Leak checking is off for the server process only: libvips/glib keep process-lifetime caches

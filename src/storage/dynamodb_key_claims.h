@@ -1,5 +1,5 @@
-// Ownership of object keys in the DynamoDB table (MetadataStore: no two users' images share an
-// object). An imported key outside its owner's images/{user}/ folder is claimed by an item
+// Ownership of object keys in the DynamoDB table (domain::ImageRepository: no two users' images
+// share an object). An imported key outside its owner's images/{user}/ folder is claimed by an item
 //   PK=OBJECTKEY#{key}  SK=CLAIM  userId=…  imageIds={ids of that user's images using it}  rev=n
 // written with a condition (absent, or the same user), so two imports can never both own a key.
 // A delete removes its id and the item once no id is left. A claim left behind by a crash (no

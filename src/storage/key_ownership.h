@@ -1,4 +1,4 @@
-// The rule every MetadataStore keeps for object keys: no two users' images share an object.
+// The rule every image repository keeps for object keys: no two users' images share an object.
 // Shared by the adapters: which of a record's keys need an ownership check, and the error.
 #pragma once
 

@@ -1,5 +1,5 @@
-// Port: idempotency keys (domain/idempotency.h has the rules). Adapters: storage/sqlite_store,
-// storage/dynamodb_store.
+// Port: idempotency keys (domain/idempotency.h has the rules). Adapters:
+// storage/sqlite_metadata_store, storage/dynamodb_metadata_store.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 // Port: the operator's view of the image records, for fsck, verify, the migration and the metrics
 // summary: every record, the totals, the counters behind totalCount, and the batch import.
-// Adapters: storage/sqlite_store, storage/dynamodb_store.
+// Adapters: storage/sqlite_metadata_store, storage/dynamodb_metadata_store.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,7 @@
 // Port: where image records live, one record per image id, and what the API reads and writes of
-// them. Adapters: storage/sqlite_store, storage/dynamodb_store (and cache/redis_image_cache, a
-// decorator). Every adapter passes tests/conformance/metadata_store_test.cpp.
+// them. Adapters: storage/sqlite_metadata_store, storage/dynamodb_metadata_store (and
+// cache/redis_metadata_cache, a decorator). Every adapter passes
+// tests/conformance/metadata_store_test.cpp.
 //
 // No two users' images share an object: insert and update (and ImageMaintenance::import_batch)
 // refuse a record whose s3_key or thumbnail_key an image (in any state) of another user uses, or

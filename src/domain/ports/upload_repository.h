@@ -1,5 +1,5 @@
 // Port: started direct uploads (temporary records that lapse at expires_at_ms). Adapters:
-// storage/sqlite_store, storage/dynamodb_store.
+// storage/sqlite_metadata_store, storage/dynamodb_metadata_store.
 #pragma once
 
 #include <cstdint>
