@@ -326,6 +326,57 @@ TEST_F(Fixture, ErasureFinishesStuckDeletesAndCountsThem) {
   EXPECT_TRUE(meta.rows.count(other.id));
 }
 
+// The fake pages like the stores, so paging through the use case is tested here, not only in
+// the HTTP suite.
+TEST_F(Fixture, ListPagesWithCursorsNewestFirstAndFiltersByTag) {
+  std::vector<std::string> uploaded;
+  for (int i = 0; i < 45; ++i) {
+    clock.advance(1);
+    UploadRequest r;
+    r.bytes = "IMG-bytes";
+    if (i % 3 == 0) r.tags = {"sea"};
+    uploaded.push_back(svc.upload(alice, r).id);
+  }
+  upload_one(bob);
+  std::vector<std::string> seen;
+  std::vector<std::size_t> sizes;
+  ListRequest r;
+  for (int guard = 0; guard < 10; ++guard) {
+    auto page = svc.list(alice, r);
+    EXPECT_EQ(page.total_count, 45);
+    sizes.push_back(page.images.size());
+    for (const auto& img : page.images) seen.push_back(img.id);
+    if (!page.has_more) break;
+    ASSERT_TRUE(page.next_cursor);
+    r.cursor = page.next_cursor;
+  }
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{20, 20, 5}));
+  EXPECT_EQ(seen, std::vector<std::string>(uploaded.rbegin(), uploaded.rend()));
+  ListRequest sea;
+  sea.tag = "sea";
+  sea.limit = 7;
+  sea.ascending = true;
+  auto first = svc.list(alice, sea);
+  EXPECT_EQ(first.total_count, 15);
+  ASSERT_EQ(first.images.size(), 7u);
+  EXPECT_EQ(first.images.front().id, uploaded[0]);
+  EXPECT_TRUE(first.has_more);
+}
+
+TEST_F(Fixture, ErasureWalksEveryPageOfTheUser) {
+  for (int i = 0; i < 230; ++i) {  // more than two of the erasure's pages of 100
+    clock.advance(1);
+    upload_one(alice);
+  }
+  auto kept = upload_one(bob);
+  auto done = svc.erase_user(alice, "alice", clock.now_ms() + 60'000);
+  EXPECT_EQ(done.deleted, 230);
+  EXPECT_EQ(done.remaining, 0);
+  EXPECT_EQ(meta.rows.size(), 1u);
+  EXPECT_EQ(meta.rows.begin()->first, kept.id);
+  EXPECT_EQ(objects.objects.size(), 2u);  // bob's main image and thumbnail
+}
+
 TEST_F(Fixture, ListValidatesLimitAndBindsCursors) {
   ListRequest r;
   r.limit = 0;
