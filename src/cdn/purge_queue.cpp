@@ -72,8 +72,10 @@ void PurgeQueue::run() {
                    {{"target", target->name()}, {"key", keys.front()}, {"error", error}});
       }
     }
-    (all_ok ? ok_ : failed_).fetch_add(1);
+    // last_ok_ first: whoever sees the count move (tests, /health after a purge) sees the
+    // outcome that moved it.
     last_ok_ = all_ok;
+    (all_ok ? ok_ : failed_).fetch_add(1);
     lock.lock();
   }
 }
