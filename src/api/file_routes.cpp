@@ -5,6 +5,7 @@
 
 #include "api/file_request.h"
 #include "api/http_app.h"
+#include "domain/model/object_keys.h"
 
 namespace isvc::api {
 
@@ -15,12 +16,17 @@ http::Response HttpApp::serve_file(const http::Request& req) {
   auto key = decode_file_key(req.params.at(0));
   if (!key) throw Error(ErrorCode::NotFound, "no such file");
 
+  // A responsive variant is delivered like any object; only its first request makes it.
+  auto variant = d_.variants ? domain::parse_variant_key(*key) : std::nullopt;
   std::optional<api::CachedObject> obj = d_.file_cache.get(*key);
   if (obj) {
     d_.metrics.file_cache_hits.fetch_add(1);
+    if (variant) d_.metrics.variant_requests.inc({variant->extension, "hit"});
   } else {
     d_.metrics.file_cache_misses.fetch_add(1);
     auto data = d_.objects.get(*key);
+    if (data && variant) d_.metrics.variant_requests.inc({variant->extension, "hit"});
+    if (!data && variant) data = d_.variants->fetch(*key);
     if (!data) throw Error(ErrorCode::NotFound, "no such file");
     api::CachedObject fresh{data->info,
                             std::make_shared<const std::string>(std::move(data->bytes))};
@@ -69,6 +75,8 @@ http::Response HttpApp::serve_file(const http::Request& req) {
   if (req.method == "HEAD") {
     res.head_content_length = res.shared_length;
     res.shared_body.reset();
+  } else if (variant) {
+    d_.metrics.variant_bytes.inc({variant->extension}, res.shared_length);
   }
   return res;
 }

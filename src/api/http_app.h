@@ -24,6 +24,7 @@
 #include "domain/ports/object_store.h"
 #include "domain/ports/upload_url_signer.h"
 #include "domain/rate_limit.h"
+#include "domain/variants.h"
 #include "http/server.h"
 #include "obs/logger.h"
 #include "obs/metrics.h"
@@ -74,6 +75,7 @@ struct ApiDeps {
   const base::BoundedPool* pool = nullptr;       // the processing pool, for its queue depth
   base::AdmissionControl* admission = nullptr;   // upload slots and body memory; null = none
   std::vector<const obs::MetricsSource*> metric_sources = {};  // adapters' own /metrics families
+  domain::Variants* variants = nullptr;  // responsive variants; null when they are off
 };
 
 class HttpApp final : public http::RequestHandler {
@@ -92,6 +94,9 @@ class HttpApp final : public http::RequestHandler {
   void set_cdn_base_url(std::string url) { s_.cdn_base_url = std::move(url); }
 
  private:
+  const domain::VariantSettings* variant_settings() const {
+    return d_.variants ? &d_.variants->settings() : nullptr;
+  }
   struct Context;  // per request, in http::Request::context
   void build_routes();
   static Context& context(http::Request& req);

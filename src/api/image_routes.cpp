@@ -144,7 +144,8 @@ http::Response HttpApp::idempotent(
   auto key = req.header("Idempotency-Key");
   auto out = d_.idempotent.run(caller.user_id, key, fingerprint, work);
   if (out.replayed) d_.metrics.idempotent_replays.fetch_add(1);
-  auto res = json_response(out.created ? 201 : 200, render_image(out.image, s_.cdn_base_url));
+  auto res = json_response(out.created ? 201 : 200,
+                           render_image(out.image, s_.cdn_base_url, variant_settings()));
   res.set("Location", "/images/" + out.image.id);
   if (key && !out.created) res.set("Idempotent-Replayed", "true");
   res.log_fields.emplace_back("userId", caller.user_id);
@@ -157,7 +158,7 @@ http::Response HttpApp::get_image(http::Request& req) {
   const std::string& id = req.params.at(0);
   auto rec = d_.images.get(caller, id);
   audit_admin(req, caller, rec.user_id, "get", id);
-  auto res = json_response(200, render_image(rec, s_.cdn_base_url));
+  auto res = json_response(200, render_image(rec, s_.cdn_base_url, variant_settings()));
   res.log_fields.emplace_back("userId", caller.user_id);
   res.log_fields.emplace_back("imageId", id);
   return res;
@@ -183,7 +184,7 @@ http::Response HttpApp::list_images(http::Request& req) {
       throw Error::validation("sortOrder", "sortOrder must be asc or desc");
   }
   auto page = d_.images.list(caller, lr);
-  auto res = json_response(200, render_list(page, s_.cdn_base_url));
+  auto res = json_response(200, render_list(page, s_.cdn_base_url, variant_settings()));
   res.log_fields.emplace_back("userId", caller.user_id);
   return res;
 }
@@ -233,7 +234,7 @@ http::Response HttpApp::patch_image(http::Request& req) {
   if (!has_version) throw Error::validation("version", "version is required");
   auto rec = d_.images.update(caller, id, up);
   audit_admin(req, caller, rec.user_id, "update", id);
-  auto res = json_response(200, render_image(rec, s_.cdn_base_url));
+  auto res = json_response(200, render_image(rec, s_.cdn_base_url, variant_settings()));
   res.log_fields.emplace_back("userId", caller.user_id);
   res.log_fields.emplace_back("imageId", id);
   res.log_fields.emplace_back("operation", "update");

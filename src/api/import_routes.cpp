@@ -103,7 +103,7 @@ http::Response HttpApp::import_record(http::Request& req) {
   const auto& caller = HttpApp::caller(req);  // admitted by check_may_import
   auto [rec, outcome] = d_.images.import_legacy(caller, parse_legacy(req.body));
   auto res = json_response(outcome == domain::ImportOutcome::Created ? 201 : 200,
-                           render_image(rec, s_.cdn_base_url));
+                           render_image(rec, s_.cdn_base_url, variant_settings()));
   res.set("Location", "/images/" + rec.id);
   res.set("X-Import-Result", domain::outcome_name(outcome));
   res.log_fields.emplace_back("userId", rec.user_id);

@@ -29,7 +29,34 @@ std::string url_for(const std::string& base, const std::string& key) {
   return base + "/" + encode_key_for_url(key);
 }
 
-void image_fields(JsonWriter& w, const domain::ImageRecord& r, const std::string& cdn) {
+void variant_fields(JsonWriter& w, const domain::ImageRecord& r, const std::string& cdn,
+                    const domain::VariantSettings& s) {
+  auto all = domain::variants_of(r, s);
+  w.key("variants").begin_array();
+  for (const auto& v : all) {
+    w.begin_object();
+    w.field("width", int64_t(v.width));
+    w.field("height", int64_t(v.height));
+    w.field("format", std::string_view(domain::extension(v.format)));
+    w.field("url", std::string_view(url_for(cdn, v.key)));
+    w.end_object();
+  }
+  w.end_array();
+  w.key("srcset").begin_object();
+  for (auto f : s.formats) {
+    std::string set;
+    for (const auto& v : all) {
+      if (v.format != f) continue;
+      if (!set.empty()) set += ", ";
+      set += url_for(cdn, v.key) + " " + std::to_string(v.width) + "w";
+    }
+    if (!set.empty()) w.field(domain::extension(f), std::string_view(set));
+  }
+  w.end_object();
+}
+
+void image_fields(JsonWriter& w, const domain::ImageRecord& r, const std::string& cdn,
+                  const domain::VariantSettings* variants) {
   using base::format_iso8601_ms;
   w.field("id", std::string_view(r.id));
   w.field("userId", std::string_view(r.user_id));
@@ -58,19 +85,22 @@ void image_fields(JsonWriter& w, const domain::ImageRecord& r, const std::string
   w.field("updatedAt", std::string_view(base::format_iso8601_ms(r.updated_at_ms)));
   w.field("uploadedAt", std::string_view(base::format_iso8601_ms(r.uploaded_at_ms)));
   w.field("version", r.version);
+  if (variants) variant_fields(w, r, cdn, *variants);
 }
 
 }  // namespace
 
-std::string render_image(const domain::ImageRecord& rec, const std::string& cdn) {
+std::string render_image(const domain::ImageRecord& rec, const std::string& cdn,
+                         const domain::VariantSettings* variants) {
   JsonWriter w;
   w.begin_object();
-  image_fields(w, rec, cdn);
+  image_fields(w, rec, cdn, variants);
   w.end_object();
   return w.take();
 }
 
-std::string render_list(const domain::ListResult& page, const std::string& cdn) {
+std::string render_list(const domain::ListResult& page, const std::string& cdn,
+                        const domain::VariantSettings* variants) {
   JsonWriter w;
   w.begin_object().key("images").begin_array();
   for (const auto& r : page.images) {
@@ -89,6 +119,7 @@ std::string render_list(const domain::ListResult& page, const std::string& cdn) 
     tags(w, r.tags);
     w.field("uploadedAt", std::string_view(base::format_iso8601_ms(r.uploaded_at_ms)));
     w.field("version", r.version);
+    if (variants) variant_fields(w, r, cdn, *variants);
     w.end_object();
   }
   w.end_array();

@@ -8,12 +8,17 @@
 #include "domain/image_service.h"
 #include "domain/model/error.h"
 #include "domain/model/image_record.h"
+#include "domain/variants.h"
 #include "http/message.h"
 
 namespace isvc::api {
 
-std::string render_image(const domain::ImageRecord& rec, const std::string& cdn_base_url);
-std::string render_list(const domain::ListResult& page, const std::string& cdn_base_url);
+// With `variants` (null when they are off), the image object carries its responsive variants
+// ({width, height, format, url}, by format then width) and a ready `srcset` string per format.
+std::string render_image(const domain::ImageRecord& rec, const std::string& cdn_base_url,
+                         const domain::VariantSettings* variants = nullptr);
+std::string render_list(const domain::ListResult& page, const std::string& cdn_base_url,
+                        const domain::VariantSettings* variants = nullptr);
 std::string render_error(const domain::Error& err, const std::string& request_id);
 
 // A request body that must be a JSON object, nested at most `max_depth` deep; anything else is

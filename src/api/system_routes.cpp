@@ -96,6 +96,9 @@ http::Response HttpApp::metrics_prometheus() {
             {{"metadata", "hit"}, double(m.metadata_cache_hits.load())},
             {{"metadata", "miss"}, double(m.metadata_cache_misses.load())}});
   w.counter(m.refused_requests);
+  w.counter(m.variant_generations);
+  w.counter(m.variant_requests);
+  w.counter(m.variant_bytes);
   for (const auto* source : d_.metric_sources) source->write_metrics(w);
   if (d_.admission) {
     w.gauge("isvc_upload_slots_in_use", "Upload slots held (receiving, queued or processing).",

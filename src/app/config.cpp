@@ -233,6 +233,30 @@ Config load_config(const EnvLookup& env) {
     }
     if (c.supported_formats.empty()) throw ConfigError("SUPPORTED_FORMATS: must not be empty");
   }
+  if (auto v = get("VARIANT_WIDTHS")) {
+    c.variant_widths.clear();
+    for (const auto& w : split_list(*v)) {
+      int width = int(parse_int("VARIANT_WIDTHS", w, 16, 2048));
+      if (std::find(c.variant_widths.begin(), c.variant_widths.end(), width) ==
+          c.variant_widths.end())
+        c.variant_widths.push_back(width);
+    }
+    std::sort(c.variant_widths.begin(), c.variant_widths.end());
+    if (c.variant_widths.empty() || c.variant_widths.size() > 12)
+      throw ConfigError("VARIANT_WIDTHS: give 1 to 12 widths between 16 and 2048");
+  }
+  if (auto v = get("VARIANT_FORMATS")) {
+    c.variant_formats.clear();
+    for (auto f : split_list(*v)) {
+      std::transform(f.begin(), f.end(), f.begin(), ::tolower);
+      if (f == "none" && split_list(*v).size() == 1) break;  // variants off
+      if (f != "avif" && f != "webp")
+        throw ConfigError("VARIANT_FORMATS: '" + f + "' is not one of avif, webp (or none)");
+      if (std::find(c.variant_formats.begin(), c.variant_formats.end(), f) ==
+          c.variant_formats.end())
+        c.variant_formats.push_back(f);
+    }
+  }
   if (auto v = get("MAX_PAGE_SIZE")) c.max_page_size = int(parse_int("MAX_PAGE_SIZE", *v, 1, 1000));
   if (auto v = get("FSCK_INTERVAL_S"))
     c.fsck_interval_s = int(parse_int("FSCK_INTERVAL_S", *v, 0, 7 * 86400));

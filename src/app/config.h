@@ -74,6 +74,10 @@ struct Config {
   int64_t jpeg_max_scans = 100;                // JPEG_MAX_SCANS
   int64_t webp_max_frames = 1000;              // WEBP_MAX_FRAMES
   std::vector<std::string> supported_formats = {"jpeg", "png", "webp"};
+  // Responsive variants: widths (ascending, 16..2048, at most 12) and formats ("avif", "webp");
+  // VARIANT_FORMATS=none turns variants off.
+  std::vector<int> variant_widths = {320, 640, 1024, 1280, 1600, 2048};
+  std::vector<std::string> variant_formats = {"avif", "webp"};
   int max_page_size = 100;
   std::vector<std::string> cors_allowed_origins;
   bool cors_explicit = false;

@@ -35,6 +35,7 @@
 #include "domain/image_service.h"
 #include "domain/ports/clock.h"
 #include "domain/ulid.h"
+#include "domain/variants.h"
 #include "http/server.h"
 #include "imaging/processing_limits.h"
 #include "imaging/sniff.h"
@@ -260,11 +261,25 @@ int serve_command() {
     health.push_back({(redis_health = std::make_unique<RedisHealth>(*redis)).get(), false});
   std::unique_ptr<CdnHealth> cdn_health;
   if (purger) health.push_back({(cdn_health = std::make_unique<CdnHealth>(*purger)).get(), false});
+  // Responsive variants (VARIANT_WIDTHS, VARIANT_FORMATS): made on first request from the main
+  // image, on the processing pool, through the same image records and objects as everything else.
+  domain::VariantSettings variant_settings;
+  variant_settings.widths = cfg.variant_widths;
+  variant_settings.formats.clear();
+  for (const auto& f : cfg.variant_formats)
+    variant_settings.formats.push_back(*domain::variant_format(f));
+  variant_settings.main_max = limits.main_max;
+  std::unique_ptr<domain::Variants> variants;
+  if (!variant_settings.formats.empty())
+    variants = std::make_unique<domain::Variants>(image_records, objects, processor, cpu, metrics,
+                                                  variant_settings);
+
   api::HttpApp app(api::ApiDeps{images, uploads, idempotent, metadata, objects, file_cache,
                                 verifier, metrics, log, clock, std::move(health),
                                 s3_urls ? nullptr : &service_urls, limiter.get(), &cpu, &admission,
                                 redis ? std::vector<const obs::MetricsSource*>{redis.get()}
-                                      : std::vector<const obs::MetricsSource*>{}},
+                                      : std::vector<const obs::MetricsSource*>{},
+                                variants.get()},
                    api_settings);
 
   http::ServerOptions opts;

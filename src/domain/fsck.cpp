@@ -5,8 +5,10 @@
 #include <unordered_set>
 
 #include "domain/model/error.h"
+#include "domain/model/object_keys.h"
 #include "domain/model/upload_record.h"
 #include "domain/ulid.h"
+#include "domain/variants.h"
 
 namespace isvc::domain {
 
@@ -42,8 +44,16 @@ FsckReport run_fsck(const FsckPorts& ports, const Clock& clock, const FsckOption
     auto [it, added] = referenced.emplace(key, user);
     if (!added && it->second != user) shared.insert(key);
   };
+  // Variants are not named in their record: one belongs to the record of its image id (any
+  // state: finishing a delete removes them) whose owner's folder it is in.
+  std::unordered_map<std::string, std::string> owner_folder;  // image id → encoded user id
+  auto variant_owned = [&](const VariantKey& v) {
+    auto it = owner_folder.find(v.image_id);
+    return it != owner_folder.end() && it->second == v.encoded_user;
+  };
   ports.maintenance.scan([&](const ImageRecord& r) {
     ++rep.checked;
+    owner_folder.emplace(r.id, encode_user_id_for_key(r.user_id));
     refer(r.s3_key, r.user_id);
     if (r.thumbnail_key) refer(*r.thumbnail_key, r.user_id);
     if (r.state == ImageState::Deleting)
@@ -77,9 +87,15 @@ FsckReport run_fsck(const FsckPorts& ports, const Clock& clock, const FsckOption
 
   for (const auto& [key, modified] : present) {
     if (referenced.count(key)) continue;
+    auto variant = parse_variant_key(key);
+    if (variant && variant_owned(*variant)) continue;
     if (modified >= now - o.grace_ms) continue;  // probably an upload whose record is on its way
     // A record created after the scan may own it.
-    if (auto id = image_id_of(key); !id.empty()) {
+    if (variant) {
+      if (auto r = images.get(variant->image_id);
+          r && encode_user_id_for_key(r->user_id) == variant->encoded_user)
+        continue;
+    } else if (auto id = image_id_of(key); !id.empty()) {
       if (auto r = images.get(id); r && refers_to(*r, key)) continue;
     }
     ++rep.orphans;
@@ -96,6 +112,7 @@ FsckReport run_fsck(const FsckPorts& ports, const Clock& clock, const FsckOption
     if (!cur || cur->state != ImageState::Deleting) continue;
     ++rep.pending_deletes;
     if (o.repair) {
+      remove_variants(objects, *cur);
       objects.remove(cur->s3_key);
       if (cur->thumbnail_key) objects.remove(*cur->thumbnail_key);
       images.remove(cur->id);

@@ -7,6 +7,7 @@
 #include <future>
 
 #include "domain/model/object_keys.h"
+#include "domain/variants.h"
 #include "obs/log_context.h"
 
 namespace isvc::domain {
@@ -270,9 +271,13 @@ std::pair<ImageRecord, ImportOutcome> ImageService::import_legacy(const Caller& 
                        map_legacy(legacy, d_.objects.bucket(), s_.fields, s_.import_keys));
 }
 
-void ImageService::delete_objects(const ImageRecord& rec) {
+std::vector<std::string> ImageService::delete_objects(const ImageRecord& rec) {
+  auto keys = remove_variants(d_.objects, rec);
   d_.objects.remove(rec.s3_key);
   if (rec.thumbnail_key) d_.objects.remove(*rec.thumbnail_key);
+  keys.push_back(rec.s3_key);
+  if (rec.thumbnail_key) keys.push_back(*rec.thumbnail_key);
+  return keys;
 }
 
 ImageRecord ImageService::remove(const Caller& caller, const std::string& id) {
@@ -285,8 +290,9 @@ ImageRecord ImageService::remove(const Caller& caller, const std::string& id) {
   // Hide first, so no client ever sees metadata whose bytes are going away; a failure below
   // leaves the record in Deleting, and the next DELETE finishes the job.
   if (rec->state == ImageState::Active) d_.images.mark_deleting(id);
+  std::vector<std::string> removed;
   try {
-    delete_objects(*rec);
+    removed = delete_objects(*rec);
   } catch (const Error& e) {
     if (e.code() == ErrorCode::Unavailable) throw;
     throw Error(ErrorCode::S3DeleteFailed, "deleting the stored files failed; retry the delete");
@@ -294,11 +300,7 @@ ImageRecord ImageService::remove(const Caller& caller, const std::string& id) {
     throw Error(ErrorCode::S3DeleteFailed, "deleting the stored files failed; retry the delete");
   }
   d_.images.remove(id);
-  if (d_.purger) {
-    std::vector<std::string> keys{rec->s3_key};
-    if (rec->thumbnail_key) keys.push_back(*rec->thumbnail_key);
-    d_.purger->purge(std::move(keys));
-  }
+  if (d_.purger) d_.purger->purge(std::move(removed));
   return *rec;
 }
 

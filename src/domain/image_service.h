@@ -134,7 +134,8 @@ class ImageService {
   // Decode and encode on the bounded pool; a full pool is 503 with Retry-After 2.
   domain::ProcessedImage process(const UploadRequest& req);
   void check_owner(const Caller& caller, const ImageRecord& rec, bool write) const;
-  void delete_objects(const ImageRecord& rec);
+  // Removes the image's objects (variants, main image, thumbnail); returns their keys.
+  std::vector<std::string> delete_objects(const ImageRecord& rec);
 
   ServiceDeps d_;
   ServiceSettings s_;

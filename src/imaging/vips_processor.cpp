@@ -212,4 +212,40 @@ domain::ProcessedImage VipsProcessor::process(std::string_view bytes,
   return out;
 }
 
+std::string VipsProcessor::render_variant(std::string_view source, int width, int height,
+                                          domain::VariantFormat format) {
+  if (width < 1 || height < 1 || width > limits_.max_dimension || height > limits_.max_dimension)
+    throw Error(ErrorCode::Internal, "variant size out of range");
+  VipsDeadline deadline(limits_.processing_timeout_ms);
+  Blob blob(source);
+  try {
+    // thumbnail_buffer shrinks on load where the format allows, applies the orientation and
+    // turns an embedded profile into sRGB; the main image (already upright sRGB) passes through.
+    VImage v = VImage::thumbnail_buffer(blob.blob, width,
+                                        VImage::option()
+                                            ->set("height", height)
+                                            ->set("size", VIPS_SIZE_FORCE)
+                                            ->set("fail_on", VIPS_FAIL_ON_TRUNCATED));
+    if (v.interpretation() != VIPS_INTERPRETATION_sRGB &&
+        v.interpretation() != VIPS_INTERPRETATION_B_W)
+      v = v.colourspace(VIPS_INTERPRETATION_sRGB);
+    if (v.format() != VIPS_FORMAT_UCHAR) v = v.cast(VIPS_FORMAT_UCHAR);
+    strip_metadata(v);
+    if (format == domain::VariantFormat::Webp)
+      return encode_webp(v, limits_.main_quality, limits_.webp_effort, deadline);
+    deadline.watch(v);
+    VipsBlob* out = v.heifsave_buffer(VImage::option()
+                                          ->set("compression", VIPS_FOREIGN_HEIF_COMPRESSION_AV1)
+                                          ->set("Q", limits_.avif_quality)
+                                          ->set("effort", limits_.avif_effort)
+                                          ->set("strip", true));
+    return take_blob(out);
+  } catch (const vips::VError&) {
+    vips_error_clear();
+    deadline.check();
+    throw Error(ErrorCode::InvalidImage, "the stored image cannot be decoded",
+                {{"reason", "decode_failed"}});
+  }
+}
+
 }  // namespace isvc::imaging

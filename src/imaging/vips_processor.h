@@ -20,6 +20,10 @@ class VipsProcessor final : public domain::ImageProcessor {
   domain::ProcessedImage process(std::string_view bytes,
                                  const domain::ProcessContext& ctx = {}) override;
   domain::ProbeResult probe(std::string_view bytes) override;
+  // Shrink-on-load from the stored main image (or a legacy original), sRGB 8-bit, exactly the
+  // requested size; WebP at the main image's quality, AVIF (AV1) at limits.avif_quality/effort.
+  std::string render_variant(std::string_view source, int width, int height,
+                             domain::VariantFormat format) override;
 
  private:
   ProcessingLimits limits_;

@@ -81,6 +81,19 @@ struct ServiceMetrics {
       "memory (admission), too_large, slow_body (idle or below the minimum rate), framing "
       "(malformed or ambiguous HTTP), connections (no seat left).",
       {"reason"}};
+  CounterFamily variant_generations{
+      "isvc_variant_generations_total",
+      "Responsive variants encoded (each on its first request), by format.",
+      {"format"}};
+  CounterFamily variant_requests{
+      "isvc_variant_requests_total",
+      "Variant deliveries by format and how the bytes were found: hit (stored already, or in the "
+      "hot cache), generated (encoded for this request), shared (waited for another request's "
+      "encode), stored (made meanwhile by another instance).",
+      {"format", "result"}};
+  CounterFamily variant_bytes{"isvc_variant_bytes_total",
+                              "Bytes of variants sent in 200 and 206 responses, by format.",
+                              {"format"}};
   int64_t started_at_s = 0;  // process start, Unix seconds
 
   double file_cache_hit_rate() const;

@@ -39,6 +39,7 @@ std::string content_type_for(const std::string& key) {
     return key.size() >= n && key.compare(key.size() - n, n, s) == 0;
   };
   if (ends(".webp")) return "image/webp";
+  if (ends(".avif")) return "image/avif";
   if (ends(".jpg") || ends(".jpeg")) return "image/jpeg";
   if (ends(".png")) return "image/png";
   return "application/octet-stream";

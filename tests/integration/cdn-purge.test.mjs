@@ -1,12 +1,13 @@
 // CDN purge on delete (SPEC §5) against a real Varnish in front of the service: a deleted
-// image's files stop coming out of the CDN's cache because the service sent PURGE for both.
+// image's files (main image, thumbnail, the variants that were made) stop coming out of the CDN's
+// cache because the service sent PURGE for each.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Service } from './lib/server.mjs';
 import { freePort, startVarnish } from './lib/engines.mjs';
 import { makePng } from './lib/png.mjs';
 
-test('a delete purges the main image and the thumbnail from Varnish', async () => {
+test('a delete purges the main image, the thumbnail and the variants from Varnish', async () => {
   const vport = await freePort();
   const svc = await new Service({
     CDN_PURGE_URL: `http://127.0.0.1:${vport}/files`, CDN_BASE_URL: `http://127.0.0.1:${vport}/files`,
@@ -16,10 +17,14 @@ test('a delete purges the main image and the thumbnail from Varnish', async () =
   assert.ok(varnish, 'varnishd is required (scripts/install-deps.sh installs it)');
   try {
     const token = svc.token('cdn-user');
-    const up = await svc.upload(token, makePng(300, 200, { seed: 8 }));
+    const up = await svc.upload(token, makePng(700, 500, { seed: 8 }));
     assert.equal(up.status, 201);
     assert.ok(up.json.imageUrl.startsWith(varnish.base + '/files/'), up.json.imageUrl);
-    for (const url of [up.json.imageUrl, up.json.thumbnailUrl]) {
+    // A variant too (made at the origin on the CDN's first miss).
+    const variant = up.json.variants.find((v) => v.format === 'avif').url;
+    assert.ok(variant.startsWith(varnish.base + '/files/'), variant);
+    const cached = [up.json.imageUrl, up.json.thumbnailUrl, variant];
+    for (const url of cached) {
       assert.equal((await fetch(url)).headers.get('x-cache'), 'MISS');
       const hit = await fetch(url);
       assert.equal(hit.status, 200);
@@ -30,7 +35,7 @@ test('a delete purges the main image and the thumbnail from Varnish', async () =
 
     assert.equal((await svc.req('DELETE', `/images/${up.json.id}`, { token })).status, 204);
     // The purge is asynchronous: poll the CDN (bounded) until it stops serving the cached copies.
-    for (const url of [up.json.imageUrl, up.json.thumbnailUrl]) {
+    for (const url of cached) {
       let status = 200;
       for (let i = 0; i < 200 && status === 200; i++) {
         status = (await fetch(url)).status;

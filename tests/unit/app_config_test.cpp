@@ -186,6 +186,23 @@ TEST(Config, SupportedFormatsAreASubsetOfTheThree) {
     EXPECT_EQ(error_of({{"SUPPORTED_FORMATS", bad}}).rfind("SUPPORTED_FORMATS:", 0), 0u) << bad;
 }
 
+TEST(Config, VariantWidthsAndFormats) {
+  using W = std::vector<int>;
+  using F = std::vector<std::string>;
+  auto c = load_config(env({}));
+  EXPECT_EQ(c.variant_widths, (W{320, 640, 1024, 1280, 1600, 2048}));
+  EXPECT_EQ(c.variant_formats, (F{"avif", "webp"}));
+  c = load_config(env({{"VARIANT_WIDTHS", "800, 400,800"}, {"VARIANT_FORMATS", "WEBP"}}));
+  EXPECT_EQ(c.variant_widths, (W{400, 800}));  // sorted, repeats once
+  EXPECT_EQ(c.variant_formats, F{"webp"});
+  EXPECT_TRUE(load_config(env({{"VARIANT_FORMATS", "none"}})).variant_formats.empty());
+  for (const char* bad :
+       {"15", "2049", "abc", "-1", "16,17,18,19,20,21,22,23,24,25,26,27,28", " , "})
+    EXPECT_EQ(error_of({{"VARIANT_WIDTHS", bad}}).rfind("VARIANT_WIDTHS:", 0), 0u) << bad;
+  for (const char* bad : {"jpeg", "avif,gif", "none,webp"})
+    EXPECT_EQ(error_of({{"VARIANT_FORMATS", bad}}).rfind("VARIANT_FORMATS:", 0), 0u) << bad;
+}
+
 TEST(Config, ImageBombLimitsDefaultAndAreTunable) {
   auto c = load_config(env({}));
   EXPECT_EQ(c.processing_timeout_ms, 10000);

@@ -4,12 +4,15 @@
 #include "domain/direct_upload.h"
 #include "domain/image_service.h"
 #include "domain/model/object_keys.h"
+#include "domain/variants.h"
 #include "memory_metadata.h"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
 #include <mutex>
+#include <thread>
 
 namespace isvc::domain {
 namespace {
@@ -82,6 +85,13 @@ class FakeProcessor : public domain::ImageProcessor {
     out.main_webp = "MAIN";
     out.thumb_webp = "THUMB!";
     return out;
+  }
+  std::atomic<int> variants_rendered{0};
+  std::string render_variant(std::string_view source, int width, int height,
+                             domain::VariantFormat format) override {
+    ++variants_rendered;
+    return std::string(source) + ":" + std::to_string(width) + "x" + std::to_string(height) + ":" +
+           (format == domain::VariantFormat::Avif ? "avif" : "webp");
   }
 };
 
@@ -375,6 +385,94 @@ TEST_F(Fixture, ErasureWalksEveryPageOfTheUser) {
   EXPECT_EQ(meta.rows.size(), 1u);
   EXPECT_EQ(meta.rows.begin()->first, kept.id);
   EXPECT_EQ(objects.objects.size(), 2u);  // bob's main image and thumbnail
+}
+
+TEST(VariantKeys, OneSpellingPerVariant) {
+  auto k = parse_variant_key("images/a%2Fb/variants/01JD0000000000000000000000/640.avif");
+  ASSERT_TRUE(k);
+  EXPECT_EQ(k->encoded_user, "a%2Fb");
+  EXPECT_EQ(k->image_id, "01JD0000000000000000000000");
+  EXPECT_EQ(k->width, 640);
+  EXPECT_EQ(k->extension, "avif");
+  EXPECT_EQ(variant_object_key("a/b", "01JD0000000000000000000000", 640, "avif"),
+            "images/a%2Fb/variants/01JD0000000000000000000000/640.avif");
+  for (const char* bad :
+       {"images/u/variants/id/0640.webp", "images/u/variants/id/640", "images/u/variants/id/.webp",
+        "images/u/variants/id/640.webp/x", "images/u/thumbnails/id/640.webp", "images/u/id.webp",
+        "temp/u/variants/id/640.webp", "images//variants/id/640.webp",
+        "images/u/variants/id/6a.webp", "images/u/variants/id/123456.webp"})
+    EXPECT_FALSE(parse_variant_key(bad)) << bad;
+}
+
+TEST(VariantList, ConfiguredWidthsUpToTheMainImageWithTheOriginalsAspect) {
+  ImageRecord r;
+  r.id = "01JD0000000000000000000000";
+  r.user_id = "u";
+  r.width = 3000;
+  r.height = 2000;
+  VariantSettings s;
+  auto all = variants_of(r, s);
+  ASSERT_EQ(all.size(), 12u);
+  EXPECT_EQ(all[0].format, VariantFormat::Avif);
+  EXPECT_EQ(all[0].width, 320);
+  EXPECT_EQ(all[0].height, 213);
+  EXPECT_EQ(all[10].width, 1600);
+  EXPECT_EQ(all[10].height, 1067);  // 2000 * 1600 / 3000, not from the main image's 1365
+  EXPECT_EQ(all[11].key, "images/u/variants/01JD0000000000000000000000/2048.webp");
+  r.width = 900;  // portrait: main image 900 x 1350, so widths up to 640
+  r.height = 1350;
+  EXPECT_EQ(variants_of(r, s).size(), 4u);
+  r.width = r.height = 0;  // a legacy row without dimensions
+  EXPECT_TRUE(variants_of(r, s).empty());
+  r.width = 5000;
+  r.height = 100;
+  EXPECT_EQ(main_size(r, 2048), (std::pair<int, int>{2048, 41}));
+}
+
+struct VariantFixture : Fixture {
+  VariantSettings settings;
+  Variants variants{meta, objects, processor, cpu, metrics, settings};
+};
+
+TEST_F(VariantFixture, MadeOnceOnFirstRequestThenReadFromTheStore) {
+  UploadRequest r;
+  r.bytes = "IMG-bytes";
+  auto rec = svc.upload(alice, r);  // the fake probes 640 x 480
+  auto key = variant_object_key("alice", rec.id, 320, "avif");
+  auto got = variants.fetch(key);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->bytes, "MAIN:320x240:avif");
+  EXPECT_EQ(objects.objects.at(key), "MAIN:320x240:avif");
+  EXPECT_TRUE(variants.fetch(key));
+  EXPECT_EQ(processor.variants_rendered, 1);
+  // Nothing else exists: another width, a width above the main image, another format spelling,
+  // another user's folder, a deleted image.
+  for (const auto& k : {variant_object_key("alice", rec.id, 500, "avif"),
+                        variant_object_key("alice", rec.id, 1024, "webp"),
+                        variant_object_key("alice", rec.id, 320, "png"),
+                        variant_object_key("bob", rec.id, 320, "avif")})
+    EXPECT_FALSE(variants.fetch(k)) << k;
+  EXPECT_EQ(processor.variants_rendered, 1);
+  svc.remove(alice, rec.id);
+  EXPECT_FALSE(objects.objects.count(key));  // the delete removed what was made
+  EXPECT_FALSE(variants.fetch(key));
+}
+
+TEST_F(VariantFixture, ConcurrentFirstRequestsShareOneEncode) {
+  UploadRequest r;
+  r.bytes = "IMG-bytes";
+  auto rec = svc.upload(alice, r);
+  auto key = variant_object_key("alice", rec.id, 640, "webp");
+  std::vector<std::thread> threads;
+  std::vector<std::optional<ObjectData>> results(8);
+  for (int i = 0; i < 8; ++i) threads.emplace_back([&, i] { results[i] = variants.fetch(key); });
+  for (auto& t : threads) t.join();
+  for (const auto& got : results) {
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->bytes, "MAIN:640x480:webp");
+  }
+  EXPECT_EQ(processor.variants_rendered, 1);
+  EXPECT_EQ(metrics.variant_generations.snapshot().at({"webp"}), 1u);
 }
 
 TEST_F(Fixture, ListValidatesLimitAndBindsCursors) {

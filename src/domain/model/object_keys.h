@@ -3,6 +3,7 @@
 // object store accepts.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,18 @@ std::string encode_user_id_for_key(std::string_view user_id);
 std::string user_key_prefix(std::string_view user_id);
 std::string main_object_key(std::string_view user_id, std::string_view image_id);
 std::string thumbnail_object_key(std::string_view user_id, std::string_view image_id);
+// "images/{user}/variants/{imageId}/": an image's responsive variants (issue 13), one object per
+// configured width and format, "{width}.webp" / "{width}.avif".
+std::string variant_prefix(std::string_view user_id, std::string_view image_id);
+std::string variant_object_key(std::string_view user_id, std::string_view image_id, int width,
+                               std::string_view extension);
+// The parts of a variant key, as they appear in it (the user id encoded); nullopt for any other
+// key. Only the shape is checked: whether such a variant exists is the use case's business.
+struct VariantKey {
+  std::string encoded_user, image_id, extension;
+  int width = 0;
+};
+std::optional<VariantKey> parse_variant_key(std::string_view key);
 // "temp/{uploadId}": where a direct upload's bytes wait for its complete call.
 std::string temp_object_key(std::string_view upload_id);
 // Keys delivered by GET /files/{key}: the processed images, "images/…".

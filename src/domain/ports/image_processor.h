@@ -1,4 +1,5 @@
-// Port: turn untrusted upload bytes into the two WebP outputs. Adapter: imaging/vips_processor
+// Port: turn untrusted upload bytes into the two WebP outputs, and stored images into their
+// responsive variants. Adapter: imaging/vips_processor
 // (its limits and caps are its own settings: imaging/processing_limits.h).
 #pragma once
 
@@ -24,6 +25,9 @@ struct ProcessedImage {
   int main_height = 0;
 };
 
+// The encodings a responsive variant can have (domain/variants.h).
+enum class VariantFormat { Avif, Webp };
+
 // What a processing call is for, so that the adapter's log lines can name it.
 struct ProcessContext {
   std::string request_id;  // the request being served; empty when there is none
@@ -39,6 +43,11 @@ class ImageProcessor {
 
   // Header-only check (no full decode): format and upright dimensions, within limits.
   virtual ProbeResult probe(std::string_view bytes) = 0;
+
+  // A responsive variant of an image the service stored (its main image): exactly width x height,
+  // sRGB, no metadata, in `format`. Throws INVALID_IMAGE when the source cannot be decoded.
+  virtual std::string render_variant(std::string_view source, int width, int height,
+                                     VariantFormat format) = 0;
 };
 
 }  // namespace isvc::domain
