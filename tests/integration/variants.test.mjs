@@ -5,10 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BIN, Service } from './lib/server.mjs';
+import { BIN, DISTRIBUTED, Service } from './lib/server.mjs';
 import { makePng } from './lib/png.mjs';
 import { metric } from './lib/raw.mjs';
 
@@ -170,5 +171,36 @@ test('a delete and an erasure remove the variants that were made', async () => {
     const env = { ...process.env, DATA_DIR: svc.dataDir, JWT_SECRET: svc.secret, ...svc.backend };
     const fsck = JSON.parse(execFileSync(BIN, ['fsck', '--json', '--grace', '0s'], { env }).toString());
     assert.equal(fsck.orphans, 0, JSON.stringify(fsck.orphanKeys));
+  });
+});
+
+test('an imported legacy record whose original exists offers variants made from that original', { skip: DISTRIBUTED && 'writes the legacy object into the embedded object folder' }, async () => {
+  await withService({}, async (svc) => {
+    const service = svc.token('legacy-api', 'service');
+    const user = 'legacy-user';
+    const key = `gallery/${user}/castle.png`;
+    const png = makePng(1100, 700, { seed: 39 });
+    mkdirSync(path.join(svc.dataDir, 'objects', 'gallery', user), { recursive: true });
+    writeFileSync(path.join(svc.dataDir, 'objects', key), png);
+    const id = randomUUID();
+    const body = {
+      id, userId: user, s3Key: key, originalFilename: 'castle.png', mimeType: 'image/png',
+      fileSize: png.length, width: 1100, height: 700, tags: [], createdAt: '2023-04-01T10:00:00.000Z',
+    };
+    const r = await svc.req('POST', '/images', { token: service, body });
+    assert.equal(r.status, 201, JSON.stringify(r.json));
+    assert.deepEqual(r.json.variants.filter((v) => v.format === 'webp').map((v) => [v.width, v.height]),
+      [[320, 204], [640, 407], [1024, 652]]);
+    const v = r.json.variants.find((x) => x.format === 'avif' && x.width === 640);
+    const res = await fetch(v.url);
+    assert.equal(res.status, 200);
+    const info = inspect(Buffer.from(await res.arrayBuffer()), 'legacy.avif');
+    assert.deepEqual([info.width, info.height, info.loader], [640, 407, 'heifload']);
+    // Without dimensions, nothing is offered and nothing can be made.
+    const bare = await svc.req('POST', '/images', { token: service, body: { ...body, id: randomUUID(), width: undefined, height: undefined } });
+    assert.equal(bare.status, 201, JSON.stringify(bare.json));
+    assert.deepEqual(bare.json.variants, []);
+    assert.deepEqual(bare.json.srcset, {});
+    assert.equal((await fetch(`${svc.base}/files/images/${user}/variants/${bare.json.id}/320.webp`)).status, 404);
   });
 });
