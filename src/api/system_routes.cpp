@@ -64,6 +64,13 @@ http::Response HttpApp::metrics_summary(const http::Request& req) {
   w.field("requestsTotal", static_cast<int64_t>(d_.metrics.requests_total.load()));
   w.field("rateLimitedRequests", static_cast<int64_t>(d_.metrics.rate_limited.load()));
   w.field("idempotentReplays", static_cast<int64_t>(d_.metrics.idempotent_replays.load()));
+  auto total = [](const obs::CounterFamily& f) {
+    uint64_t n = 0;
+    for (const auto& [labels, v] : f.snapshot()) n += v;
+    return static_cast<int64_t>(n);
+  };
+  w.field("variantsGenerated", total(d_.metrics.variant_generations));
+  w.field("variantBytesServed", total(d_.metrics.variant_bytes));
   // The periodic consistency check: null until it has run once.
   auto gauge = [&](const char* name, int64_t v) {
     if (v < 0)

@@ -139,9 +139,11 @@ test('drag-and-drop upload: several files with a progress bar each, an API error
   assert.deepEqual((await cardIds()).sort(), listed.map((i) => i.id).sort());
   assert.equal(await page.textContent('#count'), '(3)');
   await page.waitForFunction(() => [...document.querySelectorAll('#grid img')].every((i) => i.complete && i.naturalWidth > 0));
-  const sizes = await page.$$eval('#grid img', (els) => els.map((i) => [i.naturalWidth, i.naturalHeight, i.alt]));
-  for (const [w, h, alt] of sizes) {
-    assert.deepEqual([w, h], [400, 400]);
+  // Each card shows the smallest variant that covers its ~260 CSS px (AVIF, which Chromium
+  // decodes), or the 400-px thumbnail for an image narrower than every variant.
+  const shown = await page.$$eval('#grid img', (els) => els.map((i) => [i.currentSrc, i.alt]));
+  for (const [src, alt] of shown) {
+    assert.match(src, /\/variants\/[0-9A-Z]{26}\/320\.avif$|\/thumbnails\//, src);
     assert.match(alt, /^Untitled image uploaded \d{4}-\d\d-\d\dT/);
   }
   await shot('02-uploaded');
@@ -278,6 +280,69 @@ test('delete asks for confirmation; keeping it deletes nothing, confirming delet
   await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Deleted'));
 });
 
+test('cards load AVIF variants through <picture>, the placeholder is painted first, nothing moves', async () => {
+  const up = await svc.upload(token, makePng(1200, 900, { seed: 77 }), { title: 'Responsive' });
+  assert.equal(up.status, 201);
+  // Variant requests are held, so the page is seen while the bytes are on their way.
+  let release;
+  const held = new Promise((r) => { release = r; });
+  const requested = [];
+  await page.route('**/variants/**', async (route) => {
+    requested.push(new URL(route.request().url()).pathname);
+    await held;
+    await route.continue().catch(() => {});  // the page may have moved on meanwhile
+  });
+  try {
+    await page.reload();
+    await page.locator('#app').waitFor();
+    const img = page.locator(`#grid > li.card[data-id="${up.json.id}"] img`);
+    await img.waitFor();
+    for (const deadline = Date.now() + 10000; !requested.length && Date.now() < deadline;)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.ok(requested.length, 'the card requested a variant');
+    const before = await img.boundingBox();
+    const pending = await img.evaluate((el) => ({
+      complete: el.complete, image: getComputedStyle(el).backgroundImage,
+      color: getComputedStyle(el).backgroundColor, width: el.getAttribute('width'), height: el.getAttribute('height'),
+    }));
+    assert.equal(pending.complete, false);
+    assert.deepEqual([pending.width, pending.height], ['1200', '900']);  // intrinsic size from the API
+    assert.ok(up.json.thumbhash || up.json.dominantColor, 'the API gives a placeholder');
+    if (up.json.thumbhash) assert.match(pending.image, /^url\("data:image\/png;base64,/);
+    if (up.json.dominantColor) {
+      const [r, g, b] = [1, 3, 5].map((i) => parseInt(up.json.dominantColor.slice(i, i + 2), 16));
+      assert.equal(pending.color, `rgb(${r}, ${g}, ${b})`);
+    }
+    await shot('09-placeholder', false);
+    release();
+    await img.evaluate((el) => (el.complete && el.naturalWidth) || new Promise((r) => el.addEventListener('load', r, { once: true })));
+    const loaded = await img.evaluate((el) => ({ src: el.currentSrc, image: getComputedStyle(el).backgroundImage }));
+    // Chromium supports AVIF: a 260-px card at DPR 1 takes the 320-px AVIF.
+    assert.match(loaded.src, new RegExp(`/variants/${up.json.id}/320\\.avif$`));
+    assert.equal(loaded.image, 'none');
+    assert.deepEqual(await img.boundingBox(), before, 'the card did not move or resize when the image arrived');
+    assert.ok(requested.every((p) => p.endsWith('.avif')), requested.join(' '));
+
+    // The detail view shows the image at the screen's size: 1280 CSS px wide here, so the widest
+    // variant of this 1200-px image (1024), not the main image.
+    await page.click(`#grid > li.card[data-id="${up.json.id}"] .open`);
+    await page.locator('#editor[open]').waitFor();
+    await page.click('#edit-view');
+    const full = page.locator('#viewer img.full');
+    await full.waitFor();
+    await full.evaluate((el) => (el.complete && el.naturalWidth) || new Promise((r) => el.addEventListener('load', r, { once: true })));
+    assert.match(await full.evaluate((el) => el.currentSrc), new RegExp(`/variants/${up.json.id}/1024\\.avif$`));
+    const box = await full.boundingBox();
+    assert.ok(box.width <= 1280 && box.height <= 900, JSON.stringify(box));
+    await shot('10-viewer', false);
+    await page.click('#viewer-close');
+    await page.keyboard.press('Escape');
+  } finally {
+    release();
+    await page.unroute('**/variants/**');
+  }
+});
+
 test('an expired session signs out with the API\'s message; the dev one-click signs back in', async () => {
   await page.evaluate(() => sessionStorage.setItem('isvc.token', 'x.y.z'));
   await page.reload();
@@ -290,7 +355,7 @@ test('an expired session signs out with the API\'s message; the dev one-click si
   await page.click('#dev-form button[type=submit]');
   await page.locator('#app').waitFor();
   assert.equal(await page.textContent('#who-name'), USER);
-  await page.waitForFunction(() => document.getElementById('count').textContent === '(32)');
+  await page.waitForFunction(() => document.getElementById('count').textContent === '(33)');
   assert.deepEqual(problems, []);
   assert.deepEqual(failures, [
     '401 GET /images', // the refused pasted token

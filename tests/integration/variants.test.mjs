@@ -93,6 +93,10 @@ test('each variant decodes at its exact size and format, carries no metadata, an
     assert.equal(await metric(svc.base, 'isvc_variant_generations_total', 'format="webp"'), 3);
     assert.ok(await metric(svc.base, 'isvc_variant_bytes_total', 'format="avif"') > 0);
     assert.ok(await metric(svc.base, 'isvc_variant_requests_total', 'format="webp",result="hit"') >= 6);
+    const summary = await svc.req('GET', '/metrics');
+    assert.equal(summary.json.variantsGenerated, 6);
+    assert.equal(summary.json.variantBytesServed,
+      await metric(svc.base, 'isvc_variant_bytes_total', 'format="avif"') + await metric(svc.base, 'isvc_variant_bytes_total', 'format="webp"'));
   });
 });
 

@@ -155,6 +155,100 @@
     return `images?${q}`;
   }
 
+  // ---- Responsive images and placeholders ----------------------------------------------------
+
+  // A ThumbHash (base64, as the API returns it) rendered to a small PNG data URL: the blurred
+  // preview painted behind an image while it loads. The hash holds a DCT of luminance (L), two
+  // colour-difference channels (P: yellow-blue, Q: red-green) and optionally alpha, at a few
+  // coefficients each; here they are summed back over a 32-pixel grid.
+  function thumbHashDataUrl(b64) {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    if (bytes.length < 5) return null;
+    const h24 = bytes[0] | (bytes[1] << 8) | (bytes[2] << 16);
+    const h16 = bytes[3] | (bytes[4] << 8);
+    const alpha = (h24 >> 23) & 1;
+    const landscape = (h16 >> 15) & 1;
+    const lCount = alpha ? 5 : 7;
+    const lx = Math.max(3, landscape ? lCount : h16 & 7);
+    const ly = Math.max(3, landscape ? h16 & 7 : lCount);
+    let nibble = 0;
+    const start = alpha ? 6 : 5;
+    const next = () => ((bytes[start + (nibble >> 1)] >> ((nibble++ & 1) * 4)) & 15) / 7.5 - 1;
+    // The AC coefficients of an nx × ny triangle (cx·ny < nx·(ny − cy)), without the DC term.
+    const channel = (nx, ny, scale) => {
+      const terms = [];
+      for (let cy = 0; cy < ny; cy++)
+        for (let cx = cy ? 0 : 1; cx * ny < nx * (ny - cy); cx++) terms.push([cx, cy, next() * scale]);
+      return terms;
+    };
+    const L = { dc: (h24 & 63) / 63, ac: channel(lx, ly, ((h24 >> 18) & 31) / 31) };
+    const P = { dc: ((h24 >> 6) & 63) / 31.5 - 1, ac: channel(3, 3, (((h16 >> 3) & 63) / 63) * 1.25) };
+    const Q = { dc: ((h24 >> 12) & 63) / 31.5 - 1, ac: channel(3, 3, (((h16 >> 9) & 63) / 63) * 1.25) };
+    const A = alpha ? { dc: (bytes[5] & 15) / 15, ac: channel(5, 5, (bytes[5] >> 4) / 15) } : null;
+    const ratio = lx / ly;
+    const w = Math.round(ratio > 1 ? 32 : 32 * ratio);
+    const h = Math.round(ratio > 1 ? 32 / ratio : 32);
+    const canvas = document.createElement('canvas');
+    canvas.width = w;
+    canvas.height = h;
+    const ctx = canvas.getContext('2d');
+    const out = ctx.createImageData(w, h);
+    const at = (c, x, y) =>
+      c.ac.reduce((v, [cx, cy, f]) => v + f * Math.cos((Math.PI / w) * (x + 0.5) * cx) *
+        Math.cos((Math.PI / h) * (y + 0.5) * cy) * 2, c.dc);
+    const clamp = (v) => Math.max(0, Math.min(255, Math.round(255 * v)));
+    for (let y = 0, i = 0; y < h; y++) {
+      for (let x = 0; x < w; x++, i += 4) {
+        const l = at(L, x, y), p = at(P, x, y), q = at(Q, x, y);
+        const b = l - (2 / 3) * p;
+        const r = (3 * l - b + q) / 2;
+        out.data.set([clamp(r), clamp(r - q), clamp(b), A ? clamp(at(A, x, y)) : 255], i);
+      }
+    }
+    ctx.putImageData(out, 0, 0);
+    return canvas.toDataURL('image/png');
+  }
+
+  // <picture> with the image's AVIF and WebP variants (the browser picks format and width from
+  // `sizes`), its intrinsic size so the box never moves, and a placeholder painted until the
+  // image has loaded: the ThumbHash, or the dominant colour.
+  function picture(img, { sizes, fallback, className = '' }) {
+    const pic = document.createElement('picture');
+    if (img.srcset && img.srcset.avif) {
+      const source = document.createElement('source');
+      source.type = 'image/avif';
+      source.srcset = img.srcset.avif;
+      source.sizes = sizes;
+      pic.append(source);
+    }
+    const el = document.createElement('img');
+    if (className) el.className = className;
+    if (img.srcset && img.srcset.webp) {
+      el.srcset = img.srcset.webp;
+      el.sizes = sizes;
+    }
+    el.src = fallback;
+    el.alt = altOf(img);
+    el.loading = 'lazy';
+    el.decoding = 'async';
+    if (img.width && img.height) {
+      el.width = img.width;
+      el.height = img.height;
+    }
+    let painted = null;
+    try {
+      painted = img.thumbhash ? thumbHashDataUrl(img.thumbhash) : null;
+    } catch {
+      painted = null;  // an unreadable hash: the colour, or nothing
+    }
+    if (painted) el.style.backgroundImage = `url("${painted}")`;
+    if (img.dominantColor) el.style.backgroundColor = img.dominantColor;
+    if (painted || img.dominantColor) el.classList.add('placeholder');
+    el.addEventListener('load', () => el.classList.add('loaded'), { once: true });
+    pic.append(el);
+    return pic;
+  }
+
   function altOf(img) {
     return img.altText || img.title || `Untitled image uploaded ${img.uploadedAt || ''}`.trim();
   }
@@ -167,12 +261,11 @@
     open.type = 'button';
     open.className = 'open';
     open.setAttribute('aria-label', `Edit ${img.title || 'untitled image'}`);
-    const pic = document.createElement('img');
-    pic.src = img.thumbnailUrl || img.imageUrl;
-    pic.alt = altOf(img);
-    pic.loading = 'lazy';
-    pic.width = 200;
-    pic.height = 200;
+    // Cards are square crops about 200-260 CSS px wide (two columns on a phone).
+    const pic = picture(img, {
+      sizes: '(max-width: 480px) 50vw, 260px',
+      fallback: img.thumbnailUrl || img.imageUrl,
+    });
     const caption = document.createElement('span');
     caption.className = 'caption';
     caption.textContent = img.title || 'Untitled';
@@ -361,8 +454,19 @@
     els.albumId.value = img.albumId || '';
     $('edit-preview').src = img.thumbnailUrl || img.imageUrl;
     $('edit-preview').alt = altOf(img);
+    $('edit-view').hidden = !img.imageUrl;
     $('edit-meta').textContent =
       `${img.originalFilename || ''} · ${img.width}×${img.height} · version ${img.version}`;
+  }
+
+  // The detail view: the image at the screen's size (the variant the viewport needs, never the
+  // 2048-px main image on a phone), letterboxed inside the window.
+  function openViewer(img) {
+    const body = $('viewer-body');
+    body.replaceChildren(
+      picture(img, { sizes: '100vw', fallback: img.imageUrl, className: 'full' }),
+    );
+    $('viewer').showModal();
   }
 
   async function openEditor(id) {
@@ -550,6 +654,8 @@
       save(state.editing.version);
     });
     $('edit-cancel').addEventListener('click', () => $('editor').close());
+    $('edit-view').addEventListener('click', () => state.editing && openViewer(state.editing));
+    $('viewer-close').addEventListener('click', () => $('viewer').close());
     $('edit-delete').addEventListener('click', () => confirmDelete(state.editing));
     $('conflict-theirs').addEventListener('click', () => {
       state.editing = state.newer;
