@@ -249,10 +249,12 @@ SqliteMetadataStore::SqliteMetadataStore(const std::string& db_path, int readers
     auto s = w.prepare("SELECT 1 FROM pragma_table_info('images') WHERE name = 'thumbhash'");
     has_placeholders = s.step();
   }
-  if (!has_placeholders)  // an older file: its rows have none until backfill-placeholders
+  // An older file: its rows have none until backfill-placeholders. One transaction, so that a
+  // crash between the two columns cannot leave a file with only the first.
+  if (!has_placeholders)
     w.exec(
-        "ALTER TABLE images ADD COLUMN thumbhash TEXT; "
-        "ALTER TABLE images ADD COLUMN dominant_color TEXT");
+        "BEGIN; ALTER TABLE images ADD COLUMN thumbhash TEXT; "
+        "ALTER TABLE images ADD COLUMN dominant_color TEXT; COMMIT");
   w.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
   for (int i = 0; i < std::max(1, readers); ++i)
     impl_->readers.push_back(std::make_unique<Connection>(db_path, false));
