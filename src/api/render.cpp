@@ -23,6 +23,12 @@ void tags(JsonWriter& w, const std::vector<std::string>& t) {
   w.end_array();
 }
 
+// Absent until the record has them (imports and legacy rows until backfill-placeholders).
+void placeholders(JsonWriter& w, const domain::ImageRecord& r) {
+  optional_string(w, "thumbhash", r.thumbhash);
+  optional_string(w, "dominantColor", r.dominant_color);
+}
+
 // imageUrl = CDN_BASE_URL + "/" + s3Key (SPEC §2), with the key percent-encoded for a URL path so
 // that keys of percent-encoded user ids round-trip; for ordinary ids it is the key unchanged.
 std::string url_for(const std::string& base, const std::string& key) {
@@ -86,6 +92,7 @@ void image_fields(JsonWriter& w, const domain::ImageRecord& r, const std::string
   w.field("uploadedAt", std::string_view(base::format_iso8601_ms(r.uploaded_at_ms)));
   w.field("version", r.version);
   if (variants) variant_fields(w, r, cdn, *variants);
+  placeholders(w, r);
 }
 
 }  // namespace
@@ -120,6 +127,7 @@ std::string render_list(const domain::ListResult& page, const std::string& cdn,
     w.field("uploadedAt", std::string_view(base::format_iso8601_ms(r.uploaded_at_ms)));
     w.field("version", r.version);
     if (variants) variant_fields(w, r, cdn, *variants);
+    placeholders(w, r);
     w.end_object();
   }
   w.end_array();

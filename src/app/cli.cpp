@@ -110,6 +110,16 @@ int run_cli(int argc, char** argv) {
   verify->add_option("--report", v_report,
                      "JSON report file (default DATA_DIR/verify-report.json)");
   verify->add_flag("--json", v_json, "print the JSON report instead of the summary");
+  auto* backfill = app.add_subcommand(
+      "backfill-placeholders",
+      "give active images without a ThumbHash and dominant colour theirs, from their main image "
+      "(resumable: done ones are skipped); exit 1 if any could not be done");
+  BackfillArgs ba;
+  int64_t b_limit = 0;
+  backfill->add_flag("--dry-run", ba.dry_run, "compute, write nothing");
+  backfill->add_option("--limit", b_limit, "look at most at this many images in this run")
+      ->check(CLI::PositiveNumber);
+  backfill->add_flag("--json", ba.json, "one JSON object instead of the summary line");
   auto* version = app.add_subcommand("version", "print the version");
   try {
     app.parse(argc, argv);
@@ -125,6 +135,10 @@ int run_cli(int argc, char** argv) {
       return migrate_command(ma);
     }
     if (*verify) return verify_command(v_url, v_since, v_report, v_json);
+    if (*backfill) {
+      if (b_limit > 0) ba.limit = b_limit;
+      return backfill_placeholders_command(ba);
+    }
     if (*version) {
       std::cout << "image-service 0.1.0\n";
       return 0;

@@ -17,6 +17,7 @@
 #include "app/backends.h"
 #include "app/config.h"
 #include "app/openapi_document.h"
+#include "app/processing.h"
 #include "app/secrets.h"
 #include "app/wiring.h"
 #include "auth/token_verifier.h"
@@ -122,20 +123,7 @@ int serve_command() {
   // PROCESSING_THREADS busy jobs never ask for more threads than there are cores.
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   imaging::init_vips(std::max(1, cores / std::max(1, cfg.processing_threads)));
-  imaging::ProcessingLimits limits;
-  limits.webp_effort = cfg.webp_effort;
-  limits.processing_timeout_ms = cfg.processing_timeout_ms;
-  limits.max_metadata_bytes = cfg.image_max_metadata_bytes;
-  limits.max_icc_bytes = cfg.image_max_icc_bytes;
-  limits.max_chunks = cfg.image_max_chunks;
-  limits.jpeg_max_scans = cfg.jpeg_max_scans;
-  limits.webp_max_frames = cfg.webp_max_frames;
-  // SUPPORTED_FORMATS: the processor refuses the other sniffed formats, direct uploads their types.
-  limits.accepted_formats.clear();
-  for (const auto& f : cfg.supported_formats)
-    limits.accepted_formats.push_back(f == "jpeg"  ? imaging::ImageFormat::Jpeg
-                                      : f == "png" ? imaging::ImageFormat::Png
-                                                   : imaging::ImageFormat::Webp);
+  imaging::ProcessingLimits limits = processing_limits(cfg);
   imaging::VipsProcessor processor(limits);
   Backends backends = open_backends(cfg);
   // Every store call is timed per backend and operation (under the cache: the stores themselves).

@@ -3,18 +3,22 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <stdexcept>
 
 #include "app/backends.h"
 #include "app/config.h"
+#include "app/processing.h"
 #include "base/time_format.h"
 #include "cache/redis_client.h"
 #include "cache/redis_metadata_cache.h"
 #include "domain/fsck.h"
+#include "domain/placeholder_backfill.h"
 #include "domain/ports/clock.h"
 #include "domain/validation.h"
+#include "imaging/vips_processor.h"
 #include "migrate/legacy_table.h"
 #include "migrate/migration.h"
 #include "migrate/verify.h"
@@ -209,6 +213,41 @@ int verify_command(const std::string& legacy_url, const std::string& since,
     }
   }
   return r.mismatches.empty() ? 0 : 1;
+}
+
+int backfill_placeholders_command(const BackfillArgs& a) {
+  Stores st;
+  imaging::init_vips(1);
+  imaging::VipsProcessor processor(processing_limits(st.cfg));
+  domain::BackfillOptions o;
+  o.dry_run = a.dry_run;
+  o.limit = a.limit;
+  auto started = std::chrono::steady_clock::now();
+  auto r = domain::run_placeholder_backfill(
+      {*st.images, *st.metadata, *st.backends.objects, processor}, o);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (a.json) {
+    boost::json::object j{
+        {"scanned", r.scanned},    {"lacking", r.lacking}, {"filled", r.filled},
+        {"noSource", r.no_source}, {"failed", r.failed},   {"conflicts", r.conflicts},
+        {"left", r.left},          {"dryRun", a.dry_run},  {"seconds", seconds}};
+    boost::json::array f, n;
+    for (const auto& id : r.failed_ids) f.emplace_back(id);
+    for (const auto& id : r.no_source_ids) n.emplace_back(id);
+    j["failedIds"] = std::move(f);
+    j["noSourceIds"] = std::move(n);
+    std::cout << boost::json::serialize(j) << "\n";
+  } else {
+    std::cout << "backfill-placeholders" << (a.dry_run ? " (dry run)" : "") << ": scanned "
+              << r.scanned << ", lacking " << r.lacking << ", "
+              << (a.dry_run ? "would fill " : "filled ") << r.filled << ", main image missing "
+              << r.no_source << ", failed " << r.failed << ", edited meanwhile " << r.conflicts
+              << ", left by --limit " << r.left << ", " << seconds << " s\n";
+    for (const auto& id : r.failed_ids) std::cout << "  failed    " << id << "\n";
+    for (const auto& id : r.no_source_ids) std::cout << "  no source " << id << "\n";
+  }
+  return r.unresolved() > 0 ? 1 : 0;
 }
 
 }  // namespace isvc::app

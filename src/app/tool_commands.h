@@ -1,4 +1,5 @@
-// The operator subcommands that work on the stores: fsck, migrate (and --reverse), verify.
+// The operator subcommands that work on the stores: fsck, migrate (and --reverse), verify,
+// backfill-placeholders.
 // Each returns the process exit status.
 #pragma once
 
@@ -26,5 +27,11 @@ int migrate_command(const MigrateArgs& a);
 
 int verify_command(const std::string& legacy_url, const std::string& since,
                    const std::string& report, bool json);
+
+struct BackfillArgs {
+  bool dry_run = false, json = false;
+  std::optional<int64_t> limit;
+};
+int backfill_placeholders_command(const BackfillArgs& a);
 
 }  // namespace isvc::app

@@ -105,6 +105,9 @@ ImageRecord ImageService::upload(const Caller& caller, const UploadRequest& raw)
     rec.alt_text = req.alt_text;
     rec.tags = std::move(tags);
     rec.created_at_ms = rec.updated_at_ms = rec.uploaded_at_ms = d_.clock.now_ms();
+    if (!out.placeholders.thumbhash.empty())
+      rec.thumbhash = base::base64_encode(out.placeholders.thumbhash);
+    rec.dominant_color = out.placeholders.dominant_color;
 
     // Objects first (in parallel), then metadata: a crash in between leaves only orphans, which
     // fsck removes, never metadata pointing at missing bytes.

@@ -170,6 +170,7 @@ std::pair<ImageRecord, ImportOutcome> import_record(ImageRepository& store,
     if (rec.updated_at_ms <= cur->updated_at_ms) return {*cur, ImportOutcome::Unchanged};
     ImageRecord next = rec;
     next.version = cur->version + 1;
+    keep_placeholders(*cur, next);
     auto w = store.update(next, cur->version);
     if (w.ok()) return {next, ImportOutcome::Updated};
     if (w.kind == WriteResult::KeyConflict) throw key_conflict(w.field, rec.id);

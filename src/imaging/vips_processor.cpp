@@ -192,6 +192,7 @@ domain::ProcessedImage VipsProcessor::process(std::string_view bytes,
     out.main_width = main.width();
     out.main_height = main.height();
     out.main_webp = encode_webp(main, limits_.main_quality, limits_.webp_effort, deadline);
+    out.placeholders = placeholders_from(main, deadline);
     // On this same processing thread, after the main image: no thread per upload, and one job
     // never runs more encodes at once than the libvips concurrency it was given.
     VImage t =
@@ -244,6 +245,51 @@ std::string VipsProcessor::render_variant(std::string_view source, int width, in
     vips_error_clear();
     deadline.check();
     throw Error(ErrorCode::InvalidImage, "the stored image cannot be decoded",
+                {{"reason", "decode_failed"}});
+  }
+}
+
+domain::Placeholders VipsProcessor::placeholders_from(const VImage& upright,
+                                                      VipsDeadline& deadline) {
+  SmallRgba px = placeholder_pixels(upright, deadline);
+  if (observer_) observer_(px);
+  return placeholders_of(px);
+}
+
+domain::Placeholders VipsProcessor::placeholders(std::string_view bytes,
+                                                 const domain::ProcessContext& ctx) {
+  ProcessingJob job(ctx.request_id);
+  // A stored main image may be thinner than an upload may be (a 100x8000 upload's is 26x2048);
+  // the type, container caps and maximum dimensions still apply.
+  ProcessingLimits stored = limits_;
+  stored.min_dimension = 1;
+  domain::ProbeResult probe = VipsProcessor(stored).probe(bytes);
+  VipsDeadline deadline(limits_.processing_timeout_ms);
+  Blob blob(bytes);
+  try {
+    // JPEG decodes at 1/2, 1/4 or 1/8 scale straight from the DCT while the longer side keeps at
+    // least 200 px: a legacy 12 MP original costs a fraction of a full decode.
+    int shrink = 1;
+    while (shrink < 8 && std::max(probe.width, probe.height) / (shrink * 2) >= 200) shrink *= 2;
+    VImage img =
+        probe.format == domain::ImageFormat::Jpeg && shrink > 1
+            ? VImage::jpegload_buffer(
+                  blob.blob,
+                  VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL)->set("shrink", shrink))
+            : load(probe.format, blob.blob, false);
+    int orientation = orientation_of(img);
+    img = to_srgb8(img, probe.format, bytes);
+    // Shrunk before rotating (a 100x100 box fits either way round), rotated in memory.
+    SmallRgba px = placeholder_pixels(img, deadline);
+    VImage small = VImage::new_from_memory(px.rgba.data(), px.rgba.size(), px.width, px.height, 4,
+                                           VIPS_FORMAT_UCHAR);
+    small.set(VIPS_META_ORIENTATION, orientation);
+    VImage upright = small.autorot().copy_memory();
+    return placeholders_from(upright, deadline);
+  } catch (const vips::VError&) {
+    vips_error_clear();
+    deadline.check();
+    throw Error(ErrorCode::InvalidImage, "the stored image data is corrupt or truncated",
                 {{"reason", "decode_failed"}});
   }
 }

@@ -6,6 +6,7 @@
 
 #include "domain/ports/image_processor.h"
 #include "imaging/processing_limits.h"
+#include "imaging/vips_placeholders.h"
 
 namespace isvc::imaging {
 
@@ -24,9 +25,17 @@ class VipsProcessor final : public domain::ImageProcessor {
   // requested size; WebP at the main image's quality, AVIF (AV1) at limits.avif_quality/effort.
   std::string render_variant(std::string_view source, int width, int height,
                              domain::VariantFormat format) override;
+  domain::Placeholders placeholders(std::string_view bytes,
+                                    const domain::ProcessContext& ctx = {}) override;
+
+  // Sees the pixels every later process()/placeholders() call computes the placeholders from.
+  void observe_placeholder_pixels(PlaceholderPixelsObserver f) { observer_ = std::move(f); }
 
  private:
+  domain::Placeholders placeholders_from(const vips::VImage& upright, VipsDeadline& deadline);
+
   ProcessingLimits limits_;
+  PlaceholderPixelsObserver observer_;
 };
 
 }  // namespace isvc::imaging

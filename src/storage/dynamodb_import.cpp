@@ -132,6 +132,7 @@ ImportOutcome DynamoDbMetadataStore::import_one(const ImageRecord& rec) {
       return ImportOutcome::Unchanged;
     ImageRecord next = rec;
     next.version = cur->version + 1;
+    domain::keep_placeholders(*cur, next);
     auto w = update(next, cur->version);
     if (w.ok()) return ImportOutcome::Updated;
     if (w.kind == domain::WriteResult::KeyConflict) return ImportOutcome::KeyConflict;

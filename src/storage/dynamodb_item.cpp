@@ -127,6 +127,8 @@ json::object to_item(const ImageRecord& r) {
   item["updatedAt"] = S(base::format_iso8601_ms(r.updated_at_ms));
   item["uploadedAt"] = S(base::format_iso8601_ms(r.uploaded_at_ms));
   item["version"] = N(r.version);
+  put_opt(item, "thumbhash", r.thumbhash);
+  put_opt(item, "dominantColor", r.dominant_color);
   bool active = r.state == domain::ImageState::Active;
   item["state"] = S(active ? "active" : "deleting");
   item["GSI1PK"] = S(active ? user_pk(r.user_id) : deleting_pk(r.user_id));
@@ -175,6 +177,8 @@ ImageRecord from_item(const json::object& item) {
   r.updated_at_ms = req_time(item, "updatedAt");
   r.uploaded_at_ms = req_time(item, "uploadedAt");
   r.version = req_n(item, "version");
+  r.thumbhash = str_attr(item, "thumbhash");
+  r.dominant_color = str_attr(item, "dominantColor");
   r.state = req_s(item, "state") == "deleting" ? domain::ImageState::Deleting
                                                : domain::ImageState::Active;
   return r;

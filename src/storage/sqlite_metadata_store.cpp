@@ -24,7 +24,8 @@ using sqlite::Transaction;
 
 namespace {
 
-constexpr int kSchemaVersion = 3;  // 2: uploads table; 3: key indexes, upload claims
+// 2: uploads table; 3: key indexes, upload claims; 4: placeholders (thumbhash, dominant_color)
+constexpr int kSchemaVersion = 4;
 
 const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS images (
@@ -36,7 +37,7 @@ CREATE TABLE IF NOT EXISTS images (
   processing_status TEXT NOT NULL, processing_error TEXT, format TEXT NOT NULL,
   quality INTEGER NOT NULL, title TEXT, description TEXT, alt_text TEXT, tags TEXT NOT NULL,
   created_at_ms INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL, uploaded_at_ms INTEGER NOT NULL,
-  version INTEGER NOT NULL, state INTEGER NOT NULL);
+  version INTEGER NOT NULL, state INTEGER NOT NULL, thumbhash TEXT, dominant_color TEXT);
 CREATE INDEX IF NOT EXISTS images_by_user ON images(user_id, state, uploaded_at_ms, id);
 CREATE INDEX IF NOT EXISTS images_by_album ON images(user_id, album_id, state, uploaded_at_ms, id);
 CREATE INDEX IF NOT EXISTS images_by_time ON images(uploaded_at_ms);
@@ -69,7 +70,7 @@ const char* kColumns =
     "id, user_id, album_id, original_filename, mime_type, file_size, processed_size, "
     "thumbnail_size, width, height, s3_key, s3_bucket, thumbnail_key, processing_status, "
     "processing_error, format, quality, title, description, alt_text, tags, created_at_ms, "
-    "updated_at_ms, uploaded_at_ms, version, state";
+    "updated_at_ms, uploaded_at_ms, version, state, thumbhash, dominant_color";
 
 std::string tags_json(const std::vector<std::string>& tags) {
   boost::json::array a;
@@ -116,6 +117,8 @@ ImageRecord read_record(const Statement& s, int base = 0) {
   r.uploaded_at_ms = s.i64(c++);
   r.version = s.i64(c++);
   r.state = s.i64(c++) == 1 ? ImageState::Deleting : ImageState::Active;
+  r.thumbhash = s.opt_text(c++);
+  r.dominant_color = s.opt_text(c++);
   return r;
 }
 
@@ -148,6 +151,8 @@ void bind_record(Statement& s, const ImageRecord& r) {
   b(r.uploaded_at_ms);
   b(r.version);
   b(int64_t(r.state == ImageState::Deleting ? 1 : 0));
+  b(r.thumbhash);
+  b(r.dominant_color);
 }
 
 std::optional<ImageRecord> select_by_id(Connection& c, const std::string& id) {
@@ -239,6 +244,17 @@ SqliteMetadataStore::SqliteMetadataStore(const std::string& db_path, int readers
   }
   if (!has_claims)  // a version-2 file: upload claims are new in 3
     w.exec("ALTER TABLE uploads ADD COLUMN claim_until_ms INTEGER NOT NULL DEFAULT 0");
+  bool has_placeholders = false;
+  {
+    auto s = w.prepare("SELECT 1 FROM pragma_table_info('images') WHERE name = 'thumbhash'");
+    has_placeholders = s.step();
+  }
+  // An older file: its rows have none until backfill-placeholders. One transaction, so that a
+  // crash between the two columns cannot leave a file with only the first.
+  if (!has_placeholders)
+    w.exec(
+        "BEGIN; ALTER TABLE images ADD COLUMN thumbhash TEXT; "
+        "ALTER TABLE images ADD COLUMN dominant_color TEXT; COMMIT");
   w.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
   for (int i = 0; i < std::max(1, readers); ++i)
     impl_->readers.push_back(std::make_unique<Connection>(db_path, false));
@@ -256,7 +272,7 @@ domain::WriteResult SqliteMetadataStore::insert(const ImageRecord& rec) {
     if (auto field = conflicting_key(c, rec)) return domain::WriteResult::key_conflict(field);
     auto s = c.prepare(std::string("INSERT INTO images(") + kColumns +
                        ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
-                       "?19,?20,?21,?22,?23,?24,?25,?26)");
+                       "?19,?20,?21,?22,?23,?24,?25,?26,?27,?28)");
     bind_record(s, rec);
     s.run();
     if (rec.state == ImageState::Active) account(c, rec, +1);
@@ -274,7 +290,7 @@ std::vector<domain::ImportOutcome> SqliteMetadataStore::import_batch(
     Transaction tx(c);
     auto insert_sql = std::string("REPLACE INTO images(") + kColumns +
                       ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
-                      "?19,?20,?21,?22,?23,?24,?25,?26)";
+                      "?19,?20,?21,?22,?23,?24,?25,?26,?27,?28)";
     for (const auto& rec : records) {
       auto cur = select_by_id(c, rec.id);
       if (cur && cur->user_id != rec.user_id) {
@@ -292,6 +308,7 @@ std::vector<domain::ImportOutcome> SqliteMetadataStore::import_batch(
       ImageRecord next = rec;
       next.state = ImageState::Active;
       next.version = cur ? cur->version + 1 : rec.version;
+      if (cur) domain::keep_placeholders(*cur, next);
       if (cur) account(c, *cur, -1);
       auto s = c.prepare(insert_sql);
       bind_record(s, next);
@@ -330,7 +347,7 @@ domain::WriteResult SqliteMetadataStore::update(const ImageRecord& rec, int64_t 
       account(c, *cur, -1);
       auto s = c.prepare(std::string("REPLACE INTO images(") + kColumns +
                          ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
-                         "?18,?19,?20,?21,?22,?23,?24,?25,?26)");
+                         "?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28)");
       bind_record(s, next);
       s.run();
       account(c, next, +1);
@@ -340,7 +357,7 @@ domain::WriteResult SqliteMetadataStore::update(const ImageRecord& rec, int64_t 
           "s3_key = ?6, s3_bucket = ?7, thumbnail_key = ?8, processing_status = ?9, "
           "processing_error = ?10, format = ?11, quality = ?12, title = ?13, description = ?14, "
           "alt_text = ?15, created_at_ms = ?16, updated_at_ms = ?17, version = ?18, "
-          "file_size = ?19 WHERE id = ?1");
+          "file_size = ?19, thumbhash = ?20, dominant_color = ?21 WHERE id = ?1");
       u.bind(1, std::string_view(next.id)).bind(2, std::string_view(next.original_filename));
       u.bind(3, std::string_view(next.mime_type)).bind(4, int64_t(next.width));
       u.bind(5, int64_t(next.height)).bind(6, std::string_view(next.s3_key));
@@ -349,7 +366,7 @@ domain::WriteResult SqliteMetadataStore::update(const ImageRecord& rec, int64_t 
       u.bind(11, std::string_view(next.format)).bind(12, int64_t(next.quality));
       u.bind(13, next.title).bind(14, next.description).bind(15, next.alt_text);
       u.bind(16, next.created_at_ms).bind(17, next.updated_at_ms).bind(18, next.version);
-      u.bind(19, next.file_size);
+      u.bind(19, next.file_size).bind(20, next.thumbhash).bind(21, next.dominant_color);
       u.run();
     }
     tx.commit();

@@ -138,6 +138,8 @@ TEST_P(MetadataStoreConformance, RoundTripsEveryField) {
   r.tags = {"zeta", "alpha", "ünï"};
   r.processing_error = std::nullopt;
   r.version = 3;
+  r.thumbhash = "ZAUKNJpwd3dweHh4iHeAcAf3iA==";
+  r.dominant_color = "#5a7d9a";
   put(r);
   auto got = store->get(r.id);
   ASSERT_TRUE(got);
@@ -173,6 +175,40 @@ TEST_P(MetadataStoreConformance, UpdateIsACompareAndSwapOnVersion) {
   EXPECT_EQ(stale.kind, domain::WriteResult::VersionMismatch);
   EXPECT_EQ(stale.current_version, 2);
   EXPECT_EQ(store->update(rec(id(9), "alice", 1), 1).kind, domain::WriteResult::NotFound);
+}
+
+// The backfill's write (placeholders on a record that had none), an edit that keeps them, and
+// imports: a newer legacy copy (which has none) keeps them while it names the same main image.
+TEST_P(MetadataStoreConformance, PlaceholdersAreWrittenKeptAndDroppedWithTheirObject) {
+  auto r = rec(id(1), "alice", 1);
+  put(r);
+  EXPECT_EQ(store->get(r.id)->thumbhash, std::nullopt);
+  auto filled = r;
+  filled.thumbhash = "ZAUKNJpwd3dweHh4iHeAcAf3iA==";
+  filled.dominant_color = "#ffffff";
+  filled.version = 2;
+  ASSERT_TRUE(store->update(filled, 1).ok());
+  EXPECT_EQ(*store->get(r.id), filled);
+  auto edited = filled;
+  edited.title = "edited";
+  edited.version = 3;
+  ASSERT_TRUE(store->update(edited, 2).ok());
+  EXPECT_EQ(*store->get(r.id), edited);
+  EXPECT_EQ(store->list(query("alice")).items.at(0).dominant_color, "#ffffff");
+
+  auto legacy = r;  // as the legacy table has it: no placeholders
+  legacy.title = "from legacy";
+  legacy.updated_at_ms = 50;
+  ASSERT_EQ(store->import_batch({legacy}).at(0), domain::ImportOutcome::Updated);
+  auto kept = *store->get(r.id);
+  EXPECT_EQ(kept.title, "from legacy");
+  EXPECT_EQ(kept.thumbhash, filled.thumbhash);
+  EXPECT_EQ(kept.dominant_color, "#ffffff");
+  legacy.s3_key = "images/alice/other.webp";
+  legacy.updated_at_ms = 60;
+  ASSERT_EQ(store->import_batch({legacy}).at(0), domain::ImportOutcome::Updated);
+  EXPECT_EQ(store->get(r.id)->thumbhash, std::nullopt);
+  EXPECT_EQ(store->get(r.id)->dominant_color, std::nullopt);
 }
 
 TEST_P(MetadataStoreConformance, CountsFollowAlbumAndTagChanges) {

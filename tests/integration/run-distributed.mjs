@@ -9,6 +9,6 @@ import { withEngines } from './with-engines.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const files = process.argv.slice(2).map((f) => path.resolve(f));
 // The suite runs from this directory: paths given relative to the caller are made absolute.
-for (const k of ['ISVC_BIN', 'ISVC_SIGV4_TOOL', 'ISVC_TESTDATA'])
+for (const k of ['ISVC_BIN', 'ISVC_SIGV4_TOOL', 'ISVC_THUMBHASH_TOOL', 'ISVC_TESTDATA'])
   if (process.env[k]) process.env[k] = path.resolve(process.env[k]);
 process.exit(await withEngines(process.execPath, ['--test', '--test-concurrency=2', ...files], { cwd: here }));

@@ -155,6 +155,7 @@ std::vector<ImportOutcome> MemoryMetadata::import_batch(const std::vector<ImageR
     ImageRecord next = rec;
     next.state = ImageState::Active;
     next.version = it != rows.end() ? it->second.version + 1 : rec.version;
+    if (it != rows.end()) domain::keep_placeholders(it->second, next);
     out.push_back(it != rows.end() ? ImportOutcome::Updated : ImportOutcome::Created);
     rows[rec.id] = next;
   }

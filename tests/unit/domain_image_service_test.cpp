@@ -84,6 +84,7 @@ class FakeProcessor : public domain::ImageProcessor {
     out.probe = probe(bytes);
     out.main_webp = "MAIN";
     out.thumb_webp = "THUMB!";
+    out.placeholders = {"\x01\x02\xfe", "#102030"};
     return out;
   }
   std::atomic<int> variants_rendered{0};
@@ -92,6 +93,9 @@ class FakeProcessor : public domain::ImageProcessor {
     ++variants_rendered;
     return std::string(source) + ":" + std::to_string(width) + "x" + std::to_string(height) + ":" +
            (format == domain::VariantFormat::Avif ? "avif" : "webp");
+  }
+  domain::Placeholders placeholders(std::string_view, const domain::ProcessContext&) override {
+    return {};
   }
 };
 
@@ -144,6 +148,8 @@ TEST_F(Fixture, UploadStoresObjectsThenMetadata) {
   EXPECT_EQ(rec.uploaded_at_ms, clock.now_ms());
   EXPECT_EQ(objects.objects.at(rec.s3_key), "MAIN");
   EXPECT_EQ(objects.objects.at(*rec.thumbnail_key), "THUMB!");
+  EXPECT_EQ(rec.thumbhash, "AQL+");  // the processor's bytes in base64
+  EXPECT_EQ(rec.dominant_color, "#102030");
   EXPECT_EQ(meta.rows.at(rec.id), rec);
 }
 

@@ -41,6 +41,11 @@ struct ImageRecord {
   int64_t uploaded_at_ms = 0;
   int64_t version = 1;
   ImageState state = ImageState::Active;
+  // Placeholders (domain::Placeholders), of the bytes at s3_key: the ThumbHash in standard base64
+  // (RFC 4648 §4, '=' padded) and "#rrggbb". None on records from before them (imports, legacy
+  // rows) until `image-service backfill-placeholders` computes them.
+  std::optional<std::string> thumbhash;
+  std::optional<std::string> dominant_color;
 
   bool operator==(const ImageRecord&) const = default;
 };
@@ -49,6 +54,10 @@ struct ImageRecord {
 // conflicts are what MetadataStore::import_batch reports for a record it refused (the one-record
 // import throws IMAGE_OWNER_CONFLICT / OBJECT_KEY_CONFLICT instead).
 enum class ImportOutcome { Created, Updated, Unchanged, OwnerConflict, KeyConflict };
+
+// An import replaces a record with the legacy row, which has no placeholders: while the row still
+// points at the same main image, the ones already computed stay (`next` takes them from `cur`).
+void keep_placeholders(const ImageRecord& cur, ImageRecord& next);
 
 // width/height rounded to 3 decimals; 1 when either is unknown.
 double aspect_ratio(int width, int height);

@@ -50,6 +50,8 @@ std::string encode_record(const ImageRecord& r) {
   o["ul"] = r.uploaded_at_ms;
   o["v"] = r.version;
   o["s"] = r.state == ImageState::Active ? 0 : 1;
+  opt(o, "th", r.thumbhash);
+  opt(o, "dc", r.dominant_color);
   return json::serialize(o);
 }
 
@@ -86,6 +88,8 @@ std::optional<ImageRecord> decode_record(std::string_view text) {
     r.uploaded_at_ms = o.at("ul").to_number<int64_t>();
     r.version = o.at("v").to_number<int64_t>();
     r.state = o.at("s").to_number<int>() == 0 ? ImageState::Active : ImageState::Deleting;
+    r.thumbhash = opt_str(o, "th");
+    r.dominant_color = opt_str(o, "dc");
     return r;
   } catch (const std::exception&) {
     return std::nullopt;

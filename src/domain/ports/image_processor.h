@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,12 +18,20 @@ struct ProbeResult {
   int height = 0;
 };
 
+// What a gallery paints while the image loads, computed from the whole upright image (not the
+// thumbnail's square crop) shrunk to fit 100x100 in sRGB with alpha (imaging/thumbhash.h).
+struct Placeholders {
+  std::string thumbhash;                      // ThumbHash bytes (about 25)
+  std::optional<std::string> dominant_color;  // "#rrggbb"; none when every pixel is transparent
+};
+
 struct ProcessedImage {
   ProbeResult probe;
   std::string main_webp;   // fits inside 2048x2048, never enlarged, q85
   std::string thumb_webp;  // exactly 400x400 cover crop, q80
   int main_width = 0;
   int main_height = 0;
+  Placeholders placeholders;  // from the main image, already in memory: no second decode
 };
 
 // The encodings a responsive variant can have (domain/variants.h).
@@ -48,6 +57,10 @@ class ImageProcessor {
   // sRGB, no metadata, in `format`. Throws INVALID_IMAGE when the source cannot be decoded.
   virtual std::string render_variant(std::string_view source, int width, int height,
                                      VariantFormat format) = 0;
+  // The placeholders of an image stored earlier (a main image or legacy file read back for the
+  // backfill): decoded at a reduced size, under the same container caps and deadline as uploads
+  // but without the upload's minimum dimensions. Throws INVALID_FILE_TYPE / INVALID_IMAGE.
+  virtual Placeholders placeholders(std::string_view bytes, const ProcessContext& ctx = {}) = 0;
 };
 
 }  // namespace isvc::domain

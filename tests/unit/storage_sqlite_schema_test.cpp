@@ -1,0 +1,100 @@
+// Opening a metadata.db written by an older build: the schema is migrated in place (version 3 →
+// 4: the placeholder columns), its rows read back without placeholders and take them on the next
+// update; a file newer than the binary is refused.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "domain/model/error.h"
+#include "storage/sqlite_metadata_store.h"
+
+namespace isvc::storage {
+namespace {
+
+void exec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  std::string msg = err ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << msg;
+}
+
+int64_t user_version(const std::string& path) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, nullptr);
+  sqlite3_step(s);
+  int64_t v = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return v;
+}
+
+struct SqliteSchema : ::testing::Test {
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("isvc-schema-" + std::to_string(::getpid()));
+  std::string path = (dir / "metadata.db").string();
+  void SetUp() override { std::filesystem::create_directories(dir); }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+};
+
+// The images table as schema version 3 created it, with one active row of alice's.
+const char* kVersion3 = R"SQL(
+CREATE TABLE images (
+  id TEXT PRIMARY KEY, user_id TEXT NOT NULL, album_id TEXT,
+  original_filename TEXT NOT NULL, mime_type TEXT NOT NULL,
+  file_size INTEGER NOT NULL, processed_size INTEGER NOT NULL, thumbnail_size INTEGER NOT NULL,
+  width INTEGER NOT NULL, height INTEGER NOT NULL,
+  s3_key TEXT NOT NULL, s3_bucket TEXT NOT NULL, thumbnail_key TEXT,
+  processing_status TEXT NOT NULL, processing_error TEXT, format TEXT NOT NULL,
+  quality INTEGER NOT NULL, title TEXT, description TEXT, alt_text TEXT, tags TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL, uploaded_at_ms INTEGER NOT NULL,
+  version INTEGER NOT NULL, state INTEGER NOT NULL);
+CREATE TABLE uploads (
+  id TEXT PRIMARY KEY, user_id TEXT NOT NULL, fields TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL, completed_image_id TEXT,
+  claim_until_ms INTEGER NOT NULL DEFAULT 0);
+INSERT INTO images VALUES ('01J00000000000000000000001', 'alice', NULL, 'a.jpg', 'image/jpeg',
+  10, 6, 1, 40, 30, 'images/alice/01J00000000000000000000001.webp', 'local',
+  'images/alice/thumbnails/01J00000000000000000000001.webp', 'completed', NULL, 'webp', 85,
+  'old', NULL, NULL, '["x"]', 1000, 1000, 1000, 1, 0);
+PRAGMA user_version = 3;
+)SQL";
+
+TEST_F(SqliteSchema, AVersion3FileIsMigratedAndItsRowsTakePlaceholdersLater) {
+  exec(path, kVersion3);
+  {
+    SqliteMetadataStore store(path, 1, "NORMAL");
+    auto r = store.get("01J00000000000000000000001");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->title, "old");
+    EXPECT_EQ(r->tags, std::vector<std::string>{"x"});
+    EXPECT_EQ(r->thumbhash, std::nullopt);
+    EXPECT_EQ(r->dominant_color, std::nullopt);
+    auto next = *r;
+    next.thumbhash = "ZAUKNJpwd3dweHh4iHeAcAf3iA==";
+    next.dominant_color = "#2563b4";
+    next.version = 2;
+    ASSERT_TRUE(store.update(next, 1).ok());
+  }
+  EXPECT_EQ(user_version(path), 4);
+  SqliteMetadataStore reopened(path, 1, "NORMAL");  // a second open migrates nothing
+  auto r = reopened.get("01J00000000000000000000001");
+  EXPECT_EQ(r->thumbhash, "ZAUKNJpwd3dweHh4iHeAcAf3iA==");
+  EXPECT_EQ(r->dominant_color, "#2563b4");
+  EXPECT_EQ(r->version, 2);
+}
+
+TEST_F(SqliteSchema, AFileFromANewerBuildIsRefused) {
+  exec(path, "PRAGMA user_version = 5;");
+  EXPECT_THROW(SqliteMetadataStore(path, 1, "NORMAL"), domain::Error);
+}
+
+}  // namespace
+}  // namespace isvc::storage
