@@ -19,7 +19,7 @@ struct ProcessingLimits {
   int webp_effort = 4;
   // Responsive variants (domain/variants.h): WebP at main_quality; AVIF (libheif's AV1 encoder,
   // libaom) at this quality and effort (docs/benchmarks.md has the measurements behind them).
-  int avif_quality = 72;
+  int avif_quality = 68;
   int avif_effort = 2;
   // SUPPORTED_FORMATS: a sniffed format not listed is refused with 400 INVALID_FILE_TYPE, like
   // bytes of no known format.

@@ -169,8 +169,12 @@
     const alpha = (h24 >> 23) & 1;
     const landscape = (h16 >> 15) & 1;
     const lCount = alpha ? 5 : 7;
-    const lx = Math.max(3, landscape ? lCount : h16 & 7);
-    const ly = Math.max(3, landscape ? h16 & 7 : lCount);
+    // The luminance grid's sides as encoded (their ratio is the image's aspect ratio); at least
+    // 3 terms a side are stored.
+    const sx = landscape ? lCount : h16 & 7;
+    const sy = landscape ? h16 & 7 : lCount;
+    const lx = Math.max(3, sx);
+    const ly = Math.max(3, sy);
     let nibble = 0;
     const start = alpha ? 6 : 5;
     const next = () => ((bytes[start + (nibble >> 1)] >> ((nibble++ & 1) * 4)) & 15) / 7.5 - 1;
@@ -185,7 +189,7 @@
     const P = { dc: ((h24 >> 6) & 63) / 31.5 - 1, ac: channel(3, 3, (((h16 >> 3) & 63) / 63) * 1.25) };
     const Q = { dc: ((h24 >> 12) & 63) / 31.5 - 1, ac: channel(3, 3, (((h16 >> 9) & 63) / 63) * 1.25) };
     const A = alpha ? { dc: (bytes[5] & 15) / 15, ac: channel(5, 5, (bytes[5] >> 4) / 15) } : null;
-    const ratio = lx / ly;
+    const ratio = sx / sy;
     const w = Math.round(ratio > 1 ? 32 : 32 * ratio);
     const h = Math.round(ratio > 1 ? 32 / ratio : 32);
     const canvas = document.createElement('canvas');
@@ -196,7 +200,7 @@
     const at = (c, x, y) =>
       c.ac.reduce((v, [cx, cy, f]) => v + f * Math.cos((Math.PI / w) * (x + 0.5) * cx) *
         Math.cos((Math.PI / h) * (y + 0.5) * cy) * 2, c.dc);
-    const clamp = (v) => Math.max(0, Math.min(255, Math.round(255 * v)));
+    const clamp = (v) => Math.trunc(255 * Math.max(0, Math.min(1, v)));
     for (let y = 0, i = 0; y < h; y++) {
       for (let x = 0; x < w; x++, i += 4) {
         const l = at(L, x, y), p = at(P, x, y), q = at(Q, x, y);
