@@ -248,7 +248,15 @@
     if (painted) el.style.backgroundImage = `url("${painted}")`;
     if (img.dominantColor) el.style.backgroundColor = img.dominantColor;
     if (painted || img.dominantColor) el.classList.add('placeholder');
-    el.addEventListener('load', () => el.classList.add('loaded'), { once: true });
+    el.addEventListener(
+      'load',
+      () => {
+        el.style.backgroundImage = '';
+        el.style.backgroundColor = '';
+        el.classList.add('loaded');
+      },
+      { once: true },
+    );
     pic.append(el);
     return pic;
   }
