@@ -83,8 +83,14 @@ test('a warning from libvips\' worker threads names the only upload in flight', 
   assert.equal(r.status, 400);
   assert.equal(r.json.code, 'INVALID_IMAGE');
   assert.equal(r.json.requestId, 'vipslog-trunc-1');
-  const lines = await waitForLines((l) => l.event === 'vips_message' && l.requestId === 'vipslog-trunc-1', 'for vipslog-trunc-1');
-  assert.ok(lines.some((l) => /not enough data|error in tile|read error|truncat/i.test(l.message)), JSON.stringify(lines));
+  // libpng warns about the filter byte before it reports the missing data, and the two lines
+  // can reach the pipe in separate writes: wait for the one this test is about.
+  const truncation = /not enough data|error in tile|read error|truncat/i;
+  const lines = await waitForLines(
+    (l) => l.event === 'vips_message' && l.requestId === 'vipslog-trunc-1' && truncation.test(l.message),
+    'about the truncation for vipslog-trunc-1',
+  );
+  assert.ok(lines.length >= 1);
 });
 
 test('an ICC profile lcms cannot parse is ignored, and that is logged with the request id', { skip: MISSING_TOOLS.includes('cjpeg') && 'needs cjpeg' }, async () => {
