@@ -17,10 +17,7 @@ std::string_view trim(std::string_view s) {
 
 std::optional<int64_t> parse_uint(std::string_view s) {
   if (s.empty() || s.size() > 18) return std::nullopt;
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v < 0) return std::nullopt;
-  return v;
+  return base::parse_count(s);
 }
 
 // A range position: any number of digits, values past what int64 holds saturate (RFC 9110

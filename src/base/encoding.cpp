@@ -1,6 +1,7 @@
 #include "base/encoding.h"
 
 #include <array>
+#include <charconv>
 #include <stdexcept>
 
 namespace isvc::base {
@@ -105,6 +106,14 @@ std::optional<std::string> percent_decode(std::string_view text) {
     i += 2;
   }
   return out;
+}
+
+std::optional<int64_t> parse_count(std::string_view text) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size() || v < 0)
+    return std::nullopt;
+  return v;
 }
 
 }  // namespace isvc::base

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <map>
 
 #include "base/crypto.h"
@@ -220,25 +219,13 @@ std::string media_type(std::string_view ct) {
   return out;
 }
 
-namespace {
-
-std::optional<int64_t> parse_count(std::string_view text) {
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || p != text.data() + text.size() || v < 0)
-    return std::nullopt;
-  return v;
-}
-
-}  // namespace
-
 std::string complete_fingerprint(const std::string& upload_id) {
   return base::hex_encode(base::sha256("POST /images/uploads/" + upload_id + "/complete"));
 }
 
 void check_signed_put(const SignedPut& declared, std::optional<std::string_view> content_length,
                       std::optional<std::string_view> content_type) {
-  auto got = content_length ? parse_count(*content_length) : std::nullopt;
+  auto got = content_length ? base::parse_count(*content_length) : std::nullopt;
   if (!got)
     throw Error::validation("contentLength", "send the file with Content-Length: " +
                                                  std::to_string(declared.content_length));

@@ -1,23 +1,9 @@
 #include "storage/service_upload_urls.h"
 
-#include <charconv>
-
 #include "base/crypto.h"
 #include "base/encoding.h"
 
 namespace isvc::storage {
-
-namespace {
-
-std::optional<int64_t> parse_count(std::string_view text) {
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || p != text.data() + text.size() || v < 0)
-    return std::nullopt;
-  return v;
-}
-
-}  // namespace
 
 std::string ServiceUploadUrls::signature(const std::string& upload_id, const std::string& expires,
                                          const std::string& length, const std::string& type) const {
@@ -42,8 +28,8 @@ std::string ServiceUploadUrls::put_url(const std::string& upload_id, int64_t con
 std::optional<domain::SignedPut> ServiceUploadUrls::verify(const std::string& upload_id,
                                                            const domain::SignedPutQuery& q,
                                                            int64_t now_s) const {
-  auto exp = parse_count(q.expires);
-  auto declared = parse_count(q.length);
+  auto exp = base::parse_count(q.expires);
+  auto declared = base::parse_count(q.length);
   bool signed_ok =
       exp && declared &&
       base::constant_time_equal(signature(upload_id, q.expires, q.length, q.type), q.signature);

@@ -72,6 +72,14 @@ TEST(PercentDecode, StrictAboutMalformedEscapes) {
   EXPECT_EQ(base::percent_decode("%00"), std::string(1, '\0'));
 }
 
+TEST(ParseCount, DigitsOnlyAndWithinInt64) {
+  EXPECT_EQ(base::parse_count("0"), 0);
+  EXPECT_EQ(base::parse_count("10400000"), 10400000);
+  EXPECT_EQ(base::parse_count("9223372036854775807"), INT64_MAX);
+  for (const char* bad : {"", "-1", "+1", " 1", "1 ", "1e3", "0x10", "9223372036854775808"})
+    EXPECT_EQ(base::parse_count(bad), std::nullopt) << bad;
+}
+
 TEST(Hashes, MatchPublishedVectors) {
   EXPECT_EQ(base::hex_encode(base::sha256("abc")),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
