@@ -1,5 +1,7 @@
 // DynamoDbMetadataStore::check_counters: every counter cell recomputed from the active images in
-// one scan, compared with the stored cells, and (repair) corrected with conditional writes.
+// one scan, compared with the stored cells, and (repair) corrected with conditional writes. The
+// global figures are compared as sums (what stats() reports); a repair rewrites each shard to
+// what its images make, and an unsharded item from an older table to zero.
 #include <boost/json.hpp>
 #include <map>
 #include <set>
@@ -19,7 +21,9 @@ using namespace dynamo;
 int64_t DynamoDbMetadataStore::check_counters(bool repair) {
   // One scan: expected values from the active images, stored values from the counter items.
   std::map<CounterCell, int64_t> expected, stored;
-  std::map<std::string, int64_t> expected_global, stored_global;  // n, bytes, d:YYYY-MM-DD
+  // Global figures by (shard SK, attribute): n, bytes, d:YYYY-MM-DD.
+  using ShardAttr = std::pair<std::string, std::string>;
+  std::map<ShardAttr, int64_t> expected_global, stored_global;
   json::object req{{"TableName", table_}};
   for (;;) {
     auto body = db_.must("Scan", req);
@@ -33,13 +37,14 @@ int64_t DynamoDbMetadataStore::check_counters(bool repair) {
           auto r = from_item(item);
           if (r.state != ImageState::Active) continue;
           for (const auto& c : user_cells(r)) ++expected[c];
-          expected_global["n"] += 1;
-          expected_global["bytes"] += r.processed_size + r.thumbnail_size;
-          expected_global[day_attribute(r.uploaded_at_ms)] += 1;
+          auto shard = global_shard_sk(r.id);
+          expected_global[{shard, "n"}] += 1;
+          expected_global[{shard, "bytes"}] += r.processed_size + r.thumbnail_size;
+          expected_global[{shard, day_attribute(r.uploaded_at_ms)}] += 1;
         } else if (pk == kGlobalPk) {
           for (const auto& [k, v] : item)
             if (k == "n" || k == "bytes" || k.starts_with("d:"))
-              stored_global[k] = num_attr(item, k).value_or(0);
+              stored_global[{sk, std::string(k)}] = num_attr(item, k).value_or(0);
         } else if (pk.starts_with("COUNTER#USER#")) {
           if (auto n = num_attr(item, "n")) stored[{pk, sk}] = *n;
         }
@@ -93,16 +98,22 @@ int64_t DynamoDbMetadataStore::check_counters(bool repair) {
   dynamo::batch_put(
       [this](std::string_view op, const json::value& req) { return db_.call(op, req); }, table_,
       missing);
-  std::set<std::string> attrs;
-  for (const auto& [k, v] : expected_global) attrs.insert(k);
-  for (const auto& [k, v] : stored_global) attrs.insert(k);
-  for (const auto& a : attrs) {
-    auto want = opt(expected_global, a).value_or(0);
-    auto have = opt(stored_global, a);
-    if (have.value_or(0) == want) continue;
-    ++wrong;
-    if (repair) fix(kGlobalPk, "ALL", a, have, want);
-  }
+  std::map<std::string, int64_t> expected_sum, stored_sum;
+  std::set<ShardAttr> shard_attrs;
+  for (const auto& [sa, v] : expected_global) expected_sum[sa.second] += v, shard_attrs.insert(sa);
+  for (const auto& [sa, v] : stored_global) stored_sum[sa.second] += v, shard_attrs.insert(sa);
+  std::set<std::string> wrong_attrs;
+  for (const auto& sa : shard_attrs)
+    if (opt(stored_sum, sa.second).value_or(0) != opt(expected_sum, sa.second).value_or(0))
+      wrong_attrs.insert(sa.second);
+  wrong += int64_t(wrong_attrs.size());
+  if (repair)
+    for (const auto& sa : shard_attrs) {
+      if (!wrong_attrs.contains(sa.second)) continue;
+      auto want = opt(expected_global, sa).value_or(0);
+      auto have = opt(stored_global, sa);
+      if (have.value_or(0) != want) fix(kGlobalPk, sa.first, sa.second, have, want);
+    }
   return wrong;
 }
 

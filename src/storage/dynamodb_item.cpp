@@ -203,6 +203,16 @@ std::vector<CounterCell> user_cells(const ImageRecord& r) {
   return cells;
 }
 
+std::string global_shard_sk(const std::string& image_id) {
+  uint32_t h = 2166136261u;  // FNV-1a: stable across builds and platforms, unlike std::hash
+  for (unsigned char c : image_id) h = (h ^ c) * 16777619u;
+  unsigned shard = h % kGlobalShards;
+  std::string sk = "SHARD#00";
+  sk[6] = char('0' + shard / 10);
+  sk[7] = char('0' + shard % 10);
+  return sk;
+}
+
 std::string day_attribute(int64_t unix_ms) {
   return "d:" + base::format_iso8601_ms(unix_ms).substr(0, 10);
 }

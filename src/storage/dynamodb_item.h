@@ -5,7 +5,9 @@
 //            album index: out of every list, yet still found by the erasure (list_deleting).
 //   claim:   PK=OBJECTKEY#{key} SK=CLAIM (dynamodb_key_claims.h).
 //   counter: PK=COUNTER#USER#{userId} SK=ALL | ALBUM#{a} | TAG#{t} | ALBUMTAG#{len(a)}#{a}#{t};
-//            PK=COUNTER#GLOBAL SK=ALL (n, bytes, d:{YYYY-MM-DD} per upload day).
+//            PK=COUNTER#GLOBAL SK=SHARD#{00..31} (n, bytes, d:{YYYY-MM-DD} per upload day), the
+//            image's shard chosen by its id; the figures are the sum of every item under the PK
+//            (a table from before the shards also has SK=ALL, which still counts).
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -49,6 +51,12 @@ std::vector<CounterCell> user_cells(const domain::ImageRecord& r);
 CounterCell count_cell(const std::string& user_id, const std::optional<std::string>& album,
                        const std::optional<std::string>& tag);
 inline constexpr const char* kGlobalPk = "COUNTER#GLOBAL";
+// The global figures are split over this many items so that no single item is written by every
+// upload (DynamoDB serves about 1,000 writes/s per item): the cap becomes ~32,000 uploads/s.
+inline constexpr int kGlobalShards = 32;
+// The global counter item an image counts in: "SHARD#07", a hash of the id, so that its insert and
+// its delete move the same item and fsck can compare item by item.
+std::string global_shard_sk(const std::string& image_id);
 std::string day_attribute(int64_t unix_ms);  // "d:2026-11-24"
 
 }  // namespace isvc::storage::dynamo

@@ -26,17 +26,27 @@ json::object image_key(const std::string& id) {
   return {{"PK", S(image_pk(id))}, {"SK", S("METADATA")}};
 }
 
-// Counter changes of one write: per-user cells plus the global count, bytes and upload day.
-struct CounterDelta {
-  std::map<CounterCell, int64_t> cells;
+// Counter changes of one write: per-user cells plus, per global shard, count, bytes and day.
+struct GlobalDelta {
   int64_t n = 0, bytes = 0;
   std::map<std::string, int64_t> days;
+  bool empty() const {
+    for (const auto& [k, v] : days)
+      if (v != 0) return false;
+    return n == 0 && bytes == 0;
+  }
+};
+
+struct CounterDelta {
+  std::map<CounterCell, int64_t> cells;
+  std::map<std::string, GlobalDelta> global;  // by shard SK
 
   void add(const ImageRecord& r, int64_t sign) {
     for (const auto& c : user_cells(r)) cells[c] += sign;
-    n += sign;
-    bytes += sign * (r.processed_size + r.thumbnail_size);
-    days[day_attribute(r.uploaded_at_ms)] += sign;
+    auto& g = global[global_shard_sk(r.id)];
+    g.n += sign;
+    g.bytes += sign * (r.processed_size + r.thumbnail_size);
+    g.days[day_attribute(r.uploaded_at_ms)] += sign;
   }
 };
 
@@ -49,7 +59,7 @@ DynamoDbMetadataStore::DynamoDbMetadataStore(aws::DynamoDbClient& db, std::strin
 
 namespace {
 
-// One ADD per changed user cell, then one for the global item.
+// One ADD per changed user cell, then one per changed global shard.
 void apply(aws::DynamoDbClient& db, const std::string& table, const CounterDelta& d) {
   for (const auto& [c, v] : d.cells)
     if (v != 0)
@@ -58,27 +68,25 @@ void apply(aws::DynamoDbClient& db, const std::string& table, const CounterDelta
                                          {"UpdateExpression", "ADD #n :d"},
                                          {"ExpressionAttributeNames", {{"#n", "n"}}},
                                          {"ExpressionAttributeValues", {{":d", N(v)}}}});
-  if (d.n == 0 && d.bytes == 0) {
-    bool any = false;
-    for (const auto& [k, v] : d.days) any = any || v != 0;
-    if (!any) return;
+  for (const auto& [shard, g] : d.global) {
+    if (g.empty()) continue;
+    std::string expr = "ADD #n :n, #b :b";
+    json::object names{{"#n", "n"}, {"#b", "bytes"}};
+    json::object values{{":n", N(g.n)}, {":b", N(g.bytes)}};
+    int i = 0;
+    for (const auto& [day, v] : g.days) {
+      if (v == 0) continue;
+      auto k = std::to_string(i++);
+      expr += ", #d" + k + " :d" + k;
+      names["#d" + k] = day;
+      values[":d" + k] = N(v);
+    }
+    db.must("UpdateItem", json::object{{"TableName", table},
+                                       {"Key", {{"PK", S(kGlobalPk)}, {"SK", S(shard)}}},
+                                       {"UpdateExpression", expr},
+                                       {"ExpressionAttributeNames", std::move(names)},
+                                       {"ExpressionAttributeValues", std::move(values)}});
   }
-  std::string expr = "ADD #n :n, #b :b";
-  json::object names{{"#n", "n"}, {"#b", "bytes"}};
-  json::object values{{":n", N(d.n)}, {":b", N(d.bytes)}};
-  int i = 0;
-  for (const auto& [day, v] : d.days) {
-    if (v == 0) continue;
-    auto k = std::to_string(i++);
-    expr += ", #d" + k + " :d" + k;
-    names["#d" + k] = day;
-    values[":d" + k] = N(v);
-  }
-  db.must("UpdateItem", json::object{{"TableName", table},
-                                     {"Key", {{"PK", S(kGlobalPk)}, {"SK", S("ALL")}}},
-                                     {"UpdateExpression", expr},
-                                     {"ExpressionAttributeNames", std::move(names)},
-                                     {"ExpressionAttributeValues", std::move(values)}});
 }
 
 }  // namespace
@@ -389,21 +397,32 @@ int64_t DynamoDbMetadataStore::count(const domain::ListQuery& q) {
 }
 
 domain::StoreStats DynamoDbMetadataStore::stats(int64_t since_ms) {
-  auto body = db_.must("GetItem", json::object{{"TableName", table_},
-                                               {"Key", {{"PK", S(kGlobalPk)}, {"SK", S("ALL")}}},
-                                               {"ConsistentRead", true}});
+  // The sum of every global shard (and of the unsharded item of older tables): one Query of a few
+  // dozen small items.
+  json::object req{{"TableName", table_},
+                   {"KeyConditionExpression", "PK = :g"},
+                   {"ExpressionAttributeValues", {{":g", S(kGlobalPk)}}},
+                   {"ConsistentRead", true}};
   domain::StoreStats st;
-  auto* item = body.as_object().if_contains("Item");
-  if (!item || !item->is_object()) return st;
-  const auto& o = item->as_object();
-  auto num = [&](std::string_view k) { return num_attr(o, k).value_or(0); };
   std::string first_day = day_attribute(since_ms);
-  for (const auto& [k, v] : o) {
-    if (k == "n") st.total_images = num(k);
-    if (k == "bytes") st.total_bytes = num(k);
-    if (k.starts_with("d:") && std::string(k) >= first_day) st.uploaded_since += num(k);
+  for (;;) {
+    auto body = db_.must("Query", req);
+    const auto& o = body.as_object();
+    if (auto* items = o.if_contains("Items"); items && items->is_array()) {
+      for (const auto& it : items->as_array()) {
+        const auto& item = it.as_object();
+        auto num = [&](std::string_view k) { return num_attr(item, k).value_or(0); };
+        for (const auto& [k, v] : item) {
+          if (k == "n") st.total_images += num(k);
+          if (k == "bytes") st.total_bytes += num(k);
+          if (k.starts_with("d:") && std::string(k) >= first_day) st.uploaded_since += num(k);
+        }
+      }
+    }
+    auto* last = o.if_contains("LastEvaluatedKey");
+    if (!last || !last->is_object()) return st;
+    req["ExclusiveStartKey"] = *last;
   }
-  return st;
 }
 
 void DynamoDbMetadataStore::scan(const std::function<bool(const ImageRecord&)>& visit) {

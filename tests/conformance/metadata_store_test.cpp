@@ -890,5 +890,82 @@ INSTANTIATE_TEST_SUITE_P(
         StoreFactory{"memory_fake", make_memory, {}}),
     [](const auto& info) { return info.param.name; });
 
+// DynamoDB only: the global figures live in shards (no item is written by every upload), and a
+// table from before the shards, whose figures sit in one SK=ALL item, keeps counting and is
+// settled by fsck.
+class DynamoDbGlobalShards : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DynamoDbGlobalShards, UploadsSpreadOverShardsAndAnOlderItemStillCounts) {
+  namespace json = boost::json;
+  auto& db = dynamo_client(GetParam());
+  std::string table = "t-shards-" + std::to_string(::getpid()) + "-" + GetParam();
+  DynamoDbMetadataStore::provision(db, table);
+  DynamoDbMetadataStore store(db, table);
+  const int64_t day = 1764547200000;  // 2025-12-01T00:00:00Z
+  for (int i = 0; i < 64; ++i) {
+    ImageRecord r;
+    r.id = "01JSHARD" + std::to_string(1000 + i);
+    r.user_id = "u" + std::to_string(i % 8);
+    r.original_filename = "p.jpg";
+    r.mime_type = "image/jpeg";
+    r.processed_size = 10;
+    r.thumbnail_size = 1;
+    r.s3_key = "images/" + r.user_id + "/" + r.id + ".webp";
+    r.s3_bucket = "local";
+    r.created_at_ms = r.updated_at_ms = r.uploaded_at_ms = day + i;
+    ASSERT_TRUE(store.insert(r).ok());
+  }
+  auto global_items = [&] {
+    auto body = db.must(
+        "Query", json::object{{"TableName", table},
+                              {"KeyConditionExpression", "PK = :g"},
+                              {"ExpressionAttributeValues", {{":g", {{"S", "COUNTER#GLOBAL"}}}}},
+                              {"ConsistentRead", true}});
+    std::map<std::string, int64_t> n;
+    for (const auto& it : body.at("Items").as_array())
+      n[std::string(it.at("SK").at("S").as_string())] =
+          std::stoll(std::string(it.at("n").at("N").as_string()));
+    return n;
+  };
+  auto items = global_items();
+  EXPECT_GE(items.size(), 20u);  // 64 ids over 32 shards
+  int64_t sum = 0, most = 0;
+  for (const auto& [sk, n] : items) {
+    EXPECT_TRUE(sk.starts_with("SHARD#")) << sk;
+    sum += n;
+    most = std::max(most, n);
+  }
+  EXPECT_EQ(sum, 64);
+  EXPECT_LE(most, 8);
+  EXPECT_EQ(store.stats(0).total_images, 64);
+  EXPECT_EQ(store.stats(0).total_bytes, 64 * 11);
+  EXPECT_EQ(store.stats(day).uploaded_since, 64);
+  EXPECT_EQ(store.check_counters(false), 0);
+
+  // What an older build wrote: 3 images counted in the unsharded item, then one of them deleted
+  // by this build (its own shard goes to -1): the sums stay right and fsck finds nothing wrong.
+  db.must("UpdateItem",
+          json::object{
+              {"TableName", table},
+              {"Key", {{"PK", {{"S", "COUNTER#GLOBAL"}}}, {"SK", {{"S", "ALL"}}}}},
+              {"UpdateExpression", "ADD #n :n, #b :b, #d :n"},
+              {"ExpressionAttributeNames", {{"#n", "n"}, {"#b", "bytes"}, {"#d", "d:2025-12-01"}}},
+              {"ExpressionAttributeValues", {{":n", {{"N", "3"}}}, {":b", {{"N", "33"}}}}}});
+  EXPECT_EQ(store.stats(0).total_images, 67);
+  EXPECT_EQ(store.check_counters(false), 3);  // n, bytes and the day are 3 images too many
+  EXPECT_EQ(store.check_counters(true), 3);
+  EXPECT_EQ(store.stats(0).total_images, 64);
+  EXPECT_EQ(store.stats(0).total_bytes, 64 * 11);
+  EXPECT_EQ(store.stats(day).uploaded_since, 64);
+  EXPECT_EQ(global_items()["ALL"], 0);
+  EXPECT_EQ(store.check_counters(false), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, DynamoDbGlobalShards,
+                         ::testing::Values("dynalite", "dynamodb-local"), [](const auto& info) {
+                           return info.param == "dynalite" ? std::string("dynalite")
+                                                           : std::string("dynamodb_local");
+                         });
+
 }  // namespace
 }  // namespace isvc::storage
