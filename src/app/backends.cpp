@@ -40,6 +40,7 @@ Backends open_backends(const Config& cfg) {
     s.service = "dynamodb";
     s.credentials = credentials(cfg);
     s.retry = retry(cfg);
+    s.counter = b.engine_requests.get();
     b.dynamo_aws = std::make_unique<aws::AwsClient>(*b.http, s);
     b.dynamo = std::make_unique<aws::DynamoDbClient>(*b.dynamo_aws);
     b.metadata =
@@ -60,6 +61,7 @@ Backends open_backends(const Config& cfg) {
     s.storage_class = cfg.s3_storage_class;
     s.credentials = credentials(cfg);
     s.retry = retry(cfg);
+    s.counter = b.engine_requests.get();
     auto s3 = std::make_unique<storage::S3ObjectStore>(*b.http, s);
     b.s3 = s3.get();
     b.objects = std::move(s3);

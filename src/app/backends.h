@@ -20,6 +20,8 @@
 namespace isvc::app {
 
 struct Backends {
+  // Engine requests of every AWS client below (and the CDN's), by action: a /metrics source.
+  std::unique_ptr<aws::RequestCounter> engine_requests = std::make_unique<aws::RequestCounter>();
   std::unique_ptr<aws::HttpClient> http;
   std::unique_ptr<aws::AwsClient> dynamo_aws;
   std::unique_ptr<aws::DynamoDbClient> dynamo;

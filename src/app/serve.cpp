@@ -171,7 +171,8 @@ int serve_command() {
       targets.push_back(std::make_unique<cdn::CloudFrontTarget>(
           *purge_http,
           aws::Credentials{cfg.aws_access_key_id, cfg.aws_secret_access_key, cfg.aws_session_token},
-          cfg.cloudfront_distribution_id, prefix, aws::RetryPolicy{}));
+          cfg.cloudfront_distribution_id, prefix, aws::RetryPolicy{},
+          "https://cloudfront.amazonaws.com", backends.engine_requests.get()));
     }
     if (!cfg.cdn_purge_url.empty())
       targets.push_back(std::make_unique<cdn::HttpPurgeTarget>(*purge_http, cfg.cdn_purge_url));
@@ -262,13 +263,13 @@ int serve_command() {
     variants = std::make_unique<domain::Variants>(image_records, objects, processor, cpu, metrics,
                                                   variant_settings);
 
-  api::HttpApp app(api::ApiDeps{images, uploads, idempotent, metadata, objects, file_cache,
-                                verifier, metrics, log, clock, std::move(health),
-                                s3_urls ? nullptr : &service_urls, limiter.get(), &cpu, &admission,
-                                redis ? std::vector<const obs::MetricsSource*>{redis.get()}
-                                      : std::vector<const obs::MetricsSource*>{},
-                                variants.get()},
-                   api_settings);
+  std::vector<const obs::MetricsSource*> metric_sources{backends.engine_requests.get()};
+  if (redis) metric_sources.push_back(redis.get());
+  api::HttpApp app(
+      api::ApiDeps{images, uploads, idempotent, metadata, objects, file_cache, verifier, metrics,
+                   log, clock, std::move(health), s3_urls ? nullptr : &service_urls, limiter.get(),
+                   &cpu, &admission, metric_sources, variants.get()},
+      api_settings);
 
   http::ServerOptions opts;
   opts.host = cfg.host;

@@ -85,6 +85,7 @@ HttpResponse AwsClient::send(const AwsRequest& req) {
   std::string last_problem;
   for (int attempt = 0; attempt < std::max(1, s_.retry.max_attempts); ++attempt) {
     if (attempt > 0) s_.sleep(backoff_ms(s_.retry, attempt - 1, rng));
+    if (s_.counter) s_.counter->add(s_.service, req.action.empty() ? req.method : req.action);
     try {
       HttpResponse resp = send_once(req);
       if (!is_retryable(resp)) return resp;

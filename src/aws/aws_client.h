@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "aws/http_client.h"
+#include "aws/request_counter.h"
 #include "aws/sigv4.h"
 
 namespace isvc::aws {
@@ -31,6 +32,7 @@ int64_t backoff_ms(const RetryPolicy& p, int retry, std::mt19937_64& rng);
 bool is_retryable(const HttpResponse& r);
 
 struct AwsRequest {
+  std::string action;  // the API action ("PutItem", "GetObject"), for the request counter
   std::string method = "GET";
   std::string path = "/";  // decoded
   std::vector<std::pair<std::string, std::string>> query;
@@ -46,6 +48,7 @@ struct AwsClientSettings {
   RetryPolicy retry;
   std::function<int64_t()> now_s;         // default: system clock
   std::function<void(int64_t ms)> sleep;  // default: this_thread::sleep_for
+  RequestCounter* counter = nullptr;      // counts every attempt when set
 };
 
 class AwsClient {

@@ -9,6 +9,7 @@ namespace isvc::aws {
 DynamoResult DynamoDbClient::call(std::string_view operation, const boost::json::value& request) {
   std::string body = boost::json::serialize(request);
   AwsRequest req;
+  req.action = operation;
   req.method = "POST";
   req.path = "/";
   req.headers = {{"content-type", "application/x-amz-json-1.0"},

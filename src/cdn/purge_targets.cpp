@@ -42,6 +42,7 @@ aws::AwsRequest cloudfront_invalidation(const std::string& distribution_id,
   body += "</Items></Paths><CallerReference>" + aws::xml_escape(caller_reference) +
           "</CallerReference></InvalidationBatch>";
   aws::AwsRequest r;
+  r.action = "CreateInvalidation";
   r.method = "POST";
   r.path = "/2020-05-31/distribution/" + distribution_id + "/invalidation";
   r.headers = {{"content-type", "application/xml"}};
@@ -51,7 +52,8 @@ aws::AwsRequest cloudfront_invalidation(const std::string& distribution_id,
 
 CloudFrontTarget::CloudFrontTarget(aws::HttpClient& http, aws::Credentials creds,
                                    std::string distribution_id, std::string path_prefix,
-                                   aws::RetryPolicy retry, std::string endpoint)
+                                   aws::RetryPolicy retry, std::string endpoint,
+                                   aws::RequestCounter* counter)
     : distribution_id_(std::move(distribution_id)), prefix_(std::move(path_prefix)) {
   aws::AwsClientSettings s;
   s.endpoint = std::move(endpoint);
@@ -59,6 +61,7 @@ CloudFrontTarget::CloudFrontTarget(aws::HttpClient& http, aws::Credentials creds
   s.service = "cloudfront";
   s.credentials = std::move(creds);
   s.retry = retry;
+  s.counter = counter;
   client_ = std::make_unique<aws::AwsClient>(http, s);
   while (!prefix_.empty() && prefix_.back() == '/') prefix_.pop_back();
 }

@@ -35,7 +35,8 @@ class CloudFrontTarget final : public PurgeTarget {
   // path_prefix: the path part of CDN_BASE_URL ("" when the CDN serves keys at its root).
   CloudFrontTarget(aws::HttpClient& http, aws::Credentials creds, std::string distribution_id,
                    std::string path_prefix, aws::RetryPolicy retry,
-                   std::string endpoint = "https://cloudfront.amazonaws.com");
+                   std::string endpoint = "https://cloudfront.amazonaws.com",
+                   aws::RequestCounter* counter = nullptr);
   std::string name() const override { return "cloudfront"; }
   std::string send(const std::vector<std::string>& object_keys) override;
 

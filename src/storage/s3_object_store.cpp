@@ -55,6 +55,7 @@ S3ObjectStore::S3ObjectStore(aws::HttpClient& http, S3Settings s) : s_(std::move
   cs.endpoint = endpoint;
   cs.region = s_.region;
   cs.service = "s3";
+  cs.counter = s_.counter;
   cs.credentials = s_.credentials;
   cs.retry = s_.retry;
   client_ = std::make_unique<aws::AwsClient>(http, cs);
@@ -72,6 +73,7 @@ void S3ObjectStore::put(const std::string& key, std::string_view bytes,
                         const std::string& content_type) {
   if (!domain::valid_object_key(key)) throw Error(ErrorCode::BadRequest, "invalid object key");
   aws::AwsRequest r;
+  r.action = "PutObject";
   r.method = "PUT";
   r.path = object_path(key);
   r.headers.emplace_back("content-type", content_type);
@@ -85,6 +87,7 @@ void S3ObjectStore::put(const std::string& key, std::string_view bytes,
 std::optional<domain::ObjectInfo> S3ObjectStore::head(const std::string& key) {
   if (!domain::valid_object_key(key)) return std::nullopt;
   aws::AwsRequest r;
+  r.action = "HeadObject";
   r.method = "HEAD";
   r.path = object_path(key);
   auto resp = send(r);
@@ -97,6 +100,7 @@ std::optional<domain::ObjectData> S3ObjectStore::get(const std::string& key,
                                                      std::optional<domain::ByteRange> range) {
   if (!domain::valid_object_key(key)) return std::nullopt;
   aws::AwsRequest r;
+  r.action = "GetObject";
   r.method = "GET";
   r.path = object_path(key);
   if (range)
@@ -120,6 +124,7 @@ std::optional<domain::ObjectData> S3ObjectStore::get(const std::string& key,
 void S3ObjectStore::remove(const std::string& key) {
   if (!domain::valid_object_key(key)) return;
   aws::AwsRequest r;
+  r.action = "DeleteObject";
   r.method = "DELETE";
   r.path = object_path(key);
   auto resp = send(r);
@@ -132,6 +137,7 @@ void S3ObjectStore::list(
   std::string token;
   for (;;) {
     aws::AwsRequest r;
+    r.action = "ListObjectsV2";
     r.method = "GET";
     r.path = s_.force_path_style ? "/" + s_.bucket : "/";
     r.query = {{"list-type", "2"}, {"prefix", prefix}};
@@ -160,6 +166,7 @@ void S3ObjectStore::list(
 bool S3ObjectStore::healthy() {
   try {
     aws::AwsRequest r;
+    r.action = "HeadBucket";
     r.method = "HEAD";
     r.path = s_.force_path_style ? "/" + s_.bucket : "/";
     return send(r).status == 200;

@@ -21,6 +21,7 @@ struct S3Settings {
   std::string storage_class;    // x-amz-storage-class; "" leaves the bucket default
   aws::Credentials credentials;
   aws::RetryPolicy retry;
+  aws::RequestCounter* counter = nullptr;  // engine requests by action, for /metrics
 };
 
 class S3ObjectStore final : public domain::ObjectStore {

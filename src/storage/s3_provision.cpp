@@ -36,6 +36,7 @@ std::vector<std::string> S3ObjectStore::provision(const std::vector<std::string>
   std::string bucket_path = s_.force_path_style ? "/" + s_.bucket : "/";
   auto config_put = [&](const char* what, const char* sub, const std::string& xml) {
     aws::AwsRequest r;
+    r.action = std::string(sub) == "cors" ? "PutBucketCors" : "PutBucketEncryption";
     r.method = "PUT";
     r.path = bucket_path;
     r.query = {{sub, ""}};
@@ -53,6 +54,7 @@ std::vector<std::string> S3ObjectStore::provision(const std::vector<std::string>
   };
 
   aws::AwsRequest head;
+  head.action = "HeadBucket";
   head.method = "HEAD";
   head.path = bucket_path;
   auto h = send(head);
@@ -60,6 +62,7 @@ std::vector<std::string> S3ObjectStore::provision(const std::vector<std::string>
     report.push_back("s3 bucket " + s_.bucket + ": exists");
   } else if (h.status == 404) {
     aws::AwsRequest create;
+    create.action = "CreateBucket";
     create.method = "PUT";
     create.path = bucket_path;
     std::string body;

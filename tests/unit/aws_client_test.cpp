@@ -116,6 +116,32 @@ TEST(AwsClient, RetriesThrottlingAndServerErrorsThenSucceeds) {
   EXPECT_NE(req.find("x-amz-security-token: token"), std::string::npos);
 }
 
+TEST(AwsClient, CountsEveryAttemptByServiceAndAction) {
+  CannedServer srv({reply(503, "busy"), reply(200, "{}"), reply(200, "{}")});
+  HttpClient http;
+  std::vector<int64_t> sleeps;
+  RequestCounter counter;
+  auto s = settings(srv.url(), &sleeps);
+  s.counter = &counter;
+  AwsClient c(http, s);
+  AwsRequest r;
+  r.action = "PutItem";
+  r.method = "POST";
+  EXPECT_EQ(c.send(r).status, 200);  // one retry: two requests, as AWS bills them
+  AwsRequest unnamed;
+  unnamed.method = "HEAD";
+  EXPECT_EQ(c.send(unnamed).status, 200);
+  using Key = std::pair<std::string, std::string>;
+  EXPECT_EQ(counter.snapshot(),
+            (std::map<Key, uint64_t>{{{"dynamodb", "HEAD"}, 1}, {{"dynamodb", "PutItem"}, 2}}));
+  obs::TextWriter w;
+  counter.write_metrics(w);
+  auto text = w.take();
+  EXPECT_NE(text.find("isvc_engine_requests_total{service=\"dynamodb\",action=\"PutItem\"} 2\n"),
+            std::string::npos)
+      << text;
+}
+
 TEST(AwsClient, GivesUpAsUnavailableWithRetryAfter) {
   CannedServer srv({reply(500, "no")});
   HttpClient http;
