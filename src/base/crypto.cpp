@@ -18,6 +18,15 @@ std::string sha256(std::string_view bytes) {
   return out;
 }
 
+std::string md5(std::string_view bytes) {
+  std::string out(16, '\0');
+  unsigned int len = 0;
+  if (!EVP_Digest(bytes.data(), bytes.size(), reinterpret_cast<unsigned char*>(out.data()), &len,
+                  EVP_md5(), nullptr))
+    throw std::runtime_error("md5 failed");
+  return out;
+}
+
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   std::string out(32, '\0');
   unsigned int len = 32;

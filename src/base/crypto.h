@@ -9,6 +9,8 @@ namespace isvc::base {
 
 std::string sha256(std::string_view bytes);                            // 32 raw bytes
 std::string hmac_sha256(std::string_view key, std::string_view data);  // 32 raw bytes
+// 16 raw bytes. Not for security: S3's Content-MD5 integrity header only.
+std::string md5(std::string_view bytes);
 // Constant-time comparison for MACs and secrets.
 bool constant_time_equal(std::string_view a, std::string_view b);
 // Cryptographically secure random bytes.

@@ -112,9 +112,7 @@ FsckReport run_fsck(const FsckPorts& ports, const Clock& clock, const FsckOption
     if (!cur || cur->state != ImageState::Deleting) continue;
     ++rep.pending_deletes;
     if (o.repair) {
-      remove_variants(objects, *cur);
-      objects.remove(cur->s3_key);
-      if (cur->thumbnail_key) objects.remove(*cur->thumbnail_key);
+      remove_image_objects(objects, *cur);
       images.remove(cur->id);
       ++rep.repaired;
     }

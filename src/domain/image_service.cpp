@@ -275,12 +275,7 @@ std::pair<ImageRecord, ImportOutcome> ImageService::import_legacy(const Caller& 
 }
 
 std::vector<std::string> ImageService::delete_objects(const ImageRecord& rec) {
-  auto keys = remove_variants(d_.objects, rec);
-  d_.objects.remove(rec.s3_key);
-  if (rec.thumbnail_key) d_.objects.remove(*rec.thumbnail_key);
-  keys.push_back(rec.s3_key);
-  if (rec.thumbnail_key) keys.push_back(*rec.thumbnail_key);
-  return keys;
+  return remove_image_objects(d_.objects, rec);
 }
 
 ImageRecord ImageService::remove(const Caller& caller, const std::string& id) {

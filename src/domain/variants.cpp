@@ -46,13 +46,15 @@ std::vector<Variant> variants_of(const ImageRecord& rec, const VariantSettings& 
   return out;
 }
 
-std::vector<std::string> remove_variants(ObjectStore& objects, const ImageRecord& rec) {
+std::vector<std::string> remove_image_objects(ObjectStore& objects, const ImageRecord& rec) {
   std::vector<std::string> keys;
   objects.list(variant_prefix(rec.user_id, rec.id), [&](const std::string& k, const ObjectInfo&) {
     keys.push_back(k);
     return true;
   });
-  for (const auto& k : keys) objects.remove(k);
+  keys.push_back(rec.s3_key);
+  if (rec.thumbnail_key) keys.push_back(*rec.thumbnail_key);
+  objects.remove_all(keys);
   return keys;
 }
 

@@ -48,9 +48,10 @@ std::pair<int, int> main_size(const ImageRecord& rec, int main_max);
 // unknown.
 std::vector<Variant> variants_of(const ImageRecord& rec, const VariantSettings& s);
 
-// Removes every variant object of the image that exists (one listing of its prefix); returns
-// their keys (for the CDN purge). Throws what the object store throws.
-std::vector<std::string> remove_variants(ObjectStore& objects, const ImageRecord& rec);
+// Removes every object of the image: the variants that exist (one listing of their prefix), the
+// main image and the thumbnail, in one batch (S3: one DeleteObjects). Returns the keys (for the
+// CDN purge). Throws what the object store throws; a retry deletes what is left.
+std::vector<std::string> remove_image_objects(ObjectStore& objects, const ImageRecord& rec);
 
 class Variants {
  public:

@@ -125,6 +125,9 @@ std::optional<domain::ObjectData> InstrumentedObjectStore::get(
 void InstrumentedObjectStore::remove(const std::string& key) {
   timed("remove", [&] { inner_.remove(key); });
 }
+void InstrumentedObjectStore::remove_all(const std::vector<std::string>& keys) {
+  timed("remove_all", [&] { inner_.remove_all(keys); });
+}
 void InstrumentedObjectStore::list(
     const std::string& prefix,
     const std::function<bool(const std::string& key, const domain::ObjectInfo&)>& visit) {

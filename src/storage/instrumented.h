@@ -68,6 +68,7 @@ class InstrumentedObjectStore final : public domain::ObjectStore {
   std::optional<domain::ObjectData> get(
       const std::string& key, std::optional<domain::ByteRange> range = std::nullopt) override;
   void remove(const std::string& key) override;
+  void remove_all(const std::vector<std::string>& keys) override;
   void list(
       const std::string& prefix,
       const std::function<bool(const std::string& key, const domain::ObjectInfo&)>& visit) override;

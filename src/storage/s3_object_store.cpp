@@ -5,6 +5,8 @@
 #include <ctime>
 
 #include "aws/xml.h"
+#include "base/crypto.h"
+#include "base/encoding.h"
 #include "base/time_format.h"
 #include "domain/model/error.h"
 #include "domain/model/object_keys.h"
@@ -129,6 +131,40 @@ void S3ObjectStore::remove(const std::string& key) {
   r.path = object_path(key);
   auto resp = send(r);
   if (resp.status != 204 && resp.status != 200 && resp.status != 404) fail("DELETE", key, resp);
+}
+
+void S3ObjectStore::remove_all(const std::vector<std::string>& keys) {
+  std::vector<std::string> valid;
+  for (const auto& k : keys)
+    if (domain::valid_object_key(k)) valid.push_back(k);
+  if (valid.size() == 1) return remove(valid[0]);
+  // DeleteObjects takes up to 1,000 keys; Quiet: the answer lists only the keys that failed.
+  for (std::size_t at = 0; at < valid.size(); at += 1000) {
+    std::string body =
+        "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>";
+    for (std::size_t i = at; i < std::min(valid.size(), at + 1000); ++i)
+      body += "<Object><Key>" + aws::xml_escape(valid[i]) + "</Key></Object>";
+    body += "</Delete>";
+    aws::AwsRequest r;
+    r.action = "DeleteObjects";
+    r.method = "POST";
+    r.path = s_.force_path_style ? "/" + s_.bucket : "/";
+    r.query = {{"delete", ""}};
+    r.headers = {{"content-type", "application/xml"},
+                 {"content-md5", base::base64_encode(base::md5(body))}};
+    r.body = body;
+    auto resp = send(r);
+    if (resp.status != 200) fail("DeleteObjects", valid[at], resp);
+    auto errors = aws::xml_texts(resp.body, "Error");
+    if (!errors.empty()) {
+      auto key = aws::xml_texts(errors[0], "Key");
+      auto code = aws::xml_texts(errors[0], "Code");
+      throw Error(ErrorCode::StorageFailed, "s3 DeleteObjects: " + std::to_string(errors.size()) +
+                                                " of the keys failed, " +
+                                                (key.empty() ? std::string("?") : key[0]) + ": " +
+                                                (code.empty() ? std::string("?") : code[0]));
+    }
+  }
 }
 
 void S3ObjectStore::list(

@@ -1,9 +1,8 @@
 // `image-service provision` for the bucket: create it, then CORS, default encryption and the
 // lifecycle rules of SPEC §7. Idempotent (every call is a PUT of the whole configuration), and a
 // setting the endpoint does not implement is reported, not fatal (s3rver has no lifecycle API).
-#include <openssl/evp.h>
-
 #include "aws/xml.h"
+#include "base/crypto.h"
 #include "base/encoding.h"
 #include "domain/model/error.h"
 #include "storage/s3_object_store.h"
@@ -11,13 +10,6 @@
 namespace isvc::storage {
 
 namespace {
-
-std::string md5_base64(std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out, &len, EVP_md5(), nullptr);
-  return base::base64_encode(std::string_view(reinterpret_cast<char*>(out), len));
-}
 
 std::string error_code(const aws::HttpResponse& r) {
   auto codes = aws::xml_texts(r.body, "Code");
@@ -40,7 +32,8 @@ std::vector<std::string> S3ObjectStore::provision(const std::vector<std::string>
     r.method = "PUT";
     r.path = bucket_path;
     r.query = {{sub, ""}};
-    r.headers = {{"content-type", "application/xml"}, {"content-md5", md5_base64(xml)}};
+    r.headers = {{"content-type", "application/xml"},
+                 {"content-md5", base::base64_encode(base::md5(xml))}};
     r.body = xml;
     auto resp = send(r);
     std::string line = "s3 bucket " + s_.bucket + " " + what + ": ";

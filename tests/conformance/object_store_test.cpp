@@ -63,6 +63,25 @@ TEST_P(ObjectStoreConformance, PutGetHeadRemove) {
   EXPECT_NO_THROW(store->remove("images/u1/a.webp"));
 }
 
+TEST_P(ObjectStoreConformance, RemoveAllDeletesEveryKeyAndSkipsMissingOnes) {
+  std::vector<std::string> keys;
+  for (int i = 0; i < 5; ++i) {
+    keys.push_back("images/u2/variants/01J/" + std::to_string(320 * (i + 1)) + ".webp");
+    store->put(keys.back(), "v" + std::to_string(i), "image/webp");
+  }
+  store->put("images/u2/keep.webp", "k", "image/webp");
+  keys.push_back("images/u2/never-stored.webp");
+  keys.push_back("images/u2/a&b<c>.webp");  // XML-special characters in a key
+  store->put(keys.back(), "x", "image/webp");
+  store->remove_all(keys);
+  for (const auto& k : keys) EXPECT_FALSE(store->head(k)) << k;
+  EXPECT_TRUE(store->head("images/u2/keep.webp"));
+  EXPECT_NO_THROW(store->remove_all(keys));  // again: nothing left, not an error
+  EXPECT_NO_THROW(store->remove_all({}));
+  store->remove_all({"images/u2/keep.webp"});
+  EXPECT_FALSE(store->head("images/u2/keep.webp"));
+}
+
 TEST_P(ObjectStoreConformance, RangesReturnExactSlices) {
   std::string bytes;
   for (int i = 0; i < 1000; ++i) bytes += char(i % 251);

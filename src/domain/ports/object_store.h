@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "domain/ports/backend_health.h"
 
@@ -48,6 +49,12 @@ class ObjectStore : public BackendHealth {
 
   // Deletes the object; deleting a missing object is not an error.
   virtual void remove(const std::string& key) = 0;
+
+  // Deletes all of them (missing ones are not an error), in as few requests as the store allows
+  // (S3: one DeleteObjects per 1,000 keys). Throws when any of them could not be deleted.
+  virtual void remove_all(const std::vector<std::string>& keys) {
+    for (const auto& k : keys) remove(k);
+  }
 
   // Visits every key under the prefix with its info. Return false to stop.
   virtual void list(
