@@ -3,10 +3,12 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <unordered_map>
 
 #include "auth/jwks.h"
 #include "base/crypto.h"
@@ -96,6 +98,49 @@ const char* role_name(Role r) {
 // need its result wait for it, a bounded time; the others do not wait at all.
 // (Not std::atomic<std::shared_ptr>: GCC 12's has no ThreadSanitizer annotations, and the tsan
 // preset reports its lock bit as a race.)
+namespace {
+
+// Tokens verified lately, so that a client's next requests skip the parsing and the signature
+// check (most of a metadata read's CPU besides the store): keyed by the whole token, good until
+// the expiry verify() allows (exp + leeway), at most kCacheTtlS, and only under the keys that
+// verified it (a JWKS change makes every entry miss). Only successes are kept. Bounded by bytes:
+// when full it is emptied (a burst of distinct valid tokens costs the verifications it saves).
+class VerifiedTokens {
+ public:
+  static constexpr int64_t kCacheTtlS = 300;
+  static constexpr std::size_t kMaxBytes = 4 << 20;
+
+  std::optional<Principal> find(std::string_view token, int64_t now_s, uint64_t keys) const {
+    std::lock_guard l(mu_);
+    auto it = map_.find(std::string(token));
+    if (it == map_.end() || now_s > it->second.until_s || it->second.keys != keys)
+      return std::nullopt;
+    return it->second.principal;
+  }
+  void put(std::string_view token, const Principal& p, int64_t until_s, uint64_t keys) {
+    std::size_t cost = token.size() + p.subject.size() + 96;
+    std::lock_guard l(mu_);
+    if (bytes_ + cost > kMaxBytes) {
+      map_.clear();
+      bytes_ = 0;
+    }
+    auto [it, fresh] = map_.insert_or_assign(std::string(token), Entry{p, until_s, keys});
+    if (fresh) bytes_ += cost;
+  }
+
+ private:
+  struct Entry {
+    Principal principal;
+    int64_t until_s;
+    uint64_t keys;
+  };
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Entry> map_;
+  std::size_t bytes_ = 0;
+};
+
+}  // namespace
+
 struct TokenVerifier::Impl {
   using KeySet = std::vector<Jwk>;
   // Longer than a fetch may take (http_get's timeout), so a waiter normally sees its end.
@@ -106,8 +151,10 @@ struct TokenVerifier::Impl {
   JwksFetch fetch;
   KeySet file_keys;  // immutable after construction
 
-  mutable std::mutex snapshot_mu;          // guards url_keys, the pointer only
-  std::shared_ptr<const KeySet> url_keys;  // null until a fetch succeeded
+  mutable std::mutex snapshot_mu;            // guards url_keys, the pointer only
+  std::shared_ptr<const KeySet> url_keys;    // null until a fetch succeeded
+  std::atomic<uint64_t> keys_generation{0};  // moves whenever url_keys does
+  mutable VerifiedTokens verified;
   std::shared_ptr<const KeySet> snapshot() const {
     std::lock_guard l(snapshot_mu);
     return url_keys;
@@ -115,6 +162,7 @@ struct TokenVerifier::Impl {
   void publish(std::shared_ptr<const KeySet> keys) {
     std::lock_guard l(snapshot_mu);
     url_keys = std::move(keys);
+    keys_generation.fetch_add(1);
   }
 
   std::mutex flight_mu;  // guards in_flight, flights, last_attempt_s; never held during a fetch
@@ -217,6 +265,19 @@ TokenVerifier::JwksStats TokenVerifier::jwks_stats() const {
 TokenVerifier::~TokenVerifier() = default;
 
 Principal TokenVerifier::verify(std::string_view token) const {
+  int64_t now_s = impl_->clock.now_s();
+  // Read before verifying: a JWKS change while this token verifies leaves an entry that misses.
+  uint64_t keys = impl_->keys_generation.load();
+  if (auto hit = impl_->verified.find(token, now_s, keys)) return *hit;
+  double exp = 0;
+  Principal p = verify_uncached(token, exp);
+  int64_t until = std::min<int64_t>(int64_t(std::floor(exp + impl_->cfg.leeway_s)),
+                                    now_s + VerifiedTokens::kCacheTtlS);
+  impl_->verified.put(token, p, until, keys);
+  return p;
+}
+
+Principal TokenVerifier::verify_uncached(std::string_view token, double& exp_out) const {
   if (token.empty()) throw unauthorized("missing token");
   if (token.size() > kMaxTokenBytes) throw unauthorized("token too large");
   auto d1 = token.find('.');
@@ -255,6 +316,7 @@ Principal TokenVerifier::verify(std::string_view token) const {
   auto exp = number(claims, "exp");
   if (!exp) throw unauthorized("token has no expiry");
   if (now > *exp + leeway) throw unauthorized("token expired");
+  exp_out = *exp;
   if (auto nbf = number(claims, "nbf"); nbf && now + leeway < *nbf)
     throw unauthorized("token not yet valid");
   if (auto iat = number(claims, "iat"); iat && now + leeway < *iat)

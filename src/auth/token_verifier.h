@@ -45,7 +45,9 @@ class TokenVerifier {
 
   // The verified principal; throws domain::Error(Unauthorized) with a short reason otherwise.
   // Thread-safe. Never waits for a JWKS fetch when the token's key is known; a token that needs
-  // a fetch waits for the one in flight, if any, rather than starting another.
+  // a fetch waits for the one in flight, if any, rather than starting another. A token verified
+  // in the last 5 minutes is answered from memory while it has not expired and the keys have
+  // not changed.
   Principal verify(std::string_view token) const;
 
   // JWKS URL fetches finished, and verifications that waited for one another request started.
@@ -56,6 +58,8 @@ class TokenVerifier {
   JwksStats jwks_stats() const;
 
  private:
+  Principal verify_uncached(std::string_view token, double& exp) const;
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

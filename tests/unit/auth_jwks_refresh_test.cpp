@@ -237,6 +237,20 @@ TEST_F(JwksRefresh, AnUnknownKidRefetchesAtMostOncePerMinute) {
   EXPECT_EQ(idp.calls.load(), 4);
 }
 
+TEST_F(JwksRefresh, ATokenVerifiedEarlierIsRefusedOnceItsKeyIsWithdrawn) {
+  idp.publish(key.jwks({"k1"}));
+  TokenVerifier v(url_config(), clock, idp.fetcher());
+  auto t1 = key.token("k1");
+  ASSERT_TRUE(verifies(v, t1));
+  ASSERT_TRUE(verifies(v, t1));  // remembered
+  EXPECT_EQ(idp.calls.load(), 1);
+  clock.advance(61 * 1000);
+  idp.publish(key.jwks({"k2"}));              // the identity provider withdrew k1
+  ASSERT_TRUE(verifies(v, key.token("k2")));  // an unknown kid: the refetch brings the new set
+  EXPECT_EQ(idp.calls.load(), 2);
+  EXPECT_FALSE(verifies(v, t1));  // not from memory: the keys that verified it are gone
+}
+
 TEST_F(JwksRefresh, AFailedFirstFetchIsRetriedAfterTheInterval) {
   idp.publish(key.jwks({"k1"}));
   idp.fail = true;

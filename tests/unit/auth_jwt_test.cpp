@@ -179,6 +179,27 @@ TEST(Hs256, ExpiryNotBeforeAndIssuedAtWithLeeway) {
   EXPECT_TRUE(refused(v, hs256({{"alg", "HS256"}}, c)));
 }
 
+TEST(Hs256, ARememberedTokenStillExpiresAndOnlyItsOwnBytesHit) {
+  domain::ManualClock clock(kNow * 1000);
+  TokenVerifier v(secret_only(), clock);
+  auto t = hs256({{"alg", "HS256"}}, claims(100));
+  EXPECT_EQ(v.verify(t).subject, "alice");
+  EXPECT_EQ(v.verify(t).subject, "alice");  // answered from memory
+  // One byte changed in the signature, or the token with a suffix: verified afresh, refused.
+  auto tampered = t;
+  tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
+  EXPECT_TRUE(refused(v, tampered));
+  EXPECT_TRUE(refused(v, t + "A"));
+  clock.advance((100 + 60) * 1000);  // exp + leeway: still good
+  EXPECT_FALSE(refused(v, t));
+  clock.advance(1000);
+  EXPECT_TRUE(refused(v, t));
+  // Another subject's token is its own entry.
+  auto c = claims();
+  c["sub"] = "bob";
+  EXPECT_EQ(v.verify(hs256({{"alg", "HS256"}}, c)).subject, "bob");
+}
+
 TEST(Hs256, AttacksAreRefused) {
   domain::ManualClock clock(kNow * 1000);
   TokenVerifier v(secret_only(), clock);
