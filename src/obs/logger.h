@@ -1,7 +1,8 @@
 // Structured logs: one JSON object per line on stdout (timestamp, level, event + fields), written
-// through spdlog so lines from many threads never interleave. Asynchronous: a bounded queue and
-// one writer thread, so a slow reader of stdout never stalls a request; when the queue is full
-// the oldest lines are dropped and counted. Secrets are never passed in here.
+// through spdlog so lines from many threads never interleave. Asynchronous: a bounded buffer and
+// one writer thread that writes batches (a line is on stdout within ~10 ms), so a slow reader of
+// stdout never stalls a request; when the buffer is full new lines are dropped and counted.
+// Secrets are never passed in here.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -12,9 +13,6 @@
 
 namespace spdlog {
 class logger;
-namespace details {
-class thread_pool;
-}
 }  // namespace spdlog
 
 namespace isvc::obs {
@@ -48,7 +46,7 @@ class Logger {
 
  private:
   Level min_;
-  std::shared_ptr<spdlog::details::thread_pool> pool_;
+  std::shared_ptr<class BatchingStdoutSink> batching_;  // the asynchronous mode's sink
   std::shared_ptr<spdlog::logger> sink_;
 };
 
