@@ -93,7 +93,9 @@ int run_cli(int argc, char** argv) {
                       "resume file (default DATA_DIR/migrate-checkpoint.json)");
   migrate->add_option("--rejects", ma.rejects,
                       "reject report (default DATA_DIR/migrate-rejects.jsonl)");
-  migrate->add_option("--writers", ma.writers, "writes in flight (default 8)")
+  migrate
+      ->add_option("--writers", ma.writers,
+                   "writes in flight (default 8 into DynamoDB, 1 into SQLite)")
       ->check(CLI::Range(1, 256));
   migrate->add_option("--page-size", ma.page_size, "rows per page (default 1000)")
       ->check(CLI::Range(1, 10000));

@@ -162,7 +162,9 @@ int migrate_command(const MigrateArgs& a) {
   o.rejects_path = a.rejects.empty() ? st.cfg.data_dir + "/migrate-rejects.jsonl" : a.rejects;
   o.normalized_path = st.cfg.data_dir + "/migrate-normalized.jsonl";
   o.keys.allowed_prefixes = st.cfg.import_key_prefixes;
-  o.writers = a.writers;
+  // SQLite writes one transaction at a time: several writers only split the page into smaller
+  // transactions (more WAL pages written per row); DynamoDB answers each call in milliseconds.
+  o.writers = a.writers > 0 ? a.writers : st.cfg.metadata_backend == "dynamodb" ? 8 : 1;
   o.page_size = a.page_size;
   o.progress_every_ms = a.progress_ms;
   o.tty = isatty(STDERR_FILENO) == 1;

@@ -20,8 +20,8 @@ struct MigrateArgs {
   std::optional<int64_t> limit;
   std::string since;  // duration back from now, or an ISO 8601 timestamp
   std::string checkpoint, rejects;
-  int writers = 8, page_size = 1000;
-  int progress_ms = 2000;  // plain progress lines this often (not on a terminal)
+  int writers = 0, page_size = 1000;  // writers 0: 8 into DynamoDB, 1 into SQLite
+  int progress_ms = 2000;             // plain progress lines this often (not on a terminal)
 };
 int migrate_command(const MigrateArgs& a);
 

@@ -4,7 +4,9 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "domain/model/error.h"
@@ -175,17 +177,39 @@ void bump(Connection& c, const char* kind, const std::string& user, const std::s
   s.run();
 }
 
-// Adds (sign = +1) or removes (sign = -1) an active record's contribution to every counter and its
-// tag rows.
-void account(Connection& c, const ImageRecord& r, int sign) {
-  int64_t bytes = r.processed_size + r.thumbnail_size;
-  bump(c, "g", "", "", "", sign, sign * bytes);
-  bump(c, "u", r.user_id, "", "", sign, 0);
-  if (r.album_id) bump(c, "a", r.user_id, *r.album_id, "", sign, 0);
-  for (const auto& t : r.tags) {
-    bump(c, "t", r.user_id, "", t, sign, 0);
-    if (r.album_id) bump(c, "at", r.user_id, *r.album_id, t, sign, 0);
+// Counter changes summed before they are written, so that a batch moves each cell once (the
+// global cell and the user's would otherwise be rewritten for every row of an import).
+struct CounterBumps {
+  // (kind, user, album, tag) → (n, bytes)
+  std::map<std::tuple<std::string, std::string, std::string, std::string>,
+           std::pair<int64_t, int64_t>>
+      cells;
+
+  void add(const ImageRecord& r, int sign) {
+    int64_t bytes = r.processed_size + r.thumbnail_size;
+    auto at = [&](const char* kind, const std::string& album, const std::string& tag) -> auto& {
+      return cells[{kind, kind == std::string_view("g") ? std::string() : r.user_id, album, tag}];
+    };
+    auto& g = at("g", "", "");
+    g.first += sign;
+    g.second += sign * bytes;
+    at("u", "", "").first += sign;
+    if (r.album_id) at("a", *r.album_id, "").first += sign;
+    for (const auto& t : r.tags) {
+      at("t", "", t).first += sign;
+      if (r.album_id) at("at", *r.album_id, t).first += sign;
+    }
   }
+  void write(Connection& c) const {
+    for (const auto& [cell, d] : cells)
+      if (d.first != 0 || d.second != 0)
+        bump(c, std::get<0>(cell).c_str(), std::get<1>(cell), std::get<2>(cell), std::get<3>(cell),
+             d.first, d.second);
+  }
+};
+
+// Adds (sign = +1) or removes (sign = -1) an active record's tag rows (image_tags).
+void tag_rows(Connection& c, const ImageRecord& r, int sign) {
   if (sign > 0) {
     for (const auto& t : r.tags) {
       auto s = c.prepare(
@@ -200,6 +224,15 @@ void account(Connection& c, const ImageRecord& r, int sign) {
     s.bind(1, std::string_view(r.id));
     s.run();
   }
+}
+
+// Adds (sign = +1) or removes (sign = -1) an active record's contribution to every counter and its
+// tag rows.
+void account(Connection& c, const ImageRecord& r, int sign) {
+  tag_rows(c, r, sign);
+  CounterBumps b;
+  b.add(r, sign);
+  b.write(c);
 }
 
 // Throws ObjectKeyConflict when another user's image uses one of the record's keys (indexed).
@@ -287,6 +320,7 @@ std::vector<domain::ImportOutcome> SqliteMetadataStore::import_batch(
   return impl_->write([&](Connection& c) {
     std::vector<domain::ImportOutcome> out;
     out.reserve(records.size());
+    CounterBumps bumps;  // written once, before the commit
     Transaction tx(c);
     auto insert_sql = std::string("REPLACE INTO images(") + kColumns +
                       ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
@@ -309,13 +343,18 @@ std::vector<domain::ImportOutcome> SqliteMetadataStore::import_batch(
       next.state = ImageState::Active;
       next.version = cur ? cur->version + 1 : rec.version;
       if (cur) domain::keep_placeholders(*cur, next);
-      if (cur) account(c, *cur, -1);
+      if (cur) {
+        tag_rows(c, *cur, -1);
+        bumps.add(*cur, -1);
+      }
       auto s = c.prepare(insert_sql);
       bind_record(s, next);
       s.run();
-      account(c, next, +1);
+      tag_rows(c, next, +1);
+      bumps.add(next, +1);
       out.push_back(cur ? domain::ImportOutcome::Updated : domain::ImportOutcome::Created);
     }
+    bumps.write(c);
     tx.commit();
     return out;
   });
