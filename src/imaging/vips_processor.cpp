@@ -56,8 +56,10 @@ VImage load(domain::ImageFormat f, VipsBlob* blob, bool strict) {
       return VImage::webpload_buffer(blob, opts);  // n=1: first frame
     case domain::ImageFormat::Heic:
     case domain::ImageFormat::Avif:
-      // The primary image only (page 0, no thumbnail). libheif applies irot/imir/clap itself.
-      return VImage::heifload_buffer(blob, opts->set("page", 0)->set("n", 1));
+      // Without `page`, the primary item (pitm): the one the box walk measured, which need not
+      // be the first top-level image. n=1: never a sequence's other images, no thumbnail.
+      // libheif applies irot/imir/clap itself.
+      return VImage::heifload_buffer(blob, opts);
     case domain::ImageFormat::Unknown:
       break;
   }
