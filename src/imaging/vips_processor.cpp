@@ -197,6 +197,14 @@ domain::ProcessedImage VipsProcessor::process(std::string_view bytes,
   // Declared before the images so that it outlives them (it holds their signal handlers).
   VipsDeadline deadline(limits_.processing_timeout_ms);
   Blob blob(bytes);
+  const char* heif = out.probe.format == domain::ImageFormat::Heic   ? "heic"
+                     : out.probe.format == domain::ImageFormat::Avif ? "avif"
+                                                                     : nullptr;
+  // Before libheif's first look at the bytes (load() parses them): tests check that no refused
+  // header ever gets here.
+  if (heif)
+    log_imaging_event(obs::Level::Info, "heif_decode_started",
+                      {{"format", heif}, {"width", out.probe.width}, {"height", out.probe.height}});
   try {
     VImage img = load(out.probe.format, blob.blob, true);
     drop_heif_orientation(img, out.probe.format);
@@ -212,17 +220,15 @@ domain::ProcessedImage VipsProcessor::process(std::string_view bytes,
     deadline.watch(img);
     auto decode_started = std::chrono::steady_clock::now();
     img = img.copy_memory();
-    if (is_heif(out.probe.format)) {
-      // The one place a HEIF is decoded: tests check a refused header never gets here.
+    if (heif) {
       double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                             decode_started)
                       .count();
-      log_imaging_event(
-          obs::Level::Info, "heif_decoded",
-          {{"format", out.probe.format == domain::ImageFormat::Heic ? "heic" : "avif"},
-           {"width", img.width()},
-           {"height", img.height()},
-           {"decodeMs", std::round(ms * 10) / 10}});
+      log_imaging_event(obs::Level::Info, "heif_decoded",
+                        {{"format", heif},
+                         {"width", img.width()},
+                         {"height", img.height()},
+                         {"decodeMs", std::round(ms * 10) / 10}});
     }
     img = img.autorot();  // in memory: a rotation needs random access to the pixels
     strip_metadata(img);

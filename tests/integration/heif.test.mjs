@@ -3,7 +3,7 @@
 // avifenc (libaom) from a picture with four coloured quadrants, turned with irot/imir; the outputs
 // must be upright exactly once (dimensions and where each quadrant lands, on the main WebP and the
 // thumbnail). Hostile headers, built box by box, get their exact 400 without being decoded: the
-// service logs `heif_decoded` for every HEIF it decodes, and never for them.
+// service logs `heif_decode_started` before libheif sees any HEIF, and never for them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -114,7 +114,8 @@ async function assertRefusedUndecoded(bytes, name, code, reason) {
   if (reason) assert.equal(r.json.details.reason, reason, `${name}: ${JSON.stringify(r.json)}`);
   const id = r.headers.get('x-request-id');
   await svc.logCaughtUp(id);
-  assert.equal((await svc.logLines(() => true)).filter((j) => j.event === 'heif_decoded' && j.requestId === id).length, 0, `${name} was decoded`);
+  const seen = (await svc.logLines(() => true)).filter((j) => j.event?.startsWith('heif_decode') && j.requestId === id);
+  assert.deepEqual(seen, [], `${name} reached libheif`);
   console.log(`${name}: ${bytes.length} bytes, 400 ${code}${reason ? ` ${reason}` : ''} in ${ms.toFixed(1)} ms, not decoded`);
   return r;
 }
@@ -291,4 +292,6 @@ test('enabled: hostile HEIF headers get their exact 400 without a decode', async
   assert.equal(r.status, 400);
   assert.equal(r.json.code, 'INVALID_IMAGE');
   assert.equal(r.json.details.reason, 'decode_failed');
+  // The control of the checks above: this one did reach libheif, and says so.
+  await svc.logLines((j) => j.event === 'heif_decode_started' && j.requestId === r.headers.get('x-request-id'));
 });
