@@ -26,6 +26,7 @@ inline ProcessingLimits small_limits() {
   l.max_chunks = 48;
   l.jpeg_max_scans = 12;
   l.webp_max_frames = 8;
+  l.heif_max_tiles = 8;
   return l;
 }
 
@@ -36,6 +37,7 @@ inline ProcessingLimits large_limits() {
   l.max_chunks *= 4;
   l.jpeg_max_scans *= 4;
   l.webp_max_frames *= 4;
+  l.heif_max_tiles *= 4;
   return l;
 }
 
@@ -50,8 +52,8 @@ inline void check_one(const WalkResult& r, const ProcessingLimits& l, std::strin
   require(s.chunks <= l.max_chunks + 1 && s.chunks <= int64_t(size));
   if (!r.refusal) {
     require(s.chunks <= l.max_chunks && s.scans <= l.jpeg_max_scans &&
-            s.frames <= l.webp_max_frames && s.metadata_bytes <= l.max_metadata_bytes &&
-            s.icc_bytes <= l.max_icc_bytes);
+            s.frames <= l.webp_max_frames && s.tiles <= l.heif_max_tiles &&
+            s.metadata_bytes <= l.max_metadata_bytes && s.icc_bytes <= l.max_icc_bytes);
     return;
   }
   const std::string& why = r.refusal->reason;

@@ -1,5 +1,6 @@
-// The image header probe (magic-byte sniffing, then libvips header reads): arbitrary bytes are
-// either refused with one of the SPEC's image error codes or yield dimensions within the limits.
+// The image header probe (magic-byte sniffing, then libvips header reads or the HEIF box walk):
+// arbitrary bytes are either refused with one of the SPEC's image error codes or yield dimensions
+// within the limits.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -14,7 +15,12 @@ using namespace isvc;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static imaging::VipsProcessor* processor = [] {
     imaging::init_vips(1);
-    return new imaging::VipsProcessor(imaging::ProcessingLimits{});
+    // Every format the service can accept, HEIC and AVIF included (their probe is the box walk).
+    imaging::ProcessingLimits limits;
+    limits.accepted_formats = {domain::ImageFormat::Jpeg, domain::ImageFormat::Png,
+                               domain::ImageFormat::Webp, domain::ImageFormat::Heic,
+                               domain::ImageFormat::Avif};
+    return new imaging::VipsProcessor(limits);
   }();
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
   auto sniffed = imaging::sniff_format(bytes);

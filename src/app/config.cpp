@@ -225,8 +225,10 @@ Config load_config(const EnvLookup& env) {
     for (auto f : split_list(*v)) {
       std::transform(f.begin(), f.end(), f.begin(), ::tolower);
       if (f == "jpg") f = "jpeg";
-      if (f != "jpeg" && f != "png" && f != "webp")
-        throw ConfigError("SUPPORTED_FORMATS: '" + f + "' is not one of jpeg, png, webp");
+      if (f == "heif") f = "heic";
+      if (f != "jpeg" && f != "png" && f != "webp" && f != "heic" && f != "avif")
+        throw ConfigError("SUPPORTED_FORMATS: '" + f +
+                          "' is not one of jpeg, png, webp, heic, avif");
       if (std::find(c.supported_formats.begin(), c.supported_formats.end(), f) ==
           c.supported_formats.end())
         c.supported_formats.push_back(f);

@@ -14,9 +14,11 @@ imaging::ProcessingLimits processing_limits(const Config& cfg) {
   // SUPPORTED_FORMATS: the processor refuses the other sniffed formats, direct uploads their types.
   limits.accepted_formats.clear();
   for (const auto& f : cfg.supported_formats)
-    limits.accepted_formats.push_back(f == "jpeg"  ? domain::ImageFormat::Jpeg
-                                      : f == "png" ? domain::ImageFormat::Png
-                                                   : domain::ImageFormat::Webp);
+    limits.accepted_formats.push_back(f == "jpeg"   ? domain::ImageFormat::Jpeg
+                                      : f == "png"  ? domain::ImageFormat::Png
+                                      : f == "heic" ? domain::ImageFormat::Heic
+                                      : f == "avif" ? domain::ImageFormat::Avif
+                                                    : domain::ImageFormat::Webp);
   return limits;
 }
 

@@ -202,8 +202,11 @@ int serve_command() {
   upload_settings.url_ttl_s = cfg.upload_url_ttl_s;
   upload_settings.max_file_size = cfg.max_file_size;
   upload_settings.content_types.clear();
-  for (auto f : limits.accepted_formats)
+  for (auto f : limits.accepted_formats) {
     upload_settings.content_types.push_back(imaging::mime_type(f));
+    // iOS and some browsers label HEIC files image/heif; the bytes are sniffed either way.
+    if (f == domain::ImageFormat::Heic) upload_settings.content_types.push_back("image/heif");
+  }
   domain::DirectUploads uploads(images, metadata, objects,
                                 s3_urls ? static_cast<domain::UploadUrlSigner&>(*s3_urls)
                                         : static_cast<domain::UploadUrlSigner&>(service_urls),

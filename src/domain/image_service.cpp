@@ -22,6 +22,10 @@ const char* mime_for(domain::ImageFormat f) {
       return "image/png";
     case domain::ImageFormat::Webp:
       return "image/webp";
+    case domain::ImageFormat::Heic:
+      return "image/heic";
+    case domain::ImageFormat::Avif:
+      return "image/avif";
     case domain::ImageFormat::Unknown:
       break;
   }

@@ -7,12 +7,14 @@ namespace isvc::imaging {
 
 namespace {
 
-constexpr std::array<std::string_view, 14> kReasons = {
-    "png_too_many_chunks",         "png_text_too_large",  "png_icc_too_large",
-    "png_metadata_too_large",      "jpeg_too_many_scans", "jpeg_too_many_segments",
-    "jpeg_app_segments_too_large", "jpeg_icc_too_large",  "webp_too_many_frames",
-    "webp_too_many_chunks",        "webp_icc_too_large",  "webp_metadata_too_large",
-    "truncated_container",         "malformed_container"};
+constexpr std::array<std::string_view, 19> kReasons = {
+    "png_too_many_chunks",         "png_text_too_large",      "png_icc_too_large",
+    "png_metadata_too_large",      "jpeg_too_many_scans",     "jpeg_too_many_segments",
+    "jpeg_app_segments_too_large", "jpeg_icc_too_large",      "webp_too_many_frames",
+    "webp_too_many_chunks",        "webp_icc_too_large",      "webp_metadata_too_large",
+    "heif_too_many_boxes",         "heif_too_many_tiles",     "heif_item_too_large",
+    "heif_icc_too_large",          "heif_metadata_too_large", "truncated_container",
+    "malformed_container"};
 
 }  // namespace
 
@@ -44,6 +46,9 @@ WalkResult walk_container(domain::ImageFormat format, std::string_view bytes,
       return walk_jpeg(bytes, limits);
     case domain::ImageFormat::Webp:
       return walk_webp(bytes, limits);
+    case domain::ImageFormat::Heic:
+    case domain::ImageFormat::Avif:
+      return walk_heif(bytes, limits);
     case domain::ImageFormat::Unknown:
       break;
   }

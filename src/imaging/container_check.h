@@ -1,6 +1,7 @@
-// Container walkers: read the structure of a PNG, JPEG or WebP file (chunks, markers, RIFF
-// chunks) before any decoder sees it, and refuse image bombs — files whose metadata, chunk, scan
-// or frame counts would cost the decoder far more than their size. Pure functions over bytes.
+// Container walkers: read the structure of a PNG, JPEG, WebP or HEIF file (chunks, markers, RIFF
+// chunks, ISO-BMFF boxes) before any decoder sees it, and refuse image bombs — files whose
+// metadata, chunk, scan or frame counts would cost the decoder far more than their size. Pure
+// functions over bytes.
 #pragma once
 
 #include <cstdint>
@@ -31,16 +32,28 @@ struct WalkStats {
   int64_t metadata_bytes = 0;  // text/ICC/EXIF/XMP, inflated where compressed
   int64_t icc_bytes = 0;       // largest embedded ICC profile (inflated)
   int64_t inflated_bytes = 0;  // zlib output produced while measuring (the walk's own cost)
+  int64_t tiles = 0;           // HEIF: the primary image's grid tiles (1 without a grid)
+};
+
+// The primary image's size as a HEIF header declares it (ispe, then clap and irot in their
+// order): upright, what the decoder will produce.
+struct HeaderSize {
+  int64_t width = 0;
+  int64_t height = 0;
 };
 
 struct WalkResult {
   std::optional<ContainerRefusal> refusal;
   WalkStats stats;
+  std::optional<HeaderSize> header;  // HEIF only: the other formats' sizes come from libvips
 };
 
 WalkResult walk_png(std::string_view bytes, const ProcessingLimits& limits);
 WalkResult walk_jpeg(std::string_view bytes, const ProcessingLimits& limits);
 WalkResult walk_webp(std::string_view bytes, const ProcessingLimits& limits);
+// HEIC or AVIF (the brand of sniff_format): refuses what libheif would misread or pay too much
+// for, and finds the primary image's upright size without decoding (imaging/heif_walk.cpp).
+WalkResult walk_heif(std::string_view bytes, const ProcessingLimits& limits);
 // Dispatches on the sniffed format (Unknown: no refusal, nothing to walk).
 WalkResult walk_container(domain::ImageFormat format, std::string_view bytes,
                           const ProcessingLimits& limits);
@@ -55,6 +68,9 @@ std::string size_text(int64_t bytes);  // "8 MiB", "1500 bytes"
 inline uint32_t be32(std::string_view b, std::size_t p) {
   return uint32_t(uint8_t(b[p])) << 24 | uint32_t(uint8_t(b[p + 1])) << 16 |
          uint32_t(uint8_t(b[p + 2])) << 8 | uint32_t(uint8_t(b[p + 3]));
+}
+inline uint64_t be64(std::string_view b, std::size_t p) {
+  return uint64_t(be32(b, p)) << 32 | be32(b, p + 4);
 }
 inline uint32_t le32(std::string_view b, std::size_t p) {
   return uint32_t(uint8_t(b[p])) | uint32_t(uint8_t(b[p + 1])) << 8 |

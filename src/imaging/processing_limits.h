@@ -33,6 +33,9 @@ struct ProcessingLimits {
   int64_t max_chunks = 5000;             // IMAGE_MAX_CHUNKS: PNG chunks, JPEG segments, WebP chunks
   int64_t jpeg_max_scans = 100;          // JPEG_MAX_SCANS: SOS segments (as djpeg -maxscans)
   int64_t webp_max_frames = 1000;        // WEBP_MAX_FRAMES: ANMF chunks
+  // HEIF grid tiles of the primary image, each a separate HEVC/AV1 decode (no setting: a 12 MP
+  // iPhone photo has 48, an 8000x8000 grid of 256-px tiles 1024).
+  int64_t heif_max_tiles = 1024;
   // PROCESSING_TIMEOUT_MS: wall-clock budget of one process() call; libvips work is killed past
   // it (400 INVALID_IMAGE, reason processing_timeout). 0 = no deadline.
   int processing_timeout_ms = 10000;

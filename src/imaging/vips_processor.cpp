@@ -4,6 +4,8 @@
 #include <vips/vips8>
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstring>
 #include <mutex>
 
@@ -52,11 +54,30 @@ VImage load(domain::ImageFormat f, VipsBlob* blob, bool strict) {
       return VImage::pngload_buffer(blob, opts);
     case domain::ImageFormat::Webp:
       return VImage::webpload_buffer(blob, opts);  // n=1: first frame
+    case domain::ImageFormat::Heic:
+    case domain::ImageFormat::Avif:
+      // Without `page`, the primary item (pitm): the one the box walk measured, which need not
+      // be the first top-level image. n=1: never a sequence's other images, no thumbnail.
+      // libheif applies irot/imir/clap itself.
+      return VImage::heifload_buffer(blob, opts);
     case domain::ImageFormat::Unknown:
       break;
   }
   delete opts;
   throw Error(ErrorCode::InvalidFileType, "only JPEG, PNG and WebP images are accepted");
+}
+
+bool is_heif(domain::ImageFormat f) {
+  return f == domain::ImageFormat::Heic || f == domain::ImageFormat::Avif;
+}
+
+// A HEIF's orientation is its irot/imir, already applied by libheif; an EXIF Orientation in it
+// (phones write both) must not turn the pixels a second time.
+void drop_heif_orientation(VImage& img, domain::ImageFormat f) {
+  if (is_heif(f) && img.get_typeof(VIPS_META_ORIENTATION) != 0) {
+    img = img.copy();
+    vips_image_remove(img.get_image(), VIPS_META_ORIENTATION);
+  }
 }
 
 int orientation_of(const VImage& img) {
@@ -133,29 +154,39 @@ domain::ProbeResult VipsProcessor::probe(std::string_view bytes) {
   WalkResult walk = walk_container(r.format, bytes, limits_);
   if (walk.refusal && walk.refusal->kind == ContainerRefusal::Kind::Limit)
     throw refused(*walk.refusal);
-  Blob blob(bytes);
-  try {
-    VImage head = load(r.format, blob.blob, false);  // lazy: reads the header only
-    int w = head.width(), h = head.height();
-    if (orientation_of(head) >= 5) std::swap(w, h);
-    r.width = w;
-    r.height = h;
-  } catch (const vips::VError&) {
-    throw Error(ErrorCode::InvalidImage, "the image header cannot be read",
-                {{"field", "file"}, {"reason", "header_unreadable"}});
+  if (is_heif(r.format)) {
+    // From the box walk alone: libheif never sees a file whose header is refused.
+    if (!walk.header) throw refused(*walk.refusal);
+    r.width = int(std::min<int64_t>(walk.header->width, INT32_MAX));
+    r.height = int(std::min<int64_t>(walk.header->height, INT32_MAX));
+  } else {
+    Blob blob(bytes);
+    try {
+      VImage head = load(r.format, blob.blob, false);  // lazy: reads the header only
+      int w = head.width(), h = head.height();
+      if (orientation_of(head) >= 5) std::swap(w, h);
+      r.width = w;
+      r.height = h;
+    } catch (const vips::VError&) {
+      throw Error(ErrorCode::InvalidImage, "the image header cannot be read",
+                  {{"field", "file"}, {"reason", "header_unreadable"}});
+    }
   }
-  if (r.width < limits_.min_dimension || r.height < limits_.min_dimension ||
-      r.width > limits_.max_dimension || r.height > limits_.max_dimension) {
-    throw Error(ErrorCode::InvalidDimensions,
-                "image is " + std::to_string(r.width) + "x" + std::to_string(r.height) +
-                    "; width and height must be between " + std::to_string(limits_.min_dimension) +
-                    " and " + std::to_string(limits_.max_dimension),
-                {{"field", "file"},
-                 {"width", std::to_string(r.width)},
-                 {"height", std::to_string(r.height)}});
-  }
+  check_dimensions(r.width, r.height);
   if (walk.refusal) throw refused(*walk.refusal);
   return r;
+}
+
+void VipsProcessor::check_dimensions(int width, int height) const {
+  if (width < limits_.min_dimension || height < limits_.min_dimension ||
+      width > limits_.max_dimension || height > limits_.max_dimension) {
+    throw Error(
+        ErrorCode::InvalidDimensions,
+        "image is " + std::to_string(width) + "x" + std::to_string(height) +
+            "; width and height must be between " + std::to_string(limits_.min_dimension) +
+            " and " + std::to_string(limits_.max_dimension),
+        {{"field", "file"}, {"width", std::to_string(width)}, {"height", std::to_string(height)}});
+  }
 }
 
 domain::ProcessedImage VipsProcessor::process(std::string_view bytes,
@@ -166,12 +197,39 @@ domain::ProcessedImage VipsProcessor::process(std::string_view bytes,
   // Declared before the images so that it outlives them (it holds their signal handlers).
   VipsDeadline deadline(limits_.processing_timeout_ms);
   Blob blob(bytes);
+  const char* heif = out.probe.format == domain::ImageFormat::Heic   ? "heic"
+                     : out.probe.format == domain::ImageFormat::Avif ? "avif"
+                                                                     : nullptr;
+  // Before libheif's first look at the bytes (load() parses them): tests check that no refused
+  // header ever gets here.
+  if (heif)
+    log_imaging_event(obs::Level::Info, "heif_decode_started",
+                      {{"format", heif}, {"width", out.probe.width}, {"height", out.probe.height}});
   try {
     VImage img = load(out.probe.format, blob.blob, true);
+    drop_heif_orientation(img, out.probe.format);
+    if (is_heif(out.probe.format) &&
+        (img.width() != out.probe.width || img.height() != out.probe.height)) {
+      // The coded stream, not the ispe, decides what libheif produces: its size is checked too.
+      check_dimensions(img.width(), img.height());
+      out.probe.width = img.width();
+      out.probe.height = img.height();
+    }
     img = to_srgb8(img, out.probe.format, bytes);
     // Decode once, fully, here: truncation and corruption surface now as INVALID_IMAGE.
     deadline.watch(img);
+    auto decode_started = std::chrono::steady_clock::now();
     img = img.copy_memory();
+    if (heif) {
+      double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                            decode_started)
+                      .count();
+      log_imaging_event(obs::Level::Info, "heif_decoded",
+                        {{"format", heif},
+                         {"width", img.width()},
+                         {"height", img.height()},
+                         {"decodeMs", std::round(ms * 10) / 10}});
+    }
     img = img.autorot();  // in memory: a rotation needs random access to the pixels
     strip_metadata(img);
 
@@ -277,6 +335,7 @@ domain::Placeholders VipsProcessor::placeholders(std::string_view bytes,
                   blob.blob,
                   VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL)->set("shrink", shrink))
             : load(probe.format, blob.blob, false);
+    drop_heif_orientation(img, probe.format);
     int orientation = orientation_of(img);
     img = to_srgb8(img, probe.format, bytes);
     // Shrunk before rotating (a 100x100 box fits either way round), rotated in memory.

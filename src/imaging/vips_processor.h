@@ -1,7 +1,7 @@
-// domain::ImageProcessor on libvips 8.14: explicit JPEG/PNG/WebP loaders after sniffing (every
-// other loader blocked), header-only probe, one strict decode, sRGB 8-bit (imaging/srgb.h),
-// metadata stripped by hand (webpsave in 8.14 ignores `strip`), main and thumbnail encoded in
-// parallel.
+// domain::ImageProcessor on libvips 8.14: explicit JPEG/PNG/WebP/HEIF loaders after sniffing
+// (every other loader blocked), header-only probe (HEIF: from the box walk, libheif unused), one
+// strict decode, sRGB 8-bit (imaging/srgb.h), metadata stripped by hand (webpsave in 8.14 ignores
+// `strip`), main and thumbnail encoded in parallel.
 #pragma once
 
 #include "domain/ports/image_processor.h"
@@ -32,6 +32,8 @@ class VipsProcessor final : public domain::ImageProcessor {
   void observe_placeholder_pixels(PlaceholderPixelsObserver f) { observer_ = std::move(f); }
 
  private:
+  // INVALID_DIMENSIONS outside the SPEC's minimum and maximum (upright) sizes.
+  void check_dimensions(int width, int height) const;
   domain::Placeholders placeholders_from(const vips::VImage& upright, VipsDeadline& deadline);
 
   ProcessingLimits limits_;

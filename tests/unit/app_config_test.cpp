@@ -182,7 +182,10 @@ TEST(Config, SupportedFormatsAreASubsetOfTheThree) {
   EXPECT_EQ(load_config(env({{"SUPPORTED_FORMATS", " WebP , jpg,JPEG "}})).supported_formats,
             (V{"webp", "jpeg"}));  // names are case-blind, jpg is jpeg, repeats count once
   EXPECT_EQ(load_config(env({{"SUPPORTED_FORMATS", ""}})).supported_formats.size(), 3u);  // unset
-  for (const char* bad : {"gif", "jpeg,tiff", " , "})
+  // HEIC and AVIF are opt-in; heif is another name of heic.
+  EXPECT_EQ(load_config(env({{"SUPPORTED_FORMATS", "jpeg,HEIF,avif,heic"}})).supported_formats,
+            (V{"jpeg", "heic", "avif"}));
+  for (const char* bad : {"gif", "jpeg,tiff", " , ", "avis", "heics"})
     EXPECT_EQ(error_of({{"SUPPORTED_FORMATS", bad}}).rfind("SUPPORTED_FORMATS:", 0), 0u) << bad;
 }
 

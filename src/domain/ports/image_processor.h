@@ -10,7 +10,8 @@
 
 namespace isvc::domain {
 
-enum class ImageFormat { Unknown, Jpeg, Png, Webp };
+// Heic and Avif are HEIF files (ISO/IEC 23008-12) whose primary image is HEVC or AV1 coded.
+enum class ImageFormat { Unknown, Jpeg, Png, Webp, Heic, Avif };
 
 struct ProbeResult {
   ImageFormat format = ImageFormat::Unknown;
