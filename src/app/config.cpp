@@ -214,6 +214,8 @@ Config load_config(const EnvLookup& env) {
     c.image_max_metadata_bytes = parse_int("IMAGE_MAX_METADATA_BYTES", *v, 4096, 1LL << 30);
   if (auto v = get("IMAGE_MAX_ICC_BYTES"))
     c.image_max_icc_bytes = parse_int("IMAGE_MAX_ICC_BYTES", *v, 4096, 1LL << 30);
+  if (auto v = get("HEIF_MAX_PIXELS"))
+    c.heif_max_pixels = parse_int("HEIF_MAX_PIXELS", *v, 10'000, 64'000'000);
   if (auto v = get("IMAGE_MAX_CHUNKS"))
     c.image_max_chunks = parse_int("IMAGE_MAX_CHUNKS", *v, 16, 10'000'000);
   if (auto v = get("JPEG_MAX_SCANS"))

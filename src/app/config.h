@@ -73,6 +73,7 @@ struct Config {
   int64_t image_max_chunks = 5000;             // IMAGE_MAX_CHUNKS
   int64_t jpeg_max_scans = 100;                // JPEG_MAX_SCANS
   int64_t webp_max_frames = 1000;              // WEBP_MAX_FRAMES
+  int64_t heif_max_pixels = 4096 * 4096;       // HEIF_MAX_PIXELS (HEIC/AVIF, upright)
   std::vector<std::string> supported_formats = {"jpeg", "png", "webp"};
   // Responsive variants: widths (ascending, 16..2048, at most 12) and formats ("avif", "webp");
   // VARIANT_FORMATS=none turns variants off.

@@ -9,6 +9,7 @@ imaging::ProcessingLimits processing_limits(const Config& cfg) {
   limits.max_metadata_bytes = cfg.image_max_metadata_bytes;
   limits.max_icc_bytes = cfg.image_max_icc_bytes;
   limits.max_chunks = cfg.image_max_chunks;
+  limits.heif_max_pixels = cfg.heif_max_pixels;
   limits.jpeg_max_scans = cfg.jpeg_max_scans;
   limits.webp_max_frames = cfg.webp_max_frames;
   // SUPPORTED_FORMATS: the processor refuses the other sniffed formats, direct uploads their types.

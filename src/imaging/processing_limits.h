@@ -36,6 +36,11 @@ struct ProcessingLimits {
   // HEIF grid tiles of the primary image, each a separate HEVC/AV1 decode (no setting: a 12 MP
   // iPhone photo has 48, an 8000x8000 grid of 256-px tiles 1024).
   int64_t heif_max_tiles = 1024;
+  // HEIF_MAX_PIXELS: HEIC/AVIF only, width x height upright. libheif decodes a whole image in one
+  // call (no strip streaming, the deadline cannot stop it): a 1 KB flat 8000x8000 AVIF cost
+  // 5.5-7.2 s and ~850 MB. At 4096x4096 the worst is about a quarter of that; a 12 MP phone
+  // photo (4032x3024) fits.
+  int64_t heif_max_pixels = 4096 * 4096;
   // PROCESSING_TIMEOUT_MS: wall-clock budget of one process() call; libvips work is killed past
   // it (400 INVALID_IMAGE, reason processing_timeout). 0 = no deadline.
   int processing_timeout_ms = 10000;

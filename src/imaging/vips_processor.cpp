@@ -159,6 +159,16 @@ domain::ProbeResult VipsProcessor::probe(std::string_view bytes) {
     if (!walk.header) throw refused(*walk.refusal);
     r.width = int(std::min<int64_t>(walk.header->width, INT32_MAX));
     r.height = int(std::min<int64_t>(walk.header->height, INT32_MAX));
+    check_dimensions(r.width, r.height);
+    if (int64_t(r.width) * r.height > limits_.heif_max_pixels)
+      throw Error(ErrorCode::InvalidDimensions,
+                  "a HEIC or AVIF image may have at most " +
+                      std::to_string(limits_.heif_max_pixels) + " pixels; this one is " +
+                      std::to_string(r.width) + "x" + std::to_string(r.height),
+                  {{"field", "file"},
+                   {"width", std::to_string(r.width)},
+                   {"height", std::to_string(r.height)},
+                   {"reason", "heif_too_many_pixels"}});
   } else {
     Blob blob(bytes);
     try {

@@ -270,6 +270,9 @@ test('enabled: hostile HEIF headers get their exact 400 without a decode', async
     ['ispe 30000x30000 turned', heifFile({ props: [ispe(30000, 100), irot(1)] }), 'INVALID_DIMENSIONS'],
     ['8001 wide after irot', heifFile({ props: [ispe(100, 8001), irot(3)] }), 'INVALID_DIMENSIONS'],
     ['99 high', heifFile({ brand: 'avif', codec: 'av01', props: [ispe(500, 99)] }), 'INVALID_DIMENSIONS'],
+    // Within 8000x8000 but past HEIF_MAX_PIXELS (4096x4096 by default): libheif would decode it
+    // whole, in one call the deadline cannot stop.
+    ['5000x5000, over HEIF_MAX_PIXELS', heifFile({ brand: 'avif', codec: 'av01', props: [ispe(5000, 5000)] }), 'INVALID_DIMENSIONS', 'heif_too_many_pixels'],
     ['no ispe', heifFile({ props: [irot(1)] }), 'INVALID_IMAGE', 'malformed_container'],
     ['meta larger than the file', (() => { const b = heifFile(); b.writeUInt32BE(0xfffffff0, 24); return b; })(), 'INVALID_IMAGE', 'truncated_container'],
     ['64-bit box size 2^64-1', (() => { const b = heifFile(); return Buffer.concat([b.subarray(0, 24), Buffer.from([0, 0, 0, 1]), Buffer.from('free'), Buffer.alloc(8, 0xff), b.subarray(24)]); })(), 'INVALID_IMAGE', 'truncated_container'],

@@ -214,23 +214,27 @@ TEST(Config, ImageBombLimitsDefaultAndAreTunable) {
   EXPECT_EQ(c.image_max_chunks, 5000);
   EXPECT_EQ(c.jpeg_max_scans, 100);
   EXPECT_EQ(c.webp_max_frames, 1000);
+  EXPECT_EQ(c.heif_max_pixels, 4096 * 4096);
   auto t = load_config(env({{"PROCESSING_TIMEOUT_MS", "0"},
                             {"IMAGE_MAX_METADATA_BYTES", "65536"},
                             {"IMAGE_MAX_ICC_BYTES", "4096"},
                             {"IMAGE_MAX_CHUNKS", "16"},
                             {"JPEG_MAX_SCANS", "12"},
-                            {"WEBP_MAX_FRAMES", "1"}}));
+                            {"WEBP_MAX_FRAMES", "1"},
+                            {"HEIF_MAX_PIXELS", "64000000"}}));
   EXPECT_EQ(t.processing_timeout_ms, 0);
   EXPECT_EQ(t.image_max_metadata_bytes, 65536);
   EXPECT_EQ(t.image_max_icc_bytes, 4096);
   EXPECT_EQ(t.image_max_chunks, 16);
   EXPECT_EQ(t.jpeg_max_scans, 12);
   EXPECT_EQ(t.webp_max_frames, 1);
+  EXPECT_EQ(t.heif_max_pixels, 64000000);
   for (auto [name, bad] :
        {std::pair{"PROCESSING_TIMEOUT_MS", "-5"}, std::pair{"PROCESSING_TIMEOUT_MS", "10s"},
         std::pair{"IMAGE_MAX_METADATA_BYTES", "100"}, std::pair{"IMAGE_MAX_ICC_BYTES", "lots"},
         std::pair{"IMAGE_MAX_CHUNKS", "15"}, std::pair{"JPEG_MAX_SCANS", "0"},
-        std::pair{"WEBP_MAX_FRAMES", "0"}})
+        std::pair{"WEBP_MAX_FRAMES", "0"}, std::pair{"HEIF_MAX_PIXELS", "64000001"},
+        std::pair{"HEIF_MAX_PIXELS", "9999"}})
     EXPECT_EQ(error_of({{name, bad}}).rfind(std::string(name) + ":", 0), 0u) << name << "=" << bad;
 }
 

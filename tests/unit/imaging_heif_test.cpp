@@ -294,6 +294,18 @@ TEST(HeifProcess, VipsWrittenFilesAreDecodedUpright) {
     EXPECT_GT(tl[0], 200);
     EXPECT_LT(tl[2], 60);
     EXPECT_GT(br[2], 200);
+    // HEIF_MAX_PIXELS: 300x200 = 60,000 pixels; a cap just under refuses it from the header.
+    ProcessingLimits tight = lim;
+    tight.heif_max_pixels = 59'999;
+    try {
+      VipsProcessor(tight).probe(bytes);
+      FAIL() << "accepted past heif_max_pixels";
+    } catch (const domain::Error& e) {
+      EXPECT_EQ(e.code(), domain::ErrorCode::InvalidDimensions);
+      EXPECT_EQ(e.details().at("reason"), "heif_too_many_pixels");
+    }
+    tight.heif_max_pixels = 60'000;
+    EXPECT_EQ(VipsProcessor(tight).probe(bytes).width, 300);
     // Not accepted unless listed.
     VipsProcessor jpeg_only{ProcessingLimits{}};
     try {
