@@ -43,6 +43,8 @@ struct LaterIndex {
   const char* sk;
   const char* purpose;
 };
+constexpr int kIndexWaitPolls = 1200;  // 100 ms each: two minutes per index
+
 constexpr LaterIndex kLaterIndexes[] = {
     {"TakenIndex", "GSI3PK", "GSI3SK", "sortBy=takenAt"},
     {"HashIndex", "GSI4PK", "GSI4SK", "duplicatesOf"},
@@ -65,8 +67,9 @@ std::string index_status(aws::DynamoDbClient& db, const std::string& table, cons
 void add_later_indexes(aws::DynamoDbClient& db, const std::string& table,
                        std::vector<std::string>& report) {
   for (const auto& ix : kLaterIndexes) {
-    if (!index_status(db, table, ix.name).empty()) {
-      report.push_back(std::string("dynamodb index ") + ix.name + ": exists");
+    if (auto st = index_status(db, table, ix.name); !st.empty()) {
+      report.push_back(std::string("dynamodb index ") + ix.name +
+                       (st == "ACTIVE" ? ": exists" : ": exists, still " + st));
       continue;
     }
     json::object req{
@@ -83,29 +86,35 @@ void add_later_indexes(aws::DynamoDbClient& db, const std::string& table,
       req["GlobalSecondaryIndexUpdates"] = json::array{{{"Create", std::move(create)}}};
       r = db.call("UpdateTable", req);
     }
+    if (!r.ok &&
+        (r.error_type == "LimitExceededException" || r.error_type == "ResourceInUseException")) {
+      report.push_back(std::string("dynamodb index ") + ix.name + ": not added yet (" +
+                       r.error_type + ": another index is being built); run provision again");
+      continue;
+    }
     if (!r.ok)
       throw domain::Error(domain::ErrorCode::StorageFailed,
                           std::string("UpdateTable adding ") + ix.name +
                               " failed: " + r.error_type + " " + r.message);
-    // AWS backfills a new index in the background: a bounded wait until it is ACTIVE. An
-    // engine that accepts the call but adds no index (dynalite ignores `Create`) is reported.
-    bool missing = false;
-    for (int i = 0;; ++i) {
-      auto st = index_status(db, table, ix.name);
-      if (st == "ACTIVE") break;
-      if (st.empty()) {
-        missing = true;
-        break;
-      }
-      if (i == 6000)
-        throw domain::Error(domain::ErrorCode::StorageFailed,
-                            std::string("index ") + ix.name + " never became ACTIVE");
+    // AWS backfills a new index in the background (minutes on a large table): a bounded wait,
+    // then the report says it is still being built and `provision` can be run again. An engine
+    // that accepts the call but adds no index (dynalite ignores `Create`) is reported too.
+    std::string st;
+    for (int i = 0; i < kIndexWaitPolls; ++i) {
+      st = index_status(db, table, ix.name);
+      if (st == "ACTIVE" || st.empty()) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    if (missing) {
+    if (st.empty()) {
       report.push_back(std::string("dynamodb index ") + ix.name +
                        ": NOT SUPPORTED by this endpoint (UpdateTable added no index); " +
                        ix.purpose + " fails on this table until it is recreated");
+      continue;
+    }
+    if (st != "ACTIVE") {
+      report.push_back(std::string("dynamodb index ") + ix.name + " (" + ix.purpose +
+                       "): added, still " + st + " (being built; " + ix.purpose +
+                       " answers once it is ACTIVE; run provision again to check)");
       continue;
     }
     report.push_back(std::string("dynamodb index ") + ix.name + " (" + ix.purpose +
