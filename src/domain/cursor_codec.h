@@ -18,7 +18,7 @@ struct CursorScope {
   std::optional<std::string> tag;
   bool ascending = false;
   SortBy sort_by = SortBy::UploadedAt;
-  std::optional<std::string> duplicates_of;  // the image id of GET /images?duplicatesOf=
+  std::optional<std::string> duplicates_of = std::nullopt;  // GET /images?duplicatesOf=: its id
 };
 
 class CursorCodec {

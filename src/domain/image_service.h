@@ -73,7 +73,7 @@ struct ListRequest {
   SortBy sort_by = SortBy::UploadedAt;
   // GET /images?duplicatesOf=: the caller's other active images whose original had the same
   // bytes as this one's, oldest first unless descending; no albumId, tag or sortBy with it.
-  std::optional<std::string> duplicates_of;
+  std::optional<std::string> duplicates_of = std::nullopt;
 };
 
 struct ListResult {
