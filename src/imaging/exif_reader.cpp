@@ -143,15 +143,23 @@ std::string png_raw_profile_text(std::string_view png, std::size_t max_text) {
     if (type == "tEXt") return std::string(rest.substr(0, max_text));
     if (rest.empty() || rest[0] != 0) return {};  // compression method 0: zlib
     rest.remove_prefix(1);
+    // Inflated in steps, so that a small chunk costs a small buffer; never past max_text.
     z_stream z{};
     if (inflateInit(&z) != Z_OK) return {};
-    std::string out(std::min<std::size_t>(max_text, 64u << 20), '\0');
     z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(rest.data()));
     z.avail_in = static_cast<uInt>(rest.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    int rc = inflate(&z, Z_FINISH);
-    out.resize(out.size() - z.avail_out);
+    std::string out;
+    int rc = Z_OK;
+    while (rc == Z_OK && out.size() < max_text) {
+      std::size_t step = std::min<std::size_t>(64 << 10, max_text - out.size());
+      std::size_t had = out.size();
+      out.resize(had + step);
+      z.next_out = reinterpret_cast<Bytef*>(out.data() + had);
+      z.avail_out = static_cast<uInt>(step);
+      rc = inflate(&z, Z_NO_FLUSH);
+      out.resize(had + step - z.avail_out);
+      if (rc == Z_BUF_ERROR && z.avail_in == 0) break;  // truncated stream
+    }
     inflateEnd(&z);
     return rc == Z_STREAM_END ? out : std::string();
   }

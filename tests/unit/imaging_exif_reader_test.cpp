@@ -3,6 +3,7 @@
 #include "imaging/exif_reader.h"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <cstdint>
 #include <map>
@@ -187,4 +188,31 @@ TEST(ExifReader, ImageMagickRawProfileTextDecodes) {
   EXPECT_EQ(isvc::imaging::raw_profile_bytes("\nexif\n  2\nzz\n"), "");
   EXPECT_EQ(isvc::imaging::raw_profile_bytes("\nexif\n  99999999999\n00\n"), "");
   EXPECT_EQ(isvc::imaging::raw_profile_bytes(""), "");
+}
+
+TEST(ExifReader, PngRawProfileChunksAreFoundInflatedAndCapped) {
+  auto chunk = [](const std::string& type, const std::string& data) {
+    std::string c;
+    for (int i = 3; i >= 0; --i) c += char((data.size() >> (8 * i)) & 0xFF);
+    return c + type + data + std::string(4, '\0');  // CRCs are libpng's business, not read here
+  };
+  std::string text = "\nexif\n  4\n49492a00\n";
+  std::string packed(compressBound(uLong(text.size())), '\0');
+  uLongf n = uLongf(packed.size());
+  ASSERT_EQ(compress(reinterpret_cast<Bytef*>(packed.data()), &n,
+                     reinterpret_cast<const Bytef*>(text.data()), uLong(text.size())),
+            Z_OK);
+  packed.resize(n);
+  std::string sig = "\x89PNG\r\n\x1a\n";
+  std::string ihdr = chunk("IHDR", std::string(13, '\0'));
+  std::string z = chunk("zTXt", std::string("Raw profile type exif") + '\0' + '\0' + packed);
+  std::string t = chunk("tEXt", std::string("Raw profile type exif") + '\0' + text);
+  std::string idat = chunk("IDAT", "x");
+  using isvc::imaging::png_raw_profile_text;
+  EXPECT_EQ(png_raw_profile_text(sig + ihdr + z + idat, 1 << 20), text);
+  EXPECT_EQ(png_raw_profile_text(sig + ihdr + t + idat, 1 << 20), text);
+  EXPECT_EQ(png_raw_profile_text(sig + ihdr + z + idat, 5), "");        // past the cap: nothing
+  EXPECT_EQ(png_raw_profile_text(sig + ihdr + idat + z, 1 << 20), "");  // after the pixels
+  EXPECT_EQ(png_raw_profile_text(sig + ihdr + z.substr(0, z.size() - 9), 1 << 20), "");
+  EXPECT_EQ(isvc::imaging::raw_profile_bytes(text), std::string("II*\0", 4));
 }
