@@ -144,8 +144,11 @@ http::Response HttpApp::idempotent(
   auto key = req.header("Idempotency-Key");
   auto out = d_.idempotent.run(caller.user_id, key, fingerprint, work);
   if (out.replayed) d_.metrics.idempotent_replays.fetch_add(1);
+  // Looked up after the write (and on every replay): an earlier copy of the owner's is named
+  // however many uploads raced, and the answer stays the same for a replay.
+  auto duplicate = d_.images.duplicate_of(out.image);
   auto res = json_response(out.created ? 201 : 200,
-                           render_image(out.image, s_.cdn_base_url, variant_settings()));
+                           render_image(out.image, s_.cdn_base_url, variant_settings(), duplicate));
   res.set("Location", "/images/" + out.image.id);
   if (key && !out.created) res.set("Idempotent-Replayed", "true");
   res.log_fields.emplace_back("userId", caller.user_id);
@@ -177,6 +180,13 @@ http::Response HttpApp::list_images(http::Request& req) {
   }
   if (auto it = q.find("albumId"); it != q.end()) lr.album_id = it->second;
   if (auto it = q.find("tag"); it != q.end()) lr.tag = it->second;
+  if (auto it = q.find("duplicatesOf"); it != q.end()) lr.duplicates_of = it->second;
+  if (auto it = q.find("sortBy"); it != q.end()) {
+    if (it->second == "takenAt")
+      lr.sort_by = domain::SortBy::TakenAt;
+    else if (it->second != "uploadedAt")
+      throw Error::validation("sortBy", "sortBy must be uploadedAt or takenAt");
+  }
   if (auto it = q.find("sortOrder"); it != q.end()) {
     if (it->second == "asc")
       lr.ascending = true;

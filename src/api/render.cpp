@@ -29,6 +29,33 @@ void placeholders(JsonWriter& w, const domain::ImageRecord& r) {
   optional_string(w, "dominantColor", r.dominant_color);
 }
 
+// The camera facts (docs/exif.md); absent when the original had none. GPS only when the record
+// kept it (EXIF_KEEP_GPS), and every image object goes to its owner (or an admin) only.
+void exif_object(JsonWriter& w, const domain::ImageRecord& r) {
+  if (!r.exif) return;
+  const auto& f = *r.exif;
+  w.key("exif").begin_object();
+  optional_string(w, "takenAt", f.taken_at);
+  optional_string(w, "make", f.make);
+  optional_string(w, "model", f.model);
+  optional_string(w, "lens", f.lens);
+  if (f.exposure_num && f.exposure_den) {
+    w.field("exposureTime",
+            std::string_view(domain::exposure_text(*f.exposure_num, *f.exposure_den)));
+    w.key("exposureSeconds").value_double(double(*f.exposure_num) / double(*f.exposure_den), 6);
+  }
+  if (f.f_number) w.key("fNumber").value_double(*f.f_number, 2);
+  if (f.iso) w.field("iso", *f.iso);
+  if (f.focal_length_mm) w.key("focalLength").value_double(*f.focal_length_mm, 2);
+  if (f.gps_latitude && f.gps_longitude) {
+    w.key("gps").begin_object();
+    w.key("latitude").value_double(*f.gps_latitude, 4);
+    w.key("longitude").value_double(*f.gps_longitude, 4);
+    w.end_object();
+  }
+  w.end_object();
+}
+
 // imageUrl = CDN_BASE_URL + "/" + s3Key (SPEC §2), with the key percent-encoded for a URL path so
 // that keys of percent-encoded user ids round-trip; for ordinary ids it is the key unchanged.
 std::string url_for(const std::string& base, const std::string& key) {
@@ -93,15 +120,18 @@ void image_fields(JsonWriter& w, const domain::ImageRecord& r, const std::string
   w.field("version", r.version);
   if (variants) variant_fields(w, r, cdn, *variants);
   placeholders(w, r);
+  exif_object(w, r);
 }
 
 }  // namespace
 
 std::string render_image(const domain::ImageRecord& rec, const std::string& cdn,
-                         const domain::VariantSettings* variants) {
+                         const domain::VariantSettings* variants,
+                         const std::optional<std::string>& duplicate_of) {
   JsonWriter w;
   w.begin_object();
   image_fields(w, rec, cdn, variants);
+  optional_string(w, "duplicateOf", duplicate_of);
   w.end_object();
   return w.take();
 }
@@ -128,6 +158,7 @@ std::string render_list(const domain::ListResult& page, const std::string& cdn,
     w.field("version", r.version);
     if (variants) variant_fields(w, r, cdn, *variants);
     placeholders(w, r);
+    exif_object(w, r);
     w.end_object();
   }
   w.end_array();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,8 +16,10 @@ namespace isvc::api {
 
 // With `variants` (null when they are off), the image object carries its responsive variants
 // ({width, height, format, url}, by format then width) and a ready `srcset` string per format.
+// `duplicate_of` (an upload's answer only): the owner's earlier image with the same bytes.
 std::string render_image(const domain::ImageRecord& rec, const std::string& cdn_base_url,
-                         const domain::VariantSettings* variants = nullptr);
+                         const domain::VariantSettings* variants = nullptr,
+                         const std::optional<std::string>& duplicate_of = std::nullopt);
 std::string render_list(const domain::ListResult& page, const std::string& cdn_base_url,
                         const domain::VariantSettings* variants = nullptr);
 std::string render_error(const domain::Error& err, const std::string& request_id);

@@ -293,6 +293,7 @@ Config load_config(const EnvLookup& env) {
       c.import_key_prefixes.push_back(p);
     }
   }
+  if (auto v = get("EXIF_KEEP_GPS")) c.exif_keep_gps = parse_bool("EXIF_KEEP_GPS", *v);
   if (auto v = get("RATE_LIMITS_ENABLED"))
     c.rate_limits.enabled = parse_bool("RATE_LIMITS_ENABLED", *v);
   for (auto [name, field] :

@@ -87,6 +87,9 @@ struct Config {
   // IMPORT_KEY_PREFIXES: when set, imported s3Key/thumbnailKey must start with one of these
   // ({userId} = the record's user id as it appears in object keys). Empty: any valid key.
   std::vector<std::string> import_key_prefixes;
+  // EXIF_KEEP_GPS (default false): keep an upload's GPS position, rounded to 4 decimals, in its
+  // record's exif facts (shown to the owner); off, it is never read into a record.
+  bool exif_keep_gps = false;
   int fsck_interval_s = 3600;  // FSCK_INTERVAL_S: report-only consistency check; 0 = off
   int fsck_grace_s = 3600;     // FSCK_GRACE_S: objects younger than this are not orphans yet
 

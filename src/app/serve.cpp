@@ -157,6 +157,7 @@ int serve_command() {
   settings.max_file_size = cfg.max_file_size;
   settings.max_page_size = cfg.max_page_size;
   settings.import_keys.allowed_prefixes = cfg.import_key_prefixes;
+  settings.exif_keep_gps = cfg.exif_keep_gps;
   // CDN purge on delete: CloudFront and/or an HTTP PURGE endpoint, asynchronous with retries.
   std::unique_ptr<aws::HttpClient> purge_http;
   std::unique_ptr<cdn::PurgeQueue> purger;

@@ -83,7 +83,9 @@ std::string query_hash(const std::string& kind, const domain::ListQuery& q) {
   std::string s = kind + "\n" + (q.album_id ? "a" + *q.album_id : "-") + "\n" +
                   (q.tag ? "t" + *q.tag : "-") + "\n" + (q.ascending ? "asc" : "desc") + "\n" +
                   std::to_string(q.limit) + "\n" +
-                  (q.after ? std::to_string(q.after->uploaded_at_ms) + "/" + q.after->id : "-");
+                  (q.after ? std::to_string(q.after->uploaded_at_ms) + "/" + q.after->id : "-") +
+                  "\n" + (q.sort_by == domain::SortBy::TakenAt ? "taken" : "uploaded") + "\n" +
+                  (q.sha256 ? "h" + *q.sha256 : "-");
   return base::hex_encode(base::sha256(s)).substr(0, 32);
 }
 
@@ -272,6 +274,7 @@ int64_t RedisMetadataCache::count(const domain::ListQuery& query) {
   q.user_id = query.user_id;
   q.album_id = query.album_id;
   q.tag = query.tag;
+  q.sha256 = query.sha256;
   q.limit = 0;
   auto hash = query_hash("count", q);
   auto at = lookup(q.user_id, hash);

@@ -29,6 +29,12 @@ std::string scope_bytes(const CursorScope& s) {
   out += s.tag ? '\1' : '\0';
   put_field(out, s.tag.value_or(""));
   out += s.ascending ? 'a' : 'd';
+  // Appended only when set, so that the cursors of the upload-time list stay valid.
+  if (s.sort_by == SortBy::TakenAt) out += "sort:taken";
+  if (s.duplicates_of) {
+    out += "dup:";
+    put_field(out, *s.duplicates_of);
+  }
   return out;
 }
 

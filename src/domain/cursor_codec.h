@@ -1,6 +1,7 @@
 // Opaque, URL-safe, signed list cursors (SPEC §2 List, §12 Cursors). A cursor carries the list
 // position and is bound by HMAC to the caller, albumId, tag and sortOrder: any change, forgery,
-// truncation or garbage → domain::Error(InvalidCursor). `limit` is not bound.
+// truncation or garbage → domain::Error(InvalidCursor). `limit` is not bound. sortBy and
+// duplicatesOf are bound too (a cursor of one sort or listing is refused by another).
 #pragma once
 
 #include <optional>
@@ -16,6 +17,8 @@ struct CursorScope {
   std::optional<std::string> album_id;
   std::optional<std::string> tag;
   bool ascending = false;
+  SortBy sort_by = SortBy::UploadedAt;
+  std::optional<std::string> duplicates_of = std::nullopt;  // GET /images?duplicatesOf=: its id
 };
 
 class CursorCodec {

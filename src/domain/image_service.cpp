@@ -1,5 +1,7 @@
 #include "domain/image_service.h"
 
+#include "domain/exif_bounds.h"
+
 #include "base/crypto.h"
 #include "base/encoding.h"
 
@@ -112,6 +114,8 @@ ImageRecord ImageService::upload(const Caller& caller, const UploadRequest& raw)
     if (!out.placeholders.thumbhash.empty())
       rec.thumbhash = base::base64_encode(out.placeholders.thumbhash);
     rec.dominant_color = out.placeholders.dominant_color;
+    rec.exif = bound_exif(out.exif, s_.exif_keep_gps);
+    rec.sha256 = base::hex_encode(base::sha256(req.bytes));
 
     // Objects first (in parallel), then metadata: a crash in between leaves only orphans, which
     // fsck removes, never metadata pointing at missing bytes.
@@ -200,12 +204,14 @@ ListResult ImageService::list(const Caller& caller, const ListRequest& req) {
     validate_text("tag", *tag, s_.fields.tag_length);
     if (tag->empty()) throw Error::validation("tag", "tag must not be empty");
   }
-  CursorScope scope{caller.user_id, req.album_id, tag, req.ascending};
+  if (req.duplicates_of) return list_duplicates(caller, req);
+  CursorScope scope{caller.user_id, req.album_id, tag, req.ascending, req.sort_by, std::nullopt};
   domain::ListQuery q;
   q.user_id = caller.user_id;
   q.album_id = req.album_id;
   q.tag = tag;
   q.ascending = req.ascending;
+  q.sort_by = req.sort_by;
   q.limit = req.limit;
   if (req.cursor) q.after = d_.cursors.decode(*req.cursor, scope);
 
@@ -215,7 +221,8 @@ ListResult ImageService::list(const Caller& caller, const ListRequest& req) {
   out.has_more = page.has_more;
   if (page.has_more && !page.items.empty()) {
     const auto& last = page.items.back();
-    out.next_cursor = d_.cursors.encode({last.uploaded_at_ms, last.id}, scope);
+    int64_t key = req.sort_by == SortBy::TakenAt ? taken_sort_key(last) : last.uploaded_at_ms;
+    out.next_cursor = d_.cursors.encode({key, last.id}, scope);
   }
   out.images = std::move(page.items);
   q.after.reset();

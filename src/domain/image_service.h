@@ -70,6 +70,10 @@ struct ListRequest {
   std::optional<std::string> album_id;
   std::optional<std::string> tag;
   bool ascending = false;
+  SortBy sort_by = SortBy::UploadedAt;
+  // GET /images?duplicatesOf=: the caller's other active images whose original had the same
+  // bytes as this one's, oldest first unless descending; no albumId, tag or sortBy with it.
+  std::optional<std::string> duplicates_of = std::nullopt;
 };
 
 struct ListResult {
@@ -85,6 +89,7 @@ struct ServiceSettings {
   int max_page_size = 100;
   FieldLimits fields;
   ImportKeyPolicy import_keys;  // IMPORT_KEY_PREFIXES
+  bool exif_keep_gps = false;   // EXIF_KEEP_GPS: keep the original's GPS position (rounded)
 };
 
 struct ServiceDeps {
@@ -105,6 +110,10 @@ class ImageService {
 
   ImageRecord upload(const Caller& caller, const UploadRequest& req);
   ImageRecord get(const Caller& caller, const std::string& id);
+  // The caller's earliest other active image (by upload time) whose original had the same bytes
+  // as rec's, uploaded before it; nullopt when rec is the first (or has no hash). Only the
+  // owner's own images are ever considered.
+  std::optional<std::string> duplicate_of(const ImageRecord& rec);
   ListResult list(const Caller& caller, const ListRequest& req);
   ImageRecord update(const Caller& caller, const std::string& id, const UpdateRequest& req);
   // Removes objects and metadata; a delete that failed half-way is finished by the next call.
@@ -131,6 +140,7 @@ class ImageService {
 
  private:
   ImageRecord load_visible(const std::string& id);
+  ListResult list_duplicates(const Caller& caller, const ListRequest& req);
   // Decode and encode on the bounded pool; a full pool is 503 with Retry-After 2.
   domain::ProcessedImage process(const UploadRequest& req);
   void check_owner(const Caller& caller, const ImageRecord& rec, bool write) const;

@@ -11,6 +11,7 @@
 
 #include "domain/model/error.h"
 #include "imaging/container_check.h"
+#include "imaging/exif_reader.h"
 #include "imaging/sniff.h"
 #include "imaging/srgb.h"
 #include "imaging/vips_deadline.h"
@@ -98,6 +99,21 @@ void strip_metadata(VImage& img) {
     if (!keep) vips_image_remove(img.get_image(), *f);
   }
   g_strfreev(fields);
+}
+
+// The original's EXIF: the block libvips attaches, or (a PNG from ImageMagick) the hex text of
+// its "Raw profile type exif" chunk, which libvips does not decode.
+domain::ExifFacts exif_of(const VImage& img, domain::ImageFormat format, std::string_view bytes,
+                          int64_t max_metadata_bytes) {
+  if (img.get_typeof("exif-data") != 0) {
+    std::size_t len = 0;
+    const void* data = img.get_blob("exif-data", &len);
+    return read_exif(std::string_view(static_cast<const char*>(data), len));
+  }
+  if (format != domain::ImageFormat::Png) return {};
+  auto text = png_raw_profile_text(bytes, std::size_t(max_metadata_bytes));
+  if (text.empty()) return {};
+  return read_exif(raw_profile_bytes(text));
 }
 
 // libvips 8.14's webpsave always writes an EXIF chunk (rebuilt from the image's fields, `strip`
@@ -225,6 +241,8 @@ domain::ProcessedImage VipsProcessor::process(std::string_view bytes,
       out.probe.width = img.width();
       out.probe.height = img.height();
     }
+    // From the original, before strip_metadata drops it.
+    out.exif = exif_of(img, out.probe.format, bytes, limits_.max_metadata_bytes);
     img = to_srgb8(img, out.probe.format, bytes);
     // Decode once, fully, here: truncation and corruption surface now as INVALID_IMAGE.
     deadline.watch(img);

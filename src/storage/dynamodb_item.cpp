@@ -35,6 +35,12 @@ std::string album_pk(const std::string& album_id) {
 std::string uploaded_sk(int64_t uploaded_at_ms, const std::string& id) {
   return "UPLOADED#" + base::format_iso8601_ms(uploaded_at_ms) + "#" + id;
 }
+std::string taken_sk(int64_t taken_sort_key, const std::string& id) {
+  return "TAKEN#" + base::format_iso8601_ms(taken_sort_key) + "#" + id;
+}
+std::string hash_pk(const std::string& user_id, const std::string& sha256) {
+  return "HASH#" + sha256 + "#" + user_id;  // the hash has a fixed length: no collision
+}
 
 namespace {
 [[noreturn]] void bad(const std::string& what);
@@ -129,6 +135,8 @@ json::object to_item(const ImageRecord& r) {
   item["version"] = N(r.version);
   put_opt(item, "thumbhash", r.thumbhash);
   put_opt(item, "dominantColor", r.dominant_color);
+  if (r.exif) item["exif"] = S(domain::encode_exif(*r.exif));
+  put_opt(item, "sha256", r.sha256);
   bool active = r.state == domain::ImageState::Active;
   item["state"] = S(active ? "active" : "deleting");
   item["GSI1PK"] = S(active ? user_pk(r.user_id) : deleting_pk(r.user_id));
@@ -137,6 +145,13 @@ json::object to_item(const ImageRecord& r) {
     if (r.album_id) {
       item["GSI2PK"] = S(album_pk(*r.album_id));
       item["GSI2SK"] = S(uploaded_sk(r.uploaded_at_ms, r.id));
+    }
+    // TakenIndex (sortBy=takenAt) and HashIndex (a user's copies of one file): active only.
+    item["GSI3PK"] = S(user_pk(r.user_id));
+    item["GSI3SK"] = S(taken_sk(domain::taken_sort_key(r), r.id));
+    if (r.sha256) {
+      item["GSI4PK"] = S(hash_pk(r.user_id, *r.sha256));
+      item["GSI4SK"] = S(uploaded_sk(r.uploaded_at_ms, r.id));
     }
   }
   return item;
@@ -179,6 +194,11 @@ ImageRecord from_item(const json::object& item) {
   r.version = req_n(item, "version");
   r.thumbhash = str_attr(item, "thumbhash");
   r.dominant_color = str_attr(item, "dominantColor");
+  if (auto ex = str_attr(item, "exif")) {
+    r.exif = domain::decode_exif(*ex);
+    if (!r.exif) bad("exif");
+  }
+  r.sha256 = str_attr(item, "sha256");
   r.state = req_s(item, "state") == "deleting" ? domain::ImageState::Deleting
                                                : domain::ImageState::Active;
   return r;

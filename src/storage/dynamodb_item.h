@@ -29,6 +29,8 @@ std::string user_pk(const std::string& user_id);
 std::string deleting_pk(const std::string& user_id);
 std::string album_pk(const std::string& album_id);
 std::string uploaded_sk(int64_t uploaded_at_ms, const std::string& id);
+std::string taken_sk(int64_t taken_sort_key, const std::string& id);
+std::string hash_pk(const std::string& user_id, const std::string& sha256);
 
 // An attribute of an item read as a string (S) or a number (N): nullopt when absent; throws
 // domain::Error(StorageFailed) when it has another shape.

@@ -20,6 +20,11 @@ using namespace dynamo;
 
 namespace {
 
+int64_t num_attr_plain(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  return v && v->is_number() ? v->to_number<int64_t>() : 0;
+}
+
 constexpr const char* kConditionFailed = "ConditionalCheckFailedException";
 
 json::object image_key(const std::string& id) {
@@ -230,9 +235,11 @@ std::optional<ImageRecord> DynamoDbMetadataStore::mark_deleting(const std::strin
         json::object{
             {"TableName", table_},
             {"Key", image_key(id)},
-            // Out of the lists and the album index, into the user's DELETING# partition of the
-            // user index (GSI1SK stays), where the erasure finds it.
-            {"UpdateExpression", "SET #s = :deleting, GSI1PK = :dpk REMOVE GSI2PK, GSI2SK"},
+            // Out of the lists and the album, taken and hash indexes, into the user's DELETING#
+            // partition of the user index (GSI1SK stays), where the erasure finds it.
+            {"UpdateExpression",
+             "SET #s = :deleting, GSI1PK = :dpk REMOVE GSI2PK, GSI2SK, GSI3PK, GSI3SK, GSI4PK, "
+             "GSI4SK"},
             {"ConditionExpression", "#s = :active AND #v = :v"},
             {"ExpressionAttributeNames", {{"#s", "state"}, {"#v", "version"}}},
             {"ExpressionAttributeValues",
@@ -323,36 +330,51 @@ domain::ListPage DynamoDbMetadataStore::query_list(const domain::ListQuery& q, b
   // The cursor position (uploadedAt, id) is exactly the index sort key of the last item shown,
   // so a page resumes with a key condition strictly past it (equivalent to ExclusiveStartKey,
   // and still right when that item was deleted meanwhile).
-  bool by_album = q.album_id.has_value();
-  std::string pk_name = by_album ? "GSI2PK" : "GSI1PK";
-  std::string sk_name = by_album ? "GSI2SK" : "GSI1SK";
+  // sortBy=takenAt walks TakenIndex (an album is then a filter, like a tag); duplicatesOf walks
+  // HashIndex.
+  bool by_hash = q.sha256.has_value() && !deleting;
+  bool by_taken = !by_hash && !deleting && q.sort_by == domain::SortBy::TakenAt;
+  bool by_album = !by_hash && !by_taken && q.album_id.has_value();
+  const char* index = by_hash    ? "HashIndex"
+                      : by_taken ? "TakenIndex"
+                      : by_album ? "AlbumIndex"
+                                 : "UserIndex";
+  std::string pk_name = by_hash ? "GSI4PK" : by_taken ? "GSI3PK" : by_album ? "GSI2PK" : "GSI1PK";
+  std::string sk_name = by_hash ? "GSI4SK" : by_taken ? "GSI3SK" : by_album ? "GSI2SK" : "GSI1SK";
   json::object names{{"#pk", pk_name}};
-  json::object values{{":pk", S(by_album   ? album_pk(*q.album_id)
+  json::object values{{":pk", S(by_hash    ? hash_pk(q.user_id, *q.sha256)
+                                : by_album ? album_pk(*q.album_id)
                                 : deleting ? deleting_pk(q.user_id)
                                            : user_pk(q.user_id))}};
   std::string key_cond = "#pk = :pk";
   if (q.after) {
     key_cond += std::string(" AND #sk ") + (q.ascending ? ">" : "<") + " :after";
     names["#sk"] = sk_name;
-    values[":after"] = S(uploaded_sk(q.after->uploaded_at_ms, q.after->id));
+    values[":after"] = S(by_taken ? taken_sk(q.after->uploaded_at_ms, q.after->id)
+                                  : uploaded_sk(q.after->uploaded_at_ms, q.after->id));
   } else {
     key_cond += " AND begins_with(#sk, :uploaded)";
     names["#sk"] = sk_name;
-    values[":uploaded"] = S("UPLOADED#");
+    values[":uploaded"] = S(by_taken ? "TAKEN#" : "UPLOADED#");
   }
   std::vector<std::string> filters;
-  if (by_album) {
+  if (by_album || (by_taken && q.album_id)) {
     filters.push_back("#u = :u");
     names["#u"] = "userId";
     values[":u"] = S(q.user_id);
   }
-  if (q.tag) {
+  if (by_taken && q.album_id) {
+    filters.push_back("#al = :al");
+    names["#al"] = "albumId";
+    values[":al"] = S(*q.album_id);
+  }
+  if (q.tag && !by_hash) {
     filters.push_back("contains(#tags, :tag)");
     names["#tags"] = "tags";
     values[":tag"] = S(*q.tag);
   }
   json::object req{{"TableName", table_},
-                   {"IndexName", by_album ? "AlbumIndex" : "UserIndex"},
+                   {"IndexName", index},
                    {"KeyConditionExpression", key_cond},
                    {"ScanIndexForward", q.ascending},
                    {"Limit", filters.empty() ? q.limit + 1 : std::max(100, q.limit + 1)}};
@@ -387,6 +409,22 @@ domain::ListPage DynamoDbMetadataStore::query_list(const domain::ListQuery& q, b
 
 int64_t DynamoDbMetadataStore::count(const domain::ListQuery& q) {
   if (q.state == ImageState::Deleting) return count_deleting(q.user_id);
+  if (q.sha256) {  // a user's copies of one file: few items, counted on HashIndex
+    json::object req{{"TableName", table_},
+                     {"IndexName", "HashIndex"},
+                     {"KeyConditionExpression", "GSI4PK = :pk"},
+                     {"Select", "COUNT"},
+                     {"ExpressionAttributeValues", {{":pk", S(hash_pk(q.user_id, *q.sha256))}}}};
+    int64_t n = 0;
+    for (;;) {
+      auto body = db_.must("Query", req);
+      const auto& o = body.as_object();
+      n += num_attr_plain(o, "Count");
+      auto* last = o.if_contains("LastEvaluatedKey");
+      if (!last || !last->is_object()) return n;
+      req["ExclusiveStartKey"] = *last;
+    }
+  }
   auto cell = count_cell(q.user_id, q.album_id, q.tag);
   auto body = db_.must("GetItem", json::object{{"TableName", table_},
                                                {"Key", {{"PK", S(cell.pk)}, {"SK", S(cell.sk)}}},

@@ -26,8 +26,9 @@ using sqlite::Transaction;
 
 namespace {
 
-// 2: uploads table; 3: key indexes, upload claims; 4: placeholders (thumbhash, dominant_color)
-constexpr int kSchemaVersion = 4;
+// 2: uploads table; 3: key indexes, upload claims; 4: placeholders (thumbhash, dominant_color);
+// 5: EXIF facts, original SHA-256, the takenAt sort key (images and image_tags)
+constexpr int kSchemaVersion = 5;
 
 const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS images (
@@ -39,7 +40,8 @@ CREATE TABLE IF NOT EXISTS images (
   processing_status TEXT NOT NULL, processing_error TEXT, format TEXT NOT NULL,
   quality INTEGER NOT NULL, title TEXT, description TEXT, alt_text TEXT, tags TEXT NOT NULL,
   created_at_ms INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL, uploaded_at_ms INTEGER NOT NULL,
-  version INTEGER NOT NULL, state INTEGER NOT NULL, thumbhash TEXT, dominant_color TEXT);
+  version INTEGER NOT NULL, state INTEGER NOT NULL, thumbhash TEXT, dominant_color TEXT,
+  exif TEXT, sha256 TEXT, taken_sort_ms INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS images_by_user ON images(user_id, state, uploaded_at_ms, id);
 CREATE INDEX IF NOT EXISTS images_by_album ON images(user_id, album_id, state, uploaded_at_ms, id);
 CREATE INDEX IF NOT EXISTS images_by_time ON images(uploaded_at_ms);
@@ -49,7 +51,8 @@ CREATE INDEX IF NOT EXISTS images_by_thumbnail_key ON images(thumbnail_key);
 -- one row per tag of an active image: serves the tag filter with an index
 CREATE TABLE IF NOT EXISTS image_tags (
   image_id TEXT NOT NULL, user_id TEXT NOT NULL, album_id TEXT, tag TEXT NOT NULL,
-  uploaded_at_ms INTEGER NOT NULL, PRIMARY KEY (image_id, tag));
+  uploaded_at_ms INTEGER NOT NULL, taken_sort_ms INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (image_id, tag));
 CREATE INDEX IF NOT EXISTS image_tags_by_user ON image_tags(user_id, tag, uploaded_at_ms, image_id);
 -- exact counts per scope: g (global), u (user), a (user+album), t (user+tag), at (all three)
 CREATE TABLE IF NOT EXISTS counters (
@@ -68,11 +71,29 @@ CREATE TABLE IF NOT EXISTS idempotency (
 CREATE INDEX IF NOT EXISTS idempotency_by_expiry ON idempotency(expires_at_ms);
 )SQL";
 
+// Created after the version-5 columns exist (an older file gets them by ALTER TABLE first).
+// sortBy=takenAt walks the first three; the duplicates lookup the last.
+const char* kIndexesV5 = R"SQL(
+CREATE INDEX IF NOT EXISTS images_by_taken ON images(user_id, state, taken_sort_ms, id);
+CREATE INDEX IF NOT EXISTS images_by_album_taken
+  ON images(user_id, album_id, state, taken_sort_ms, id);
+CREATE INDEX IF NOT EXISTS image_tags_by_taken ON image_tags(user_id, tag, taken_sort_ms, image_id);
+CREATE INDEX IF NOT EXISTS images_by_sha256 ON images(user_id, sha256, state, uploaded_at_ms, id);
+)SQL";
+
 const char* kColumns =
     "id, user_id, album_id, original_filename, mime_type, file_size, processed_size, "
     "thumbnail_size, width, height, s3_key, s3_bucket, thumbnail_key, processing_status, "
     "processing_error, format, quality, title, description, alt_text, tags, created_at_ms, "
-    "updated_at_ms, uploaded_at_ms, version, state, thumbhash, dominant_color";
+    "updated_at_ms, uploaded_at_ms, version, state, thumbhash, dominant_color, exif, sha256, "
+    "taken_sort_ms";
+
+// "?1,?2,...,?31": one placeholder per column of kColumns.
+std::string placeholders_for_columns() {
+  std::string out;
+  for (int i = 1; i <= 31; ++i) out += (i > 1 ? ",?" : "?") + std::to_string(i);
+  return out;
+}
 
 std::string tags_json(const std::vector<std::string>& tags) {
   boost::json::array a;
@@ -121,6 +142,8 @@ ImageRecord read_record(const Statement& s, int base = 0) {
   r.state = s.i64(c++) == 1 ? ImageState::Deleting : ImageState::Active;
   r.thumbhash = s.opt_text(c++);
   r.dominant_color = s.opt_text(c++);
+  if (auto ex = s.opt_text(c++)) r.exif = domain::decode_exif(*ex);
+  r.sha256 = s.opt_text(c++);
   return r;
 }
 
@@ -155,6 +178,9 @@ void bind_record(Statement& s, const ImageRecord& r) {
   b(int64_t(r.state == ImageState::Deleting ? 1 : 0));
   b(r.thumbhash);
   b(r.dominant_color);
+  b(r.exif ? std::optional<std::string>(domain::encode_exif(*r.exif)) : std::nullopt);
+  b(r.sha256);
+  b(domain::taken_sort_key(r));
 }
 
 std::optional<ImageRecord> select_by_id(Connection& c, const std::string& id) {
@@ -213,10 +239,10 @@ void tag_rows(Connection& c, const ImageRecord& r, int sign) {
   if (sign > 0) {
     for (const auto& t : r.tags) {
       auto s = c.prepare(
-          "INSERT OR IGNORE INTO image_tags(image_id, user_id, album_id, tag, uploaded_at_ms) "
-          "VALUES (?1, ?2, ?3, ?4, ?5)");
+          "INSERT OR IGNORE INTO image_tags(image_id, user_id, album_id, tag, uploaded_at_ms, "
+          "taken_sort_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
       s.bind(1, std::string_view(r.id)).bind(2, std::string_view(r.user_id)).bind(3, r.album_id);
-      s.bind(4, std::string_view(t)).bind(5, r.uploaded_at_ms);
+      s.bind(4, std::string_view(t)).bind(5, r.uploaded_at_ms).bind(6, domain::taken_sort_key(r));
       s.run();
     }
   } else {
@@ -288,6 +314,28 @@ SqliteMetadataStore::SqliteMetadataStore(const std::string& db_path, int readers
     w.exec(
         "BEGIN; ALTER TABLE images ADD COLUMN thumbhash TEXT; "
         "ALTER TABLE images ADD COLUMN dominant_color TEXT; COMMIT");
+  auto has_column = [&](const char* table, const char* column) {
+    auto s =
+        w.prepare(std::string("SELECT 1 FROM pragma_table_info('") + table + "') WHERE name = ?1");
+    s.bind(1, std::string_view(column));
+    return s.step();
+  };
+  // A version-4 file: its rows have no EXIF facts or hash (imports and uploads before them);
+  // they sort by takenAt as their upload time. One transaction, like the placeholders. (An
+  // older file's image_tags may be new, created above with the column.)
+  if (!has_column("images", "sha256")) {
+    std::string sql =
+        "BEGIN; ALTER TABLE images ADD COLUMN exif TEXT; "
+        "ALTER TABLE images ADD COLUMN sha256 TEXT; "
+        "ALTER TABLE images ADD COLUMN taken_sort_ms INTEGER NOT NULL DEFAULT 0; "
+        "UPDATE images SET taken_sort_ms = uploaded_at_ms; ";
+    if (!has_column("image_tags", "taken_sort_ms"))
+      sql +=
+          "ALTER TABLE image_tags ADD COLUMN taken_sort_ms INTEGER NOT NULL DEFAULT 0; "
+          "UPDATE image_tags SET taken_sort_ms = uploaded_at_ms; ";
+    w.exec(sql + "COMMIT");
+  }
+  w.exec(kIndexesV5);
   w.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
   for (int i = 0; i < std::max(1, readers); ++i)
     impl_->readers.push_back(std::make_unique<Connection>(db_path, false));
@@ -303,9 +351,8 @@ domain::WriteResult SqliteMetadataStore::insert(const ImageRecord& rec) {
     Transaction tx(c);
     if (select_by_id(c, rec.id)) return domain::WriteResult::id_exists();
     if (auto field = conflicting_key(c, rec)) return domain::WriteResult::key_conflict(field);
-    auto s = c.prepare(std::string("INSERT INTO images(") + kColumns +
-                       ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
-                       "?19,?20,?21,?22,?23,?24,?25,?26,?27,?28)");
+    auto s = c.prepare(std::string("INSERT INTO images(") + kColumns + ") VALUES (" +
+                       placeholders_for_columns() + ")");
     bind_record(s, rec);
     s.run();
     if (rec.state == ImageState::Active) account(c, rec, +1);
@@ -322,9 +369,8 @@ std::vector<domain::ImportOutcome> SqliteMetadataStore::import_batch(
     out.reserve(records.size());
     CounterBumps bumps;  // written once, before the commit
     Transaction tx(c);
-    auto insert_sql = std::string("REPLACE INTO images(") + kColumns +
-                      ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
-                      "?19,?20,?21,?22,?23,?24,?25,?26,?27,?28)";
+    auto insert_sql = std::string("REPLACE INTO images(") + kColumns + ") VALUES (" +
+                      placeholders_for_columns() + ")";
     for (const auto& rec : records) {
       auto cur = select_by_id(c, rec.id);
       if (cur && cur->user_id != rec.user_id) {
@@ -381,12 +427,12 @@ domain::WriteResult SqliteMetadataStore::update(const ImageRecord& rec, int64_t 
     bool recount = cur->album_id != next.album_id || cur->tags != next.tags ||
                    cur->user_id != next.user_id || cur->uploaded_at_ms != next.uploaded_at_ms ||
                    cur->processed_size != next.processed_size ||
-                   cur->thumbnail_size != next.thumbnail_size;
+                   cur->thumbnail_size != next.thumbnail_size ||
+                   domain::taken_sort_key(*cur) != domain::taken_sort_key(next);
     if (recount) {
       account(c, *cur, -1);
-      auto s = c.prepare(std::string("REPLACE INTO images(") + kColumns +
-                         ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
-                         "?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28)");
+      auto s = c.prepare(std::string("REPLACE INTO images(") + kColumns + ") VALUES (" +
+                         placeholders_for_columns() + ")");
       bind_record(s, next);
       s.run();
       account(c, next, +1);
@@ -396,7 +442,8 @@ domain::WriteResult SqliteMetadataStore::update(const ImageRecord& rec, int64_t 
           "s3_key = ?6, s3_bucket = ?7, thumbnail_key = ?8, processing_status = ?9, "
           "processing_error = ?10, format = ?11, quality = ?12, title = ?13, description = ?14, "
           "alt_text = ?15, created_at_ms = ?16, updated_at_ms = ?17, version = ?18, "
-          "file_size = ?19, thumbhash = ?20, dominant_color = ?21 WHERE id = ?1");
+          "file_size = ?19, thumbhash = ?20, dominant_color = ?21, exif = ?22, sha256 = ?23 "
+          "WHERE id = ?1");
       u.bind(1, std::string_view(next.id)).bind(2, std::string_view(next.original_filename));
       u.bind(3, std::string_view(next.mime_type)).bind(4, int64_t(next.width));
       u.bind(5, int64_t(next.height)).bind(6, std::string_view(next.s3_key));
@@ -406,6 +453,9 @@ domain::WriteResult SqliteMetadataStore::update(const ImageRecord& rec, int64_t 
       u.bind(13, next.title).bind(14, next.description).bind(15, next.alt_text);
       u.bind(16, next.created_at_ms).bind(17, next.updated_at_ms).bind(18, next.version);
       u.bind(19, next.file_size).bind(20, next.thumbhash).bind(21, next.dominant_color);
+      u.bind(22, next.exif ? std::optional<std::string>(domain::encode_exif(*next.exif))
+                           : std::nullopt);
+      u.bind(23, next.sha256);
       u.run();
     }
     tx.commit();
@@ -448,8 +498,12 @@ domain::ListPage SqliteMetadataStore::list(const domain::ListQuery& q) {
   if (q.state == ImageState::Deleting) return list_deleting(q);
   const char* cmp = q.ascending ? ">" : "<";
   const char* dir = q.ascending ? "ASC" : "DESC";
+  // Each shape walks one index: images_by_user / _by_album (uploaded), images_by_taken /
+  // _by_album_taken, image_tags_by_user / _by_taken, images_by_sha256.
+  const char* key =
+      q.sort_by == domain::SortBy::TakenAt && !q.sha256 ? "taken_sort_ms" : "uploaded_at_ms";
   std::string sql;
-  if (q.tag) {
+  if (q.tag && !q.sha256) {
     // Walk the tag index, then fetch the rows.
     sql = "SELECT ";
     std::string cols = kColumns;
@@ -464,23 +518,32 @@ domain::ListPage SqliteMetadataStore::list(const domain::ListQuery& q) {
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
+    std::string k = std::string("t.") + key;
     sql += prefixed +
            " FROM image_tags t JOIN images i ON i.id = t.image_id WHERE t.user_id = ?1 AND "
            "t.tag = ?2";
     if (q.album_id) sql += " AND t.album_id = ?3";
-    if (q.after) sql += std::string(" AND (t.uploaded_at_ms, t.image_id) ") + cmp + " (?4, ?5)";
-    sql += std::string(" ORDER BY t.uploaded_at_ms ") + dir + ", t.image_id " + dir + " LIMIT ?6";
+    if (q.after) sql += " AND (" + k + ", t.image_id) " + cmp + " (?4, ?5)";
+    sql += " ORDER BY " + k + " " + dir + ", t.image_id " + dir + " LIMIT ?6";
   } else {
+    std::string k = key;
     sql = std::string("SELECT ") + kColumns + " FROM images WHERE user_id = ?1 AND state = 0";
-    if (q.album_id) sql += " AND album_id = ?3";
-    if (q.after) sql += std::string(" AND (uploaded_at_ms, id) ") + cmp + " (?4, ?5)";
-    sql += std::string(" ORDER BY uploaded_at_ms ") + dir + ", id " + dir + " LIMIT ?6";
+    if (q.sha256)
+      sql += " AND sha256 = ?7";
+    else if (q.album_id)
+      sql += " AND album_id = ?3";
+    if (q.after) sql += " AND (" + k + ", id) " + cmp + " (?4, ?5)";
+    sql += " ORDER BY " + k + " " + dir + ", id " + dir + " LIMIT ?6";
   }
   return impl_->read([&](Connection& c) {
     auto s = c.prepare(sql);
     s.bind(1, std::string_view(q.user_id));
-    if (q.tag) s.bind(2, std::string_view(*q.tag));
-    if (q.album_id) s.bind(3, std::string_view(*q.album_id));
+    if (q.sha256) {
+      s.bind(7, std::string_view(*q.sha256));
+    } else {
+      if (q.tag) s.bind(2, std::string_view(*q.tag));
+      if (q.album_id) s.bind(3, std::string_view(*q.album_id));
+    }
     if (q.after) s.bind(4, q.after->uploaded_at_ms).bind(5, std::string_view(q.after->id));
     s.bind(6, int64_t(q.limit) + 1);
     domain::ListPage page;
@@ -525,6 +588,13 @@ int64_t SqliteMetadataStore::count_deleting(const std::string& user_id) {
 
 int64_t SqliteMetadataStore::count(const domain::ListQuery& q) {
   if (q.state == ImageState::Deleting) return count_deleting(q.user_id);
+  if (q.sha256)  // a user's copies of one file: few rows, on images_by_sha256
+    return impl_->read([&](Connection& c) -> int64_t {
+      auto s =
+          c.prepare("SELECT count(*) FROM images WHERE user_id = ?1 AND sha256 = ?2 AND state = 0");
+      s.bind(1, std::string_view(q.user_id)).bind(2, std::string_view(*q.sha256));
+      return s.step() ? s.i64(0) : 0;
+    });
   const auto& user_id = q.user_id;
   const auto& album_id = q.album_id;
   const auto& tag = q.tag;

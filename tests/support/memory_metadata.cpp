@@ -14,14 +14,15 @@ using domain::WriteResult;
 
 namespace {
 
-bool before(const ImageRecord& a, const ImageRecord& b) {
-  return std::tie(a.uploaded_at_ms, a.id) < std::tie(b.uploaded_at_ms, b.id);
+int64_t key_of(const ImageRecord& r, domain::SortBy by) {
+  return by == domain::SortBy::TakenAt ? domain::taken_sort_key(r) : r.uploaded_at_ms;
 }
 
-bool past(const ImageRecord& r, const domain::ListPosition& p, bool ascending) {
-  auto here = std::tie(r.uploaded_at_ms, r.id);
+bool past(const ImageRecord& r, const domain::ListPosition& p, const domain::ListQuery& q) {
+  auto k = key_of(r, q.sort_by);
+  auto here = std::tie(k, r.id);
   auto there = std::tie(p.uploaded_at_ms, p.id);
-  return ascending ? here > there : here < there;
+  return q.ascending ? here > there : here < there;
 }
 
 }  // namespace
@@ -86,6 +87,7 @@ bool MemoryMetadata::matches(const ImageRecord& r, const domain::ListQuery& q) c
   if (q.state != ImageState::Active) return true;  // deletes: only the user counts
   if (q.album_id && r.album_id != q.album_id) return false;
   if (q.tag && std::find(r.tags.begin(), r.tags.end(), *q.tag) == r.tags.end()) return false;
+  if (q.sha256 && r.sha256 != q.sha256) return false;
   return true;
 }
 
@@ -93,8 +95,11 @@ domain::ListPage MemoryMetadata::list(const domain::ListQuery& q) {
   std::lock_guard l(mu_);
   std::vector<ImageRecord> all;
   for (const auto& [id, r] : rows)
-    if (matches(r, q) && (!q.after || past(r, *q.after, q.ascending))) all.push_back(r);
-  std::sort(all.begin(), all.end(), before);
+    if (matches(r, q) && (!q.after || past(r, *q.after, q))) all.push_back(r);
+  std::sort(all.begin(), all.end(), [&](const ImageRecord& a, const ImageRecord& b) {
+    auto ka = key_of(a, q.sort_by), kb = key_of(b, q.sort_by);
+    return std::tie(ka, a.id) < std::tie(kb, b.id);
+  });
   if (!q.ascending) std::reverse(all.begin(), all.end());
   domain::ListPage page;
   std::size_t limit = std::size_t(std::max(0, q.limit));

@@ -67,6 +67,9 @@ TEST(Config, RateLimitsDefaultOnWithTheSpecsNumbersAndAreTunable) {
       error_of({{"RATE_LIMIT_READS_PER_SECOND", "0"}}).rfind("RATE_LIMIT_READS_PER_SECOND:", 0),
       0u);
   EXPECT_EQ(error_of({{"RATE_LIMITS_ENABLED", "maybe"}}).rfind("RATE_LIMITS_ENABLED:", 0), 0u);
+  EXPECT_EQ(error_of({{"EXIF_KEEP_GPS", "sometimes"}}).rfind("EXIF_KEEP_GPS:", 0), 0u);
+  EXPECT_FALSE(load_config(env({})).exif_keep_gps);
+  EXPECT_TRUE(load_config(env({{"EXIF_KEEP_GPS", "true"}})).exif_keep_gps);
 }
 
 TEST(Config, ExplicitCorsListReplacesDefaults) {

@@ -127,6 +127,17 @@ TEST_F(CursorTest, BoundToCallerFiltersOrderAndSecret) {
   other.ascending = true;
   EXPECT_TRUE(rejected(codec, c, other));
   EXPECT_TRUE(rejected(CursorCodec("other"), c, scope));
+  // sortBy and duplicatesOf are bound; a scope without them is the old one (old cursors stay).
+  other = scope;
+  other.sort_by = SortBy::TakenAt;
+  EXPECT_TRUE(rejected(codec, c, other));
+  EXPECT_EQ(codec.decode(codec.encode(pos, other), other), pos);
+  other = scope;
+  other.duplicates_of = "01J00000000000000000000001";
+  EXPECT_TRUE(rejected(codec, c, other));
+  auto dup = codec.encode(pos, other);
+  other.duplicates_of = "01J00000000000000000000002";
+  EXPECT_TRUE(rejected(codec, dup, other));
   // ("a","bc") and ("ab","c") splits of the same bytes must differ.
   CursorScope s1{"a", std::string("bc"), {}, false}, s2{"ab", std::string("c"), {}, false};
   EXPECT_TRUE(rejected(codec, codec.encode(pos, s1), s2));

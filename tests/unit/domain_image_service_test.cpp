@@ -1,6 +1,8 @@
 // The use cases against in-memory fakes of the ports (the metadata fake is the faithful one in
 // tests/support, which pages, filters and refuses like the adapters): ownership and roles,
 // validation order, optimistic locking, compensation on failed uploads, resumable deletes.
+#include "base/crypto.h"
+#include "base/encoding.h"
 #include "domain/direct_upload.h"
 #include "domain/image_service.h"
 #include "domain/model/object_keys.h"
@@ -72,6 +74,7 @@ class FakeProcessor : public domain::ImageProcessor {
  public:
   int processed = 0;
   std::string request_id;  // of the last process() call
+  domain::ExifFacts exif;  // what process() reads from the "original"
   domain::ProbeResult probe(std::string_view bytes) override {
     if (bytes.rfind("IMG", 0) != 0) throw Error(ErrorCode::InvalidFileType, "not an image");
     return {domain::ImageFormat::Png, 640, 480};
@@ -85,6 +88,7 @@ class FakeProcessor : public domain::ImageProcessor {
     out.main_webp = "MAIN";
     out.thumb_webp = "THUMB!";
     out.placeholders = {"\x01\x02\xfe", "#102030"};
+    out.exif = exif;
     return out;
   }
   std::atomic<int> variants_rendered{0};
@@ -597,6 +601,113 @@ TEST_F(DirectFixture, SweepRemovesOnlyLapsedTempObjectsAndRecords) {
   EXPECT_TRUE(objects.objects.count(temp_object_key(fresh.record.id)));
   EXPECT_TRUE(objects.objects.count(kept_image.s3_key));
   EXPECT_EQ(code_of([&] { uploads.complete(alice, old_upload.record.id); }), ErrorCode::NotFound);
+}
+
+}  // namespace
+}  // namespace isvc::domain
+
+namespace isvc::domain {
+namespace {
+
+TEST_F(Fixture, ExifFactsAreBoundedTheHashKeptAndGpsDroppedByDefault) {
+  processor.exif.make = "Cam\u202Eera";
+  processor.exif.taken_at = "2023-13-01T00:00:00";
+  processor.exif.iso = 200;
+  processor.exif.gps_latitude = 48.85837;
+  processor.exif.gps_longitude = 2.29448;
+  auto rec = upload_one(alice);
+  ASSERT_TRUE(rec.exif);
+  EXPECT_EQ(rec.exif->make, "Camera");
+  EXPECT_EQ(rec.exif->taken_at, std::nullopt);
+  EXPECT_EQ(rec.exif->iso, 200);
+  EXPECT_EQ(rec.exif->gps_latitude, std::nullopt);
+  EXPECT_EQ(rec.sha256, base::hex_encode(base::sha256("IMG-bytes")));
+  EXPECT_EQ(meta.get(rec.id)->exif, rec.exif);
+
+  ServiceSettings keep;
+  keep.exif_keep_gps = true;
+  ImageService gps{
+      ServiceDeps{meta, objects, processor, cpu, ids, clock, cursors, metrics, nullptr}, keep};
+  UploadRequest r;
+  r.bytes = "IMG-other";
+  auto kept = gps.upload(alice, r);
+  EXPECT_DOUBLE_EQ(*kept.exif->gps_latitude, 48.8584);
+  EXPECT_DOUBLE_EQ(*kept.exif->gps_longitude, 2.2945);
+  processor.exif = {};
+  EXPECT_EQ(upload_one(bob).exif, std::nullopt);
+}
+
+TEST_F(Fixture, DuplicateOfNamesTheOwnersEarliestCopyAndNeverAnotherUsers) {
+  auto bobs = upload_one(bob);
+  clock.advance(1);
+  auto first = upload_one(alice);
+  clock.advance(1);
+  auto second = upload_one(alice);
+  clock.advance(1);
+  auto third = upload_one(alice);
+  EXPECT_EQ(svc.duplicate_of(bobs), std::nullopt);
+  EXPECT_EQ(svc.duplicate_of(first), std::nullopt);  // bob's earlier copy is not alice's
+  EXPECT_EQ(svc.duplicate_of(second), first.id);
+  EXPECT_EQ(svc.duplicate_of(third), first.id);
+  ImageRecord imported = first;
+  imported.sha256.reset();
+  EXPECT_EQ(svc.duplicate_of(imported), std::nullopt);
+
+  ListRequest q;
+  q.duplicates_of = first.id;
+  q.ascending = true;
+  q.limit = 1;
+  auto page = svc.list(alice, q);
+  ASSERT_EQ(page.images.size(), 1u);
+  EXPECT_EQ(page.images[0].id, second.id);
+  EXPECT_EQ(page.total_count, 2);
+  ASSERT_TRUE(page.next_cursor);
+  q.cursor = page.next_cursor;
+  page = svc.list(alice, q);
+  ASSERT_EQ(page.images.size(), 1u);
+  EXPECT_EQ(page.images[0].id, third.id);
+  EXPECT_FALSE(page.has_more);
+  // The cursor belongs to this listing only.
+  ListRequest plain;
+  plain.cursor = q.cursor;
+  plain.ascending = true;
+  EXPECT_EQ(code_of([&] { svc.list(alice, plain); }), ErrorCode::InvalidCursor);
+  // Bob may not list against alice's image; combinations are refused.
+  ListRequest as_bob;
+  as_bob.duplicates_of = first.id;
+  EXPECT_EQ(code_of([&] { svc.list(bob, as_bob); }), ErrorCode::NotAuthorized);
+  ListRequest combo = as_bob;
+  combo.tag = "castle";
+  EXPECT_EQ(code_of([&] { svc.list(alice, combo); }), ErrorCode::ValidationFailed);
+  combo.tag.reset();
+  combo.sort_by = SortBy::TakenAt;
+  EXPECT_EQ(code_of([&] { svc.list(alice, combo); }), ErrorCode::ValidationFailed);
+}
+
+TEST_F(Fixture, ATakenAtCursorIsRefusedByTheUploadOrderAndBack) {
+  for (int i = 0; i < 3; ++i) {
+    processor.exif.taken_at = "2020-01-0" + std::to_string(3 - i) + "T00:00:00";
+    upload_one(alice);
+    clock.advance(1);
+  }
+  ListRequest taken;
+  taken.sort_by = SortBy::TakenAt;
+  taken.ascending = true;
+  taken.limit = 2;
+  auto page = svc.list(alice, taken);
+  ASSERT_EQ(page.images.size(), 2u);
+  EXPECT_EQ(page.images[0].exif->taken_at, "2020-01-01T00:00:00");  // the last upload
+  ListRequest uploaded;
+  uploaded.ascending = true;
+  uploaded.cursor = page.next_cursor;
+  EXPECT_EQ(code_of([&] { svc.list(alice, uploaded); }), ErrorCode::InvalidCursor);
+  taken.cursor = page.next_cursor;
+  auto rest = svc.list(alice, taken);
+  ASSERT_EQ(rest.images.size(), 1u);
+  EXPECT_EQ(rest.images[0].exif->taken_at, "2020-01-03T00:00:00");
+  uploaded.cursor = svc.list(alice, ListRequest{2, {}, {}, {}, true}).next_cursor;
+  taken.cursor = uploaded.cursor;
+  EXPECT_EQ(code_of([&] { svc.list(alice, taken); }), ErrorCode::InvalidCursor);
 }
 
 }  // namespace

@@ -42,5 +42,26 @@ TEST(RecordCodec, RoundTripsEveryFieldWithPlaceholders) {
   EXPECT_EQ(decode_record(text), r);
 }
 
+TEST(RecordCodec, RoundTripsExifFactsAndHash) {
+  auto r = full();
+  ExifFacts f;
+  f.taken_at = "2024-06-01T14:03:22+02:00";
+  f.model = "Pixel \"8\"";
+  f.exposure_num = 1;
+  f.exposure_den = 120;
+  f.f_number = 1.68;
+  f.gps_latitude = 1.2345;
+  f.gps_longitude = -7.5;
+  r.exif = f;
+  r.sha256 = std::string(64, '0');
+  EXPECT_EQ(decode_record(encode_record(r)), r);
+  // A cached document whose facts are garbage is not a record.
+  auto text = encode_record(r);
+  auto at = text.find("\"ex\":\"");
+  ASSERT_NE(at, std::string::npos);
+  text.insert(at + 6, "x");
+  EXPECT_EQ(decode_record(text), std::nullopt);
+}
+
 }  // namespace
 }  // namespace isvc::domain

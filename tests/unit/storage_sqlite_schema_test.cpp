@@ -1,6 +1,6 @@
 // Opening a metadata.db written by an older build: the schema is migrated in place (version 3 →
-// 4: the placeholder columns), its rows read back without placeholders and take them on the next
-// update; a file newer than the binary is refused.
+// 4: the placeholder columns; 4 → 5: EXIF facts, hash, takenAt key), its rows read back without
+// placeholders and take them on the next update; a file newer than the binary is refused.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -83,7 +83,7 @@ TEST_F(SqliteSchema, AVersion3FileIsMigratedAndItsRowsTakePlaceholdersLater) {
     next.version = 2;
     ASSERT_TRUE(store.update(next, 1).ok());
   }
-  EXPECT_EQ(user_version(path), 4);
+  EXPECT_EQ(user_version(path), 5);
   SqliteMetadataStore reopened(path, 1, "NORMAL");  // a second open migrates nothing
   auto r = reopened.get("01J00000000000000000000001");
   EXPECT_EQ(r->thumbhash, "ZAUKNJpwd3dweHh4iHeAcAf3iA==");
@@ -91,8 +91,70 @@ TEST_F(SqliteSchema, AVersion3FileIsMigratedAndItsRowsTakePlaceholdersLater) {
   EXPECT_EQ(r->version, 2);
 }
 
+// Version 4 (placeholders, image_tags without the takenAt key): migrated to 5, its rows have no
+// EXIF facts or hash, sort by takenAt at their upload time (also by tag) and take facts later.
+const char* kVersion4 = R"SQL(
+CREATE TABLE images (
+  id TEXT PRIMARY KEY, user_id TEXT NOT NULL, album_id TEXT,
+  original_filename TEXT NOT NULL, mime_type TEXT NOT NULL,
+  file_size INTEGER NOT NULL, processed_size INTEGER NOT NULL, thumbnail_size INTEGER NOT NULL,
+  width INTEGER NOT NULL, height INTEGER NOT NULL,
+  s3_key TEXT NOT NULL, s3_bucket TEXT NOT NULL, thumbnail_key TEXT,
+  processing_status TEXT NOT NULL, processing_error TEXT, format TEXT NOT NULL,
+  quality INTEGER NOT NULL, title TEXT, description TEXT, alt_text TEXT, tags TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL, uploaded_at_ms INTEGER NOT NULL,
+  version INTEGER NOT NULL, state INTEGER NOT NULL, thumbhash TEXT, dominant_color TEXT);
+CREATE TABLE image_tags (
+  image_id TEXT NOT NULL, user_id TEXT NOT NULL, album_id TEXT, tag TEXT NOT NULL,
+  uploaded_at_ms INTEGER NOT NULL, PRIMARY KEY (image_id, tag));
+INSERT INTO images VALUES ('01J00000000000000000000002', 'bob', NULL, 'b.jpg', 'image/jpeg',
+  10, 6, 1, 40, 30, 'images/bob/01J00000000000000000000002.webp', 'local',
+  'images/bob/thumbnails/01J00000000000000000000002.webp', 'completed', NULL, 'webp', 85,
+  NULL, NULL, NULL, '["y"]', 2000, 2000, 2000, 1, 0, NULL, NULL);
+INSERT INTO image_tags VALUES ('01J00000000000000000000002', 'bob', NULL, 'y', 2000);
+PRAGMA user_version = 4;
+)SQL";
+
+TEST_F(SqliteSchema, AVersion4FileIsMigratedAndItsRowsSortByTakenAtAsUploaded) {
+  exec(path, kVersion4);
+  {
+    SqliteMetadataStore store(path, 1, "NORMAL");
+    auto r = store.get("01J00000000000000000000002");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->exif, std::nullopt);
+    EXPECT_EQ(r->sha256, std::nullopt);
+    domain::ListQuery q;
+    q.user_id = "bob";
+    q.sort_by = domain::SortBy::TakenAt;
+    q.after = domain::ListPosition{2001, "01J00000000000000000000009"};
+    EXPECT_EQ(store.list(q).items.size(), 1u);  // key 2000 < 2001
+    q.tag = "y";
+    EXPECT_EQ(store.list(q).items.size(), 1u);
+    q.after = domain::ListPosition{1999, "01J00000000000000000000009"};
+    EXPECT_EQ(store.list(q).items.size(), 0u);
+    auto next = *r;
+    domain::ExifFacts ex;
+    ex.taken_at = "2001-01-01T00:00:00";
+    next.exif = ex;
+    next.sha256 = std::string(64, 'e');
+    next.version = 2;
+    ASSERT_TRUE(store.update(next, 1).ok());
+  }
+  EXPECT_EQ(user_version(path), 5);
+  SqliteMetadataStore reopened(path, 1, "NORMAL");
+  auto r = reopened.get("01J00000000000000000000002");
+  EXPECT_EQ(r->exif->taken_at, "2001-01-01T00:00:00");
+  EXPECT_EQ(r->sha256, std::string(64, 'e'));
+  domain::ListQuery q;
+  q.user_id = "bob";
+  q.tag = "y";
+  q.sort_by = domain::SortBy::TakenAt;
+  q.after = domain::ListPosition{978307200001, "01J00000000000000000000009"};
+  EXPECT_EQ(reopened.list(q).items.size(), 1u);  // the tag row follows the new key
+}
+
 TEST_F(SqliteSchema, AFileFromANewerBuildIsRefused) {
-  exec(path, "PRAGMA user_version = 5;");
+  exec(path, "PRAGMA user_version = 6;");
   EXPECT_THROW(SqliteMetadataStore(path, 1, "NORMAL"), domain::Error);
 }
 

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "domain/model/exif_facts.h"
+
 namespace isvc::domain {
 
 enum class ImageState {
@@ -46,6 +48,11 @@ struct ImageRecord {
   // rows) until `image-service backfill-placeholders` computes them.
   std::optional<std::string> thumbhash;
   std::optional<std::string> dominant_color;
+  // The original's camera facts (domain/exif_bounds.h), none when it had no usable EXIF or the
+  // record predates them; and the SHA-256 (lowercase hex) of the original upload's bytes, which
+  // finds a user's duplicates. None on imports and records from before them.
+  std::optional<ExifFacts> exif;
+  std::optional<std::string> sha256;
 
   bool operator==(const ImageRecord&) const = default;
 };
@@ -58,6 +65,10 @@ enum class ImportOutcome { Created, Updated, Unchanged, OwnerConflict, KeyConfli
 // An import replaces a record with the legacy row, which has no placeholders: while the row still
 // points at the same main image, the ones already computed stay (`next` takes them from `cur`).
 void keep_placeholders(const ImageRecord& cur, ImageRecord& next);
+
+// The key of sortBy=takenAt: when the photo was taken (domain::taken_at_ms), or for an image
+// without it, when it was uploaded.
+int64_t taken_sort_key(const ImageRecord& r);
 
 // width/height rounded to 3 decimals; 1 when either is unknown.
 double aspect_ratio(int width, int height);

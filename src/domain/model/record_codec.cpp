@@ -52,6 +52,8 @@ std::string encode_record(const ImageRecord& r) {
   o["s"] = r.state == ImageState::Active ? 0 : 1;
   opt(o, "th", r.thumbhash);
   opt(o, "dc", r.dominant_color);
+  if (r.exif) o["ex"] = encode_exif(*r.exif);
+  opt(o, "sh", r.sha256);
   return json::serialize(o);
 }
 
@@ -90,6 +92,11 @@ std::optional<ImageRecord> decode_record(std::string_view text) {
     r.state = o.at("s").to_number<int>() == 0 ? ImageState::Active : ImageState::Deleting;
     r.thumbhash = opt_str(o, "th");
     r.dominant_color = opt_str(o, "dc");
+    if (auto ex = opt_str(o, "ex")) {
+      r.exif = decode_exif(*ex);
+      if (!r.exif) return std::nullopt;
+    }
+    r.sha256 = opt_str(o, "sh");
     return r;
   } catch (const std::exception&) {
     return std::nullopt;

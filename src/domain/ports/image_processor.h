@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "domain/model/exif_facts.h"
+
 namespace isvc::domain {
 
 // Heic and Avif are HEIF files (ISO/IEC 23008-12) whose primary image is HEVC or AV1 coded.
@@ -33,6 +35,9 @@ struct ProcessedImage {
   int main_width = 0;
   int main_height = 0;
   Placeholders placeholders;  // from the main image, already in memory: no second decode
+  // The original's EXIF facts as read (GPS included), before stripping; domain::bound_exif
+  // decides what is kept. Empty when the file has no EXIF.
+  ExifFacts exif;
 };
 
 // The encodings a responsive variant can have (domain/variants.h).

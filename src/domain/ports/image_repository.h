@@ -19,12 +19,15 @@
 
 namespace isvc::domain {
 
-// A position in a user's (or album's) list, ordered by (uploaded_at_ms, id).
+// A position in a user's (or album's) list, ordered by (uploaded_at_ms, id); with
+// SortBy::TakenAt, uploaded_at_ms holds the record's taken_sort_key instead.
 struct ListPosition {
   int64_t uploaded_at_ms = 0;
   std::string id;
   bool operator==(const ListPosition&) const = default;
 };
+
+enum class SortBy { UploadedAt, TakenAt };
 
 struct ListQuery {
   std::string user_id;
@@ -34,6 +37,10 @@ struct ListQuery {
   std::optional<std::string> album_id;  // only images in this album (of this user)
   std::optional<std::string> tag;       // only images carrying this tag
   bool ascending = false;               // default newest first
+  SortBy sort_by = SortBy::UploadedAt;  // TakenAt: by (taken_sort_key, id)
+  // Only the user's images whose original had this SHA-256 (hex), by (uploaded_at_ms, id);
+  // never combined with album_id, tag or SortBy::TakenAt.
+  std::optional<std::string> sha256;
   int limit = 20;
   std::optional<ListPosition> after;  // exclusive: continue strictly after this position
 };
@@ -98,7 +105,8 @@ class ImageRepository {
   // Removes the record for good. Returns false when it was not there. Idempotent.
   virtual bool remove(const std::string& id) = 0;
 
-  // One page of records matching the query, in (uploaded_at_ms, id) order.
+  // One page of records matching the query, in (uploaded_at_ms, id) or (taken_sort_key, id)
+  // order.
   virtual ListPage list(const ListQuery& q) = 0;
 
   // Active records of the user matching album/tag, from maintained counters (no scan); with
