@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:?usage: scripts/fuzz.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(multipart jwt cursor probe json request png_walk jpeg_walk webp_walk heif_walk thumbhash)
+[ ${#targets[@]} -gt 0 ] || targets=(multipart jwt cursor probe json request png_walk jpeg_walk webp_walk heif_walk thumbhash exif)
 
 # The commit the harnesses are built from (+dirty with uncommitted changes), for fuzz/runs.tsv.
 # What the runs themselves write (runs.tsv, merged corpora) is not a change to the code.

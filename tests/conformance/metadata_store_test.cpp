@@ -1068,6 +1068,11 @@ TEST_P(DynamoDbGlobalShards, UploadsSpreadOverShardsAndAnOlderItemStillCounts) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, DynamoDbGlobalShards,
+                         ::testing::Values("dynalite", "dynamodb-local"), [](const auto& info) {
+                           return info.param == "dynalite" ? std::string("dynalite")
+                                                           : std::string("dynamodb_local");
+                         });
+
 // `provision` on a table created before TakenIndex/HashIndex (and an image written then, without
 // their attributes): the indexes are added, the old image is indexed, a second run changes
 // nothing. On both engines (DynamoDB Local validates UpdateTable as AWS does).
