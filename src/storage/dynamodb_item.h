@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "domain/model/image_record.h"
+#include "domain/ports/event_outbox.h"
 
 namespace isvc::storage::dynamo {
 
@@ -50,5 +51,8 @@ CounterCell count_cell(const std::string& user_id, const std::optional<std::stri
                        const std::optional<std::string>& tag);
 inline constexpr const char* kGlobalPk = "COUNTER#GLOBAL";
 std::string day_attribute(int64_t unix_ms);  // "d:2026-11-24"
+
+// The record item's "obx" attribute: webhook events written with the record (dynamodb_outbox.cpp).
+boost::json::object outbox_attribute(const std::vector<domain::OutboxEvent>& events);
 
 }  // namespace isvc::storage::dynamo

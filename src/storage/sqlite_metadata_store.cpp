@@ -24,8 +24,9 @@ using sqlite::Transaction;
 
 namespace {
 
-// 2: uploads table; 3: key indexes, upload claims; 4: placeholders (thumbhash, dominant_color)
-constexpr int kSchemaVersion = 4;
+// 2: uploads table; 3: key indexes, upload claims; 4: placeholders (thumbhash, dominant_color);
+// 5: webhook outbox (CREATE TABLE IF NOT EXISTS below adds it to an older file)
+constexpr int kSchemaVersion = 5;
 
 const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS images (
@@ -64,6 +65,14 @@ CREATE TABLE IF NOT EXISTS idempotency (
   key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, image_id TEXT,
   lease_until_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS idempotency_by_expiry ON idempotency(expires_at_ms);
+-- webhook outbox: one row per (target, event), written in the transaction of the change
+CREATE TABLE IF NOT EXISTS webhook_outbox (
+  target TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, order_key TEXT NOT NULL,
+  seq INTEGER NOT NULL, created_at_ms INTEGER NOT NULL, body TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT NOT NULL DEFAULT '', lease_until_ms INTEGER NOT NULL DEFAULT 0,
+  parked INTEGER NOT NULL DEFAULT 0, reason TEXT, PRIMARY KEY (target, id));
+CREATE INDEX IF NOT EXISTS webhook_outbox_by_key ON webhook_outbox(target, parked, order_key, seq);
 )SQL";
 
 const char* kColumns =
@@ -265,7 +274,8 @@ SqliteMetadataStore::SqliteMetadataStore(const std::string& db_path, int readers
 
 SqliteMetadataStore::~SqliteMetadataStore() = default;
 
-domain::WriteResult SqliteMetadataStore::insert(const ImageRecord& rec) {
+domain::WriteResult SqliteMetadataStore::insert(const ImageRecord& rec,
+                                                const domain::Events& events) {
   return impl_->write([&](Connection& c) -> domain::WriteResult {
     Transaction tx(c);
     if (select_by_id(c, rec.id)) return domain::WriteResult::id_exists();
@@ -276,6 +286,7 @@ domain::WriteResult SqliteMetadataStore::insert(const ImageRecord& rec) {
     bind_record(s, rec);
     s.run();
     if (rec.state == ImageState::Active) account(c, rec, +1);
+    sqlite::record_events(c, events);
     tx.commit();
     return {};
   });
@@ -325,7 +336,8 @@ std::optional<ImageRecord> SqliteMetadataStore::get(const std::string& id) {
   return impl_->read([&](Connection& c) { return select_by_id(c, id); });
 }
 
-domain::WriteResult SqliteMetadataStore::update(const ImageRecord& rec, int64_t expected_version) {
+domain::WriteResult SqliteMetadataStore::update(const ImageRecord& rec, int64_t expected_version,
+                                                const domain::Events& events) {
   return impl_->write([&](Connection& c) -> domain::WriteResult {
     Transaction tx(c);
     auto cur = select_by_id(c, rec.id);
@@ -369,12 +381,14 @@ domain::WriteResult SqliteMetadataStore::update(const ImageRecord& rec, int64_t 
       u.bind(19, next.file_size).bind(20, next.thumbhash).bind(21, next.dominant_color);
       u.run();
     }
+    sqlite::record_events(c, events);
     tx.commit();
     return {};
   });
 }
 
-std::optional<ImageRecord> SqliteMetadataStore::mark_deleting(const std::string& id) {
+std::optional<ImageRecord> SqliteMetadataStore::mark_deleting(const std::string& id,
+                                                              const domain::Events& events) {
   return impl_->write([&](Connection& c) -> std::optional<ImageRecord> {
     Transaction tx(c);
     auto cur = select_by_id(c, id);
@@ -385,6 +399,7 @@ std::optional<ImageRecord> SqliteMetadataStore::mark_deleting(const std::string&
       s.bind(1, std::string_view(id));
       s.run();
       cur->state = ImageState::Deleting;
+      sqlite::record_events(c, events);
     }
     tx.commit();
     return cur;
