@@ -243,7 +243,11 @@ int64_t MemoryMetadata::remove_expired_idempotency(int64_t now_ms) {
 namespace isvc::testing {
 
 void MemoryMetadata::record(const domain::Events& events) {
-  for (const auto& e : events) outbox.emplace(std::pair{e.target, e.id}, OutboxRow{e});
+  for (const auto& e : events) {
+    OutboxRow row;
+    row.event = e;
+    outbox.emplace(std::pair{e.target, e.id}, std::move(row));
+  }
 }
 
 void MemoryMetadata::append_events(const std::vector<domain::OutboxEvent>& events) {
