@@ -38,7 +38,7 @@ struct WebhookDeliverySettings {
   int64_t poll_ms = 1000;                   // WEBHOOK_POLL_MS
   int64_t attempt_timeout_ms = 10000;       // WEBHOOK_TIMEOUT_MS (the transport's total)
   int batch = 8;                            // events claimed per pass
-  int64_t recover_every_ms = 60000;         // DynamoDB: events a crash left beside a record
+  int64_t recover_every_ms = 600000;  // DynamoDB: events a crash left beside a record (a Scan)
 };
 
 class WebhookDelivery final : public BackendHealth, public obs::MetricsSource {

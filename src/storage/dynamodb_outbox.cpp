@@ -143,7 +143,13 @@ void DynamoDbMetadataStore::relay_events(const std::string& image_id, const json
 void DynamoDbMetadataStore::relay_events(const std::string& image_id,
                                          const domain::Events& events) {
   if (events.empty()) return;
-  relay_events(image_id, outbox_attribute(events));
+  // The change is made and its events are stored (in the record): a failure to move them now
+  // must not fail the write, whose caller would undo work that stands (an upload would delete
+  // the objects of a stored record). They wait in obx for the next write or recover_events.
+  try {
+    relay_events(image_id, outbox_attribute(events));
+  } catch (const std::exception&) {
+  }
 }
 
 bool DynamoDbMetadataStore::relay_pending(const std::string& image_id) {
