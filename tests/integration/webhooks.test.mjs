@@ -212,7 +212,8 @@ test(`two instances on one ${DISTRIBUTED ? 'DynamoDB table' : 'SQLite file'}: no
     assert.equal(r.status, 200);
   }
   await until(() => rx.events.length >= 16, `16 events (got ${rx.events.length})`);
-  // Both instances poll the same outbox every 50 ms: give a double delivery time to show.
+  // Both instances poll the same outbox every 50 ms; once it is empty every event was acknowledged
+  // by the instance that held its lease, and the two instances' counters must add up to 16.
   const [ma, mb] = await until(async () => {
     const x = (await prometheus(a))('isvc_webhook_backlog');
     return x === 0 && [await prometheus(a), await prometheus(b)];
