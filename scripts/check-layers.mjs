@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The layer check of `make test` (docs/architecture.md): reads every #include "…" under src/ and
 // fails when a folder includes one it may not, or when the folder graph has a cycle.
-//   http → api → domain ← adapters (storage, imaging, cache, cdn, auth, aws, migrate); app/ wires.
+//   http → api → domain ← adapters (storage, imaging, cache, cdn, auth, aws, migrate, webhooks);
+//   app/ wires.
 // domain/ports/ belongs to domain; domain/model/ is the vocabulary below it; base/ and obs/ are
 // shared by every layer. CMake enforces the same edges with one include root per module; this
 // check also catches an edge that a module's transitive dependencies would let through.
@@ -29,6 +30,7 @@ const allowed = {
   cache: core,
   imaging: core,
   migrate: core,
+  webhooks: core,
   app: null,  // the wiring sees everything
   '.': ['app'],  // main.cpp
 };

@@ -11,6 +11,7 @@
 
 #include "api/cors.h"
 #include "api/file_cache.h"
+#include "api/render.h"
 #include "api/route_table.h"
 #include "auth/token_verifier.h"
 #include "base/admission.h"
@@ -92,6 +93,10 @@ class HttpApp final : public http::RequestHandler {
                    int64_t duration_us) override;
 
   void set_cdn_base_url(std::string url) { s_.cdn_base_url = std::move(url); }
+  // The image object as GET /images/{id} renders it (the data of image.created/updated webhooks).
+  std::string render_image_object(const domain::ImageRecord& rec) const {
+    return render_image(rec, s_.cdn_base_url, variant_settings());
+  }
 
  private:
   const domain::VariantSettings* variant_settings() const {

@@ -20,15 +20,15 @@ http::Response HttpApp::health() {
     (check.critical ? critical_down : other_down) |= !up;
     seen.emplace_back(check.backend->name(), up);
   }
-  // Redis is a cache and the CDN an accelerator: without them the service still serves
-  // (degraded), never unhealthy.
+  // Redis is a cache, the CDN an accelerator, webhooks a notification: without them the service
+  // still serves (degraded), never unhealthy.
   const char* status = critical_down ? "unhealthy" : other_down ? "degraded" : "healthy";
   w.field("status", status);
   w.field("timestamp", std::string_view(base::format_iso8601_ms(d_.clock.now_ms())));
   w.key("services").begin_object();
   for (const auto& [name, up] : seen) w.field(name, up ? "up" : "down");
   // Every backend this instance does not use (SPEC §12: reported, and not degrading).
-  for (const char* name : {"sqlite", "filesystem", "dynamodb", "s3", "redis", "cdn"}) {
+  for (const char* name : {"sqlite", "filesystem", "dynamodb", "s3", "redis", "cdn", "webhooks"}) {
     bool used = false;
     for (const auto& [n, up] : seen) used |= n == name;
     if (!used) w.field(name, "disabled");

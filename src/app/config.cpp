@@ -193,6 +193,7 @@ Config load_config(const EnvLookup& env) {
     check_url("CDN_PURGE_URL", *v);
     c.cdn_purge_url = *v;
   }
+  c.webhooks = load_webhook_config(env);
   if (auto v = get("CDN_PURGE_RETRY_BASE_MS"))
     c.cdn_purge_retry_base_ms = int(parse_int("CDN_PURGE_RETRY_BASE_MS", *v, 1, 600000));
   load_aws(c, get);

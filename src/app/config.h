@@ -13,6 +13,19 @@
 
 namespace isvc::app {
 
+// Webhooks (docs/webhooks.md); no URLs = off.
+struct WebhookConfig {
+  std::vector<std::string> urls;       // WEBHOOK_URLS
+  std::vector<std::string> secrets;    // WEBHOOK_SECRETS: the key bytes, in the order of urls
+  bool allow_private_targets = false;  // WEBHOOK_ALLOW_PRIVATE_TARGETS
+  int64_t retry_for_s = 86400;         // WEBHOOK_RETRY_FOR_S
+  int64_t retry_initial_ms = 5000;     // WEBHOOK_RETRY_INITIAL_MS
+  int64_t retry_max_ms = 900000;       // WEBHOOK_RETRY_MAX_MS
+  int64_t timeout_ms = 10000;          // WEBHOOK_TIMEOUT_MS: one attempt, in total
+  int64_t connect_timeout_ms = 3000;   // WEBHOOK_CONNECT_TIMEOUT_MS
+  int64_t poll_ms = 1000;              // WEBHOOK_POLL_MS
+};
+
 class ConfigError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -112,6 +125,8 @@ struct Config {
   int idle_timeout_s = 30;
   int drain_timeout_s = 30;
 
+  WebhookConfig webhooks;
+
   bool is_dev() const { return stage == "dev"; }
 };
 
@@ -119,6 +134,8 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 
 // Parses and validates; throws ConfigError("NAME: reason").
 Config load_config(const EnvLookup& env);
+// The WEBHOOK_* part of load_config (config_webhooks.cpp).
+WebhookConfig load_webhook_config(const EnvLookup& env);
 EnvLookup process_env();
 
 // CORS origins after defaults (SPEC §4): explicit list, or the lego-moc defaults plus

@@ -37,6 +37,8 @@
 #include "domain/ports/clock.h"
 #include "domain/ulid.h"
 #include "domain/variants.h"
+#include "domain/webhook_delivery.h"
+#include "domain/webhook_events.h"
 #include "http/server.h"
 #include "imaging/processing_limits.h"
 #include "imaging/sniff.h"
@@ -47,6 +49,7 @@
 #include "storage/instrumented.h"
 #include "storage/s3_upload_urls.h"
 #include "storage/service_upload_urls.h"
+#include "webhooks/curl_transport.h"
 
 namespace isvc::app {
 
@@ -189,8 +192,42 @@ int serve_command() {
   PurgeFanout purges;
   purges.add(&file_cache);
   purges.add(purger.get());
+  // Webhooks (WEBHOOK_URLS): every change records its events in the outbox with itself; the
+  // worker (started once the server listens) delivers them. No URLs: no events, no worker.
+  std::vector<domain::WebhookTarget> hook_targets;
+  std::vector<std::string> hook_keys;
+  for (std::size_t i = 0; i < cfg.webhooks.urls.size(); ++i) {
+    const auto& url = cfg.webhooks.urls[i];
+    hook_targets.push_back({url, domain::webhook_target_key(url), cfg.webhooks.secrets[i],
+                            webhooks::display_url(url)});
+    hook_keys.push_back(hook_targets.back().key);
+  }
+  api::HttpApp* app_for_events = nullptr;  // renders the image objects; set before any request
+  domain::WebhookEvents hook_events(hook_keys, ids, clock, [&](const domain::ImageRecord& r) {
+    return app_for_events->render_image_object(r);
+  });
+  webhooks::TransportSettings hook_transport_settings;
+  hook_transport_settings.allow_private_targets = cfg.webhooks.allow_private_targets;
+  hook_transport_settings.connect_timeout_ms = cfg.webhooks.connect_timeout_ms;
+  hook_transport_settings.timeout_ms = cfg.webhooks.timeout_ms;
+  webhooks::CurlTransport hook_transport(hook_transport_settings);
+  domain::WebhookDeliverySettings hook_settings;
+  hook_settings.retry_for_ms = cfg.webhooks.retry_for_s * 1000;
+  hook_settings.retry_initial_ms = cfg.webhooks.retry_initial_ms;
+  hook_settings.retry_max_ms = cfg.webhooks.retry_max_ms;
+  hook_settings.poll_ms = cfg.webhooks.poll_ms;
+  // The lease covers the worst case of a batch: connect and transfer bounded by the total.
+  hook_settings.attempt_timeout_ms = cfg.webhooks.timeout_ms;
+  std::unique_ptr<domain::WebhookDelivery> hook_delivery;
+  if (!hook_targets.empty())
+    hook_delivery = std::make_unique<domain::WebhookDelivery>(
+        metadata, hook_transport, clock, log, hook_targets, hook_settings, "isvc-" + ids.next());
   domain::ImageService images(domain::ServiceDeps{image_records, objects, processor, cpu, ids,
-                                                  clock, cursors, metrics, &purges},
+                                                  clock, cursors, metrics, &purges, &hook_events,
+                                                  [&] {
+                                                    if (hook_delivery) hook_delivery->wake();
+                                                  },
+                                                  &metadata},
                               settings);
   domain::IdempotentRequests idempotent(metadata, image_records, clock);
 
@@ -254,6 +291,10 @@ int serve_command() {
     health.push_back({(redis_health = std::make_unique<RedisHealth>(*redis)).get(), false});
   std::unique_ptr<CdnHealth> cdn_health;
   if (purger) health.push_back({(cdn_health = std::make_unique<CdnHealth>(*purger)).get(), false});
+  if (hook_delivery) health.push_back({hook_delivery.get(), false});
+  std::vector<const obs::MetricsSource*> metric_sources{backends.engine_requests.get()};
+  if (redis) metric_sources.push_back(redis.get());
+  if (hook_delivery) metric_sources.push_back(hook_delivery.get());
   // Responsive variants (VARIANT_WIDTHS, VARIANT_FORMATS): made on first request from the main
   // image, on the processing pool, through the same image records and objects as everything else.
   domain::VariantSettings variant_settings;
@@ -267,12 +308,10 @@ int serve_command() {
     variants = std::make_unique<domain::Variants>(image_records, objects, processor, cpu, metrics,
                                                   variant_settings);
 
-  std::vector<const obs::MetricsSource*> metric_sources{backends.engine_requests.get()};
-  if (redis) metric_sources.push_back(redis.get());
   api::HttpApp app(
       api::ApiDeps{images, uploads, idempotent, metadata, objects, file_cache, verifier, metrics,
                    log, clock, std::move(health), s3_urls ? nullptr : &service_urls, limiter.get(),
-                   &cpu, &admission, metric_sources, variants.get()},
+                   &cpu, &admission, std::move(metric_sources), variants.get()},
       api_settings);
 
   http::ServerOptions opts;
@@ -296,6 +335,8 @@ int serve_command() {
   std::string own_url = "http://" + cfg.host + ":" + std::to_string(port);
   if (!cfg.cdn_base_url_explicit) app.set_cdn_base_url(own_url + "/files");
   if (cfg.public_base_url.empty()) service_urls.set_base_url(own_url);
+  app_for_events = &app;
+  if (hook_delivery) hook_delivery->start();
 
   // Embedded mode's janitor: uncompleted direct uploads lapse after 24 h (S3 has a lifecycle
   // rule for temp/ instead).
@@ -367,6 +408,7 @@ int serve_command() {
                          {"objects", objects.name()},
                          {"devSecret", dev_secret}});
   server.run();
+  if (hook_delivery) hook_delivery->stop();  // after its current send; the rest stay in the outbox
   log.info("stopped", {{"inFlight", server.in_flight_requests()}});
   // The waiter is parked in sigwait when the server stopped for another reason; wake it.
   pthread_kill(signal_waiter.native_handle(), SIGTERM);

@@ -163,9 +163,10 @@ void RedisMetadataCache::store(const std::string& user_id, const Lookup& at,
 // Every write invalidates before it changes the store as well as after: if the process dies in
 // between (kill -9), nothing it was about to change stays cached. (The entries written after the
 // store are what a crash can lose; those before make sure there is nothing stale to lose.)
-domain::WriteResult RedisMetadataCache::insert(const ImageRecord& rec) {
+domain::WriteResult RedisMetadataCache::insert(const ImageRecord& rec,
+                                               const domain::Events& events) {
   bump_user(rec.user_id);
-  auto w = inner_.insert(rec);
+  auto w = inner_.insert(rec, events);
   bump_user(rec.user_id);
   return w;
 }
@@ -189,10 +190,11 @@ std::optional<ImageRecord> RedisMetadataCache::get(const std::string& id) {
   return rec;
 }
 
-domain::WriteResult RedisMetadataCache::update(const ImageRecord& rec, int64_t expected_version) {
+domain::WriteResult RedisMetadataCache::update(const ImageRecord& rec, int64_t expected_version,
+                                               const domain::Events& events) {
   forget(rec.id);
   bump_user(rec.user_id);
-  auto w = inner_.update(rec, expected_version);
+  auto w = inner_.update(rec, expected_version, events);
   if (w.ok()) {
     ImageRecord stored = rec;
     stored.state = ImageState::Active;
@@ -216,9 +218,10 @@ void RedisMetadataCache::imported(const std::vector<ImageRecord>& records,
   for (const auto& u : users) bump_user(u);
 }
 
-std::optional<ImageRecord> RedisMetadataCache::mark_deleting(const std::string& id) {
+std::optional<ImageRecord> RedisMetadataCache::mark_deleting(const std::string& id,
+                                                             const domain::Events& events) {
   tombstone(id);  // hidden from the cache first; a failed mark leaves only a cache miss
-  auto r = inner_.mark_deleting(id);
+  auto r = inner_.mark_deleting(id, events);
   if (r) {
     tombstone(id);
     bump_user(r->user_id);

@@ -32,10 +32,15 @@ class RedisMetadataCache final : public domain::ImageRepository {
   RedisMetadataCache(domain::ImageRepository& inner, RedisClient& redis, obs::ServiceMetrics& m,
                      RedisCacheSettings s = {});
 
-  domain::WriteResult insert(const domain::ImageRecord& rec) override;
+  using domain::ImageRepository::insert;
+  using domain::ImageRepository::mark_deleting;
+  using domain::ImageRepository::update;
+  domain::WriteResult insert(const domain::ImageRecord& rec, const domain::Events& events) override;
   std::optional<domain::ImageRecord> get(const std::string& id) override;
-  domain::WriteResult update(const domain::ImageRecord& rec, int64_t expected_version) override;
-  std::optional<domain::ImageRecord> mark_deleting(const std::string& id) override;
+  domain::WriteResult update(const domain::ImageRecord& rec, int64_t expected_version,
+                             const domain::Events& events) override;
+  std::optional<domain::ImageRecord> mark_deleting(const std::string& id,
+                                                   const domain::Events& events) override;
   bool remove(const std::string& id) override;
   // Images being deleted are never cached (the erasure reads them from the store).
   domain::ListPage list(const domain::ListQuery& q) override;

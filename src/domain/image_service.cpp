@@ -139,7 +139,9 @@ ImageRecord ImageService::upload(const Caller& caller, const UploadRequest& raw)
     }
     try {
       // A new ULID in the owner's own folder can neither exist nor conflict: either is a fault.
-      if (auto w = d_.images.insert(rec); !w.ok())
+      Events events;
+      if (webhooks()) events = d_.events->image_created(rec);
+      if (auto w = d_.images.insert(rec, events); !w.ok())
         throw Error(ErrorCode::StorageFailed, "the new image could not be stored");
     } catch (...) {
       try {
@@ -149,6 +151,7 @@ ImageRecord ImageService::upload(const Caller& caller, const UploadRequest& raw)
       }
       throw;
     }
+    recorded();
     d_.metrics.uploads_ok.fetch_add(1);
     d_.metrics.upload_latency.record(elapsed_ms(started));
     return rec;
@@ -260,7 +263,9 @@ ImageRecord ImageService::update(const Caller& caller, const std::string& id,
   if (req.album_id) rec.album_id = *req.album_id;
   rec.updated_at_ms = std::max(d_.clock.now_ms(), rec.updated_at_ms);
   rec.version = req.version + 1;
-  auto w = d_.images.update(rec, req.version);
+  Events events;
+  if (webhooks()) events = d_.events->image_updated(rec);
+  auto w = d_.images.update(rec, req.version, events);
   if (w.kind == WriteResult::VersionMismatch) {
     Error e(ErrorCode::VersionMismatch, "the image was changed by someone else; reload it",
             {{"expectedVersion", std::to_string(req.version)}});
@@ -270,6 +275,7 @@ ImageRecord ImageService::update(const Caller& caller, const std::string& id,
   if (w.kind == WriteResult::NotFound)
     throw Error(ErrorCode::ImageNotFound, "image not found", {{"id", id}});
   if (!w.ok()) throw Error(ErrorCode::StorageFailed, "the image could not be updated");
+  recorded();
   return rec;
 }
 
@@ -281,8 +287,11 @@ void check_may_import(const Caller& caller) {
 std::pair<ImageRecord, ImportOutcome> ImageService::import_legacy(const Caller& caller,
                                                                   const LegacyRecord& legacy) {
   check_may_import(caller);
-  return import_record(d_.images,
-                       map_legacy(legacy, d_.objects.bucket(), s_.fields, s_.import_keys));
+  auto out =
+      import_record(d_.images, map_legacy(legacy, d_.objects.bucket(), s_.fields, s_.import_keys),
+                    webhooks() ? d_.events : nullptr);
+  if (out.second != ImportOutcome::Unchanged) recorded();
+  return out;
 }
 
 std::vector<std::string> ImageService::delete_objects(const ImageRecord& rec) {
@@ -298,7 +307,14 @@ ImageRecord ImageService::remove(const Caller& caller, const std::string& id) {
   check_owner(caller, *rec, true);
   // Hide first, so no client ever sees metadata whose bytes are going away; a failure below
   // leaves the record in Deleting, and the next DELETE finishes the job.
-  if (rec->state == ImageState::Active) d_.images.mark_deleting(id);
+  if (rec->state == ImageState::Active) {
+    // image.deleted is recorded by the call that hides the record (the delete clients see),
+    // even when removing the files fails and a later DELETE finishes the job.
+    Events events;
+    if (webhooks()) events = d_.events->image_deleted(*rec);
+    d_.images.mark_deleting(id, events);
+    recorded();
+  }
   std::vector<std::string> removed;
   try {
     removed = delete_objects(*rec);
@@ -362,6 +378,12 @@ ImageService::Erased ImageService::erase_user(const Caller& caller, const std::s
   active.user_id = deleting.user_id = user_id;
   deleting.state = ImageState::Deleting;
   out.remaining = d_.images.count(active) + d_.images.count(deleting);
+  // Every call that leaves nothing records user.erased, before the answer: a caller that saw
+  // remaining 0 knows the event is stored; a repeated call repeats the event (with a new id).
+  if (out.remaining == 0 && webhooks() && d_.outbox) {
+    d_.outbox->append_events(d_.events->user_erased(user_id));
+    recorded();
+  }
   return out;
 }
 

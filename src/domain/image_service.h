@@ -16,6 +16,7 @@
 #include "domain/model/error.h"
 #include "domain/model/image_record.h"
 #include "domain/ports/clock.h"
+#include "domain/ports/event_outbox.h"
 #include "domain/ports/ids.h"
 #include "domain/ports/image_processor.h"
 #include "domain/ports/image_repository.h"
@@ -23,6 +24,7 @@
 #include "domain/ports/purger.h"
 #include "domain/ulid.h"
 #include "domain/validation.h"
+#include "domain/webhook_events.h"
 #include "obs/metrics.h"
 
 namespace isvc::domain {
@@ -102,6 +104,11 @@ struct ServiceDeps {
   const CursorCodec& cursors;
   obs::ServiceMetrics& metrics;
   Purger* purger;  // the caches in front of the bytes (CDN, file cache), or null
+  // Webhooks: the events each change records with itself (null or no targets: none), and who to
+  // tell that some were recorded (the local delivery worker).
+  const WebhookEvents* events = nullptr;
+  std::function<void()> events_recorded = nullptr;
+  EventOutbox* outbox = nullptr;  // for the events of no image write (user.erased)
 };
 
 class ImageService {
@@ -146,6 +153,10 @@ class ImageService {
   void check_owner(const Caller& caller, const ImageRecord& rec, bool write) const;
   // Removes the image's objects (variants, main image, thumbnail); returns their keys.
   std::vector<std::string> delete_objects(const ImageRecord& rec);
+  bool webhooks() const { return d_.events && d_.events->enabled(); }
+  void recorded() const {
+    if (webhooks() && d_.events_recorded) d_.events_recorded();
+  }
 
   ServiceDeps d_;
   ServiceSettings s_;

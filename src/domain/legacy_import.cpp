@@ -149,15 +149,15 @@ Error key_conflict(const std::string& field, const std::string& id) {
 
 }  // namespace
 
-std::pair<ImageRecord, ImportOutcome> import_record(ImageRepository& store,
-                                                    const ImageRecord& rec) {
+std::pair<ImageRecord, ImportOutcome> import_record(ImageRepository& store, const ImageRecord& rec,
+                                                    const WebhookEvents* events) {
   for (int attempt = 0; attempt < 8; ++attempt) {
     auto cur = store.get(rec.id);
     if (cur && cur->user_id != rec.user_id)
       throw Error(ErrorCode::OwnerConflict, "image " + rec.id + " belongs to another user",
                   {{"field", "userId"}, {"id", rec.id}});
     if (!cur) {
-      auto w = store.insert(rec);
+      auto w = store.insert(rec, events ? events->image_created(rec) : Events{});
       if (w.ok()) return {rec, ImportOutcome::Created};
       if (w.kind == WriteResult::KeyConflict) throw key_conflict(w.field, rec.id);
       continue;  // inserted concurrently: judge against that one
@@ -171,7 +171,7 @@ std::pair<ImageRecord, ImportOutcome> import_record(ImageRepository& store,
     ImageRecord next = rec;
     next.version = cur->version + 1;
     keep_placeholders(*cur, next);
-    auto w = store.update(next, cur->version);
+    auto w = store.update(next, cur->version, events ? events->image_updated(next) : Events{});
     if (w.ok()) return {next, ImportOutcome::Updated};
     if (w.kind == WriteResult::KeyConflict) throw key_conflict(w.field, rec.id);
     // Changed or deleted meanwhile: judge again.

@@ -12,6 +12,7 @@
 #include "domain/model/image_record.h"
 #include "domain/ports/image_repository.h"
 #include "domain/validation.h"
+#include "domain/webhook_events.h"
 
 namespace isvc::domain {
 
@@ -62,6 +63,8 @@ ImageRecord map_legacy(const LegacyRecord& l, const std::string& bucket,
 // IMAGE_OWNER_CONFLICT (whatever its state or updatedAt). Keys another user's image uses →
 // OBJECT_KEY_CONFLICT (from the store). A record in the middle of a delete is not resurrected:
 // VERSION_MISMATCH.
-std::pair<ImageRecord, ImportOutcome> import_record(ImageRepository& store, const ImageRecord& rec);
+// With `events`, a created or updated record records image.created / image.updated with itself.
+std::pair<ImageRecord, ImportOutcome> import_record(ImageRepository& store, const ImageRecord& rec,
+                                                    const WebhookEvents* events = nullptr);
 
 }  // namespace isvc::domain

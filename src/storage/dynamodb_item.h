@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "domain/model/image_record.h"
+#include "domain/ports/event_outbox.h"
 
 namespace isvc::storage::dynamo {
 
@@ -60,5 +61,8 @@ inline constexpr int kGlobalShards = 32;
 // its delete move the same item and fsck can compare item by item.
 std::string global_shard_sk(const std::string& image_id);
 std::string day_attribute(int64_t unix_ms);  // "d:2026-11-24"
+
+// The record item's "obx" attribute: webhook events written with the record (dynamodb_outbox.cpp).
+boost::json::object outbox_attribute(const std::vector<domain::OutboxEvent>& events);
 
 }  // namespace isvc::storage::dynamo

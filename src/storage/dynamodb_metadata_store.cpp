@@ -102,17 +102,23 @@ void DynamoDbMetadataStore::account(const ImageRecord& r, int delta) {
   apply(db_, table_, d);
 }
 
-domain::WriteResult DynamoDbMetadataStore::insert(const ImageRecord& rec) {
+domain::WriteResult DynamoDbMetadataStore::insert(const ImageRecord& rec,
+                                                  const domain::Events& events) {
   // Claims first: a crash after them leaves only a stale claim, never an unclaimed image.
   if (auto conflict = claim_keys(rec)) return *conflict;
+  auto item = to_item(rec);
+  if (!events.empty()) item["obx"] = outbox_attribute(events);  // with the record, or not at all
   auto r = db_.call("PutItem", json::object{{"TableName", table_},
-                                            {"Item", to_item(rec)},
+                                            {"Item", std::move(item)},
                                             {"ConditionExpression", "attribute_not_exists(PK)"}});
   if (!r.ok) {
     if (r.error_type == kConditionFailed) return domain::WriteResult::id_exists();
     throw Error(ErrorCode::StorageFailed, "dynamodb PutItem failed: " + r.error_type);
   }
-  if (rec.state != ImageState::Active) return {};
+  if (rec.state != ImageState::Active) {
+    relay_events(rec.id, events);
+    return {};
+  }
   try {
     account(rec, +1);
   } catch (...) {
@@ -124,6 +130,7 @@ domain::WriteResult DynamoDbMetadataStore::insert(const ImageRecord& rec) {
     }
     throw;
   }
+  relay_events(rec.id, events);
   return {};
 }
 
@@ -147,15 +154,17 @@ std::optional<ImageRecord> DynamoDbMetadataStore::get(const std::string& id) {
   return from_item(item->as_object());
 }
 
-domain::WriteResult DynamoDbMetadataStore::update(const ImageRecord& rec,
-                                                  int64_t expected_version) {
+domain::WriteResult DynamoDbMetadataStore::update(const ImageRecord& rec, int64_t expected_version,
+                                                  const domain::Events& events) {
   ImageRecord next = rec;
   next.state = ImageState::Active;
   // First on the condition that the owner and object keys stay as they are (every PATCH):
   // nothing to claim. When they change (an import), the new keys are claimed and the write is
   // repeated.
   auto put = [&](bool same_keys) {
-    std::string cond = "attribute_exists(PK) AND #v = :v AND #s = :active";
+    // No events of an earlier write may still wait in the item: the new item would drop them.
+    std::string cond =
+        "attribute_exists(PK) AND #v = :v AND #s = :active AND attribute_not_exists(obx)";
     json::object values{{":v", N(expected_version)}, {":active", S("active")}};
     if (same_keys) {
       cond += " AND userId = :u AND s3Key = :k AND ";
@@ -168,9 +177,11 @@ domain::WriteResult DynamoDbMetadataStore::update(const ImageRecord& rec,
         cond += "attribute_not_exists(thumbnailKey)";
       }
     }
+    auto item = to_item(next);
+    if (!events.empty()) item["obx"] = outbox_attribute(events);
     return db_.call("PutItem",
                     json::object{{"TableName", table_},
-                                 {"Item", to_item(next)},
+                                 {"Item", std::move(item)},
                                  {"ConditionExpression", cond},
                                  {"ExpressionAttributeNames", {{"#v", "version"}, {"#s", "state"}}},
                                  {"ExpressionAttributeValues", std::move(values)},
@@ -183,6 +194,9 @@ domain::WriteResult DynamoDbMetadataStore::update(const ImageRecord& rec,
     return domain::WriteResult::version_mismatch(cur->version);
   };
   auto r = put(true);
+  // Events a crash left in the item: moved out, then the write again.
+  for (int i = 0; i < 4 && !r.ok && r.error_type == kConditionFailed && relay_pending(rec.id); ++i)
+    r = put(true);
   for (bool same_keys = true; !r.ok; same_keys = false) {
     if (r.error_type != kConditionFailed)
       throw Error(ErrorCode::StorageFailed, "dynamodb PutItem failed: " + r.error_type);
@@ -194,7 +208,10 @@ domain::WriteResult DynamoDbMetadataStore::update(const ImageRecord& rec,
     r = put(false);
   }
   auto* old_item = r.body.as_object().if_contains("Attributes");
-  if (!old_item || !old_item->is_object()) return {};
+  if (!old_item || !old_item->is_object()) {
+    relay_events(rec.id, events);
+    return {};
+  }
   ImageRecord old = from_item(old_item->as_object());
   if (old.user_id != next.user_id) {
     claims_.release(old);
@@ -207,10 +224,12 @@ domain::WriteResult DynamoDbMetadataStore::update(const ImageRecord& rec,
   d.add(old, -1);
   d.add(next, +1);
   apply(db_, table_, d);
+  relay_events(rec.id, events);
   return {};
 }
 
-std::optional<ImageRecord> DynamoDbMetadataStore::mark_deleting(const std::string& id) {
+std::optional<ImageRecord> DynamoDbMetadataStore::mark_deleting(const std::string& id,
+                                                                const domain::Events& events) {
   for (int attempt = 0; attempt < 16; ++attempt) {
     auto cur = get(id);  // the user id names the DELETING# partition
     if (!cur) return std::nullopt;
@@ -230,6 +249,11 @@ std::optional<ImageRecord> DynamoDbMetadataStore::mark_deleting(const std::strin
                          {":sk", S(uploaded_sk(cur->uploaded_at_ms, cur->id))}}}});
       return cur;
     }
+    json::object marks{{":deleting", S("deleting")},
+                       {":active", S("active")},
+                       {":dpk", S(deleting_pk(cur->user_id))},
+                       {":v", N(cur->version)}};
+    if (!events.empty()) marks[":obx"] = outbox_attribute(events);
     auto r = db_.call(
         "UpdateItem",
         json::object{
@@ -238,25 +262,25 @@ std::optional<ImageRecord> DynamoDbMetadataStore::mark_deleting(const std::strin
             // Out of the lists and the album, taken and hash indexes, into the user's DELETING#
             // partition of the user index (GSI1SK stays), where the erasure finds it.
             {"UpdateExpression",
-             "SET #s = :deleting, GSI1PK = :dpk REMOVE GSI2PK, GSI2SK, GSI3PK, GSI3SK, GSI4PK, "
-             "GSI4SK"},
-            {"ConditionExpression", "#s = :active AND #v = :v"},
+             events.empty() ? "SET #s = :deleting, GSI1PK = :dpk REMOVE GSI2PK, GSI2SK, GSI3PK, "
+                              "GSI3SK, GSI4PK, GSI4SK"
+                            : "SET #s = :deleting, GSI1PK = :dpk, obx = :obx REMOVE GSI2PK, "
+                              "GSI2SK, GSI3PK, GSI3SK, GSI4PK, GSI4SK"},
+            {"ConditionExpression", "#s = :active AND #v = :v AND attribute_not_exists(obx)"},
             {"ExpressionAttributeNames", {{"#s", "state"}, {"#v", "version"}}},
-            {"ExpressionAttributeValues",
-             {{":deleting", S("deleting")},
-              {":active", S("active")},
-              {":dpk", S(deleting_pk(cur->user_id))},
-              {":v", N(cur->version)}}},
+            {"ExpressionAttributeValues", marks},
             {"ReturnValues", "ALL_NEW"}});
     if (!r.ok) {
       if (r.error_type != kConditionFailed)
         throw Error(ErrorCode::StorageFailed, "dynamodb UpdateItem failed: " + r.error_type);
-      continue;  // changed meanwhile (updated, marked or removed): look again
+      relay_pending(id);  // events of an earlier write may be what failed the condition
+      continue;           // changed meanwhile (updated, marked or removed): look again
     }
     ImageRecord now = from_item(r.body.as_object().at("Attributes").as_object());
     ImageRecord was = now;
     was.state = ImageState::Active;
     account(was, -1);
+    relay_events(id, events);
     return now;
   }
   throw Error(ErrorCode::StorageFailed, "image kept changing while it was being deleted");
@@ -271,7 +295,8 @@ bool DynamoDbMetadataStore::remove(const std::string& id) {
         "DeleteItem",
         json::object{{"TableName", table_},
                      {"Key", image_key(id)},
-                     {"ConditionExpression", "#v = :v AND #s = :s"},
+                     // Events still in the item go to the outbox first (below), not with it.
+                     {"ConditionExpression", "#v = :v AND #s = :s AND attribute_not_exists(obx)"},
                      {"ExpressionAttributeNames", {{"#v", "version"}, {"#s", "state"}}},
                      {"ExpressionAttributeValues",
                       {{":v", N(cur->version)}, {":s", S(active ? "active" : "deleting")}}}});
@@ -282,6 +307,7 @@ bool DynamoDbMetadataStore::remove(const std::string& id) {
     }
     if (r.error_type != kConditionFailed)
       throw Error(ErrorCode::StorageFailed, "dynamodb DeleteItem failed: " + r.error_type);
+    relay_pending(id);
   }
   throw Error(ErrorCode::StorageFailed, "image kept changing while it was being removed");
 }

@@ -13,16 +13,23 @@
 #include "domain/ports/metadata_backend.h"
 #include "storage/dynamodb_key_claims.h"
 
+#include <boost/json/object.hpp>
+
 namespace isvc::storage {
 
 class DynamoDbMetadataStore final : public domain::MetadataBackend {
  public:
   DynamoDbMetadataStore(aws::DynamoDbClient& db, std::string table);
 
-  domain::WriteResult insert(const domain::ImageRecord& rec) override;
+  using domain::ImageRepository::insert;
+  using domain::ImageRepository::mark_deleting;
+  using domain::ImageRepository::update;
+  domain::WriteResult insert(const domain::ImageRecord& rec, const domain::Events& events) override;
   std::optional<domain::ImageRecord> get(const std::string& id) override;
-  domain::WriteResult update(const domain::ImageRecord& rec, int64_t expected_version) override;
-  std::optional<domain::ImageRecord> mark_deleting(const std::string& id) override;
+  domain::WriteResult update(const domain::ImageRecord& rec, int64_t expected_version,
+                             const domain::Events& events) override;
+  std::optional<domain::ImageRecord> mark_deleting(const std::string& id,
+                                                   const domain::Events& events) override;
   bool remove(const std::string& id) override;
   // Images being deleted sit in the DELETING#USER#{userId} partition of the user index.
   domain::ListPage list(const domain::ListQuery& q) override;
@@ -52,6 +59,20 @@ class DynamoDbMetadataStore final : public domain::MetadataBackend {
   void complete_idempotency(const std::string& key, const std::string& image_id) override;
   void release_idempotency(const std::string& key) override;
   int64_t remove_expired_idempotency(int64_t now_ms) override;
+  void append_events(const std::vector<domain::OutboxEvent>& events) override;
+  std::vector<domain::OutboxEvent> claim_events(const std::string& target, const std::string& owner,
+                                                int64_t now_ms, int64_t lease_until_ms,
+                                                int limit) override;
+  bool ack_event(const domain::OutboxEvent& e, const std::string& owner) override;
+  bool retry_event(const domain::OutboxEvent& e, const std::string& owner,
+                   int64_t next_attempt_ms) override;
+  bool park_event(const domain::OutboxEvent& e, const std::string& owner,
+                  const std::string& reason) override;
+  int64_t pending_events(const std::string& target) override;
+  int64_t parked_events(const std::string& target) override;
+  // Events ride in the record item's own conditional write (attribute "obx") and are moved to
+  // their outbox items right after; a crash in between leaves them there for this sweep.
+  int64_t recover_events() override;
   std::string name() const override { return "dynamodb"; }
   bool healthy() override;
 
@@ -70,6 +91,12 @@ class DynamoDbMetadataStore final : public domain::MetadataBackend {
   domain::ListPage query_list(const domain::ListQuery& q, bool deleting);
   // Deletes the items under PK prefix `pk_prefix` whose expiresAtMs has passed (one scan).
   int64_t remove_expired(const std::string& pk_prefix, int64_t now_ms);
+  // The outbox (dynamodb_outbox.cpp): moves a record's events (its obx attribute, or the events
+  // just written with it) to their outbox items and clears obx; relay_pending reads obx first
+  // and says whether there was any.
+  void relay_events(const std::string& image_id, const boost::json::object& obx);
+  void relay_events(const std::string& image_id, const domain::Events& events);
+  bool relay_pending(const std::string& image_id);
 
   aws::DynamoDbClient& db_;
   std::string table_;

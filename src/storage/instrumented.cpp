@@ -37,18 +37,21 @@ auto timed_call(obs::ServiceMetrics& m, const char* store, const std::string& ba
   }
 }
 
-domain::WriteResult InstrumentedMetadataStore::insert(const domain::ImageRecord& rec) {
-  return timed("insert", [&] { return inner_.insert(rec); });
+domain::WriteResult InstrumentedMetadataStore::insert(const domain::ImageRecord& rec,
+                                                      const domain::Events& events) {
+  return timed("insert", [&] { return inner_.insert(rec, events); });
 }
 std::optional<domain::ImageRecord> InstrumentedMetadataStore::get(const std::string& id) {
   return timed("get", [&] { return inner_.get(id); });
 }
 domain::WriteResult InstrumentedMetadataStore::update(const domain::ImageRecord& rec,
-                                                      int64_t expected) {
-  return timed("update", [&] { return inner_.update(rec, expected); });
+                                                      int64_t expected,
+                                                      const domain::Events& events) {
+  return timed("update", [&] { return inner_.update(rec, expected, events); });
 }
-std::optional<domain::ImageRecord> InstrumentedMetadataStore::mark_deleting(const std::string& id) {
-  return timed("mark_deleting", [&] { return inner_.mark_deleting(id); });
+std::optional<domain::ImageRecord> InstrumentedMetadataStore::mark_deleting(
+    const std::string& id, const domain::Events& events) {
+  return timed("mark_deleting", [&] { return inner_.mark_deleting(id, events); });
 }
 bool InstrumentedMetadataStore::remove(const std::string& id) {
   return timed("remove", [&] { return inner_.remove(id); });
@@ -134,4 +137,35 @@ void InstrumentedObjectStore::list(
   timed("list", [&] { inner_.list(prefix, visit); });
 }
 
+void InstrumentedMetadataStore::append_events(const std::vector<domain::OutboxEvent>& events) {
+  timed("append_events", [&] { inner_.append_events(events); });
+}
+std::vector<domain::OutboxEvent> InstrumentedMetadataStore::claim_events(const std::string& target,
+                                                                         const std::string& owner,
+                                                                         int64_t now_ms,
+                                                                         int64_t lease_until_ms,
+                                                                         int limit) {
+  return timed("claim_events",
+               [&] { return inner_.claim_events(target, owner, now_ms, lease_until_ms, limit); });
+}
+bool InstrumentedMetadataStore::ack_event(const domain::OutboxEvent& e, const std::string& owner) {
+  return timed("ack_event", [&] { return inner_.ack_event(e, owner); });
+}
+bool InstrumentedMetadataStore::retry_event(const domain::OutboxEvent& e, const std::string& owner,
+                                            int64_t next_attempt_ms) {
+  return timed("retry_event", [&] { return inner_.retry_event(e, owner, next_attempt_ms); });
+}
+bool InstrumentedMetadataStore::park_event(const domain::OutboxEvent& e, const std::string& owner,
+                                           const std::string& reason) {
+  return timed("park_event", [&] { return inner_.park_event(e, owner, reason); });
+}
+int64_t InstrumentedMetadataStore::pending_events(const std::string& target) {
+  return timed("pending_events", [&] { return inner_.pending_events(target); });
+}
+int64_t InstrumentedMetadataStore::parked_events(const std::string& target) {
+  return timed("parked_events", [&] { return inner_.parked_events(target); });
+}
+int64_t InstrumentedMetadataStore::recover_events() {
+  return timed("recover_events", [&] { return inner_.recover_events(); });
+}
 }  // namespace isvc::storage

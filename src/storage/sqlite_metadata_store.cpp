@@ -27,7 +27,8 @@ using sqlite::Transaction;
 namespace {
 
 // 2: uploads table; 3: key indexes, upload claims; 4: placeholders (thumbhash, dominant_color);
-// 5: EXIF facts, original SHA-256, the takenAt sort key (images and image_tags)
+// 5: EXIF facts, original SHA-256, the takenAt sort key (images and image_tags); the webhook
+//    outbox (CREATE TABLE IF NOT EXISTS below adds it to an older file)
 constexpr int kSchemaVersion = 5;
 
 const char* kSchema = R"SQL(
@@ -69,6 +70,14 @@ CREATE TABLE IF NOT EXISTS idempotency (
   key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, image_id TEXT,
   lease_until_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS idempotency_by_expiry ON idempotency(expires_at_ms);
+-- webhook outbox: one row per (target, event), written in the transaction of the change
+CREATE TABLE IF NOT EXISTS webhook_outbox (
+  target TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, order_key TEXT NOT NULL,
+  seq INTEGER NOT NULL, created_at_ms INTEGER NOT NULL, body TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT NOT NULL DEFAULT '', lease_until_ms INTEGER NOT NULL DEFAULT 0,
+  parked INTEGER NOT NULL DEFAULT 0, reason TEXT, PRIMARY KEY (target, id));
+CREATE INDEX IF NOT EXISTS webhook_outbox_by_key ON webhook_outbox(target, parked, order_key, seq);
 )SQL";
 
 // Created after the version-5 columns exist (an older file gets them by ALTER TABLE first).
@@ -346,7 +355,8 @@ SqliteMetadataStore::SqliteMetadataStore(const std::string& db_path, int readers
 
 SqliteMetadataStore::~SqliteMetadataStore() = default;
 
-domain::WriteResult SqliteMetadataStore::insert(const ImageRecord& rec) {
+domain::WriteResult SqliteMetadataStore::insert(const ImageRecord& rec,
+                                                const domain::Events& events) {
   return impl_->write([&](Connection& c) -> domain::WriteResult {
     Transaction tx(c);
     if (select_by_id(c, rec.id)) return domain::WriteResult::id_exists();
@@ -356,6 +366,7 @@ domain::WriteResult SqliteMetadataStore::insert(const ImageRecord& rec) {
     bind_record(s, rec);
     s.run();
     if (rec.state == ImageState::Active) account(c, rec, +1);
+    sqlite::record_events(c, events);
     tx.commit();
     return {};
   });
@@ -410,7 +421,8 @@ std::optional<ImageRecord> SqliteMetadataStore::get(const std::string& id) {
   return impl_->read([&](Connection& c) { return select_by_id(c, id); });
 }
 
-domain::WriteResult SqliteMetadataStore::update(const ImageRecord& rec, int64_t expected_version) {
+domain::WriteResult SqliteMetadataStore::update(const ImageRecord& rec, int64_t expected_version,
+                                                const domain::Events& events) {
   return impl_->write([&](Connection& c) -> domain::WriteResult {
     Transaction tx(c);
     auto cur = select_by_id(c, rec.id);
@@ -458,12 +470,14 @@ domain::WriteResult SqliteMetadataStore::update(const ImageRecord& rec, int64_t 
       u.bind(23, next.sha256);
       u.run();
     }
+    sqlite::record_events(c, events);
     tx.commit();
     return {};
   });
 }
 
-std::optional<ImageRecord> SqliteMetadataStore::mark_deleting(const std::string& id) {
+std::optional<ImageRecord> SqliteMetadataStore::mark_deleting(const std::string& id,
+                                                              const domain::Events& events) {
   return impl_->write([&](Connection& c) -> std::optional<ImageRecord> {
     Transaction tx(c);
     auto cur = select_by_id(c, id);
@@ -474,6 +488,7 @@ std::optional<ImageRecord> SqliteMetadataStore::mark_deleting(const std::string&
       s.bind(1, std::string_view(id));
       s.run();
       cur->state = ImageState::Deleting;
+      sqlite::record_events(c, events);
     }
     tx.commit();
     return cur;

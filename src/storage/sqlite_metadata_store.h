@@ -18,10 +18,15 @@ class SqliteMetadataStore final : public domain::MetadataBackend {
                                const std::string& synchronous = "NORMAL");
   ~SqliteMetadataStore() override;
 
-  domain::WriteResult insert(const domain::ImageRecord& rec) override;
+  using domain::ImageRepository::insert;
+  using domain::ImageRepository::mark_deleting;
+  using domain::ImageRepository::update;
+  domain::WriteResult insert(const domain::ImageRecord& rec, const domain::Events& events) override;
   std::optional<domain::ImageRecord> get(const std::string& id) override;
-  domain::WriteResult update(const domain::ImageRecord& rec, int64_t expected_version) override;
-  std::optional<domain::ImageRecord> mark_deleting(const std::string& id) override;
+  domain::WriteResult update(const domain::ImageRecord& rec, int64_t expected_version,
+                             const domain::Events& events) override;
+  std::optional<domain::ImageRecord> mark_deleting(const std::string& id,
+                                                   const domain::Events& events) override;
   bool remove(const std::string& id) override;
   domain::ListPage list(const domain::ListQuery& q) override;
   int64_t count(const domain::ListQuery& q) override;
@@ -41,6 +46,17 @@ class SqliteMetadataStore final : public domain::MetadataBackend {
   void complete_idempotency(const std::string& key, const std::string& image_id) override;
   void release_idempotency(const std::string& key) override;
   int64_t remove_expired_idempotency(int64_t now_ms) override;
+  void append_events(const std::vector<domain::OutboxEvent>& events) override;
+  std::vector<domain::OutboxEvent> claim_events(const std::string& target, const std::string& owner,
+                                                int64_t now_ms, int64_t lease_until_ms,
+                                                int limit) override;
+  bool ack_event(const domain::OutboxEvent& e, const std::string& owner) override;
+  bool retry_event(const domain::OutboxEvent& e, const std::string& owner,
+                   int64_t next_attempt_ms) override;
+  bool park_event(const domain::OutboxEvent& e, const std::string& owner,
+                  const std::string& reason) override;
+  int64_t pending_events(const std::string& target) override;
+  int64_t parked_events(const std::string& target) override;
   std::string name() const override { return "sqlite"; }
   bool healthy() override;
 

@@ -84,6 +84,9 @@ inline int64_t delete_expired(Connection& c, const char* table, int64_t now_ms) 
   return int64_t(sqlite3_changes(c.raw()));
 }
 
+// Adds webhook events to the outbox, inside the caller's transaction (sqlite_outbox.cpp).
+void record_events(Connection& c, const std::vector<domain::OutboxEvent>& events);
+
 }  // namespace sqlite
 
 }  // namespace isvc::storage

@@ -1,7 +1,8 @@
 // The metadata ports' contract (domain/ports/: ImageRepository, ImageMaintenance, UploadRepository,
-// IdempotencyRepository), run against every adapter of domain::MetadataBackend, the Redis cache in
-// front of the image repository as app/ wires it, and the in-memory fake the domain tests use. A
-// new backend adds one factory to INSTANTIATE_TEST_SUITE_P below.
+// IdempotencyRepository, EventOutbox: outbox_conformance.inc), run against every adapter of
+// domain::MetadataBackend, the Redis cache in front of the image repository as app/ wires it, and
+// the in-memory fake the domain tests use. A new backend adds one factory to
+// INSTANTIATE_TEST_SUITE_P below.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -901,6 +902,8 @@ auto skew_dynamodb(std::string engine) {
   };
 }
 
+#include "outbox_conformance.inc"
+
 // A backend with the Redis cache in front of its image repository, composed as app/ composes
 // them: image reads and writes through the cache, the other ports straight to the store, and a
 // batch import announced to the cache afterwards (as `migrate` does). The cache must keep every
@@ -911,13 +914,19 @@ class CachedBackend final : public domain::MetadataBackend {
                 obs::ServiceMetrics& metrics, cache::RedisCacheSettings s)
       : inner_(std::move(inner)), cache_(*inner_, redis, metrics, std::move(s)) {}
 
-  domain::WriteResult insert(const ImageRecord& r) override { return cache_.insert(r); }
-  std::optional<ImageRecord> get(const std::string& id) override { return cache_.get(id); }
-  domain::WriteResult update(const ImageRecord& r, int64_t v) override {
-    return cache_.update(r, v);
+  using domain::ImageRepository::insert;
+  using domain::ImageRepository::mark_deleting;
+  using domain::ImageRepository::update;
+  domain::WriteResult insert(const ImageRecord& r, const domain::Events& e) override {
+    return cache_.insert(r, e);
   }
-  std::optional<ImageRecord> mark_deleting(const std::string& id) override {
-    return cache_.mark_deleting(id);
+  std::optional<ImageRecord> get(const std::string& id) override { return cache_.get(id); }
+  domain::WriteResult update(const ImageRecord& r, int64_t v, const domain::Events& e) override {
+    return cache_.update(r, v, e);
+  }
+  std::optional<ImageRecord> mark_deleting(const std::string& id,
+                                           const domain::Events& e) override {
+    return cache_.mark_deleting(id, e);
   }
   bool remove(const std::string& id) override { return cache_.remove(id); }
   domain::ListPage list(const domain::ListQuery& q) override { return cache_.list(q); }
@@ -959,6 +968,24 @@ class CachedBackend final : public domain::MetadataBackend {
   int64_t remove_expired_idempotency(int64_t now) override {
     return inner_->remove_expired_idempotency(now);
   }
+  void append_events(const domain::Events& e) override { inner_->append_events(e); }
+  domain::Events claim_events(const std::string& t, const std::string& o, int64_t now,
+                              int64_t until, int limit) override {
+    return inner_->claim_events(t, o, now, until, limit);
+  }
+  bool ack_event(const domain::OutboxEvent& e, const std::string& o) override {
+    return inner_->ack_event(e, o);
+  }
+  bool retry_event(const domain::OutboxEvent& e, const std::string& o, int64_t next) override {
+    return inner_->retry_event(e, o, next);
+  }
+  bool park_event(const domain::OutboxEvent& e, const std::string& o,
+                  const std::string& why) override {
+    return inner_->park_event(e, o, why);
+  }
+  int64_t pending_events(const std::string& t) override { return inner_->pending_events(t); }
+  int64_t parked_events(const std::string& t) override { return inner_->parked_events(t); }
+  int64_t recover_events() override { return inner_->recover_events(); }
   std::string name() const override { return inner_->name() + "+redis"; }
   bool healthy() override { return inner_->healthy(); }
 

@@ -41,12 +41,13 @@ const char* MemoryMetadata::conflicting_key(const ImageRecord& r) const {
   return nullptr;
 }
 
-WriteResult MemoryMetadata::insert(const ImageRecord& rec) {
+WriteResult MemoryMetadata::insert(const ImageRecord& rec, const domain::Events& events) {
   std::lock_guard l(mu_);
   if (fail_insert) throw domain::Error(domain::ErrorCode::StorageFailed, "disk full");
   if (rows.count(rec.id)) return WriteResult::id_exists();
   if (auto f = conflicting_key(rec)) return WriteResult::key_conflict(f);
   rows.emplace(rec.id, rec);
+  record(events);
   return {};
 }
 
@@ -57,7 +58,8 @@ std::optional<ImageRecord> MemoryMetadata::get(const std::string& id) {
   return it->second;
 }
 
-WriteResult MemoryMetadata::update(const ImageRecord& rec, int64_t expected_version) {
+WriteResult MemoryMetadata::update(const ImageRecord& rec, int64_t expected_version,
+                                   const domain::Events& events) {
   std::lock_guard l(mu_);
   auto it = rows.find(rec.id);
   if (it == rows.end() || it->second.state != ImageState::Active) return WriteResult::not_found();
@@ -66,13 +68,16 @@ WriteResult MemoryMetadata::update(const ImageRecord& rec, int64_t expected_vers
   if (auto f = conflicting_key(rec)) return WriteResult::key_conflict(f);
   it->second = rec;
   it->second.state = ImageState::Active;
+  record(events);
   return {};
 }
 
-std::optional<ImageRecord> MemoryMetadata::mark_deleting(const std::string& id) {
+std::optional<ImageRecord> MemoryMetadata::mark_deleting(const std::string& id,
+                                                         const domain::Events& events) {
   std::lock_guard l(mu_);
   auto it = rows.find(id);
   if (it == rows.end()) return std::nullopt;
+  if (it->second.state == ImageState::Active) record(events);
   it->second.state = ImageState::Deleting;
   return it->second;
 }
@@ -236,6 +241,102 @@ int64_t MemoryMetadata::remove_expired_idempotency(int64_t now_ms) {
   std::lock_guard l(mu_);
   return int64_t(std::erase_if(idempotency,
                                [&](const auto& kv) { return kv.second.expires_at_ms <= now_ms; }));
+}
+
+}  // namespace isvc::testing
+
+namespace isvc::testing {
+
+void MemoryMetadata::record(const domain::Events& events) {
+  for (const auto& e : events) {
+    OutboxRow row;
+    row.event = e;
+    outbox.emplace(std::pair{e.target, e.id}, std::move(row));
+  }
+}
+
+void MemoryMetadata::append_events(const std::vector<domain::OutboxEvent>& events) {
+  std::lock_guard l(mu_);
+  record(events);
+}
+
+std::vector<domain::OutboxEvent> MemoryMetadata::claim_events(const std::string& target,
+                                                              const std::string& owner,
+                                                              int64_t now_ms,
+                                                              int64_t lease_until_ms, int limit) {
+  std::lock_guard l(mu_);
+  // The head of each order key among the target's unparked rows.
+  std::map<std::string, OutboxRow*> heads;
+  for (auto& [k, row] : outbox) {
+    if (k.first != target || row.parked) continue;
+    auto& h = heads[row.event.order_key];
+    if (!h || row.event.seq < h->event.seq) h = &row;
+  }
+  std::vector<OutboxRow*> due;
+  for (auto& [key, row] : heads)
+    if (row->event.next_attempt_ms <= now_ms && row->lease_until_ms < now_ms) due.push_back(row);
+  std::sort(due.begin(), due.end(), [](auto* a, auto* b) {
+    return std::pair{a->event.created_ms, a->event.id} <
+           std::pair{b->event.created_ms, b->event.id};
+  });
+  std::vector<domain::OutboxEvent> out;
+  for (auto* row : due) {
+    if (int(out.size()) >= limit) break;
+    row->lease_owner = owner;
+    row->lease_until_ms = lease_until_ms;
+    out.push_back(row->event);
+  }
+  return out;
+}
+
+MemoryMetadata::OutboxRow* MemoryMetadata::leased(const std::string& target, const std::string& id,
+                                                  const std::string& owner) {
+  auto it = outbox.find({target, id});
+  if (it == outbox.end() || it->second.parked || it->second.lease_owner != owner) return nullptr;
+  return &it->second;
+}
+
+bool MemoryMetadata::ack_event(const domain::OutboxEvent& e, const std::string& owner) {
+  std::lock_guard l(mu_);
+  if (!leased(e.target, e.id, owner)) return false;
+  outbox.erase({e.target, e.id});
+  return true;
+}
+
+bool MemoryMetadata::retry_event(const domain::OutboxEvent& e, const std::string& owner,
+                                 int64_t next_attempt_ms) {
+  std::lock_guard l(mu_);
+  auto* row = leased(e.target, e.id, owner);
+  if (!row) return false;
+  row->event.attempts += 1;
+  row->event.next_attempt_ms = next_attempt_ms;
+  row->lease_owner.clear();
+  row->lease_until_ms = 0;
+  return true;
+}
+
+bool MemoryMetadata::park_event(const domain::OutboxEvent& e, const std::string& owner,
+                                const std::string& reason) {
+  std::lock_guard l(mu_);
+  auto* row = leased(e.target, e.id, owner);
+  if (!row) return false;
+  row->parked = true;
+  row->reason = reason;
+  return true;
+}
+
+int64_t MemoryMetadata::pending_events(const std::string& target) {
+  std::lock_guard l(mu_);
+  int64_t n = 0;
+  for (const auto& [k, row] : outbox) n += k.first == target && !row.parked;
+  return n;
+}
+
+int64_t MemoryMetadata::parked_events(const std::string& target) {
+  std::lock_guard l(mu_);
+  int64_t n = 0;
+  for (const auto& [k, row] : outbox) n += k.first == target && row.parked;
+  return n;
 }
 
 }  // namespace isvc::testing

@@ -23,11 +23,24 @@ class MemoryMetadata final : public domain::MetadataBackend {
   std::map<std::string, domain::ImageRecord> rows;
   std::map<std::string, domain::UploadRecord> uploads;
   std::map<std::string, domain::IdempotencyRecord> idempotency;
+  struct OutboxRow {
+    domain::OutboxEvent event;
+    std::string lease_owner;
+    int64_t lease_until_ms = 0;
+    bool parked = false;
+    std::string reason;
+  };
+  std::map<std::pair<std::string, std::string>, OutboxRow> outbox;  // (target, id)
 
-  domain::WriteResult insert(const domain::ImageRecord& rec) override;
+  using domain::ImageRepository::insert;
+  using domain::ImageRepository::mark_deleting;
+  using domain::ImageRepository::update;
+  domain::WriteResult insert(const domain::ImageRecord& rec, const domain::Events& events) override;
   std::optional<domain::ImageRecord> get(const std::string& id) override;
-  domain::WriteResult update(const domain::ImageRecord& rec, int64_t expected_version) override;
-  std::optional<domain::ImageRecord> mark_deleting(const std::string& id) override;
+  domain::WriteResult update(const domain::ImageRecord& rec, int64_t expected_version,
+                             const domain::Events& events) override;
+  std::optional<domain::ImageRecord> mark_deleting(const std::string& id,
+                                                   const domain::Events& events) override;
   bool remove(const std::string& id) override;
   domain::ListPage list(const domain::ListQuery& q) override;
   int64_t count(const domain::ListQuery& q) override;
@@ -51,6 +64,17 @@ class MemoryMetadata final : public domain::MetadataBackend {
   void complete_idempotency(const std::string& key, const std::string& image_id) override;
   void release_idempotency(const std::string& key) override;
   int64_t remove_expired_idempotency(int64_t now_ms) override;
+  void append_events(const std::vector<domain::OutboxEvent>& events) override;
+  std::vector<domain::OutboxEvent> claim_events(const std::string& target, const std::string& owner,
+                                                int64_t now_ms, int64_t lease_until_ms,
+                                                int limit) override;
+  bool ack_event(const domain::OutboxEvent& e, const std::string& owner) override;
+  bool retry_event(const domain::OutboxEvent& e, const std::string& owner,
+                   int64_t next_attempt_ms) override;
+  bool park_event(const domain::OutboxEvent& e, const std::string& owner,
+                  const std::string& reason) override;
+  int64_t pending_events(const std::string& target) override;
+  int64_t parked_events(const std::string& target) override;
 
   std::string name() const override { return "memory"; }
   bool healthy() override { return true; }
@@ -59,6 +83,8 @@ class MemoryMetadata final : public domain::MetadataBackend {
   // The field of the first key of `r` another user's image uses, or nullptr.
   const char* conflicting_key(const domain::ImageRecord& r) const;
   bool matches(const domain::ImageRecord& r, const domain::ListQuery& q) const;
+  void record(const domain::Events& events);
+  OutboxRow* leased(const std::string& target, const std::string& id, const std::string& owner);
 
   std::recursive_mutex mu_;
   std::map<std::string, int64_t> upload_claims_;  // id → lease until

@@ -153,6 +153,26 @@ TEST_F(SqliteSchema, AVersion4FileIsMigratedAndItsRowsSortByTakenAtAsUploaded) {
   EXPECT_EQ(reopened.list(q).items.size(), 1u);  // the tag row follows the new key
 }
 
+TEST_F(SqliteSchema, AnOlderFileGainsTheWebhookOutbox) {
+  exec(path, kVersion3);
+  {
+    SqliteMetadataStore store(path, 1, "NORMAL");
+    domain::OutboxEvent e;
+    e.target = "t";
+    e.id = "msg_1";
+    e.type = "user.erased";
+    e.order_key = "user:alice";
+    e.body = "{}";
+    store.append_events({e});
+    EXPECT_EQ(store.pending_events("t"), 1);
+  }
+  EXPECT_EQ(user_version(path), 5);
+  SqliteMetadataStore reopened(path, 1, "NORMAL");
+  auto got = reopened.claim_events("t", "a", 10, 20, 5);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].id, "msg_1");
+}
+
 TEST_F(SqliteSchema, AFileFromANewerBuildIsRefused) {
   exec(path, "PRAGMA user_version = 6;");
   EXPECT_THROW(SqliteMetadataStore(path, 1, "NORMAL"), domain::Error);

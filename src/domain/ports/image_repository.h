@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "domain/model/image_record.h"
+#include "domain/ports/event_outbox.h"
 
 namespace isvc::domain {
 
@@ -84,23 +85,33 @@ struct WriteResult {
   }
 };
 
+// The webhook events (Events, ports/event_outbox.h) a write takes are stored with its change,
+// atomically, and only when the write is done (not on IdExists, NotFound, …). Empty when webhooks
+// are off, which costs nothing.
 class ImageRepository {
  public:
   virtual ~ImageRepository() = default;
 
   // Inserts a new active record.
-  virtual WriteResult insert(const ImageRecord& rec) = 0;
+  virtual WriteResult insert(const ImageRecord& rec, const Events& events) = 0;
+  WriteResult insert(const ImageRecord& rec) { return insert(rec, {}); }
 
   // The record with this id in any state, or nullopt.
   virtual std::optional<ImageRecord> get(const std::string& id) = 0;
 
   // Replaces the active record `rec.id` when its stored version equals `expected_version`; the
   // caller sets rec.version (normally expected_version + 1).
-  virtual WriteResult update(const ImageRecord& rec, int64_t expected_version) = 0;
+  virtual WriteResult update(const ImageRecord& rec, int64_t expected_version,
+                             const Events& events) = 0;
+  WriteResult update(const ImageRecord& rec, int64_t expected_version) {
+    return update(rec, expected_version, {});
+  }
 
   // Moves an active record to ImageState::Deleting (hidden from lists and counts). Returns the
   // record as it is now (also when it was already Deleting), or nullopt when there is none.
-  virtual std::optional<ImageRecord> mark_deleting(const std::string& id) = 0;
+  // `events` are recorded only by the call that moves the record out of Active.
+  virtual std::optional<ImageRecord> mark_deleting(const std::string& id, const Events& events) = 0;
+  std::optional<ImageRecord> mark_deleting(const std::string& id) { return mark_deleting(id, {}); }
 
   // Removes the record for good. Returns false when it was not there. Idempotent.
   virtual bool remove(const std::string& id) = 0;

@@ -72,6 +72,7 @@ export class Service {
       sqlite: d ? 'disabled' : 'up', filesystem: d ? 'disabled' : 'up',
       dynamodb: d ? 'up' : 'disabled', s3: d ? 'up' : 'disabled',
       redis: this.backend.REDIS_ENDPOINT ? 'up' : 'disabled', cdn: 'disabled',
+      webhooks: this.backend.WEBHOOK_URLS ? 'up' : 'disabled',
     };
   }
 
