@@ -164,7 +164,14 @@ export class Service {
       payload = JSON.stringify(body);
       h['content-type'] ??= 'application/json';
     }
-    const res = await fetch(this.base + p, { method, headers: h, body: payload });
+    let res;
+    try {
+      res = await fetch(this.base + p, { method, headers: h, body: payload });
+    } catch (e) {
+      // fetch() says only "fetch failed": name the cause and whether the service is still up.
+      const state = this.proc.exitCode !== null || this.proc.signalCode ? `service exited (${this.proc.exitCode ?? this.proc.signalCode})` : 'service running';
+      throw new Error(`${method} ${p}: ${e.message}: ${e.cause?.code || ''} ${e.cause?.message || ''}; ${state}\n${this.output.slice(-1500)}`);
+    }
     const buf = Buffer.from(await res.arrayBuffer());
     let json = null;
     if ((res.headers.get('content-type') || '').includes('json') && buf.length) json = JSON.parse(buf.toString());
