@@ -4,12 +4,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { readFileSync } from 'node:fs';
 import { BIN, Service } from './lib/server.mjs';
 import { makePng } from './lib/png.mjs';
 import { fingerprint, makeCa, makeLeaf } from './lib/tls.mjs';
@@ -23,6 +22,7 @@ function run(cmd, args, { input, timeout = 15000 } = {}) {
   return new Promise((resolve) => {
     const p = execFile(cmd, args, { env: ossl, timeout, maxBuffer: 1 << 24, encoding: 'latin1' }, (err, stdout, stderr) =>
       resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }));
+    p.stdin.on('error', () => {});  // the client may exit before reading its input
     p.stdin.end(input ?? '');
   });
 }
