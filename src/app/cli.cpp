@@ -63,11 +63,9 @@ int run_cli(int argc, char** argv) {
   app.require_subcommand(0, 1);
   auto* serve = app.add_subcommand("serve", "run the HTTP service (the default)");
   std::string config_path;
-  serve
-      ->add_option(
-          "--config", config_path,
-          "KEY=value settings file (EnvironmentFile= syntax); the environment overrides it")
-      ->check(CLI::ExistingFile);
+  serve->add_option(
+      "--config", config_path,
+      "KEY=value settings file (EnvironmentFile= syntax); the environment overrides it");
   auto* token = app.add_subcommand("token", "print a signed HS256 token for development/testing");
   std::string user, role = "user", ttl = "1h";
   token->add_option("--user", user, "subject (user id)")->required();
