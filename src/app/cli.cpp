@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include "app/backends.h"
 #include "app/config.h"
+#include "app/config_file.h"
 #include "app/secrets.h"
 #include "app/serve.h"
 #include "app/tool_commands.h"
@@ -24,7 +25,7 @@ namespace isvc::app {
 namespace {
 
 int token_command(const std::string& user, const std::string& role_text, const std::string& ttl) {
-  Config cfg = load_config(process_env());
+  Config cfg = load_settings("", process_env());
   resolve_secrets(cfg);
   if (cfg.jwt_secret.empty()) {
     std::cerr << "image-service token: JWT_SECRET is not set (tokens for a JWKS issuer come from "
@@ -49,7 +50,7 @@ int token_command(const std::string& user, const std::string& role_text, const s
 }
 
 int provision_command() {
-  Config cfg = load_config(process_env());
+  Config cfg = load_settings("", process_env());
   Backends b = open_backends(cfg);
   for (const auto& line : provision_backends(b, cfg)) std::cout << line << "\n";
   return 0;
@@ -61,6 +62,10 @@ int run_cli(int argc, char** argv) {
   CLI::App app{"image-service: upload, process, store and deliver images"};
   app.require_subcommand(0, 1);
   auto* serve = app.add_subcommand("serve", "run the HTTP service (the default)");
+  std::string config_path;
+  serve->add_option(
+      "--config", config_path,
+      "KEY=value settings file (EnvironmentFile= syntax); the environment overrides it");
   auto* token = app.add_subcommand("token", "print a signed HS256 token for development/testing");
   std::string user, role = "user", ttl = "1h";
   token->add_option("--user", user, "subject (user id)")->required();
@@ -146,7 +151,7 @@ int run_cli(int argc, char** argv) {
       return 0;
     }
     (void)serve;
-    return serve_command();
+    return serve_command(config_path);
   } catch (const ConfigError& e) {
     std::cerr << "image-service: configuration error: " << e.what() << "\n";
     return 2;

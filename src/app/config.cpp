@@ -309,10 +309,16 @@ Config load_config(const EnvLookup& env) {
     for (const auto& o : c.cors_allowed_origins) check_origin(o);
     c.cors_explicit = true;
   }
-  if (get("TLS_CERT_FILE") || get("TLS_KEY_FILE"))
-    throw ConfigError(
-        "TLS_CERT_FILE: in-process TLS is not available in this build; terminate TLS at the "
-        "load balancer or a reverse proxy");
+  // In-process TLS: both files or neither (they are loaded, and checked, by the listener).
+  if (auto v = get("TLS_CERT_FILE")) c.tls_cert_file = *v;
+  if (auto v = get("TLS_KEY_FILE")) c.tls_key_file = *v;
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty())
+    throw ConfigError(std::string(c.tls_cert_file.empty() ? "TLS_CERT_FILE" : "TLS_KEY_FILE") +
+                      ": required with " +
+                      (c.tls_cert_file.empty() ? "TLS_KEY_FILE" : "TLS_CERT_FILE"));
+  if (auto v = get("NOTIFY_SOCKET")) c.notify_socket = *v;
+  if (auto v = get("TLS_HANDSHAKE_TIMEOUT_S"))
+    c.tls_handshake_timeout_s = int(parse_int("TLS_HANDSHAKE_TIMEOUT_S", *v, 1, 600));
   if (auto v = get("REDIS_ENDPOINT")) {
     try {
       cache::parse_redis_endpoint(*v);

@@ -95,6 +95,12 @@ struct Config {
   int max_page_size = 100;
   std::vector<std::string> cors_allowed_origins;
   bool cors_explicit = false;
+  // In-process TLS (TLS_CERT_FILE, TLS_KEY_FILE: PEM; empty = plain HTTP), re-read on SIGHUP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  int tls_handshake_timeout_s = 5;  // TLS_HANDSHAKE_TIMEOUT_S, within HEADER_TIMEOUT_S
+  bool tls() const { return !tls_cert_file.empty(); }
+  std::string notify_socket;  // NOTIFY_SOCKET: set by systemd for Type=notify (app/sd_notify.h)
   domain::RateLimitSettings rate_limits;  // RATE_LIMITS_ENABLED, RATE_LIMIT_*
   int64_t erase_budget_ms = 10'000;
   // IMPORT_KEY_PREFIXES: when set, imported s3Key/thumbnailKey must start with one of these

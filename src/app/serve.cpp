@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <filesystem>
@@ -16,8 +17,10 @@
 #include "api/http_app.h"
 #include "app/backends.h"
 #include "app/config.h"
+#include "app/config_file.h"
 #include "app/openapi_document.h"
 #include "app/processing.h"
+#include "app/sd_notify.h"
 #include "app/secrets.h"
 #include "app/wiring.h"
 #include "auth/token_verifier.h"
@@ -40,6 +43,7 @@
 #include "domain/webhook_delivery.h"
 #include "domain/webhook_events.h"
 #include "http/server.h"
+#include "http/tls.h"
 #include "imaging/processing_limits.h"
 #include "imaging/sniff.h"
 #include "imaging/vips_log.h"
@@ -87,14 +91,28 @@ class Janitor {
   std::thread thread_;
 };
 
+// The listener's certificate and key; a file that cannot be used stops start-up naming its
+// variable.
+std::shared_ptr<http::TlsContexts> load_tls(const Config& cfg) {
+  if (!cfg.tls()) return nullptr;
+  try {
+    return std::make_shared<http::TlsContexts>(cfg.tls_cert_file, cfg.tls_key_file);
+  } catch (const http::TlsError& e) {
+    throw ConfigError(std::string(e.part == http::TlsError::Part::Certificate ? "TLS_CERT_FILE: "
+                                                                              : "TLS_KEY_FILE: ") +
+                      e.what());
+  }
+}
+
 }  // namespace
 
-int serve_command() {
+int serve_command(const std::string& config_path) {
   // Signals are taken by one thread with sigwait, so every other thread must block them first.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);  // re-read the TLS certificate and key
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
   // Every connection is a descriptor: MAX_CONNECTIONS + PROBE_CONNECTIONS plus files and
@@ -110,13 +128,14 @@ int serve_command() {
   mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
   mallopt(M_ARENA_MAX, 4);
 
-  Config cfg = load_config(process_env());
+  Config cfg = load_settings(config_path, process_env());
   obs::Level level = obs::Level::Info;
   obs::parse_level(cfg.log_level, level);
   obs::Logger log(level);
   // libvips/GLib warnings become JSON lines of this log, with the upload's request id.
   imaging::GlibLogRoute glib_route(log);
   bool dev_secret = resolve_secrets(cfg);
+  std::shared_ptr<http::TlsContexts> tls = load_tls(cfg);
   std::filesystem::create_directories(cfg.data_dir);
 
   domain::SystemClock clock;
@@ -330,9 +349,12 @@ int serve_command() {
   opts.min_body_rate_bps = cfg.min_body_rate;
   opts.idle_timeout_s = cfg.idle_timeout_s;
   opts.drain_timeout_s = cfg.drain_timeout_s;
+  opts.tls = tls;
+  opts.tls_handshake_timeout_s = cfg.tls_handshake_timeout_s;
   http::Server server(opts, app);
   uint16_t port = server.listen();
-  std::string own_url = "http://" + cfg.host + ":" + std::to_string(port);
+  std::string own_url =
+      std::string(tls ? "https://" : "http://") + cfg.host + ":" + std::to_string(port);
   if (!cfg.cdn_base_url_explicit) app.set_cdn_base_url(own_url + "/files");
   if (cfg.public_base_url.empty()) service_urls.set_base_url(own_url);
   app_for_events = &app;
@@ -394,19 +416,34 @@ int serve_command() {
 
   std::thread signal_waiter([&] {
     int sig = 0;
-    sigwait(&signals, &sig);
+    while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+      if (!tls) continue;
+      // New connections get the new context; open ones keep theirs (shared_ptr) until they close.
+      try {
+        tls->reload();
+        log.info("tls_reloaded", {{"sha256", tls->fingerprint()}, {"notAfter", tls->not_after()}});
+      } catch (const std::exception& e) {
+        log.error("tls_reload_failed", {{"what", e.what()}});
+      }
+    }
+    sd_notify(cfg.notify_socket, "STOPPING=1");
     log.info("shutdown_requested", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     server.stop();
   });
 
   log.info("listening", {{"host", cfg.host},
                          {"port", port},
-                         {"url", "http://" + cfg.host + ":" + std::to_string(port)},
+                         {"url", own_url},
+                         {"tls", bool(tls)},
                          {"stage", cfg.stage},
                          {"dataDir", cfg.data_dir},
                          {"metadata", metadata.name()},
                          {"objects", objects.name()},
                          {"devSecret", dev_secret}});
+  if (tls)
+    log.info("tls_certificate", {{"sha256", tls->fingerprint()}, {"notAfter", tls->not_after()}});
+  sd_notify(cfg.notify_socket,
+            "READY=1\nSTATUS=listening on " + own_url + "\nMAINPID=" + std::to_string(::getpid()));
   server.run();
   if (hook_delivery) hook_delivery->stop();  // after its current send; the rest stay in the outbox
   log.info("stopped", {{"inFlight", server.in_flight_requests()}});

@@ -2,6 +2,9 @@
 // until SIGTERM/SIGINT, then drains and returns 0.
 #pragma once
 
+#include <string>
+
 namespace isvc::app {
-int serve_command();
-}
+// config_path: the --config file, or empty.
+int serve_command(const std::string& config_path);
+}  // namespace isvc::app

@@ -10,6 +10,7 @@
 
 #include "app/backends.h"
 #include "app/config.h"
+#include "app/config_file.h"
 #include "app/processing.h"
 #include "base/time_format.h"
 #include "cache/redis_client.h"
@@ -32,7 +33,7 @@ namespace {
 // cache and what the tools change behind it (imports, counter repairs) is announced to it, so
 // every running instance sees the change.
 struct Stores {
-  Config cfg = load_config(process_env());
+  Config cfg = load_settings("", process_env());
   Backends backends = open_backends(cfg);
   obs::ServiceMetrics metrics;
   std::unique_ptr<cache::RedisClient> redis;

@@ -18,6 +18,8 @@
 
 namespace isvc::http {
 
+class TlsContexts;
+
 // Which pool runs a request's decision and handler.
 enum class Lane {
   Worker,  // the handler pool (may block on backends)
@@ -71,6 +73,10 @@ struct ServerOptions {
   int linger_idle_ms = 5000;
   int linger_total_ms = 30000;
   int drain_timeout_s = 30;  // bound on waiting for in-flight requests at shutdown
+  // TLS when set (http/tls.h): each connection handshakes first, within tls_handshake_timeout_s
+  // and the header timeout (the handshake is part of the wait for the first request head).
+  std::shared_ptr<TlsContexts> tls;
+  int tls_handshake_timeout_s = 5;
 };
 
 class Server {

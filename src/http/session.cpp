@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "http/framing.h"
+#include "http/tls.h"
 
 namespace isvc::http {
 
@@ -38,7 +39,13 @@ Session::Session(tcp::socket socket, Server::Impl& srv, SeatKind seat, std::stri
       seat_(seat),
       client_(std::move(client)),
       buffer_(kBufferLimit),
-      body_timer_(stream_.get_executor()) {}
+      body_timer_(stream_.get_executor()),
+      accepted_us_(now_us()) {
+  if (srv_.opts.tls) {
+    tls_ctx_ = srv_.opts.tls->current();
+    tls_.emplace(stream_, *tls_ctx_);
+  }
+}
 
 Session::~Session() {
   release_seat();
@@ -47,16 +54,42 @@ Session::~Session() {
 }
 
 void Session::start() {
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    if (self->tls_)
+      self->handshake();
+    else
+      self->begin();
+  });
+}
+
+int Session::first_head_timeout_s() const {
+  int timeout = srv_.opts.header_timeout_s;
+  if (seat_ != SeatKind::Public) timeout = std::min(timeout, srv_.opts.probe_header_timeout_s);
+  return timeout;
+}
+
+void Session::handshake() {
+  // Bounded by its own timeout and by the first head's: a client that handshakes slowly has
+  // that much less time for its request.
+  int timeout = std::min(srv_.opts.tls_handshake_timeout_s, first_head_timeout_s());
+  stream_.expires_after(std::chrono::seconds(timeout));
+  tls_->async_handshake(asio::ssl::stream_base::server,
+                        [self = shared_from_this()](beast::error_code ec) {
+                          if (ec) {
+                            self->tls_broken_ = true;
+                            return self->close();
+                          }
+                          self->begin();
+                        });
+}
+
+void Session::begin() {
   if (seat_ == SeatKind::TurnAway) {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      self->req_.request_id = choose_request_id(std::nullopt);
-      self->req_.remote_address = self->client_;
-      self->fail(unavailable("too many open connections"));
-    });
-    return;
+    req_.request_id = choose_request_id(std::nullopt);
+    req_.remote_address = client_;
+    return fail(unavailable("too many open connections"));
   }
-  asio::dispatch(stream_.get_executor(),
-                 beast::bind_front_handler(&Session::read_header, shared_from_this()));
+  read_header();
 }
 
 void Session::close_if_idle() {
@@ -91,11 +124,19 @@ void Session::read_header() {
   // The real limit is set once the handler has seen the head; until then the parser must not
   // reject a declared Content-Length on its own (the handler answers that with a proper 413).
   parser_->body_limit(boost::none);
-  int timeout = requests_served_ == 0 ? srv_.opts.header_timeout_s : srv_.opts.idle_timeout_s;
-  if (seat_ == SeatKind::Reserve) timeout = std::min(timeout, srv_.opts.probe_header_timeout_s);
-  stream_.expires_after(std::chrono::seconds(timeout));
-  bhttp::async_read_header(stream_, buffer_, *parser_,
-                           beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  if (requests_served_ == 0) {
+    // The first head is due header_timeout_s after the accept, whatever the handshake took.
+    int64_t left_us = int64_t(first_head_timeout_s()) * 1'000'000 - (now_us() - accepted_us_);
+    stream_.expires_after(std::chrono::microseconds(std::max<int64_t>(1000, left_us)));
+  } else {
+    int timeout = srv_.opts.idle_timeout_s;
+    if (seat_ == SeatKind::Reserve) timeout = std::min(timeout, srv_.opts.probe_header_timeout_s);
+    stream_.expires_after(std::chrono::seconds(timeout));
+  }
+  with_stream([this](auto& s) {
+    bhttp::async_read_header(s, buffer_, *parser_,
+                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  });
 }
 
 bool Session::fill_head() {
@@ -122,8 +163,10 @@ void Session::on_header(beast::error_code ec, std::size_t) {
   started_us_ = now_us();
   if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
       ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-      ec == asio::error::eof) {
-    return close();
+      ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
+      ec.category() == asio::error::get_ssl_category()) {
+    note_error(ec);
+    return close();  // gone, or a broken TLS record: nothing to answer on
   }
   if (ec) {
     req_ = Request{};
@@ -193,11 +236,13 @@ void Session::start_body(const Admission& a) {
   if (expect && iequals(*expect, "100-continue")) {
     continue_res_.emplace(bhttp::status::continue_, parser_->get().version());
     stream_.expires_after(std::chrono::seconds(srv_.opts.write_timeout_s));
-    bhttp::async_write(stream_, *continue_res_,
-                       [self = shared_from_this()](beast::error_code wec, std::size_t) {
-                         if (wec) return self->close();
-                         self->read_body();
-                       });
+    with_stream([this](auto& s) {
+      bhttp::async_write(s, *continue_res_,
+                         [self = shared_from_this()](beast::error_code wec, std::size_t) {
+                           if (wec) return self->close();
+                           self->read_body();
+                         });
+    });
     return;
   }
   read_body();
@@ -217,8 +262,10 @@ void Session::read_body() {
     beast::error_code ignored;
     self->stream_.socket().cancel(ignored);
   });
-  bhttp::async_read_some(stream_, buffer_, *parser_,
-                         beast::bind_front_handler(&Session::on_body_read, shared_from_this()));
+  with_stream([this](auto& s) {
+    bhttp::async_read_some(s, buffer_, *parser_,
+                           beast::bind_front_handler(&Session::on_body_read, shared_from_this()));
+  });
 }
 
 void Session::on_body_read(beast::error_code ec, std::size_t n) {
@@ -233,7 +280,10 @@ void Session::on_body_read(beast::error_code ec, std::size_t n) {
   }
   if (ec == bhttp::error::body_limit)
     return fail(Error(ErrorCode::PayloadTooLarge, "request body exceeds the limit"));
-  if (ec) return close();
+  if (ec) {
+    note_error(ec);
+    return close();
+  }
   body_bytes_ += n;
   if (parser_->is_done()) {
     keep_alive_ = keep_alive_ && parser_->get().keep_alive();
@@ -292,8 +342,9 @@ void Session::write(Response res, bool body_unread) {
   out_->keep_alive(keep_alive_);
   body_unread_ = body_unread;
   stream_.expires_after(std::chrono::seconds(srv_.opts.write_timeout_s));
-  bhttp::async_write(stream_, *out_,
-                     beast::bind_front_handler(&Session::on_write, shared_from_this()));
+  with_stream([this](auto& s) {
+    bhttp::async_write(s, *out_, beast::bind_front_handler(&Session::on_write, shared_from_this()));
+  });
 }
 
 void Session::on_write(beast::error_code ec, std::size_t) {
@@ -303,7 +354,10 @@ void Session::on_write(beast::error_code ec, std::size_t) {
   out_.reset();
   res_ = Response{};
   req_ = Request{};  // drops the handler's per-request state (admission ticket…) now
-  if (ec) return close();
+  if (ec) {
+    note_error(ec);
+    return close();
+  }
   if (!keep_alive_) return body_unread_ ? linger_close() : close();
   read_header();
 }
@@ -335,9 +389,18 @@ void Session::drain_more() {
                           });
 }
 
+void Session::note_error(const beast::error_code& ec) {
+  if (ec.category() == asio::error::get_ssl_category()) tls_broken_ = true;
+}
+
 void Session::close() {
   beast::error_code ec;
   body_timer_.cancel();
+  // OpenSSL drops a session from the resumption cache when its connection ends without a TLS
+  // shutdown; ours end with a TCP close (no close_notify round trip to wait for), so a session
+  // that completed its handshake and saw no TLS error is marked as shut down and stays cached.
+  if (tls_ && !tls_broken_ && SSL_is_init_finished(tls_->native_handle()))
+    SSL_set_shutdown(tls_->native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream_.socket().close(ec);
   end_request();

@@ -6,6 +6,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,11 +21,14 @@ class Session : public std::enable_shared_from_this<Session> {
           std::string client);
   ~Session();
 
-  void start();
+  void start();  // the TLS handshake first, when the server has TLS
   // Called at shutdown: close now when idle between requests, otherwise after this response.
   void close_if_idle();
 
  private:
+  int first_head_timeout_s() const;
+  void handshake();
+  void begin();
   void read_header();
   void on_header(boost::beast::error_code ec, std::size_t);
   bool fill_head();
@@ -40,12 +44,24 @@ class Session : public std::enable_shared_from_this<Session> {
   void linger_close();
   void drain_more();
   void close();
+  void note_error(const boost::beast::error_code& ec);  // a TLS error: no resumption
   void begin_request();
   void end_request();
   void release_seat();
+  // Runs f on the stream requests are read from and responses written to: the TLS stream over
+  // the TCP one, or the TCP stream itself (timeouts and socket operations stay on stream_).
+  template <class F>
+  void with_stream(F&& f) {
+    if (tls_)
+      f(*tls_);
+    else
+      f(stream_);
+  }
   boost::asio::thread_pool& pool() { return lane_ == Lane::Probe ? srv_.probes : srv_.workers; }
 
   boost::beast::tcp_stream stream_;
+  std::shared_ptr<boost::asio::ssl::context> tls_ctx_;  // kept alive by the connection
+  std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream&>> tls_;
   Server::Impl& srv_;
   std::optional<SeatKind> seat_;
   std::string client_;
@@ -62,6 +78,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool body_unread_ = false;
   bool in_request_ = false;
   bool body_timed_out_ = false;
+  bool tls_broken_ = false;
+  int64_t accepted_us_ = 0;  // the first head's deadline counts from here (handshake included)
   int64_t started_us_ = 0;
   int64_t body_started_us_ = 0;
   int64_t body_deadline_us_ = 0;

@@ -1,7 +1,10 @@
 #include "app/config.h"
+#include "app/config_file.h"
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 namespace isvc::app {
@@ -239,6 +242,126 @@ TEST(Config, ImageBombLimitsDefaultAndAreTunable) {
         std::pair{"WEBP_MAX_FRAMES", "0"}, std::pair{"HEIF_MAX_PIXELS", "64000001"},
         std::pair{"HEIF_MAX_PIXELS", "9999"}})
     EXPECT_EQ(error_of({{name, bad}}).rfind(std::string(name) + ":", 0), 0u) << name << "=" << bad;
+}
+
+}  // namespace
+}  // namespace isvc::app
+
+namespace isvc::app {
+namespace {
+
+// ---- TLS settings and the --config file (issue 16) ----
+
+TEST(Config, TlsNeedsBothFilesAndABoundedHandshakeTimeout) {
+  auto c = load_config(env({}));
+  EXPECT_FALSE(c.tls());
+  EXPECT_EQ(c.tls_handshake_timeout_s, 5);
+  auto t = load_config(env(
+      {{"TLS_CERT_FILE", "/c.pem"}, {"TLS_KEY_FILE", "/k.pem"}, {"TLS_HANDSHAKE_TIMEOUT_S", "3"}}));
+  EXPECT_TRUE(t.tls());
+  EXPECT_EQ(t.tls_cert_file, "/c.pem");
+  EXPECT_EQ(t.tls_key_file, "/k.pem");
+  EXPECT_EQ(t.tls_handshake_timeout_s, 3);
+  EXPECT_EQ(error_of({{"TLS_CERT_FILE", "/c.pem"}}), "TLS_KEY_FILE: required with TLS_CERT_FILE");
+  EXPECT_EQ(error_of({{"TLS_KEY_FILE", "/k.pem"}}), "TLS_CERT_FILE: required with TLS_KEY_FILE");
+  EXPECT_EQ(error_of({{"TLS_HANDSHAKE_TIMEOUT_S", "0"}}).rfind("TLS_HANDSHAKE_TIMEOUT_S:", 0), 0u);
+  EXPECT_EQ(error_of({{"TLS_HANDSHAKE_TIMEOUT_S", "5s"}}).rfind("TLS_HANDSHAKE_TIMEOUT_S:", 0), 0u);
+}
+
+class ConfigFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("isvc-config-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+            "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string write(const std::string& name, const std::string& text) {
+    auto p = (dir_ / name).string();
+    std::ofstream(p) << text;
+    return p;
+  }
+  std::string error_of(const std::string& path, std::map<std::string, std::string> e = {}) {
+    try {
+      load_settings(path, env(std::move(e)));
+    } catch (const ConfigError& err) {
+      return err.what();
+    }
+    return "";
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(ConfigFile, ReadsTheEnvironmentFileFormat) {
+  auto path = write("a.env",
+                    "# comment\n"
+                    "; also a comment\n"
+                    "\n"
+                    "PORT=9090\n"
+                    "  HOST = 0.0.0.0  \n"
+                    "STAGE='staging'\n"
+                    "JWT_SECRET=\"0123456789abcdef0123456789abcdef \\\"q\\\" \\$x\"\n"
+                    "CORS_ALLOWED_ORIGINS=https://a.example, https://b.example\n"
+                    "LOG_LEVEL=\n");
+  auto c = load_settings(path, env({}));
+  EXPECT_EQ(c.port, 9090);
+  EXPECT_EQ(c.host, "0.0.0.0");
+  EXPECT_EQ(c.stage, "staging");
+  EXPECT_EQ(c.jwt_secret, "0123456789abcdef0123456789abcdef \"q\" $x");
+  EXPECT_EQ(c.cors_allowed_origins,
+            (std::vector<std::string>{"https://a.example", "https://b.example"}));
+  EXPECT_EQ(c.log_level, "info");  // empty = the default, as in the environment
+}
+
+TEST_F(ConfigFile, TheEnvironmentOverridesTheFile) {
+  auto path = write("a.env", "PORT=9090\nDATA_DIR=/from/file\n");
+  auto c = load_settings(path, env({{"PORT", "7070"}}));
+  EXPECT_EQ(c.port, 7070);
+  EXPECT_EQ(c.data_dir, "/from/file");
+  // A bad value in the file does not matter when the environment overrides it.
+  auto bad = write("b.env", "PORT=lots\n");
+  EXPECT_EQ(load_settings(bad, env({{"PORT", "7071"}})).port, 7071);
+}
+
+TEST_F(ConfigFile, UnknownKeysAndBadValuesNameTheKeyAndLine) {
+  auto unknown = write("u.env", "PORT=9090\n\nPROT=1\n");
+  EXPECT_EQ(error_of(unknown), "PROT: unknown setting (" + unknown + " line 3)");
+  auto bad = write("b.env", "# x\nMAX_PAGE_SIZE=0\n");
+  EXPECT_EQ(error_of(bad), "MAX_PAGE_SIZE: must be between 1 and 1000, got 0 (" + bad + " line 2)");
+  // From the environment, the same error carries no file line.
+  EXPECT_EQ(error_of(bad, {{"MAX_PAGE_SIZE", "2000"}}),
+            "MAX_PAGE_SIZE: must be between 1 and 1000, got 2000");
+  EXPECT_NE(error_of(write("e3.env", "export PORT=1\n")).find("line 1: 'export' is not part"),
+            std::string::npos);
+  EXPECT_NE(error_of(write("n.env", "PORT\n")).find("line 1: expected KEY=value"),
+            std::string::npos);
+  EXPECT_NE(error_of(write("q.env", "HOST=\"open\n")).find("line 1: unterminated quote"),
+            std::string::npos);
+  EXPECT_EQ(error_of((dir_ / "missing.env").string()).rfind("--config: cannot read", 0), 0u);
+  // Settings read only when another is set are known too (AWS_DEFAULT_REGION).
+  EXPECT_EQ(error_of(write("r.env", "AWS_REGION=eu-west-1\nAWS_DEFAULT_REGION=eu-west-2\n")), "");
+}
+
+TEST_F(ConfigFile, SecretsFromFilesInTheFileOrTheEnvironment) {
+  auto secret = write("jwt", "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t-42\n");
+  auto path = write("a.env", "STAGE=production\nJWT_SECRET_FILE=" + secret + "\n");
+  EXPECT_EQ(load_settings(path, env({})).jwt_secret, "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t-42");
+  // The environment's JWT_SECRET wins over the file's JWT_SECRET_FILE.
+  EXPECT_EQ(load_settings(path, env({{"JWT_SECRET", std::string(40, 'e')}})).jwt_secret,
+            std::string(40, 'e'));
+  // X_FILE works in the environment too, without a config file.
+  EXPECT_EQ(load_settings("", env({{"CURSOR_SECRET_FILE", secret}})).cursor_secret,
+            "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t-42");
+  EXPECT_EQ(error_of("", {{"JWT_SECRET", "x"}, {"JWT_SECRET_FILE", secret}}),
+            "JWT_SECRET: set either JWT_SECRET or JWT_SECRET_FILE, not both");
+  auto missing = write("m.env", "JWT_SECRET_FILE=/nonexistent/jwt\n");
+  EXPECT_EQ(error_of(missing),
+            "JWT_SECRET_FILE: cannot read '/nonexistent/jwt' (" + missing + " line 1)");
+  // A secret too short outside dev names the setting and the line it came from.
+  auto short_secret = write("short", "tiny\n");
+  auto s = write("s.env", "STAGE=staging\n\nJWT_SECRET_FILE=" + short_secret + "\n");
+  EXPECT_EQ(error_of(s), "JWT_SECRET: must be at least 32 bytes outside dev (" + s + " line 3)");
 }
 
 }  // namespace

@@ -2,12 +2,16 @@
 // (ambiguous framing, repeated headers, stalled bodies) and observe exactly what comes back:
 // every response on the connection, and whether and when the server closed it.
 import net from 'node:net';
+import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 
-// Opens a connection; resolves once connected.
+// Opens a connection; resolves once connected. When the suite runs over TLS (run-tls.mjs sets
+// ISVC_TLS_CERT and NODE_EXTRA_CA_CERTS), the same bytes go over a verified TLS connection.
 export function connect(port) {
   return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => resolve(new RawConnection(s)));
+    const s = process.env.ISVC_TLS_CERT
+      ? tls.connect({ port, host: '127.0.0.1', servername: 'localhost' }, () => resolve(new RawConnection(s)))
+      : net.connect(port, '127.0.0.1', () => resolve(new RawConnection(s)));
     s.once('error', reject);
   });
 }

@@ -84,8 +84,15 @@ export class Service {
       RATE_LIMITS_ENABLED: 'false',
       JWT_SECRET: this.secret, LOG_LEVEL: 'info', ...this.backend,
     };
+    // ISVC_TLS_CERT/ISVC_TLS_KEY (set by run-tls.mjs, with NODE_EXTRA_CA_CERTS for fetch): the
+    // suite runs against the TLS listener.
+    if (process.env.ISVC_TLS_CERT && !('TLS_CERT_FILE' in this.backend)) {
+      env.TLS_CERT_FILE = process.env.ISVC_TLS_CERT;
+      env.TLS_KEY_FILE = process.env.ISVC_TLS_KEY;
+    }
     if (env.METADATA_BACKEND === 'dynamodb' || env.OBJECT_BACKEND === 's3') execFileSync(BIN, ['provision'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-    this.proc = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // serveArgs: extra arguments for `serve` (e.g. ['--config', file]).
+    this.proc = spawn(BIN, ['serve', ...(this.serveArgs || [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => resolve({ code, signal })));
     this.proc.stderr.on('data', (d) => { this.output += d; this.stderr += d; });
     await new Promise((resolve, reject) => {
@@ -103,7 +110,8 @@ export class Service {
             const j = JSON.parse(line);
             if (j.event === 'listening') {
               this.port = j.port;
-              this.base = `http://127.0.0.1:${j.port}`;
+              this.tls = Boolean(j.tls);
+              this.base = `${this.tls ? 'https' : 'http'}://127.0.0.1:${j.port}`;
               clearTimeout(timer);
               resolve();
             }
@@ -157,7 +165,14 @@ export class Service {
       payload = JSON.stringify(body);
       h['content-type'] ??= 'application/json';
     }
-    const res = await fetch(this.base + p, { method, headers: h, body: payload });
+    let res;
+    try {
+      res = await fetch(this.base + p, { method, headers: h, body: payload });
+    } catch (e) {
+      // fetch() says only "fetch failed": name the cause and whether the service is still up.
+      const state = this.proc.exitCode !== null || this.proc.signalCode ? `service exited (${this.proc.exitCode ?? this.proc.signalCode})` : 'service running';
+      throw new Error(`${method} ${p}: ${e.message}: ${e.cause?.code || ''} ${e.cause?.message || ''}; ${state}\n${this.output.slice(-1500)}`);
+    }
     const buf = Buffer.from(await res.arrayBuffer());
     let json = null;
     if ((res.headers.get('content-type') || '').includes('json') && buf.length) json = JSON.parse(buf.toString());

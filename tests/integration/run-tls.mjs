@@ -1,0 +1,32 @@
+// Runs the given test files once against the TLS listener: makes a CA and a certificate for
+// 127.0.0.1, then `node --test` with ISVC_TLS_CERT/ISVC_TLS_KEY (lib/server.mjs starts every
+// service with them and talks https), NODE_EXTRA_CA_CERTS and CURL_CA_BUNDLE (so fetch() and
+// curl verify the chain).
+// Files that open TCP sockets of their own (node:net, a plain-HTTP proxy in front) cannot run
+// over TLS as they are and are left out, by name in the output.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { makeCa, makeLeaf } from './lib/tls.mjs';
+
+const files = process.argv.slice(2);
+// lib/raw.mjs itself switches to TLS, so its users (the hostile-client suites) run too.
+const rawTcp = /node:net|startVarnish/;
+const own = /(^|\/)(tls|systemd-unit)\.test\.mjs$/;  // TLS-specific already, or no HTTP at all
+const run = [], skipped = [];
+for (const f of files) (own.test(f) || rawTcp.test(readFileSync(f, 'utf8')) ? skipped : run).push(f);
+console.log(`over TLS: ${run.map((f) => path.basename(f)).join(' ')}`);
+console.log(`left out (raw TCP or TLS-specific): ${skipped.map((f) => path.basename(f)).join(' ')}`);
+
+const dir = mkdtempSync(path.join(tmpdir(), 'isvc-tls-suite-'));
+const ca = makeCa(dir);
+const leaf = makeLeaf(dir, ca, 'leaf', { chain: true });
+const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...run], {
+  stdio: 'inherit',
+  env: { ...process.env, ISVC_TLS_CERT: leaf.cert, ISVC_TLS_KEY: leaf.key, NODE_EXTRA_CA_CERTS: ca.cert, CURL_CA_BUNDLE: ca.cert },
+});
+child.on('exit', (code, signal) => {
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(code ?? (signal ? 1 : 0));
+});
