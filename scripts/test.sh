@@ -21,6 +21,7 @@ echo "== asan+ubsan: unit, conformance"
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$JOBS"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build/asan && ctest --output-on-failure -j "$JOBS" -L 'unit|conformance')
 
