@@ -271,8 +271,11 @@ Principal TokenVerifier::verify(std::string_view token) const {
   if (auto hit = impl_->verified.find(token, now_s, keys)) return *hit;
   double exp = 0;
   Principal p = verify_uncached(token, exp);
-  int64_t until = std::min<int64_t>(int64_t(std::floor(exp + impl_->cfg.leeway_s)),
-                                    now_s + VerifiedTokens::kCacheTtlS);
+  // Capped in floating point before the conversion: `exp` may be any JSON number (1e300).
+  double cap = double(now_s + VerifiedTokens::kCacheTtlS);
+  double last = std::floor(exp + impl_->cfg.leeway_s);
+  if (!(last <= cap)) last = cap;  // NaN and infinities included
+  int64_t until = int64_t(last);
   impl_->verified.put(token, p, until, keys);
   return p;
 }

@@ -200,6 +200,18 @@ TEST(Hs256, ARememberedTokenStillExpiresAndOnlyItsOwnBytesHit) {
   EXPECT_EQ(v.verify(hs256({{"alg", "HS256"}}, c)).subject, "bob");
 }
 
+TEST(Hs256, AnExpiryFarPastInt64IsRememberedForTheCapOnly) {
+  domain::ManualClock clock(kNow * 1000);
+  TokenVerifier v(secret_only(), clock);
+  auto c = claims();
+  c["exp"] = 4.1e53;  // what fuzz_jwt found: converted to int64 unchecked, undefined behaviour
+  auto t = hs256({{"alg", "HS256"}}, c);
+  EXPECT_EQ(v.verify(t).subject, "alice");
+  EXPECT_EQ(v.verify(t).subject, "alice");
+  clock.advance(3600 * 1000);  // past the 5-minute memory: verified afresh, still valid
+  EXPECT_EQ(v.verify(t).subject, "alice");
+}
+
 TEST(Hs256, AttacksAreRefused) {
   domain::ManualClock clock(kNow * 1000);
   TokenVerifier v(secret_only(), clock);
