@@ -193,7 +193,8 @@ void Session::decide() {
   }
   begin_request();
   bool has_body = !parser_->is_done();
-  asio::post(pool(), [self = shared_from_this(), has_body] {
+  bool client_keep_alive = parser_->get().keep_alive();
+  asio::post(pool(), [self = shared_from_this(), has_body, client_keep_alive] {
     Admission a;
     try {
       a = self->srv_.handler.admit(self->req_);
@@ -201,10 +202,30 @@ void Session::decide() {
       a.refusal = self->srv_.handler.transport_error(
           self->req_, Error(ErrorCode::Internal, "unexpected error"));
     }
+    if (!a.refusal && !has_body) {
+      // Nothing left to read: handled in the same hop. A hand-off between threads (a futex wake
+      // and a context switch each way) was most of a metadata read's CPU; admitted bodiless
+      // requests now cross to the pool and back once instead of twice.
+      Response res = self->handle_request();
+      asio::post(self->stream_.get_executor(), [self, res = std::move(res),
+                                                client_keep_alive]() mutable {
+        self->keep_alive_ = self->keep_alive_ && client_keep_alive && !self->srv_.draining.load();
+        self->write(std::move(res), false);
+      });
+      return;
+    }
     asio::post(self->stream_.get_executor(), [self, a = std::move(a), has_body]() mutable {
       self->on_admitted(std::move(a), has_body);
     });
   });
+}
+
+Response Session::handle_request() {
+  try {
+    return srv_.handler.handle(req_);
+  } catch (const std::exception&) {
+    return srv_.handler.transport_error(req_, Error(ErrorCode::Internal, "unexpected error"));
+  }
 }
 
 void Session::on_admitted(Admission a, bool has_body) {
@@ -307,13 +328,7 @@ void Session::run_handler() {
   begin_request();
   // Blocking work (stores, image processing) happens on a pool, never here.
   asio::post(pool(), [self = shared_from_this()] {
-    Response res;
-    try {
-      res = self->srv_.handler.handle(self->req_);
-    } catch (const std::exception&) {
-      res = self->srv_.handler.transport_error(self->req_,
-                                               Error(ErrorCode::Internal, "unexpected error"));
-    }
+    Response res = self->handle_request();
     asio::post(self->stream_.get_executor(),
                [self, res = std::move(res)]() mutable { self->write(std::move(res), false); });
   });
