@@ -63,7 +63,8 @@ void HttpApp::build_routes() {
   auto add = [&](const char* method, const char* pattern, A auth, RateClass rate, B body,
                  std::function<http::Response(http::Request&)> h,
                  ContentRule content = ContentRule::Any,
-                 AdmissionRule admission = AdmissionRule::None, bool probe = false) {
+                 AdmissionRule admission = AdmissionRule::None, bool probe = false,
+                 InlineRule inline_rule = InlineRule::Never) {
     Route r;
     r.method = method;
     r.pattern = pattern;
@@ -74,6 +75,7 @@ void HttpApp::build_routes() {
     r.content = content;
     r.admission = admission;
     r.probe = probe;
+    r.inline_rule = inline_rule;
     routes_.add(std::move(r));
   };
   auto& self = *this;
@@ -86,16 +88,20 @@ void HttpApp::build_routes() {
   add(
       "POST", "/images", A::Service, RateClass::None, B::Json,
       [&self](http::Request& r) { return self.import_record(r); }, ContentRule::Json);
-  add("GET", "/images", A::Bearer, RateClass::Read, B::None,
-      [&self](http::Request& r) { return self.list_images(r); });
+  add(
+      "GET", "/images", A::Bearer, RateClass::Read, B::None,
+      [&self](http::Request& r) { return self.list_images(r); }, ContentRule::Any,
+      AdmissionRule::None, false, InlineRule::LocalReads);
   add("POST", "/images/uploads", A::Bearer, RateClass::Upload, B::Json,
       [&self](http::Request& r) { return self.start_upload(r); });
   add(
       "POST", "/images/uploads/{uploadId}/complete", A::Bearer, RateClass::None, B::None,
       [&self](http::Request& r) { return self.complete_upload(r); }, ContentRule::Any,
       AdmissionRule::Processing);
-  add("GET", "/images/{id}", A::Bearer, RateClass::Read, B::None,
-      [&self](http::Request& r) { return self.get_image(r); });
+  add(
+      "GET", "/images/{id}", A::Bearer, RateClass::Read, B::None,
+      [&self](http::Request& r) { return self.get_image(r); }, ContentRule::Any,
+      AdmissionRule::None, false, InlineRule::LocalReads);
   add("PATCH", "/images/{id}", A::Bearer, RateClass::Update, B::Json,
       [&self](http::Request& r) { return self.patch_image(r); });
   add("DELETE", "/images/{id}", A::Bearer, RateClass::Delete, B::None,
@@ -134,6 +140,7 @@ void HttpApp::build_routes() {
   pre.method = "OPTIONS";
   pre.pattern = "*";
   pre.handler = [&self](http::Request& r) { return self.cors_.preflight(r); };
+  pre.inline_rule = InlineRule::Always;
   routes_.add(std::move(pre));
   preflight_route_ = int(routes_.size()) - 1;
 }
@@ -153,14 +160,20 @@ http::Lane HttpApp::resolve(http::Request& head) {
   auto& ctx = context(head);
   if (head.method == "OPTIONS") {
     head.route = preflight_route_;
-    return http::Lane::Worker;
+  } else {
+    auto ct = head.header("Content-Type");
+    auto m = routes_.match(head.method, head.path, ct ? *ct : std::string_view());
+    head.route = m.index;
+    head.params = std::move(m.params);
+    ctx.allow = std::move(m.allow);
   }
-  auto ct = head.header("Content-Type");
-  auto m = routes_.match(head.method, head.path, ct ? *ct : std::string_view());
-  head.route = m.index;
-  head.params = std::move(m.params);
-  ctx.allow = std::move(m.allow);
-  return m.index >= 0 && routes_.at(m.index).probe ? http::Lane::Probe : http::Lane::Worker;
+  if (head.route < 0) return http::Lane::Inline;  // 404 or 405 from the table alone
+  const Route& r = routes_.at(head.route);
+  if (r.probe) return http::Lane::Probe;
+  if (r.inline_rule == InlineRule::Always ||
+      (r.inline_rule == InlineRule::LocalReads && s_.local_reads))
+    return http::Lane::Inline;
+  return http::Lane::Worker;
 }
 
 domain::Caller HttpApp::verify_bearer(const http::Request& req) const {

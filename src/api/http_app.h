@@ -50,6 +50,10 @@ struct ApiSettings {
   std::function<std::string(const std::string& user_id)> dev_token;
   domain::RateLimitSettings rate_limits;
   int64_t erase_budget_ms = 10'000;  // DELETE /users/{id}/images answers 202 after this
+  // The image repository, the rate limiter and the token verifier never wait on the network
+  // (SQLite, in-process buckets, a secret or a key file): reads of image records are served on
+  // the I/O threads (InlineRule::LocalReads).
+  bool local_reads = false;
 };
 
 // A backend /health reports: a primary store down makes the service unhealthy (503); anything

@@ -36,6 +36,15 @@ enum class AdmissionRule {
   Processing,  // also takes an upload slot (it will be decoded and encoded)
 };
 
+// Whether the request may be served on the I/O thread that read it, skipping the hand-off to the
+// handler pool and back (most of a metadata read's CPU): only bodiless requests that cannot wait
+// on the network.
+enum class InlineRule {
+  Never,       // may block on a backend: the handler pool
+  Always,      // answered from memory (docs, gallery assets, preflight)
+  LocalReads,  // reads the image repository only: inline when it and auth are local
+};
+
 struct Route {
   std::string method;   // GET routes also answer HEAD
   std::string pattern;  // "/images/{id}"; "{key+}" takes the rest of the path
@@ -45,6 +54,7 @@ struct Route {
   BodyRule body = BodyRule::None;
   AdmissionRule admission = AdmissionRule::None;
   bool probe = false;  // health and metrics: their own lane and the reserved connections
+  InlineRule inline_rule = InlineRule::Never;
   std::function<http::Response(http::Request&)> handler;
   std::string label;  // for metrics: the pattern without "+"
 };

@@ -296,6 +296,9 @@ int serve_command(const std::string& config_path) {
   }
   api_settings.rate_limits = cfg.rate_limits;
   api_settings.erase_budget_ms = cfg.erase_budget_ms;
+  // Reads of image records are served on the I/O threads only when nothing on their path can
+  // wait on the network: SQLite, no Redis (cache or rate limits), no JWKS URL to fetch.
+  api_settings.local_reads = cfg.metadata_backend == "sqlite" && !redis && cfg.jwt_jwks_url.empty();
   // Rate limits: in Redis when it is configured (shared by all instances), else in-process.
   std::unique_ptr<domain::RateLimiter> limiter;
   if (cfg.rate_limits.enabled) {

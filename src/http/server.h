@@ -24,6 +24,8 @@ class TlsContexts;
 enum class Lane {
   Worker,  // the handler pool (may block on backends)
   Probe,   // health/metrics: a pool of their own, also served on the reserved connections
+  Inline,  // cheap and never waits on the network: admitted and handled on the I/O thread when
+           // it has no body (with a body, the handler pool)
 };
 
 // The handler's verdict on a request head, given before any body byte is read.
@@ -39,10 +41,11 @@ class RequestHandler {
   // On the I/O thread, cheap and non-blocking: matches the route (recorded in `head`) and says
   // which lane runs it.
   virtual Lane resolve(Request& head) = 0;
-  // On the lane's pool, before the body: authenticate, rate-limit, admit, check the declared
-  // length. May keep per-request state in head.context until the response is written.
+  // On the lane's pool (the I/O thread for Lane::Inline), before the body: authenticate,
+  // rate-limit, admit, check the declared length. May keep per-request state in head.context
+  // until the response is written.
   virtual Admission admit(Request& head) = 0;
-  // On the lane's pool once the body is complete; must not throw.
+  // On the lane's pool (or the I/O thread) once the body is complete; must not throw.
   virtual Response handle(Request& req) = 0;
   // Renders an error found by the transport (framing, oversize body, timeouts, overload,
   // draining).

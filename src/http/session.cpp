@@ -193,15 +193,16 @@ void Session::decide() {
   }
   begin_request();
   bool has_body = !parser_->is_done();
+  if (lane_ == Lane::Inline && !has_body) {
+    // No hop at all: the handler's work is cheaper than a hand-off to the pool and back.
+    Admission a = admit_request();
+    if (a.refusal) return on_admitted(std::move(a), false);
+    keep_alive_ = keep_alive_ && parser_->get().keep_alive() && !srv_.draining.load();
+    return write(handle_request(), false);
+  }
   bool client_keep_alive = parser_->get().keep_alive();
   asio::post(pool(), [self = shared_from_this(), has_body, client_keep_alive] {
-    Admission a;
-    try {
-      a = self->srv_.handler.admit(self->req_);
-    } catch (const std::exception&) {
-      a.refusal = self->srv_.handler.transport_error(
-          self->req_, Error(ErrorCode::Internal, "unexpected error"));
-    }
+    Admission a = self->admit_request();
     if (!a.refusal && !has_body) {
       // Nothing left to read: handled in the same hop. A hand-off between threads (a futex wake
       // and a context switch each way) was most of a metadata read's CPU; admitted bodiless
@@ -218,6 +219,16 @@ void Session::decide() {
       self->on_admitted(std::move(a), has_body);
     });
   });
+}
+
+Admission Session::admit_request() {
+  try {
+    return srv_.handler.admit(req_);
+  } catch (const std::exception&) {
+    Admission a;
+    a.refusal = srv_.handler.transport_error(req_, Error(ErrorCode::Internal, "unexpected error"));
+    return a;
+  }
 }
 
 Response Session::handle_request() {

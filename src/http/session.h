@@ -38,7 +38,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_body();
   void on_body_read(boost::beast::error_code ec, std::size_t n);
   void run_handler();
-  Response handle_request();  // on the pool: the handler, an exception answered as 500
+  Admission admit_request();  // the handler's admission, an exception answered as 500
+  Response handle_request();  // the handler, an exception answered as 500
   void fail(const domain::Error& err);
   void write(Response res, bool body_unread);
   void on_write(boost::beast::error_code ec, std::size_t);

@@ -9,6 +9,7 @@
 #include <boost/asio.hpp>
 #include <chrono>
 #include <future>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -47,14 +48,18 @@ class EchoHandler : public RequestHandler {
 
   std::atomic<int> admitted{0};
 
+  std::mutex threads_mu;
+  std::vector<std::pair<std::string, std::thread::id>> handled_on;  // path, thread
+
   Lane resolve(Request& head) override {
-    return head.path.rfind("/health", 0) == 0 ? Lane::Probe : Lane::Worker;
+    if (head.path.rfind("/health", 0) == 0) return Lane::Probe;
+    return head.path.find("inline") != std::string::npos ? Lane::Inline : Lane::Worker;
   }
   Admission admit(Request& head) override {
     ++admitted;
     Admission a;
     a.body_limit = 1000;
-    if (head.path == "/refuse") {
+    if (head.path == "/refuse" || head.path == "/refuse-inline") {
       Response r;
       r.status = 401;
       r.body = "no";
@@ -63,6 +68,10 @@ class EchoHandler : public RequestHandler {
     return a;
   }
   Response handle(Request& req) override {
+    {
+      std::lock_guard lock(threads_mu);
+      handled_on.emplace_back(req.path, std::this_thread::get_id());
+    }
     if (block) {
       entered.set_value();
       release.wait();
@@ -150,6 +159,44 @@ TEST_F(ServerFixture, KeepAliveServesSeveralRequestsOnOneConnection) {
   EXPECT_NE(r1.find("HTTP/1.1 200"), std::string::npos);
   EXPECT_NE(r1.find("GET /a 0"), std::string::npos);
   EXPECT_NE(r2.find("POST /b 3"), std::string::npos);
+}
+
+TEST_F(ServerFixture, InlineLaneRunsBodilessRequestsOnTheIoThreadAndBodiesOnTheWorkers) {
+  start();  // one I/O thread: the runner's
+  auto s = connect();
+  std::string buf;
+  send(s,
+       "GET /inline/a HTTP/1.1\r\nHost: x\r\n\r\n"
+       "POST /inline/b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+       "GET /c HTTP/1.1\r\nHost: x\r\n\r\n"
+       "GET /inline/d HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(read_response(s, buf).find("GET /inline/a 0"), std::string::npos);
+  EXPECT_NE(read_response(s, buf).find("POST /inline/b 3"), std::string::npos);
+  EXPECT_NE(read_response(s, buf).find("GET /c 0"), std::string::npos);
+  auto last = read_response(s, buf);
+  EXPECT_NE(last.find("GET /inline/d 0"), std::string::npos);
+  EXPECT_EQ(last.find("Connection: close"), std::string::npos) << last;  // still keep-alive
+  std::lock_guard lock(handler.threads_mu);
+  ASSERT_EQ(handler.handled_on.size(), 4u);
+  auto io = runner.get_id();
+  EXPECT_EQ(handler.handled_on[0], std::make_pair(std::string("/inline/a"), io));
+  EXPECT_EQ(handler.handled_on[1].first, "/inline/b");
+  EXPECT_NE(handler.handled_on[1].second, io);  // a body: the handler pool
+  EXPECT_NE(handler.handled_on[2].second, io);  // Lane::Worker
+  EXPECT_EQ(handler.handled_on[3].second, io);
+}
+
+TEST_F(ServerFixture, InlineRefusalIsAnsweredAndTheConnectionKept) {
+  start();
+  auto s = connect();
+  std::string buf;
+  send(s,
+       "GET /refuse-inline HTTP/1.1\r\nHost: x\r\n\r\n"
+       "GET /inline/after HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto r = read_response(s, buf);
+  EXPECT_NE(r.find("HTTP/1.1 401"), std::string::npos) << r;
+  EXPECT_EQ(r.find("Connection: close"), std::string::npos) << r;
+  EXPECT_NE(read_response(s, buf).find("GET /inline/after 0"), std::string::npos);
 }
 
 TEST_F(ServerFixture, OversizeContentLengthIsRefusedBeforeTheBody) {
