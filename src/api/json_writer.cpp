@@ -1,7 +1,8 @@
 #include "api/json_writer.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 
 namespace isvc::api {
 
@@ -35,6 +36,15 @@ void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   for (std::size_t i = 0; i < s.size(); ++i) {
+    // Runs of printable ASCII that need no escape are copied whole (most strings are one run).
+    std::size_t run = i;
+    while (run < s.size() && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' && s[run] != '\\')
+      ++run;
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+    }
     auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       if (auto n = utf8_sequence(s, i)) {
@@ -121,7 +131,9 @@ JsonWriter& JsonWriter::value(std::string_view s) {
 }
 JsonWriter& JsonWriter::value(int64_t n) {
   comma();
-  out_ += std::to_string(n);
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, n);
+  out_.append(buf, r.ptr);
   return *this;
 }
 JsonWriter& JsonWriter::value(bool b) {
@@ -140,12 +152,13 @@ JsonWriter& JsonWriter::value_double(double d, int max_decimals) {
     out_ += "null";
     return *this;
   }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", max_decimals, d);
-  std::string s(buf);
-  if (s.find('.') != std::string::npos) {
-    while (s.back() == '0') s.pop_back();
-    if (s.back() == '.') s.pop_back();
+  char buf[400];  // fixed notation of the largest double with up to 17 decimals fits
+  auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed,
+                         std::clamp(max_decimals, 0, 17));
+  std::string_view s(buf, std::size_t(r.ptr - buf));
+  if (s.find('.') != std::string_view::npos) {
+    while (s.back() == '0') s.remove_suffix(1);
+    if (s.back() == '.') s.remove_suffix(1);
   }
   if (s == "-0") s = "0";
   out_ += s;

@@ -10,6 +10,7 @@ namespace isvc::api {
 
 class JsonWriter {
  public:
+  JsonWriter() { out_.reserve(1024); }  // an image object is about 800 bytes: one allocation
   JsonWriter& begin_object();
   JsonWriter& end_object();
   JsonWriter& begin_array();

@@ -1,7 +1,6 @@
 #include "base/time_format.h"
 
-#include <cstdio>
-#include <ctime>
+#include <algorithm>
 #include <string>
 
 namespace isvc::base {
@@ -22,15 +21,42 @@ bool leap(int64_t y) {
 }  // namespace
 
 std::string format_iso8601_ms(int64_t unix_ms) {
+  // Arithmetic only (no gmtime_r: glibc takes its time-zone lock even for UTC, and no printf):
+  // every image object carries three of these.
   int64_t secs = unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000;
-  int ms = int(unix_ms - secs * 1000);
-  std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-  return buf;
+  int64_t ms = unix_ms - secs * 1000;
+  int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  int64_t sod = secs - days * 86400;
+  // days -> civil date (H. Hinnant's algorithm, the inverse of days_from_civil above).
+  int64_t z = days + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  int64_t y = yoe + era * 400 + (m <= 2);
+  y = std::clamp<int64_t>(y, 0, 9999);  // four digits; no stored time is outside them
+  std::string out(24, '0');
+  auto put = [&out](std::size_t pos, int64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i, v /= 10) out[pos + std::size_t(i)] = char('0' + v % 10);
+  };
+  put(0, y, 4);
+  out[4] = '-';
+  put(5, m, 2);
+  out[7] = '-';
+  put(8, d, 2);
+  out[10] = 'T';
+  put(11, sod / 3600, 2);
+  out[13] = ':';
+  put(14, sod / 60 % 60, 2);
+  out[16] = ':';
+  put(17, sod % 60, 2);
+  out[19] = '.';
+  put(20, ms, 3);
+  out[23] = 'Z';
+  return out;
 }
 
 std::optional<int64_t> parse_iso8601_ms(std::string_view s) {

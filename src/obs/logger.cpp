@@ -11,9 +11,10 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <ctime>
 #include <mutex>
 #include <thread>
+
+#include "base/time_format.h"
 
 namespace isvc::obs {
 
@@ -34,15 +35,8 @@ const char* level_name(Level l) {
 
 std::string timestamp_now() {
   using namespace std::chrono;
-  auto now = system_clock::now();
-  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(ms % 1000));
-  return buf;
+  return base::format_iso8601_ms(
+      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
 }
 
 std::atomic<int> g_instance{0};

@@ -16,6 +16,21 @@ TEST(JsonWriter, WritesNestedValuesAndEscapes) {
   EXPECT_EQ(w.str(), R"({"a":"x\"y\\z\n\u0001","b":[1,true,null],"r":1.5,"q":0.333,"z":2})");
 }
 
+TEST(JsonWriter, DoublesAreFixedWithTrailingZerosTrimmed) {
+  JsonWriter w;
+  w.begin_array().value_double(-0.0001, 3).value_double(1e20, 2).value_double(1.335, 2);
+  w.value_double(0.5, 0).value_double(-2.25, 1).value_double(4.0 / 3.0, 6).end_array();
+  EXPECT_EQ(w.str(), "[0,100000000000000000000,1.33,0,-2.2,1.333333]");
+}
+
+TEST(JsonWriter, EscapesInsideLongRunsOfPlainText) {
+  std::string out;
+  append_json_string(out,
+                     "images/user/01ABC.webp\\x\"y\x7f"
+                     "z");
+  EXPECT_EQ(out, "\"images/user/01ABC.webp\\\\x\\\"y\\u007fz\"");
+}
+
 TEST(JsonWriter, KeepsWellFormedUtf8AndReplacesEverythingElse) {
   auto q = [](std::string_view s) {
     std::string out;

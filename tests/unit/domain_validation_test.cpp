@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <ctime>
+#include <random>
+#include <vector>
+
 #include "base/time_format.h"
 #include "domain/model/error.h"
 #include "domain/model/object_keys.h"
@@ -102,6 +107,26 @@ TEST(Timestamps, FormatAndParse) {
   EXPECT_EQ(base::parse_iso8601_ms("2025-13-15T10:30:00Z"), std::nullopt);
   for (int64_t ms : {0LL, 951782400000LL, 4102444799999LL})
     EXPECT_EQ(base::parse_iso8601_ms(base::format_iso8601_ms(ms)), ms);
+}
+
+// The formatter is arithmetic; glibc's gmtime_r is the independent reference, over years 0001
+// to 9999 (before 1970 included) and every millisecond digit.
+TEST(Timestamps, FormatMatchesGmtimeAcrossTheFourDigitYears) {
+  std::mt19937_64 rng(42);
+  const int64_t lo = -62135596800000LL, hi = 253402300799999LL;  // 0001-01-01 .. 9999-12-31
+  std::vector<int64_t> samples{lo, hi, -1, 0, 1, 951782400000LL, 1709164800000LL - 1};
+  for (int i = 0; i < 20000; ++i) samples.push_back(lo + int64_t(rng() % uint64_t(hi - lo)));
+  for (int64_t ms : samples) {
+    int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  int(ms - secs * 1000));
+    ASSERT_EQ(base::format_iso8601_ms(ms), buf) << ms;
+  }
 }
 
 }  // namespace
