@@ -42,6 +42,36 @@ class CapturedStdout {
   int saved_ = -1;
 };
 
+TEST(Logger, ALineIsOneJsonObjectWithTimestampLevelAndEventFirst) {
+  CapturedStdout out;
+  {
+    Logger log(Level::Info, 0);
+    log.warn("odd \"event\"\n", {{"n", 3}, {"event", "spoofed"}, {"s", "a\tb"}});
+    log.info("bare");
+  }
+  out.restore();
+  std::string all;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(out.read_fd(), buf, sizeof buf)) > 0;)
+    all.append(buf, std::size_t(n));
+  auto nl = all.find('\n');
+  ASSERT_NE(nl, std::string::npos) << all;
+  std::string first = all.substr(0, nl), second = all.substr(nl + 1);
+  EXPECT_EQ(first.rfind("{\"timestamp\":\"", 0), 0u) << first;
+  EXPECT_NE(first.find(",\"level\":\"warn\",\"event\":\"odd \\\"event\\\"\\n\",\"n\":3,"),
+            std::string::npos)
+      << first;
+  auto o = boost::json::parse(first).as_object();
+  EXPECT_EQ(o.size(), 5u);  // timestamp, level, event, n, s: the spoofed "event" is dropped
+  EXPECT_EQ(o.at("event").as_string(), "odd \"event\"\n");
+  EXPECT_EQ(o.at("s").as_string(), "a\tb");
+  EXPECT_EQ(o.at("timestamp").as_string().size(), 24u);
+  auto b = boost::json::parse(second).as_object();
+  EXPECT_EQ(b.size(), 3u);
+  EXPECT_EQ(b.at("event").as_string(), "bare");
+  EXPECT_EQ(second.back(), '\n');
+}
+
 TEST(Logger, LinesFromManyThreadsArriveWholeInOrderAndShutdownDrainsThem) {
   CapturedStdout out;
   std::string all;
