@@ -81,6 +81,13 @@ void drop_heif_orientation(VImage& img, domain::ImageFormat f) {
   }
 }
 
+// The shorter side of an image of w x h once fitted inside main_max x main_max, less a margin of
+// two pixels for the resampler's rounding: what the thumbnail will be cut from.
+int reduced_min_side(int w, int h, int main_max) {
+  double scale = double(main_max) / double(std::max(w, h));
+  return int(double(std::min(w, h)) * scale) - 2;
+}
+
 int orientation_of(const VImage& img) {
   if (img.get_typeof(VIPS_META_ORIENTATION) == 0) return 1;
   int o = img.get_int(VIPS_META_ORIENTATION);
@@ -244,10 +251,18 @@ domain::ProcessedImage VipsProcessor::process(std::string_view bytes,
     // From the original, before strip_metadata drops it.
     out.exif = exif_of(img, out.probe.format, bytes, limits_.max_metadata_bytes);
     img = to_srgb8(img, out.probe.format, bytes);
-    // Decode once, fully, here: truncation and corruption surface now as INVALID_IMAGE.
     deadline.watch(img);
+    // A large upright image is reduced while it is decoded, straight into the main image: the
+    // full-size pixels (36 MB for 12 MP) are never written to memory, and truncation or
+    // corruption surface in the same decode as INVALID_IMAGE. Everything else is decoded once,
+    // fully, here: a rotation needs random access, and a small or very elongated image feeds
+    // both encodes from the original.
+    bool oversize = img.width() > limits_.main_max || img.height() > limits_.main_max;
+    bool streams =
+        oversize && orientation_of(img) == 1 && !heif &&
+        reduced_min_side(img.width(), img.height(), limits_.main_max) >= limits_.thumb_size;
     auto decode_started = std::chrono::steady_clock::now();
-    img = img.copy_memory();
+    if (!streams) img = img.copy_memory();
     if (heif) {
       double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                             decode_started)
@@ -258,11 +273,11 @@ domain::ProcessedImage VipsProcessor::process(std::string_view bytes,
                          {"height", img.height()},
                          {"decodeMs", std::round(ms * 10) / 10}});
     }
-    img = img.autorot();  // in memory: a rotation needs random access to the pixels
+    if (!streams) img = img.autorot();  // in memory: a rotation needs random access to the pixels
     strip_metadata(img);
 
     VImage main = img;
-    if (img.width() > limits_.main_max || img.height() > limits_.main_max) {
+    if (oversize) {
       main = img.thumbnail_image(limits_.main_max, VImage::option()
                                                        ->set("height", limits_.main_max)
                                                        ->set("size", VIPS_SIZE_DOWN)
@@ -274,7 +289,7 @@ domain::ProcessedImage VipsProcessor::process(std::string_view bytes,
     // ~400 ms from a 12 MP original, with no visible difference at 400x400. Very elongated images
     // whose main image is thinner than the thumbnail use the original instead, to lose no detail.
     const VImage& thumb_src =
-        std::min(main.width(), main.height()) >= limits_.thumb_size ? main : img;
+        streams || std::min(main.width(), main.height()) >= limits_.thumb_size ? main : img;
     out.main_width = main.width();
     out.main_height = main.height();
     out.main_webp = encode_webp(main, limits_.main_quality, limits_.webp_effort, deadline);

@@ -89,6 +89,31 @@ TEST_F(Pipeline, LargeJpegFitsInside2048AndThumbIs400) {
   EXPECT_EQ(t.height(), 400);
 }
 
+// Large upright images are reduced during their decode (no full-size copy): the same sizes, the
+// same pixels as a reduction of the fully decoded image, and a cut file still fails as corrupt.
+TEST_F(Pipeline, ReducedWhileDecodedLikeAFullDecodeAndTruncationStillFails) {
+  VImage src = gradient(3000, 2200);
+  std::string jpg = encode(src, ".jpg[Q=90]");
+  auto out = proc.process(jpg);
+  VImage m = decode(out.main_webp), t = decode(out.thumb_webp);
+  EXPECT_EQ(m.width(), 2048);
+  EXPECT_EQ(m.height(), 1502);
+  EXPECT_EQ(t.width(), 400);
+  EXPECT_EQ(t.height(), 400);
+  VImage full = VImage::new_from_buffer(jpg.data(), jpg.size(), "").copy_memory();
+  VImage ref = full.thumbnail_image(
+      2048, VImage::option()->set("height", 2048)->set("size", VIPS_SIZE_DOWN));
+  EXPECT_EQ(ref.width(), m.width());
+  EXPECT_LT((ref.cast(VIPS_FORMAT_FLOAT) - m.cast(VIPS_FORMAT_FLOAT)).abs().avg(), 2.0);
+  EXPECT_EQ(code_of(jpg.substr(0, jpg.size() / 2)), domain::ErrorCode::InvalidImage);
+  // A rotated one takes the full decode and still comes out upright.
+  VImage r = src.copy();
+  r.set(VIPS_META_ORIENTATION, 6);
+  auto rot = proc.process(encode(r, ".jpg[Q=90]"));
+  EXPECT_EQ(decode(rot.main_webp).width(), 1502);
+  EXPECT_EQ(decode(rot.main_webp).height(), 2048);
+}
+
 TEST_F(Pipeline, SmallImagesAreNeverEnlargedButThumbnailsAre) {
   auto out = proc.process(encode(gradient(100, 100), ".png"));
   EXPECT_EQ(decode(out.main_webp).width(), 100);
