@@ -944,6 +944,8 @@ class CachedBackend final : public domain::MetadataBackend {
     cache_.imported(rs, out);
     return out;
   }
+  bool begin_bulk_load() override { return inner_->begin_bulk_load(); }
+  void finish_bulk_load() override { inner_->finish_bulk_load(); }
 
   void put_upload(const domain::UploadRecord& u) override { inner_->put_upload(u); }
   std::optional<domain::UploadRecord> get_upload(const std::string& id, int64_t now) override {
