@@ -4,6 +4,7 @@
 #   1. bench/run.sh in embedded mode and in distributed mode (dynalite + s3rver + Redis)
 #   2. the processing step against npm sharp on the same files (bench/sharp-compare.mjs)
 #   3. file delivery hot/cold against nginx (embedded), and hot/cold from s3rver (distributed)
+#   4. the migration of the 100k-row legacy dataset into the embedded store, against --dry-run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IMAGES=../shared/testdata/images
@@ -43,6 +44,9 @@ bash bench/files-compare.sh | tee -a "$OUT"
 
 section "File delivery, distributed mode (objects in s3rver)"
 node tests/integration/with-engines.mjs bash bench/files-compare.sh | grep -v '^engines:' | tee -a "$OUT"
+
+section "Migration into the embedded store (against --dry-run)"
+node bench/migrate-bench.mjs --rounds 3 | tee -a "$OUT"
 
 echo
 echo "report: $OUT"

@@ -104,6 +104,10 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::Range(1, 256));
   migrate->add_option("--page-size", ma.page_size, "rows per page (default 1000)")
       ->check(CLI::Range(1, 10000));
+  migrate
+      ->add_option("--batch-rows", ma.batch_rows,
+                   "rows per store write (default 10000 into SQLite, one page into DynamoDB)")
+      ->check(CLI::Range(1, 1000000));
   migrate->add_option("--progress-ms", ma.progress_ms, "progress line interval off a terminal (ms)")
       ->check(CLI::Range(10, 3600000));
   auto* verify = app.add_subcommand(

@@ -167,6 +167,11 @@ int migrate_command(const MigrateArgs& a) {
   // transactions (more WAL pages written per row); DynamoDB answers each call in milliseconds.
   o.writers = a.writers > 0 ? a.writers : st.cfg.metadata_backend == "dynamodb" ? 8 : 1;
   o.page_size = a.page_size;
+  // SQLite: one transaction per batch; a larger one writes each index page to the WAL once for
+  // more rows. DynamoDB: the page, split among the writers, as before.
+  o.batch_rows = a.batch_rows > 0                        ? a.batch_rows
+                 : st.cfg.metadata_backend == "dynamodb" ? a.page_size
+                                                         : 10000;
   o.progress_every_ms = a.progress_ms;
   o.tty = isatty(STDERR_FILENO) == 1;
   if (st.cached)

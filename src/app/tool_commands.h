@@ -21,6 +21,7 @@ struct MigrateArgs {
   std::string since;  // duration back from now, or an ISO 8601 timestamp
   std::string checkpoint, rejects;
   int writers = 0, page_size = 1000;  // writers 0: 8 into DynamoDB, 1 into SQLite
+  int batch_rows = 0;                 // 0: 10,000 into SQLite, one page into DynamoDB
   int progress_ms = 2000;             // plain progress lines this often (not on a terminal)
 };
 int migrate_command(const MigrateArgs& a);

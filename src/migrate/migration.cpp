@@ -12,11 +12,13 @@
 #include <numeric>
 #include <ostream>
 #include <sstream>
+#include <thread>
 #include <unordered_map>
 
 #include "domain/legacy_import.h"
 #include "domain/model/error.h"
 #include "migrate/legacy_mapping.h"
+#include "migrate/page_queue.h"
 
 namespace isvc::migrate {
 
@@ -172,6 +174,19 @@ const char* conflict_reason(domain::ImportOutcome o) {
          "thumbnailKey)";
 }
 
+// A page read from the legacy table and mapped, waiting for its write.
+struct MappedPage {
+  int64_t rows = 0;  // legacy rows read
+  KeysetPosition last;
+  std::vector<domain::ImageRecord> records;
+  std::vector<std::string> changed;                          // per record: the fields normalised
+  std::vector<std::pair<std::string, std::string>> rejects;  // (id, reason): not mappable
+};
+
+// A write should hold SQLite's write lock for about this long at most: the service's own writers
+// (dual-write imports) wait for it, up to their 5 s busy timeout.
+constexpr double kBatchSeconds = 1.0;
+
 }  // namespace
 
 MigrateSummary run_migration(LegacyTable& legacy, domain::ImageMaintenance& store,
@@ -205,34 +220,67 @@ MigrateSummary run_migration(LegacyTable& legacy, domain::ImageMaintenance& stor
   if (o.limit) total = std::min(total, cp.totals.read + *o.limit);
   Progress progress(progress_out, o.tty, o.progress_every_ms, total);
   progress.start_at(cp.totals.read);
+  const int64_t batch_rows = std::max<int64_t>(o.batch_rows, o.page_size);
   int64_t read_this_run = 0;
 
-  for (;;) {
-    int want = o.page_size;
-    if (o.limit) want = int(std::min<int64_t>(want, *o.limit - read_this_run));
-    if (want <= 0) break;
-    auto rows = legacy.page(cp.after, o.since_ms, want);
-    if (rows.empty()) break;
+  // Into an empty store the listing indexes are built once at the end (a kill in between leaves
+  // them to the next open of the store, which creates them).
+  bool deferred = !o.dry_run && store.begin_bulk_load();
 
-    std::vector<domain::ImageRecord> records;
-    std::vector<std::string> changed;  // per record: the fields normalised
-    records.reserve(rows.size());
-    for (const auto& row : rows) {
-      std::string why, fields;
-      if (auto rec = map_row(row, bucket, why, &fields, o.keys)) {
-        records.push_back(std::move(*rec));
-        changed.push_back(std::move(fields));
-      } else {
-        reject(row.id, why);
+  // Reading and mapping on their own thread, one batch ahead of the writes.
+  PageQueue<MappedPage> queue(batch_rows);
+  std::thread reader([&, after = cp.after]() mutable {
+    std::exception_ptr error;
+    try {
+      int64_t read = 0;
+      for (;;) {
+        int want = o.page_size;
+        if (o.limit) want = int(std::min<int64_t>(want, *o.limit - read));
+        if (want <= 0) break;
+        auto rows = legacy.page(after, o.since_ms, want);
+        if (rows.empty()) break;
+        MappedPage page;
+        page.rows = int64_t(rows.size());
+        page.last = KeysetPosition{rows.back().created_at_key, rows.back().id};
+        page.records.reserve(rows.size());
+        for (const auto& row : rows) {
+          std::string why, fields;
+          if (auto rec = map_row(row, bucket, why, &fields, o.keys)) {
+            page.records.push_back(std::move(*rec));
+            page.changed.push_back(std::move(fields));
+          } else {
+            page.rejects.emplace_back(row.id, std::move(why));
+          }
+        }
+        read += page.rows;
+        after = page.last;
+        if (!queue.push(std::move(page), int64_t(rows.size()))) break;
       }
+    } catch (...) {
+      error = std::current_exception();
     }
-    std::vector<domain::ImportOutcome> outcomes(records.size(), domain::ImportOutcome::Created);
-    if (!o.dry_run) {
-      // Several writers at once: DynamoDB answers each call in milliseconds; SQLite serialises
-      // them anyway.
-      std::vector<std::future<void>> parts;
-      for (const auto& part : writer_parts(records, std::size_t(std::max(1, o.writers)))) {
-        parts.push_back(std::async(std::launch::async, [&, part] {
+    queue.close(error);
+  });
+  auto stop_reader = [&] {
+    queue.stop();
+    if (reader.joinable()) reader.join();
+  };
+
+  try {
+    double rate = 0;  // rows/s of the last write, to keep the next one near kBatchSeconds
+    for (;;) {
+      int64_t take = batch_rows;
+      if (rate > 0)
+        take = std::clamp<int64_t>(int64_t(rate * kBatchSeconds), o.page_size, batch_rows);
+      auto pages = queue.pop(take);
+      if (pages.empty()) break;
+      std::vector<domain::ImageRecord> records;
+      for (auto& p : pages)
+        for (auto& r : p.records) records.push_back(std::move(r));
+      std::vector<domain::ImportOutcome> outcomes(records.size(), domain::ImportOutcome::Created);
+      if (!o.dry_run && !records.empty()) {
+        auto write_started = Clock::now();
+        auto write = [&](const std::vector<std::size_t>& part) {
           std::vector<domain::ImageRecord> batch;
           batch.reserve(part.size());
           for (auto i : part) batch.push_back(records[i]);
@@ -240,39 +288,64 @@ MigrateSummary run_migration(LegacyTable& legacy, domain::ImageMaintenance& stor
           if (o.after_import) o.after_import(batch, got);
           for (std::size_t k = 0; k < part.size() && k < got.size(); ++k)
             outcomes[part[k]] = got[k];
-        }));
+        };
+        auto parts = writer_parts(records, std::size_t(std::max(1, o.writers)));
+        if (parts.size() == 1) {
+          write(parts[0]);  // SQLite: one writer, one transaction
+        } else {
+          // Several writers at once: DynamoDB answers each call in milliseconds.
+          std::vector<std::future<void>> running;
+          for (const auto& part : parts)
+            running.push_back(std::async(std::launch::async, [&, part] { write(part); }));
+          for (auto& r : running) r.get();
+        }
+        double secs = std::chrono::duration<double>(Clock::now() - write_started).count();
+        rate = secs > 0 ? double(records.size()) / secs : 0;
       }
-      for (auto& p : parts) p.get();
-    }
-    for (std::size_t i = 0; i < records.size(); ++i) {
-      switch (outcomes[i]) {
-        case domain::ImportOutcome::OwnerConflict:
-        case domain::ImportOutcome::KeyConflict:
-          reject(records[i].id, conflict_reason(outcomes[i]));
-          continue;  // not stored: its normalisation does not count
-        case domain::ImportOutcome::Created:
-          cp.totals.created += o.dry_run ? 0 : 1;
-          break;
-        case domain::ImportOutcome::Updated:
-          ++cp.totals.updated;
-          break;
-        case domain::ImportOutcome::Unchanged:
-          ++cp.totals.unchanged;
-          break;
+      std::size_t i = 0;
+      for (auto& p : pages) {
+        for (const auto& [id, why] : p.rejects) reject(id, why);
+        for (std::size_t k = 0; k < p.records.size(); ++k, ++i) {
+          switch (outcomes[i]) {
+            case domain::ImportOutcome::OwnerConflict:
+            case domain::ImportOutcome::KeyConflict:
+              reject(records[i].id, conflict_reason(outcomes[i]));
+              continue;  // not stored: its normalisation does not count
+            case domain::ImportOutcome::Created:
+              cp.totals.created += o.dry_run ? 0 : 1;
+              break;
+            case domain::ImportOutcome::Updated:
+              ++cp.totals.updated;
+              break;
+            case domain::ImportOutcome::Unchanged:
+              ++cp.totals.unchanged;
+              break;
+          }
+          if (p.changed[k].empty()) continue;
+          ++cp.totals.normalized;
+          if (normalized.is_open())
+            normalized << json::serialize(
+                              json::object{{"id", records[i].id}, {"fields", p.changed[k]}})
+                       << "\n";
+        }
+        cp.totals.read += p.rows;
+        read_this_run += p.rows;
+        cp.after = p.last;
       }
-      if (changed[i].empty()) continue;
-      ++cp.totals.normalized;
-      if (normalized.is_open())
-        normalized << json::serialize(json::object{{"id", records[i].id}, {"fields", changed[i]}})
-                   << "\n";
+      if (rejects.is_open()) rejects.flush();
+      if (normalized.is_open()) normalized.flush();
+      // Only now: everything up to cp.after is committed.
+      if (!o.dry_run && !o.checkpoint_path.empty()) save_checkpoint(o.checkpoint_path, cp);
+      progress.update(cp.totals.read);
     }
-    cp.totals.read += int64_t(rows.size());
-    read_this_run += int64_t(rows.size());
-    cp.after = KeysetPosition{rows.back().created_at_key, rows.back().id};
-    if (rejects.is_open()) rejects.flush();
-    if (normalized.is_open()) normalized.flush();
-    if (!o.dry_run && !o.checkpoint_path.empty()) save_checkpoint(o.checkpoint_path, cp);
-    progress.update(cp.totals.read);
+    stop_reader();
+  } catch (...) {
+    stop_reader();
+    if (deferred) try {
+        store.finish_bulk_load();
+      } catch (...) {  // the next open of the store creates the indexes
+      }
+    throw;
   }
   progress.update(cp.totals.read, true);
   progress.finish();
@@ -280,6 +353,10 @@ MigrateSummary run_migration(LegacyTable& legacy, domain::ImageMaintenance& stor
   MigrateSummary s = cp.totals;
   s.resumed = resumed;
   if (!o.dry_run) {
+    if (deferred) {
+      progress_out << "migrate: building the listing indexes" << std::endl;
+      store.finish_bulk_load();
+    }
     // Counters are exact after every import; this settles any drift a killed run left behind.
     s.counter_fixes = store.check_counters(true);
     bool finished = !o.limit || read_this_run < *o.limit;

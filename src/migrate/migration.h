@@ -27,6 +27,9 @@ struct MigrateOptions {
   domain::ImportKeyPolicy keys;     // IMPORT_KEY_PREFIXES
   int page_size = 1000;
   int writers = 8;
+  // Rows per store write (SQLite: per transaction), made of whole pages; never fewer than a page.
+  // A write is also kept to about a second (the service's own writers wait for it).
+  int64_t batch_rows = 0;
   bool tty = false;  // a live progress bar instead of periodic lines
   int progress_every_ms = 2000;
   // Called after each written batch with what the store did (the wiring points it at the Redis

@@ -76,6 +76,12 @@ std::vector<domain::ImportOutcome> InstrumentedMetadataStore::import_batch(
 int64_t InstrumentedMetadataStore::check_counters(bool repair) {
   return timed("check_counters", [&] { return inner_.check_counters(repair); });
 }
+bool InstrumentedMetadataStore::begin_bulk_load() {
+  return timed("begin_bulk_load", [&] { return inner_.begin_bulk_load(); });
+}
+void InstrumentedMetadataStore::finish_bulk_load() {
+  timed("finish_bulk_load", [&] { inner_.finish_bulk_load(); });
+}
 void InstrumentedMetadataStore::put_upload(const domain::UploadRecord& u) {
   timed("put_upload", [&] { inner_.put_upload(u); });
 }

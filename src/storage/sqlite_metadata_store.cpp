@@ -90,6 +90,13 @@ CREATE INDEX IF NOT EXISTS image_tags_by_taken ON image_tags(user_id, tag, taken
 CREATE INDEX IF NOT EXISTS images_by_sha256 ON images(user_id, sha256, state, uploaded_at_ms, id);
 )SQL";
 
+// The listing indexes (of kSchema and kIndexesV5): only GET /images and its counts read them; no
+// import, id lookup or object-key check does. A bulk load into an empty store drops them and
+// builds them once at the end (a sort per index instead of a random insert per row into each).
+constexpr const char* kListingIndexes[] = {
+    "images_by_user",        "images_by_album",  "images_by_time",     "images_by_taken",
+    "images_by_album_taken", "images_by_sha256", "image_tags_by_user", "image_tags_by_taken"};
+
 const char* kColumns =
     "id, user_id, album_id, original_filename, mime_type, file_size, processed_size, "
     "thumbnail_size, width, height, s3_key, s3_bucket, thumbnail_key, processing_status, "
@@ -414,6 +421,29 @@ std::vector<domain::ImportOutcome> SqliteMetadataStore::import_batch(
     bumps.write(c);
     tx.commit();
     return out;
+  });
+}
+
+bool SqliteMetadataStore::begin_bulk_load() {
+  return impl_->write([&](Connection& c) {
+    // Checked and dropped in one write transaction: a row another process (the service taking
+    // dual-writes) adds afterwards is in the table when the indexes are built again.
+    Transaction tx(c);
+    if (c.prepare("SELECT 1 FROM images LIMIT 1").step()) return false;
+    for (const char* name : kListingIndexes) c.exec(std::string("DROP INDEX IF EXISTS ") + name);
+    tx.commit();
+    return true;
+  });
+}
+
+void SqliteMetadataStore::finish_bulk_load() {
+  // The statements that create every index at start-up (IF NOT EXISTS), in one transaction: a
+  // kill leaves all of them or none, and the next open of the file creates what is missing.
+  impl_->write([&](Connection& c) {
+    Transaction tx(c);
+    c.exec(kSchema);
+    c.exec(kIndexesV5);
+    tx.commit();
   });
 }
 

@@ -35,6 +35,8 @@ class SqliteMetadataStore final : public domain::MetadataBackend {
   int64_t check_counters(bool repair) override;
   std::vector<domain::ImportOutcome> import_batch(
       const std::vector<domain::ImageRecord>& records) override;
+  bool begin_bulk_load() override;
+  void finish_bulk_load() override;
   void put_upload(const domain::UploadRecord& u) override;
   std::optional<domain::UploadRecord> get_upload(const std::string& id, int64_t now_ms) override;
   void remove_upload(const std::string& id) override;

@@ -161,10 +161,14 @@ test('verify names injected differences: a deleted row, a changed title, an extr
 test('a migration killed with SIGKILL resumes from its checkpoint and ends like an uninterrupted run', { skip }, async () => {
   const killed = mkdtempSync(path.join(tmpdir(), 'isvc-mig-kill-'));
   try {
-    const killedRun = await migrateUntilKilled(['--legacy-url', pg.url, '--writers', '1'], { ...process.env, DATA_DIR: killed });
+    // Transactions of 30,000 rows: the kill comes right after the first commit, so the second
+    // transaction is in flight (and the listing indexes are dropped: an empty store).
+    const killedRun = await migrateUntilKilled(['--legacy-url', pg.url, '--writers', '1', '--batch-rows', '30000'],
+      { ...process.env, DATA_DIR: killed });
     assert.equal(killedRun.signal, 'SIGKILL', killedRun.err);
     const cp = JSON.parse(readFileSync(path.join(killed, 'migrate-checkpoint.json'), 'utf8'));
     assert.ok(cp.read > 0 && cp.read < ROWS, JSON.stringify(cp));
+    assert.equal(cp.read % 1000, 0, 'the checkpoint is at the end of a page');
 
     const r = await tool(['migrate', '--legacy-url', pg.url], killed);
     assert.equal(r.code, 0, r.err);
@@ -177,6 +181,43 @@ test('a migration killed with SIGKILL resumes from its checkpoint and ends like 
     assert.equal(f.counterDrift, 0);
     assert.equal(f.checked, ROWS - data.rejected);
   } finally {
+    rmSync(killed, { recursive: true, force: true });
+  }
+});
+
+test('a migration killed while it builds the listing indexes resumes, and the service lists exactly the legacy rows', { skip }, async () => {
+  const killed = mkdtempSync(path.join(tmpdir(), 'isvc-mig-idx-'));
+  let own;
+  try {
+    const killedRun = await migrateUntilKilled(['--legacy-url', pg.url], { ...process.env, DATA_DIR: killed },
+      (err) => err.includes('migrate: building the listing indexes'));
+    assert.equal(killedRun.signal, 'SIGKILL', killedRun.err);
+    // Every row was committed and checkpointed before the indexes.
+    const cp = JSON.parse(readFileSync(path.join(killed, 'migrate-checkpoint.json'), 'utf8'));
+    assert.equal(cp.read, ROWS, JSON.stringify(cp));
+
+    const r = await tool(['migrate', '--legacy-url', pg.url], killed);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, new RegExp(`\\(resumed\\): read ${ROWS}, written ${cp.created + cp.updated} `));
+    assert.doesNotMatch(r.err, /building the listing indexes/);  // opening the store rebuilt them
+    assert.ok(!existsSync(path.join(killed, 'migrate-checkpoint.json')));
+    const f = JSON.parse((await tool(['fsck', '--json', '--grace', '100000d'], killed)).out);
+    assert.equal(f.counterDrift, 0);
+    assert.equal(f.checked, cp.created);
+
+    own = await new Service({}, killed).start();
+    for (const k of [2, 1998]) {
+      const uid = userId(k);
+      const expected = legacyIds(`user_id = '${uid}'`);
+      const got = await listAllOf(own, own.token(uid), '');
+      assert.equal(got.total, expected.length);
+      assert.deepEqual(got.ids, expected);
+      const tagged = await listAllOf(own, own.token(uid), '&tag=tag2');
+      assert.equal(tagged.total, tagged.ids.length);
+      assert.deepEqual(tagged.ids, legacyIds(`user_id = '${uid}' AND (tags @> '"tag2"' OR tags @> '{"a": "tag2"}')`));
+    }
+  } finally {
+    if (own) assert.equal((await own.stop()).code, 0);
     rmSync(killed, { recursive: true, force: true });
   }
 });

@@ -36,6 +36,38 @@ int64_t user_version(const std::string& path) {
   return v;
 }
 
+// The names of the file's indexes (SQLite's own automatic ones left out), sorted.
+std::vector<std::string> indexes(const std::string& path) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db,
+                     "SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL "
+                     "ORDER BY name",
+                     -1, &s, nullptr);
+  std::vector<std::string> out;
+  while (sqlite3_step(s) == SQLITE_ROW)
+    out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)));
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return out;
+}
+
+domain::ImageRecord record(const std::string& id, const std::string& user) {
+  domain::ImageRecord r;
+  r.id = id;
+  r.user_id = user;
+  r.original_filename = "a.jpg";
+  r.mime_type = "image/jpeg";
+  r.s3_key = "legacy/" + id + ".jpg";
+  r.s3_bucket = "local";
+  r.processing_status = "completed";
+  r.format = "jpeg";
+  r.tags = {"x"};
+  r.created_at_ms = r.updated_at_ms = r.uploaded_at_ms = 1000;
+  return r;
+}
+
 struct SqliteSchema : ::testing::Test {
   std::filesystem::path dir =
       std::filesystem::temp_directory_path() / ("isvc-schema-" + std::to_string(::getpid()));
@@ -176,6 +208,49 @@ TEST_F(SqliteSchema, AnOlderFileGainsTheWebhookOutbox) {
 TEST_F(SqliteSchema, AFileFromANewerBuildIsRefused) {
   exec(path, "PRAGMA user_version = 6;");
   EXPECT_THROW(SqliteMetadataStore(path, 1, "NORMAL"), domain::Error);
+}
+
+}  // namespace
+}  // namespace isvc::storage
+
+namespace isvc::storage {
+namespace {
+
+// The migration's bulk load: the listing indexes are dropped only in an empty store, rebuilt by
+// finish_bulk_load(), and by the next open of the file when the loading process died first.
+TEST_F(SqliteSchema, ABulkLoadDropsTheListingIndexesOnlyWhenEmptyAndEveryOpenRestoresThem) {
+  std::vector<std::string> all;
+  {
+    SqliteMetadataStore store(path, 1);
+    all = indexes(path);
+    ASSERT_EQ(all.size(), 13u);
+    ASSERT_TRUE(store.begin_bulk_load());
+    auto during = indexes(path);
+    EXPECT_EQ(during, (std::vector<std::string>{"idempotency_by_expiry", "images_by_s3_key",
+                                                "images_by_thumbnail_key", "uploads_by_expiry",
+                                                "webhook_outbox_by_key"}));
+    store.import_batch({record("a1", "alice")});
+    store.finish_bulk_load();
+    EXPECT_EQ(indexes(path), all);
+    EXPECT_FALSE(store.begin_bulk_load());  // a row: nothing is dropped
+    EXPECT_EQ(indexes(path), all);
+  }
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  {
+    SqliteMetadataStore store(path, 1);
+    ASSERT_TRUE(store.begin_bulk_load());
+    store.import_batch({record("b1", "bob")});
+  }  // the process dies here, in effect: finish_bulk_load() never runs
+  EXPECT_LT(indexes(path).size(), all.size());
+  SqliteMetadataStore again(path, 1);
+  EXPECT_EQ(indexes(path), all);
+  domain::ListQuery q;
+  q.user_id = "bob";
+  q.limit = 10;
+  auto page = again.list(q);
+  ASSERT_EQ(page.items.size(), 1u);
+  EXPECT_EQ(page.items[0].id, "b1");
 }
 
 }  // namespace

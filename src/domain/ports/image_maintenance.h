@@ -40,6 +40,14 @@ class ImageMaintenance {
   // which the migration calls after its last batch. This port is not behind the Redis cache:
   // whoever imports tells the cache what changed (cache::RedisMetadataCache::imported).
   virtual std::vector<ImportOutcome> import_batch(const std::vector<ImageRecord>& records) = 0;
+
+  // A bulk load into an empty store may leave index work for later: begin_bulk_load() returns
+  // true when it did (SQLite drops the listing indexes, which no import needs; lists stay correct,
+  // only slower), and finish_bulk_load() then puts everything back. A store that is not empty, or
+  // an adapter with nothing to defer (DynamoDB), returns false. If the process dies in between,
+  // opening the store again restores what was deferred, so a killed load loses nothing.
+  virtual bool begin_bulk_load() { return false; }
+  virtual void finish_bulk_load() {}
 };
 
 }  // namespace isvc::domain

@@ -14,17 +14,22 @@ export function runTool(args, env) {
   });
 }
 
-// Starts `migrate` with progress lines every 100 ms and SIGKILLs it at the first line showing
-// some rows done but not all. Resolves with how it ended and its stderr.
-export async function migrateUntilKilled(args, env) {
+const someRowsDone = (err) => {
+  const m = [...err.matchAll(/migrate: (\d+)\/(\d+) rows/g)].at(-1);
+  return Boolean(m && Number(m[1]) > 0 && Number(m[1]) < Number(m[2]));
+};
+
+// Starts `migrate` with progress lines every 100 ms and SIGKILLs it as soon as its stderr so far
+// satisfies `killWhen` (default: a progress line showing some rows done but not all). Resolves
+// with how it ended and its stderr.
+export async function migrateUntilKilled(args, env, killWhen = someRowsDone) {
   const proc = spawn(BIN, ['migrate', ...args, '--progress-ms', '100'], { env });
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   let err = '';
   await new Promise((resolve) => {
     proc.stderr.on('data', (d) => {
       err += d;
-      const m = [...err.matchAll(/migrate: (\d+)\/(\d+) rows/g)].at(-1);
-      if (m && Number(m[1]) > 0 && Number(m[1]) < Number(m[2])) { proc.kill('SIGKILL'); resolve(); }
+      if (killWhen(err)) { proc.kill('SIGKILL'); resolve(); }
     });
     exited.then(resolve);  // never wait for a line from a process that is gone
   });
