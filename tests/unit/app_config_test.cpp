@@ -1,5 +1,6 @@
 #include "app/config.h"
 #include "app/config_file.h"
+#include "config_env.h"
 
 #include <gtest/gtest.h>
 
@@ -10,22 +11,8 @@
 namespace isvc::app {
 namespace {
 
-EnvLookup env(std::map<std::string, std::string> m) {
-  return [m](const std::string& k) -> std::optional<std::string> {
-    auto it = m.find(k);
-    if (it == m.end()) return std::nullopt;
-    return it->second;
-  };
-}
-
-std::string error_of(std::map<std::string, std::string> m) {
-  try {
-    load_config(env(std::move(m)));
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
+using test_env::env;
+using test_env::error_of;
 
 TEST(Config, DefaultsMatchTheSpec) {
   auto c = load_config(env({}));

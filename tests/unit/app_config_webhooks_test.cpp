@@ -5,26 +5,13 @@
 #include <map>
 
 #include "app/config.h"
+#include "config_env.h"
 
 namespace isvc::app {
 namespace {
 
-EnvLookup env(std::map<std::string, std::string> m) {
-  return [m](const std::string& k) -> std::optional<std::string> {
-    auto it = m.find(k);
-    if (it == m.end()) return std::nullopt;
-    return it->second;
-  };
-}
-
-std::string error_of(std::map<std::string, std::string> m) {
-  try {
-    load_config(env(std::move(m)));
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
+using test_env::env;
+using test_env::error_of;
 
 // base64 of 24 bytes "0123456789abcdefghijklmn"
 const std::string kSecret = "whsec_MDEyMzQ1Njc4OWFiY2RlZmdoaWprbG1u";
