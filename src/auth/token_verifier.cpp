@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "auth/jwks.h"
+#include "auth/verified_tokens.h"
 #include "base/crypto.h"
 #include "base/encoding.h"
 #include "domain/model/error.h"
@@ -98,49 +99,6 @@ const char* role_name(Role r) {
 // need its result wait for it, a bounded time; the others do not wait at all.
 // (Not std::atomic<std::shared_ptr>: GCC 12's has no ThreadSanitizer annotations, and the tsan
 // preset reports its lock bit as a race.)
-namespace {
-
-// Tokens verified lately, so that a client's next requests skip the parsing and the signature
-// check (most of a metadata read's CPU besides the store): keyed by the whole token, good until
-// the expiry verify() allows (exp + leeway), at most kCacheTtlS, and only under the keys that
-// verified it (a JWKS change makes every entry miss). Only successes are kept. Bounded by bytes:
-// when full it is emptied (a burst of distinct valid tokens costs the verifications it saves).
-class VerifiedTokens {
- public:
-  static constexpr int64_t kCacheTtlS = 300;
-  static constexpr std::size_t kMaxBytes = 4 << 20;
-
-  std::optional<Principal> find(std::string_view token, int64_t now_s, uint64_t keys) const {
-    std::lock_guard l(mu_);
-    auto it = map_.find(std::string(token));
-    if (it == map_.end() || now_s > it->second.until_s || it->second.keys != keys)
-      return std::nullopt;
-    return it->second.principal;
-  }
-  void put(std::string_view token, const Principal& p, int64_t until_s, uint64_t keys) {
-    std::size_t cost = token.size() + p.subject.size() + 96;
-    std::lock_guard l(mu_);
-    if (bytes_ + cost > kMaxBytes) {
-      map_.clear();
-      bytes_ = 0;
-    }
-    auto [it, fresh] = map_.insert_or_assign(std::string(token), Entry{p, until_s, keys});
-    if (fresh) bytes_ += cost;
-  }
-
- private:
-  struct Entry {
-    Principal principal;
-    int64_t until_s;
-    uint64_t keys;
-  };
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, Entry> map_;
-  std::size_t bytes_ = 0;
-};
-
-}  // namespace
-
 struct TokenVerifier::Impl {
   using KeySet = std::vector<Jwk>;
   // Longer than a fetch may take (http_get's timeout), so a waiter normally sees its end.
