@@ -204,8 +204,8 @@ domain::ProbeResult VipsProcessor::probe(std::string_view bytes) {
       throw Error(ErrorCode::InvalidImage, "the image header cannot be read",
                   {{"field", "file"}, {"reason", "header_unreadable"}});
     }
+    check_dimensions(r.width, r.height);  // (a HEIF's were checked above, before its pixels)
   }
-  check_dimensions(r.width, r.height);
   if (walk.refusal) throw refused(*walk.refusal);
   return r;
 }
