@@ -3,7 +3,9 @@
 # bench/results/<date>-all.md (date, commit, machine, then each table). About 20 minutes on 2 cores.
 #   1. bench/run.sh in embedded mode and in distributed mode (dynalite + s3rver + Redis)
 #   2. the processing step against npm sharp on the same files (bench/sharp-compare.mjs)
-#   3. file delivery hot/cold against nginx (embedded), and hot/cold from s3rver (distributed)
+#   3. GET /images/{id} against nginx serving the same JSON bytes (bench/reads-compare.sh)
+#   4. file delivery hot/cold against nginx (embedded), and hot/cold from s3rver (distributed)
+#   5. the migration of the 100k-row legacy dataset against its --dry-run (bench/migrate-bench.mjs)
 #   4. the migration of the 100k-row legacy dataset into the embedded store, against --dry-run
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +40,9 @@ for f in photo_3mb.jpg photo_12mp.jpg alpha.png photo_lossy.webp; do
 done
 # Without the corpus, sharp-compare makes a 3 MB noise JPEG itself.
 node bench/sharp-compare.mjs --runs 20 "${files[@]}" | tee -a "$OUT"
+
+section "Metadata GET against nginx serving the same JSON bytes"
+bash bench/reads-compare.sh 3 | tee -a "$OUT"
 
 section "File delivery, embedded mode (against nginx)"
 bash bench/files-compare.sh | tee -a "$OUT"
