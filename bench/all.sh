@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # `make bench`: every benchmark of docs/benchmarks.md in one run, one report:
-# bench/results/<date>-all.md (date, commit, machine, then each table). About 20 minutes on 2 cores.
+# bench/results/<date>-all.md (date, commit, machine, then each table). About 30 minutes on 2 cores.
 #   1. bench/run.sh in embedded mode and in distributed mode (dynalite + s3rver + Redis)
 #   2. the processing step against npm sharp on the same files (bench/sharp-compare.mjs)
 #   3. GET /images/{id} against nginx serving the same JSON bytes (bench/reads-compare.sh)
 #   4. file delivery hot/cold against nginx (embedded), and hot/cold from s3rver (distributed)
 #   5. the migration of the 100k-row legacy dataset against its --dry-run (bench/migrate-bench.mjs)
-#   4. the migration of the 100k-row legacy dataset into the embedded store, against --dry-run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IMAGES=../shared/testdata/images
