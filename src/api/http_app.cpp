@@ -1,6 +1,7 @@
 #include "api/http_app.h"
 
 #include <boost/json/object.hpp>
+#include <charconv>
 
 #include "api/error_mapping.h"
 #include "api/render.h"
@@ -401,12 +402,15 @@ void HttpApp::on_response(const http::Request& req, const http::Response& res,
                           int64_t duration_us) {
   d_.metrics.requests_total.fetch_add(1);
   const Route* r = req.route >= 0 ? &routes_.at(req.route) : nullptr;
-  const std::string route = r ? r->label : "other";
+  std::string_view route = r ? std::string_view(r->label) : "other";
   bool known_method = req.method == "GET" || req.method == "HEAD" || req.method == "POST" ||
                       req.method == "PATCH" || req.method == "DELETE" || req.method == "OPTIONS" ||
                       req.method == "PUT";
-  std::string method = known_method ? req.method : "other";
-  d_.metrics.http_requests.inc({route, method, std::to_string(res.status)});
+  std::string_view method = known_method ? std::string_view(req.method) : "other";
+  char status[8];
+  auto end = std::to_chars(status, status + sizeof status, res.status).ptr;
+  d_.metrics.http_requests.inc(
+      {route, method, std::string_view(status, std::size_t(end - status))});
   d_.metrics.http_duration.observe({route, method}, double(duration_us) / 1e6);
   if (r && r->admission == AdmissionRule::Processing) {
     std::string outcome = res.status == 201 ? "created" : res.status == 200 ? "replayed" : "";

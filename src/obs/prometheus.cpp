@@ -13,7 +13,7 @@ void CounterFamily::inc(const LabelValues& values, uint64_t by) {
   values_[values] += by;
 }
 
-std::map<LabelValues, uint64_t> CounterFamily::snapshot() const {
+std::map<LabelValues, uint64_t, LabelsLess> CounterFamily::snapshot() const {
   std::lock_guard lock(mu_);
   return values_;
 }
@@ -25,9 +25,33 @@ HistogramFamily::HistogramFamily(std::string name, std::string help,
       labels_(std::move(labels)),
       bounds_(std::move(bounds)) {}
 
+namespace {
+// The row of a family for these label values (any range of strings or views), made on first use.
+template <class Map, class Labels>
+typename Map::mapped_type& row_of(Map& m, const Labels& values) {
+  auto it = m.find(values);
+  if (it == m.end())
+    it = m.emplace(LabelValues(values.begin(), values.end()), typename Map::mapped_type{}).first;
+  return it->second;
+}
+}  // namespace
+
+void CounterFamily::inc(LabelViews values, uint64_t by) {
+  std::lock_guard lock(mu_);
+  row_of(values_, values) += by;
+}
+
 void HistogramFamily::observe(const LabelValues& values, double v) {
   std::lock_guard lock(mu_);
-  auto& d = values_[values];
+  add(row_of(values_, values), v);
+}
+
+void HistogramFamily::observe(LabelViews values, double v) {
+  std::lock_guard lock(mu_);
+  add(row_of(values_, values), v);
+}
+
+void HistogramFamily::add(Data& d, double v) const {
   if (d.buckets.empty()) d.buckets.assign(bounds_.size(), 0);
   for (std::size_t i = 0; i < bounds_.size(); ++i)
     if (v <= bounds_[i]) ++d.buckets[i];
@@ -35,7 +59,7 @@ void HistogramFamily::observe(const LabelValues& values, double v) {
   ++d.count;
 }
 
-std::map<LabelValues, HistogramFamily::Data> HistogramFamily::snapshot() const {
+std::map<LabelValues, HistogramFamily::Data, LabelsLess> HistogramFamily::snapshot() const {
   std::lock_guard lock(mu_);
   return values_;
 }

@@ -3,9 +3,11 @@
 // label values, so that `promtool check metrics` finds nothing to say.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,12 +19,26 @@ namespace isvc::obs {
 
 using LabelValues = std::vector<std::string>;
 
+// Orders label-value lists of strings and string_views alike, so that an update looks its row up
+// from the caller's views without building a vector of strings (it builds one only for a new row).
+struct LabelsLess {
+  using is_transparent = void;
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const {
+    return std::lexicographical_compare(
+        a.begin(), a.end(), b.begin(), b.end(),
+        [](std::string_view x, std::string_view y) { return x < y; });
+  }
+};
+using LabelViews = std::initializer_list<std::string_view>;
+
 // Counters by label values (label names fixed per family).
 class CounterFamily {
  public:
   CounterFamily(std::string name, std::string help, std::vector<std::string> labels);
   void inc(const LabelValues& values, uint64_t by = 1);
-  std::map<LabelValues, uint64_t> snapshot() const;
+  void inc(LabelViews values, uint64_t by = 1);
+  std::map<LabelValues, uint64_t, LabelsLess> snapshot() const;
   const std::string& name() const { return name_; }
   const std::string& help() const { return help_; }
   const std::vector<std::string>& labels() const { return labels_; }
@@ -31,7 +47,7 @@ class CounterFamily {
   std::string name_, help_;
   std::vector<std::string> labels_;
   mutable std::mutex mu_;
-  std::map<LabelValues, uint64_t> values_;
+  std::map<LabelValues, uint64_t, LabelsLess> values_;
 };
 
 // Histograms (seconds) by label values, with fixed upper bounds.
@@ -40,12 +56,13 @@ class HistogramFamily {
   HistogramFamily(std::string name, std::string help, std::vector<std::string> labels,
                   std::vector<double> bounds);
   void observe(const LabelValues& values, double v);
+  void observe(LabelViews values, double v);
   struct Data {
     std::vector<uint64_t> buckets;  // cumulative counts per bound (the +Inf bucket is `count`)
     double sum = 0;
     uint64_t count = 0;
   };
-  std::map<LabelValues, Data> snapshot() const;
+  std::map<LabelValues, Data, LabelsLess> snapshot() const;
   const std::string& name() const { return name_; }
   const std::string& help() const { return help_; }
   const std::vector<std::string>& labels() const { return labels_; }
@@ -56,7 +73,8 @@ class HistogramFamily {
   std::vector<std::string> labels_;
   std::vector<double> bounds_;
   mutable std::mutex mu_;
-  std::map<LabelValues, Data> values_;
+  void add(Data& d, double v) const;
+  std::map<LabelValues, Data, LabelsLess> values_;
 };
 
 // Latency buckets from 1 ms to 30 s.

@@ -27,6 +27,22 @@ TEST(Prometheus, CountersAndGaugesRenderWithHelpTypeAndEscapedLabels) {
             "x_queue_depth 3\n");
 }
 
+TEST(Prometheus, UpdatesByViewsAndByStringsShareTheirRow) {
+  CounterFamily c("x_total", "X.", {"a", "b"});
+  c.inc(LabelValues{"ab", "1"});
+  std::string a = "ab", b = "1";
+  c.inc({std::string_view(a), std::string_view(b)}, 2);
+  c.inc({std::string_view("a"), std::string_view("b1")});  // not the same as ("ab", "1")
+  auto rows = c.snapshot();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows.at(LabelValues{"ab", "1"}), 3u);
+  EXPECT_EQ(rows.at(LabelValues{"a", "b1"}), 1u);
+  HistogramFamily h("x_seconds", "X.", {"r"}, {1});
+  h.observe(LabelValues{"r"}, 0.5);
+  h.observe({std::string_view("r")}, 2);
+  EXPECT_EQ(h.snapshot().at(LabelValues{"r"}).count, 2u);
+}
+
 TEST(Prometheus, HistogramBucketsAreCumulativeWithInfSumAndCount) {
   HistogramFamily h("x_seconds", "Latency.", {"route"}, {0.1, 1});
   h.observe({"r"}, 0.05);
