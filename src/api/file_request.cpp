@@ -68,7 +68,8 @@ std::string encode_key_for_url(std::string_view key) {
   std::string out;
   out.reserve(key.size());
   for (unsigned char c : key) {
-    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
+    bool alnum = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    if (alnum || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {  // ASCII, no locale
       out += static_cast<char>(c);
     } else {
       out += '%';

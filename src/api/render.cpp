@@ -59,7 +59,12 @@ void exif_object(JsonWriter& w, const domain::ImageRecord& r) {
 // imageUrl = CDN_BASE_URL + "/" + s3Key (SPEC §2), with the key percent-encoded for a URL path so
 // that keys of percent-encoded user ids round-trip; for ordinary ids it is the key unchanged.
 std::string url_for(const std::string& base, const std::string& key) {
-  return base + "/" + encode_key_for_url(key);
+  std::string out;
+  out.reserve(base.size() + 1 + key.size() + 8);
+  out += base;
+  out += '/';
+  out += encode_key_for_url(key);
+  return out;
 }
 
 void variant_fields(JsonWriter& w, const domain::ImageRecord& r, const std::string& cdn,
