@@ -200,7 +200,8 @@ void bind_record(Statement& s, const ImageRecord& r) {
 }
 
 std::optional<ImageRecord> select_by_id(Connection& c, const std::string& id) {
-  auto s = c.prepare(std::string("SELECT ") + kColumns + " FROM images WHERE id = ?1");
+  static const std::string sql = std::string("SELECT ") + kColumns + " FROM images WHERE id = ?1";
+  auto s = c.prepare(sql);
   s.bind(1, std::string_view(id));
   if (!s.step()) return std::nullopt;
   return read_record(s);
