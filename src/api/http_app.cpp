@@ -1,9 +1,11 @@
 #include "api/http_app.h"
 
+#include <algorithm>
 #include <boost/json/object.hpp>
 #include <charconv>
 
 #include "api/error_mapping.h"
+#include "api/json_writer.h"
 #include "api/render.h"
 #include "http/multipart.h"
 
@@ -420,17 +422,32 @@ void HttpApp::on_response(const http::Request& req, const http::Response& res,
     d_.metrics.upload_outcomes.inc({outcome});
   }
   if (!d_.log.enabled(obs::Level::Info)) return;
-  boost::json::object f;
-  f["requestId"] = req.request_id;
-  f["method"] = req.method;
-  f["path"] = req.path;
-  f["status"] = res.status;
-  f["durationMs"] = duration_us / 1000;  // integers: Boost.JSON prints doubles as 1.2E1
-  f["durationUs"] = duration_us;
-  f["bytes"] = res.head_content_length ? *res.head_content_length : res.payload().size();
-  f["remote"] = req.remote_address;
-  for (const auto& [k, v] : res.log_fields) f[k] = v;
-  d_.log.info("http_request", std::move(f));
+  // Rendered straight into text: the access log is written for every request.
+  JsonWriter f;
+  f.begin_object();
+  f.field("requestId", std::string_view(req.request_id));
+  f.field("method", std::string_view(req.method));
+  f.field("path", std::string_view(req.path));
+  f.field("status", res.status);
+  f.field("durationMs", duration_us / 1000);
+  f.field("durationUs", duration_us);
+  f.field("bytes",
+          int64_t(res.head_content_length ? *res.head_content_length : res.payload().size()));
+  f.field("remote", std::string_view(req.remote_address));
+  static constexpr std::string_view kOwn[] = {"requestId",  "method",     "path",  "status",
+                                              "durationMs", "durationUs", "bytes", "remote",
+                                              "timestamp",  "level",      "event"};
+  const auto& extra = res.log_fields;
+  for (std::size_t i = 0; i < extra.size(); ++i) {
+    const auto& [k, v] = extra[i];
+    // The transport's own fields cannot be overridden; of a handler's repeated key, the last.
+    if (std::find(std::begin(kOwn), std::end(kOwn), k) != std::end(kOwn)) continue;
+    bool later = std::any_of(extra.begin() + std::ptrdiff_t(i) + 1, extra.end(),
+                             [&](const auto& e) { return e.first == k; });
+    if (!later) f.field(k, std::string_view(v));
+  }
+  f.end_object();
+  d_.log.log_rendered(obs::Level::Info, "http_request", f.str());
 }
 
 }  // namespace isvc::api

@@ -164,17 +164,25 @@ uint64_t Logger::dropped() const {
 
 void Logger::log(Level l, std::string_view event, boost::json::object fields) const {
   if (!enabled(l)) return;
-  // The line is written as text around the serialised fields rather than built as a second
-  // object (one allocation per line instead of one per field); the three leading keys are ours.
   for (const char* reserved : {"timestamp", "level", "event"}) fields.erase(reserved);
-  std::string line = "{\"timestamp\":\"" + timestamp_now() + "\",\"level\":\"";
+  log_rendered(l, event, fields.empty() ? std::string("{}") : boost::json::serialize(fields));
+}
+
+void Logger::log_rendered(Level l, std::string_view event, std::string_view fields_object) const {
+  if (!enabled(l)) return;
+  // The line is written as text around the rendered fields rather than built as a second
+  // object (one allocation per line instead of one per field); the three leading keys are ours.
+  std::string line;
+  line.reserve(96 + event.size() + fields_object.size());
+  line += "{\"timestamp\":\"";
+  line += timestamp_now();
+  line += "\",\"level\":\"";
   line += level_name(l);
   line += "\",\"event\":";
   line += boost::json::serialize(boost::json::string_view(event.data(), event.size()));
-  if (!fields.empty()) {
-    std::string rest = boost::json::serialize(fields);
+  if (fields_object.size() > 2) {
     line += ',';
-    line.append(rest, 1, std::string::npos);  // without its opening brace
+    line.append(fields_object.substr(1));  // without its opening brace
   } else {
     line += '}';
   }

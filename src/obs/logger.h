@@ -34,6 +34,9 @@ class Logger {
   uint64_t dropped() const;
   bool enabled(Level l) const { return l >= min_; }
   void log(Level l, std::string_view event, boost::json::object fields = {}) const;
+  // The same line from fields the caller has already rendered as one JSON object ("{...}", no
+  // "timestamp", "level" or "event" key): the access log's path, which builds no JSON values.
+  void log_rendered(Level l, std::string_view event, std::string_view fields_object) const;
   void info(std::string_view event, boost::json::object fields = {}) const {
     log(Level::Info, event, std::move(fields));
   }

@@ -48,6 +48,8 @@ TEST(Logger, ALineIsOneJsonObjectWithTimestampLevelAndEventFirst) {
     Logger log(Level::Info, 0);
     log.warn("odd \"event\"\n", {{"n", 3}, {"event", "spoofed"}, {"s", "a\tb"}});
     log.info("bare");
+    log.log_rendered(Level::Info, "rendered", R"({"a":1,"b":"x"})");
+    log.log_rendered(Level::Debug, "hidden", R"({"a":1})");  // below the level
   }
   out.restore();
   std::string all;
@@ -66,10 +68,20 @@ TEST(Logger, ALineIsOneJsonObjectWithTimestampLevelAndEventFirst) {
   EXPECT_EQ(o.at("event").as_string(), "odd \"event\"\n");
   EXPECT_EQ(o.at("s").as_string(), "a\tb");
   EXPECT_EQ(o.at("timestamp").as_string().size(), 24u);
-  auto b = boost::json::parse(second).as_object();
+  auto nl2 = second.find('\n');
+  ASSERT_NE(nl2, std::string::npos);
+  auto b = boost::json::parse(second.substr(0, nl2)).as_object();
   EXPECT_EQ(b.size(), 3u);
   EXPECT_EQ(b.at("event").as_string(), "bare");
-  EXPECT_EQ(second.back(), '\n');
+  std::string third = second.substr(nl2 + 1);
+  ASSERT_FALSE(third.empty());
+  EXPECT_EQ(third.back(), '\n');
+  EXPECT_EQ(third.find('\n'), third.size() - 1);  // one line: the debug one was not written
+  auto r = boost::json::parse(third).as_object();
+  EXPECT_EQ(r.at("event").as_string(), "rendered");
+  EXPECT_EQ(r.at("a").as_int64(), 1);
+  EXPECT_EQ(r.at("b").as_string(), "x");
+  EXPECT_NE(third.find(R"("event":"rendered","a":1,"b":"x"})"), std::string::npos) << third;
 }
 
 TEST(Logger, LinesFromManyThreadsArriveWholeInOrderAndShutdownDrainsThem) {
