@@ -1,6 +1,7 @@
 // The hot-object byte cache in front of the object store for GET /files (SPEC §5): an LRU bounded
 // by total bytes, safe for many threads. Objects are immutable, so entries never go stale; a
-// delete evicts them through the Purger port, like the CDN.
+// delete evicts them through the Purger port, like the CDN. The bytes are shared, never copied per
+// view: a response refers to them (base/shared_bytes.h: a sealed memfd that sendfile(2) sends).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/shared_bytes.h"
 #include "domain/ports/object_store.h"
 #include "domain/ports/purger.h"
 
@@ -19,7 +21,7 @@ namespace isvc::api {
 
 struct CachedObject {
   domain::ObjectInfo info;
-  std::shared_ptr<const std::string> bytes;
+  std::shared_ptr<const base::SharedBytes> bytes;
 };
 
 class FileCache final : public domain::Purger {
@@ -28,6 +30,8 @@ class FileCache final : public domain::Purger {
   FileCache(int64_t capacity_bytes, int64_t max_object_bytes);
 
   std::optional<CachedObject> get(const std::string& key);
+  // Whether an object of this size would be kept (the admission rule put() applies).
+  bool admits(int64_t size) const { return size <= max_object_ && size <= capacity_; }
   void put(const std::string& key, CachedObject obj);
   void erase(const std::string& key);
   void purge(std::vector<std::string> object_keys) override;

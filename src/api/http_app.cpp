@@ -109,6 +109,7 @@ void HttpApp::build_routes() {
         AdmissionRule::Memory);
   add("GET", "/files/{key+}", A::None, RateClass::None, B::None,
       [&self](http::Request& r) { return self.serve_file(r); });
+  files_route_ = int(routes_.size()) - 1;
   add(
       "GET", "/health", A::None, RateClass::None, B::None,
       [&self](http::Request&) { return self.health(); }, ContentRule::Any, AdmissionRule::None,
@@ -378,9 +379,10 @@ void HttpApp::finish(const http::Request& req, http::Response& res) const {
   cors_.decorate(req, res);
   // HEAD gets the headers of the GET, never a body.
   if (req.method == "HEAD" && !res.head_content_length) {
-    res.head_content_length = res.payload().size();
+    res.head_content_length = res.body_size();
     res.body.clear();
     res.shared_body.reset();
+    res.source.reset();
   }
 }
 
@@ -410,7 +412,7 @@ void HttpApp::on_response(const http::Request& req, const http::Response& res,
   f["status"] = res.status;
   f["durationMs"] = duration_us / 1000;  // integers: Boost.JSON prints doubles as 1.2E1
   f["durationUs"] = duration_us;
-  f["bytes"] = res.head_content_length ? *res.head_content_length : res.payload().size();
+  f["bytes"] = res.head_content_length ? *res.head_content_length : res.body_size();
   f["remote"] = req.remote_address;
   for (const auto& [k, v] : res.log_fields) f[k] = v;
   d_.log.info("http_request", std::move(f));

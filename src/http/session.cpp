@@ -40,6 +40,7 @@ Session::Session(tcp::socket socket, Server::Impl& srv, SeatKind seat, std::stri
       client_(std::move(client)),
       buffer_(kBufferLimit),
       body_timer_(stream_.get_executor()),
+      write_timer_(stream_.get_executor()),
       accepted_us_(now_us()) {
   if (srv_.opts.tls) {
     tls_ctx_ = srv_.opts.tls->current();
@@ -193,6 +194,18 @@ void Session::decide() {
   }
   begin_request();
   bool has_body = !parser_->is_done();
+  if (!has_body && lane_ == Lane::Worker) {
+    std::optional<Response> now;
+    try {
+      now = srv_.handler.respond_inline(req_);
+    } catch (const std::exception&) {
+      now.reset();  // the pools answer it then, with the handler's own error handling
+    }
+    if (now) {
+      keep_alive_ = keep_alive_ && parser_->get().keep_alive() && !srv_.draining.load();
+      return write(std::move(*now), false);
+    }
+  }
   asio::post(pool(), [self = shared_from_this(), has_body] {
     Admission a;
     try {
@@ -201,10 +214,28 @@ void Session::decide() {
       a.refusal = self->srv_.handler.transport_error(
           self->req_, Error(ErrorCode::Internal, "unexpected error"));
     }
+    if (!a.refusal && !has_body) {
+      // Nothing to read: handled on this thread, one round trip through the pool instead of two.
+      Response res = self->handle_now();
+      asio::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
+        self->keep_alive_ =
+            self->keep_alive_ && self->parser_->get().keep_alive() && !self->srv_.draining.load();
+        self->write(std::move(res), false);
+      });
+      return;
+    }
     asio::post(self->stream_.get_executor(), [self, a = std::move(a), has_body]() mutable {
       self->on_admitted(std::move(a), has_body);
     });
   });
+}
+
+Response Session::handle_now() {
+  try {
+    return srv_.handler.handle(req_);
+  } catch (const std::exception&) {
+    return srv_.handler.transport_error(req_, Error(ErrorCode::Internal, "unexpected error"));
+  }
 }
 
 void Session::on_admitted(Admission a, bool has_body) {
@@ -307,13 +338,7 @@ void Session::run_handler() {
   begin_request();
   // Blocking work (stores, image processing) happens on a pool, never here.
   asio::post(pool(), [self = shared_from_this()] {
-    Response res;
-    try {
-      res = self->srv_.handler.handle(self->req_);
-    } catch (const std::exception&) {
-      res = self->srv_.handler.transport_error(self->req_,
-                                               Error(ErrorCode::Internal, "unexpected error"));
-    }
+    Response res = self->handle_now();
     asio::post(self->stream_.get_executor(),
                [self, res = std::move(res)]() mutable { self->write(std::move(res), false); });
   });
@@ -329,6 +354,14 @@ void Session::fail(const Error& err) {
 void Session::write(Response res, bool body_unread) {
   res_ = std::move(res);
   if (res_.close_connection || srv_.draining.load()) keep_alive_ = false;
+  body_unread_ = body_unread;
+  if (res_.source && !res_.head_content_length) {
+    // A file without TLS goes by sendfile(2), even when it is also in memory (the kernel then
+    // sends the pages without copying them); memory under TLS is written from where it is; any
+    // other source in bounded pieces.
+    if (!tls_ && res_.source->file_descriptor() >= 0) return write_streamed(true);
+    if (!res_.source->view()) return write_streamed(false);
+  }
   auto payload = res_.payload();
   out_.emplace(static_cast<bhttp::status>(res_.status), 11);
   for (const auto& [k, v] : res_.headers) out_->insert(k, v);
@@ -340,7 +373,6 @@ void Session::write(Response res, bool body_unread) {
     out_->content_length(payload.size());
   }
   out_->keep_alive(keep_alive_);
-  body_unread_ = body_unread;
   stream_.expires_after(std::chrono::seconds(srv_.opts.write_timeout_s));
   with_stream([this](auto& s) {
     bhttp::async_write(s, *out_, beast::bind_front_handler(&Session::on_write, shared_from_this()));
@@ -352,6 +384,7 @@ void Session::on_write(beast::error_code ec, std::size_t) {
   end_request();
   ++requests_served_;
   out_.reset();
+  end_streamed();
   res_ = Response{};
   req_ = Request{};  // drops the handler's per-request state (admission ticket…) now
   if (ec) {
@@ -396,6 +429,7 @@ void Session::note_error(const beast::error_code& ec) {
 void Session::close() {
   beast::error_code ec;
   body_timer_.cancel();
+  write_timer_.cancel();
   // OpenSSL drops a session from the resumption cache when its connection ends without a TLS
   // shutdown; ours end with a TCP close (no close_notify round trip to wait for), so a session
   // that completed its handshake and saw no TLS error is marked as shut down and stays cached.
