@@ -49,7 +49,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void send_piece();
   void on_piece(std::size_t lead, std::size_t n, bool failed);
   void end_streamed();
-  void stream_failed(boost::beast::error_code ec);
+  // Ends a streamed body early (logged as bodyError: `why`, or the error) and the connection.
+  void stream_failed(boost::beast::error_code ec, const char* why = nullptr);
   void linger_close();
   void drain_more();
   void close();

@@ -103,8 +103,9 @@ void Session::send_file_more() {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return wait_writable();
     // 0: the file ended before the announced length; < 0: a socket or file error.
-    return stream_failed(n == 0 ? asio::error::make_error_code(asio::error::eof)
-                                : beast::error_code(errno, beast::system_category()));
+    if (n == 0)
+      return stream_failed(asio::error::make_error_code(asio::error::eof), "source_failed");
+    return stream_failed(beast::error_code(errno, beast::system_category()));
   }
   write_timer_.cancel();
   on_write({}, 0);
@@ -151,7 +152,7 @@ void Session::on_piece(std::size_t lead, std::size_t n, bool failed) {
   // A source that fails or ends early: the client must see a broken response, not a short one
   // taken for whole, so the connection is closed.
   if (failed || (n == 0 && streamed_ < res_.source_length && lead == 0))
-    return stream_failed(asio::error::make_error_code(asio::error::eof));
+    return stream_failed(asio::error::make_error_code(asio::error::eof), "source_failed");
   with_stream([this, lead, n](auto& s) {
     asio::async_write(s, asio::buffer(piece_->data(), lead + n),
                       [self = shared_from_this(), n](beast::error_code ec, std::size_t) {
@@ -162,9 +163,12 @@ void Session::on_piece(std::size_t lead, std::size_t n, bool failed) {
   });
 }
 
-void Session::stream_failed(beast::error_code ec) {
+void Session::stream_failed(beast::error_code ec, const char* why) {
   write_timer_.cancel();
+  if (write_timed_out_) why = "write_timeout";
   if (!ec) ec = beast::error::timeout;
+  // The access log says why the body was cut (the status line had already gone out).
+  res_.log_fields.emplace_back("bodyError", why ? why : ec.message());
   keep_alive_ = false;
   on_write(ec, 0);
 }
