@@ -7,7 +7,7 @@
 namespace isvc::api {
 
 std::size_t CachedBody::read(uint64_t offset, char* dst, std::size_t max) {
-  auto v = bytes_->view();
+  std::string_view v(*bytes_);
   if (offset >= v.size()) return 0;
   std::size_t n = std::min<std::size_t>(max, v.size() - offset);
   std::memcpy(dst, v.data() + offset, n);

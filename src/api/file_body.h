@@ -1,12 +1,11 @@
-// Response bodies of GET /files as http::BodySource: the hot cache's shared bytes (a memfd to
-// sendfile, or memory), and an object store's reader (a file descriptor, memory, or a remote
+// Response bodies of GET /files as http::BodySource: the hot cache's shared bytes (written from
+// where they are), and an object store's reader (a file descriptor, memory, or a remote
 // stream read in pieces). Neither copies the object per view.
 #pragma once
 
 #include <memory>
 #include <string>
 
-#include "base/shared_bytes.h"
 #include "domain/ports/object_store.h"
 #include "http/message.h"
 
@@ -14,13 +13,12 @@ namespace isvc::api {
 
 class CachedBody final : public http::BodySource {
  public:
-  explicit CachedBody(std::shared_ptr<const base::SharedBytes> bytes) : bytes_(std::move(bytes)) {}
-  int file_descriptor() const override { return bytes_->fd(); }
-  std::optional<std::string_view> view() const override { return bytes_->view(); }
+  explicit CachedBody(std::shared_ptr<const std::string> bytes) : bytes_(std::move(bytes)) {}
+  std::optional<std::string_view> view() const override { return std::string_view(*bytes_); }
   std::size_t read(uint64_t offset, char* dst, std::size_t max) override;
 
  private:
-  std::shared_ptr<const base::SharedBytes> bytes_;
+  std::shared_ptr<const std::string> bytes_;
 };
 
 class ReaderBody final : public http::BodySource {

@@ -1,7 +1,7 @@
 // The hot-object byte cache in front of the object store for GET /files (SPEC §5): an LRU bounded
 // by total bytes, safe for many threads. Objects are immutable, so entries never go stale; a
 // delete evicts them through the Purger port, like the CDN. The bytes are shared, never copied per
-// view: a response refers to them (base/shared_bytes.h: a sealed memfd that sendfile(2) sends).
+// view: a response refers to them until it has been written.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +13,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "base/shared_bytes.h"
 #include "domain/ports/object_store.h"
 #include "domain/ports/purger.h"
 
@@ -21,7 +20,7 @@ namespace isvc::api {
 
 struct CachedObject {
   domain::ObjectInfo info;
-  std::shared_ptr<const base::SharedBytes> bytes;
+  std::shared_ptr<const std::string> bytes;
 };
 
 class FileCache final : public domain::Purger {

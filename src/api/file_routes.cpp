@@ -49,8 +49,8 @@ http::Response HttpApp::serve_file(const http::Request& req) {
   if (auto* b = opened->reader->bytes()) opened->info.size = static_cast<int64_t>(b->size());
   if (d_.file_cache.admits(opened->info.size)) {
     // Cached as today (every object the cache admits, on its first read), then served from there.
-    CachedObject fresh{opened->info,
-                       base::SharedBytes::make(read_whole(*opened->reader, opened->info.size))};
+    CachedObject fresh{opened->info, std::make_shared<const std::string>(
+                                         read_whole(*opened->reader, opened->info.size))};
     d_.file_cache.put(*key, fresh);
     return file_response(req, *key, fresh.info, std::make_shared<CachedBody>(fresh.bytes), false);
   }

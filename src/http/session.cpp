@@ -356,11 +356,10 @@ void Session::write(Response res, bool body_unread) {
   if (res_.close_connection || srv_.draining.load()) keep_alive_ = false;
   body_unread_ = body_unread;
   if (res_.source && !res_.head_content_length) {
-    // A file without TLS goes by sendfile(2), even when it is also in memory (the kernel then
-    // sends the pages without copying them); memory under TLS is written from where it is; any
-    // other source in bounded pieces.
-    if (!tls_ && res_.source->file_descriptor() >= 0) return write_streamed(true);
-    if (!res_.source->view()) return write_streamed(false);
+    // Memory is written from where it is, with its head in one write (for the hot cache's
+    // small objects that costs less than sendfile(2) of a memfd: measured, docs/decisions.md);
+    // a file without TLS goes by sendfile(2); any other source in bounded pieces.
+    if (!res_.source->view()) return write_streamed(!tls_ && res_.source->file_descriptor() >= 0);
   }
   auto payload = res_.payload();
   out_.emplace(static_cast<bhttp::status>(res_.status), 11);

@@ -7,7 +7,7 @@ namespace {
 
 CachedObject obj(std::size_t n) {
   return CachedObject{domain::ObjectInfo{int64_t(n), 0, "e", "image/webp"},
-                      base::SharedBytes::make(std::string(n, 'x'))};
+                      std::make_shared<const std::string>(n, 'x')};
 }
 
 TEST(FileCache, EvictsLeastRecentlyUsedByBytes) {
