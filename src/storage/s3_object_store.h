@@ -37,7 +37,7 @@ class S3ObjectStore final : public domain::ObjectStore {
   // carry If-Match, so a changed or deleted object fails the read instead of mixing versions):
   // memory per reader is one piece, whatever the object's size (storage/s3_object_reader.cpp).
   std::optional<domain::OpenObject> open(const std::string& key) override;
-  static constexpr int64_t kPieceBytes = 1024 * 1024;
+  static constexpr int64_t kPieceBytes = 2 * 1024 * 1024;  // most images: one GET
   void remove(const std::string& key) override;
   void remove_all(const std::vector<std::string>& keys) override;
   void list(
