@@ -154,7 +154,7 @@ TEST_P(ObjectStoreConformance, AnOpenObjectNeverMixesVersions) {
   store->put("images/u/v.webp", second, "image/webp");  // replaced while it is read
   // Either the version that was opened, whole, or a failure: never bytes of the other one.
   try {
-    EXPECT_EQ(read_pieces(*o->reader, o->info.size, 65536), first);
+    EXPECT_TRUE(read_pieces(*o->reader, o->info.size, 65536) == first);  // (no 2 MB diff)
   } catch (const domain::Error& e) {
     EXPECT_EQ(e.code(), domain::ErrorCode::StorageFailed);
   }

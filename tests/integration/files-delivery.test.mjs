@@ -112,7 +112,7 @@ test('keep-alive: streamed responses follow each other on one connection', async
   assert.equal(sha(Buffer.from(rs[2].body, 'latin1')), sha(SMALL));
 });
 
-test('slow readers: cut at WRITE_TIMEOUT_S, holding neither a worker thread nor the object in memory', async () => {
+test('slow readers: cut at WRITE_TIMEOUT_S, holding neither a worker thread nor the object in memory', async (t) => {
   const N = 12;  // more stalled readers than the 4 worker threads
   const rss = sampleRss(cold.proc.pid);
   const conns = [];
@@ -137,6 +137,7 @@ test('slow readers: cut at WRITE_TIMEOUT_S, holding neither a worker thread nor 
     assert.equal(j.bodyError, 'write_timeout');
   }
   const peak = rss.stop();
+  t.diagnostic(`peak RSS ${peak.toFixed(1)} MB with ${N} stalled 40 MiB responses`);
   for (const c of conns) {
     c.socket.resume();
     await c.waitClosed(10000);
