@@ -108,6 +108,12 @@ http {
   access_log $TMP/nginx-access.log;  # the service logs every request too
   sendfile on;
   keepalive_requests 1000000;
+  # Its temporary directories in the run's own (the package's default /var/lib/nginx may not exist).
+  client_body_temp_path $TMP/nginx-body;
+  proxy_temp_path $TMP/nginx-proxy;
+  fastcgi_temp_path $TMP/nginx-fastcgi;
+  uwsgi_temp_path $TMP/nginx-uwsgi;
+  scgi_temp_path $TMP/nginx-scgi;
   types { image/webp webp; }
   server {
     listen 127.0.0.1:$NPORT;

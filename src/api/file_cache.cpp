@@ -16,7 +16,7 @@ std::optional<CachedObject> FileCache::get(const std::string& key) {
 void FileCache::put(const std::string& key, CachedObject obj) {
   if (!obj.bytes) return;
   auto size = static_cast<int64_t>(obj.bytes->size());
-  if (size > max_object_ || size > capacity_) return;
+  if (!admits(size)) return;
   std::lock_guard lock(mu_);
   auto it = index_.find(key);
   if (it != index_.end()) {

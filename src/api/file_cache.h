@@ -1,6 +1,7 @@
 // The hot-object byte cache in front of the object store for GET /files (SPEC §5): an LRU bounded
 // by total bytes, safe for many threads. Objects are immutable, so entries never go stale; a
-// delete evicts them through the Purger port, like the CDN.
+// delete evicts them through the Purger port, like the CDN. The bytes are shared, never copied per
+// view: a response refers to them until it has been written.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +29,8 @@ class FileCache final : public domain::Purger {
   FileCache(int64_t capacity_bytes, int64_t max_object_bytes);
 
   std::optional<CachedObject> get(const std::string& key);
+  // Whether an object of this size would be kept (the admission rule put() applies).
+  bool admits(int64_t size) const { return size <= max_object_ && size <= capacity_; }
   void put(const std::string& key, CachedObject obj);
   void erase(const std::string& key);
   void purge(std::vector<std::string> object_keys) override;

@@ -118,6 +118,7 @@ void HttpApp::build_routes() {
         AdmissionRule::Memory);
   add("GET", "/files/{key+}", A::None, RateClass::None, B::None,
       [&self](http::Request& r) { return self.serve_file(r); });
+  files_route_ = int(routes_.size()) - 1;
   add(
       "GET", "/health", A::None, RateClass::None, B::None,
       [&self](http::Request&) { return self.health(); }, ContentRule::Any, AdmissionRule::None,
@@ -394,9 +395,10 @@ void HttpApp::finish(const http::Request& req, http::Response& res) const {
   cors_.decorate(req, res);
   // HEAD gets the headers of the GET, never a body.
   if (req.method == "HEAD" && !res.head_content_length) {
-    res.head_content_length = res.payload().size();
+    res.head_content_length = res.body_size();
     res.body.clear();
     res.shared_body.reset();
+    res.source.reset();
   }
 }
 
@@ -431,8 +433,7 @@ void HttpApp::on_response(const http::Request& req, const http::Response& res,
   f.field("status", res.status);
   f.field("durationMs", duration_us / 1000);
   f.field("durationUs", duration_us);
-  f.field("bytes",
-          int64_t(res.head_content_length ? *res.head_content_length : res.payload().size()));
+  f.field("bytes", int64_t(res.head_content_length ? *res.head_content_length : res.body_size()));
   f.field("remote", std::string_view(req.remote_address));
   static constexpr std::string_view kOwn[] = {"requestId",  "method",     "path",  "status",
                                               "durationMs", "durationUs", "bytes", "remote",

@@ -88,6 +88,8 @@ class HttpApp final : public http::RequestHandler {
   HttpApp(ApiDeps deps, ApiSettings settings);
 
   http::Lane resolve(http::Request& head) override;
+  // A hot-cache hit of GET/HEAD /files, answered on the I/O thread (api/file_routes.cpp).
+  std::optional<http::Response> respond_inline(http::Request& head) override;
   http::Admission admit(http::Request& head) override;
   // Also usable without the server (tests, fuzzers): resolves and admits first when the server
   // has not.
@@ -135,6 +137,9 @@ class HttpApp final : public http::RequestHandler {
   // The embedded upload URL's signature and expiry, checked from the head (403 otherwise).
   void check_upload_signature(const http::Request& req) const;
   http::Response serve_file(const http::Request& req);
+  http::Response file_response(const http::Request& req, const std::string& key,
+                               const domain::ObjectInfo& info,
+                               std::shared_ptr<http::BodySource> body, bool hit);
   http::Response health();
   http::Response metrics_summary(const http::Request& req);
   // The Prometheus text exposition of GET /metrics (when Accept asks for text/plain or
@@ -167,6 +172,7 @@ class HttpApp final : public http::RequestHandler {
   CorsPolicy cors_;
   RouteTable routes_;
   int preflight_route_ = -1;
+  int files_route_ = -1;
 };
 
 }  // namespace isvc::api

@@ -372,6 +372,8 @@ Config load_config(const EnvLookup& env) {
   if (auto v = get("MIN_BODY_RATE")) c.min_body_rate = parse_int("MIN_BODY_RATE", *v, 0, 1LL << 40);
   if (auto v = get("IDLE_TIMEOUT_S"))
     c.idle_timeout_s = int(parse_int("IDLE_TIMEOUT_S", *v, 1, 3600));
+  if (auto v = get("WRITE_TIMEOUT_S"))
+    c.write_timeout_s = int(parse_int("WRITE_TIMEOUT_S", *v, 1, 3600));
   if (auto v = get("DRAIN_TIMEOUT_S"))
     c.drain_timeout_s = int(parse_int("DRAIN_TIMEOUT_S", *v, 0, 3600));
 

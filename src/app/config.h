@@ -129,6 +129,7 @@ struct Config {
   int body_idle_timeout_s = 10;  // BODY_IDLE_TIMEOUT_S
   int64_t min_body_rate = 4096;  // MIN_BODY_RATE: bytes/s, once BODY_IDLE_TIMEOUT_S has passed
   int idle_timeout_s = 30;
+  int write_timeout_s = 60;  // WRITE_TIMEOUT_S: to write a whole response (a slow reader is cut)
   int drain_timeout_s = 30;
 
   WebhookConfig webhooks;

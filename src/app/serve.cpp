@@ -351,6 +351,7 @@ int serve_command(const std::string& config_path) {
   opts.body_idle_timeout_s = cfg.body_idle_timeout_s;
   opts.min_body_rate_bps = cfg.min_body_rate;
   opts.idle_timeout_s = cfg.idle_timeout_s;
+  opts.write_timeout_s = cfg.write_timeout_s;
   opts.drain_timeout_s = cfg.drain_timeout_s;
   opts.tls = tls;
   opts.tls_handshake_timeout_s = cfg.tls_handshake_timeout_s;

@@ -18,6 +18,29 @@ std::string sha256(std::string_view bytes) {
   return out;
 }
 
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
+  if (!ctx_ || !EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr))
+    throw std::runtime_error("sha256 init failed");
+}
+
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+}
+
+void Sha256::update(std::string_view bytes) {
+  if (!EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), bytes.data(), bytes.size()))
+    throw std::runtime_error("sha256 failed");
+}
+
+std::string Sha256::finish() {
+  std::string out(32, '\0');
+  unsigned int len = 0;
+  if (!EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_),
+                          reinterpret_cast<unsigned char*>(out.data()), &len))
+    throw std::runtime_error("sha256 failed");
+  return out;
+}
+
 std::string md5(std::string_view bytes) {
   std::string out(16, '\0');
   unsigned int len = 0;

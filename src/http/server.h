@@ -41,11 +41,19 @@ class RequestHandler {
   // On the I/O thread, cheap and non-blocking: matches the route (recorded in `head`) and says
   // which lane runs it.
   virtual Lane resolve(Request& head) = 0;
+  // On the I/O thread, for a bodiless request on the worker lane, right after resolve(): the
+  // whole response when the handler can give it without blocking and without admit() (e.g. a
+  // hot-cache hit of a public file), else nullopt and the request takes the pools as usual.
+  virtual std::optional<Response> respond_inline(Request& head) {
+    (void)head;
+    return std::nullopt;
+  }
   // On the lane's pool (the I/O thread for Lane::Inline), before the body: authenticate,
   // rate-limit, admit, check the declared length. May keep per-request state in head.context
   // until the response is written.
   virtual Admission admit(Request& head) = 0;
-  // On the lane's pool (or the I/O thread) once the body is complete; must not throw.
+  // On the lane's pool (or the I/O thread) once the body is complete (for a bodiless request:
+  // right after admit(), on the same thread); must not throw.
   virtual Response handle(Request& req) = 0;
   // Renders an error found by the transport (framing, oversize body, timeouts, overload,
   // draining).

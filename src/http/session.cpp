@@ -40,6 +40,7 @@ Session::Session(tcp::socket socket, Server::Impl& srv, SeatKind seat, std::stri
       client_(std::move(client)),
       buffer_(kBufferLimit),
       body_timer_(stream_.get_executor()),
+      write_timer_(stream_.get_executor()),
       accepted_us_(now_us()) {
   if (srv_.opts.tls) {
     tls_ctx_ = srv_.opts.tls->current();
@@ -200,6 +201,18 @@ void Session::decide() {
     keep_alive_ = keep_alive_ && parser_->get().keep_alive() && !srv_.draining.load();
     return write(handle_request(), false);
   }
+  if (!has_body && lane_ == Lane::Worker) {
+    std::optional<Response> now;
+    try {
+      now = srv_.handler.respond_inline(req_);
+    } catch (const std::exception&) {
+      now.reset();  // the pools answer it then, with the handler's own error handling
+    }
+    if (now) {
+      keep_alive_ = keep_alive_ && parser_->get().keep_alive() && !srv_.draining.load();
+      return write(std::move(*now), false);
+    }
+  }
   bool client_keep_alive = parser_->get().keep_alive();
   asio::post(pool(), [self = shared_from_this(), has_body, client_keep_alive] {
     Admission a = self->admit_request();
@@ -355,6 +368,13 @@ void Session::fail(const Error& err) {
 void Session::write(Response res, bool body_unread) {
   res_ = std::move(res);
   if (res_.close_connection || srv_.draining.load()) keep_alive_ = false;
+  body_unread_ = body_unread;
+  if (res_.source && !res_.head_content_length) {
+    // Memory is written from where it is, with its head in one write (for the hot cache's
+    // small objects that costs less than sendfile(2) of a memfd: measured, docs/decisions.md);
+    // a file without TLS goes by sendfile(2); any other source in bounded pieces.
+    if (!res_.source->view()) return write_streamed(!tls_ && res_.source->file_descriptor() >= 0);
+  }
   auto payload = res_.payload();
   out_.emplace(static_cast<bhttp::status>(res_.status), 11);
   for (const auto& [k, v] : res_.headers) out_->insert(k, v);
@@ -366,7 +386,6 @@ void Session::write(Response res, bool body_unread) {
     out_->content_length(payload.size());
   }
   out_->keep_alive(keep_alive_);
-  body_unread_ = body_unread;
   stream_.expires_after(std::chrono::seconds(srv_.opts.write_timeout_s));
   with_stream([this](auto& s) {
     bhttp::async_write(s, *out_, beast::bind_front_handler(&Session::on_write, shared_from_this()));
@@ -378,6 +397,7 @@ void Session::on_write(beast::error_code ec, std::size_t) {
   end_request();
   ++requests_served_;
   out_.reset();
+  end_streamed();
   res_ = Response{};
   req_ = Request{};  // drops the handler's per-request state (admission ticket…) now
   if (ec) {
@@ -422,6 +442,7 @@ void Session::note_error(const beast::error_code& ec) {
 void Session::close() {
   beast::error_code ec;
   body_timer_.cancel();
+  write_timer_.cancel();
   // OpenSSL drops a session from the resumption cache when its connection ends without a TLS
   // shutdown; ours end with a TCP close (no close_notify round trip to wait for), so a session
   // that completed its handshake and saw no TLS error is marked as shut down and stays cached.

@@ -43,6 +43,15 @@ class Session : public std::enable_shared_from_this<Session> {
   void fail(const domain::Error& err);
   void write(Response res, bool body_unread);
   void on_write(boost::beast::error_code ec, std::size_t);
+  // A response whose body is a BodySource (http/session_stream.cpp): the head, then the body by
+  // sendfile(2) or in pieces through one bounded buffer, within the write deadline.
+  void write_streamed(bool use_sendfile);
+  void send_file_more();
+  void send_piece();
+  void on_piece(std::size_t lead, std::size_t n, bool failed);
+  void end_streamed();
+  // Ends a streamed body early (logged as bodyError: `why`, or the error) and the connection.
+  void stream_failed(boost::beast::error_code ec, const char* why = nullptr);
   void linger_close();
   void drain_more();
   void close();
@@ -72,6 +81,15 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<boost::beast::http::response<boost::beast::http::empty_body>> continue_res_;
   std::optional<boost::beast::http::response<boost::beast::http::span_body<const char>>> out_;
   boost::asio::steady_timer body_timer_;
+  // The streamed body's deadline (write_timeout_s from its first byte, like a whole response's).
+  boost::asio::steady_timer write_timer_;
+  std::string stream_head_;  // the streamed response's head, serialized
+  std::size_t head_sent_ = 0;
+  static constexpr std::size_t kPieceBytes = 65536;
+  std::unique_ptr<std::array<char, kPieceBytes>> piece_;  // only while a streamed body is written
+  uint64_t streamed_ = 0;                                 // body bytes written so far
+  bool streaming_ = false;
+  bool write_timed_out_ = false;
   Request req_;
   Response res_;
   Lane lane_ = Lane::Worker;

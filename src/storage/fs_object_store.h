@@ -17,6 +17,9 @@ class FsObjectStore final : public domain::ObjectStore {
   std::optional<domain::ObjectInfo> head(const std::string& key) override;
   std::optional<domain::ObjectData> get(
       const std::string& key, std::optional<domain::ByteRange> range = std::nullopt) override;
+  // The open file itself: its descriptor is sent with sendfile(2). A replacement or a delete of
+  // the key while it is read does not touch the open file (rename and unlink leave its inode).
+  std::optional<domain::OpenObject> open(const std::string& key) override;
   void remove(const std::string& key) override;
   void list(
       const std::string& prefix,

@@ -131,6 +131,9 @@ std::optional<domain::ObjectData> InstrumentedObjectStore::get(
     const std::string& key, std::optional<domain::ByteRange> range) {
   return timed("get", [&] { return inner_.get(key, range); });
 }
+std::optional<domain::OpenObject> InstrumentedObjectStore::open(const std::string& key) {
+  return timed("get", [&] { return inner_.open(key); });
+}
 void InstrumentedObjectStore::remove(const std::string& key) {
   timed("remove", [&] { inner_.remove(key); });
 }

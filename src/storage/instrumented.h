@@ -86,6 +86,8 @@ class InstrumentedObjectStore final : public domain::ObjectStore {
   std::optional<domain::ObjectInfo> head(const std::string& key) override;
   std::optional<domain::ObjectData> get(
       const std::string& key, std::optional<domain::ByteRange> range = std::nullopt) override;
+  // Timed as "get" (the store's read of the object); the reader's later pieces are not timed.
+  std::optional<domain::OpenObject> open(const std::string& key) override;
   void remove(const std::string& key) override;
   void remove_all(const std::vector<std::string>& keys) override;
   void list(

@@ -67,6 +67,10 @@ S3ObjectStore::S3ObjectStore(aws::HttpClient& http, S3Settings s) : s_(std::move
   }
 }
 
+domain::ObjectInfo S3ObjectStore::info_of(const aws::HttpResponse& r) {
+  return info_from_headers(r);
+}
+
 std::string S3ObjectStore::object_path(const std::string& key) const {
   return s_.force_path_style ? "/" + s_.bucket + "/" + key : "/" + key;
 }

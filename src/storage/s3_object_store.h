@@ -33,6 +33,11 @@ class S3ObjectStore final : public domain::ObjectStore {
   std::optional<domain::ObjectInfo> head(const std::string& key) override;
   std::optional<domain::ObjectData> get(
       const std::string& key, std::optional<domain::ByteRange> range = std::nullopt) override;
+  // Streamed in ranged GETs of kPieceBytes (the first one tells the size and ETag; the others
+  // carry If-Match, so a changed or deleted object fails the read instead of mixing versions):
+  // memory per reader is one piece, whatever the object's size (storage/s3_object_reader.cpp).
+  std::optional<domain::OpenObject> open(const std::string& key) override;
+  static constexpr int64_t kPieceBytes = 2 * 1024 * 1024;  // most images: one GET
   void remove(const std::string& key) override;
   void remove_all(const std::vector<std::string>& keys) override;
   void list(
@@ -53,6 +58,11 @@ class S3ObjectStore final : public domain::ObjectStore {
 
  private:
   std::string object_path(const std::string& key) const;
+  friend class S3ObjectReader;
+  static domain::ObjectInfo info_of(const aws::HttpResponse& r);  // ETag, type, date, length
+  // GetObject of bytes [first, last], If-Match `etag` when given.
+  aws::HttpResponse get_range(const std::string& key, int64_t first, int64_t last,
+                              const std::string& etag);
   aws::HttpResponse send(const aws::AwsRequest& r) { return client_->send(r); }
 
   S3Settings s_;

@@ -132,6 +132,8 @@ TEST(Config, HostileClientLimits) {
   EXPECT_EQ(d.min_body_rate, 4096);
   EXPECT_EQ(d.max_connections_per_client, 256);
   EXPECT_EQ(d.probe_connections, 64);
+  EXPECT_EQ(d.write_timeout_s, 60);
+  EXPECT_EQ(load_config(env({{"WRITE_TIMEOUT_S", "2"}})).write_timeout_s, 2);
   auto c = load_config(env({{"UPLOAD_MEMORY_BUDGET", "50000000"},
                             {"BODY_IDLE_TIMEOUT_S", "3"},
                             {"MIN_BODY_RATE", "0"},
@@ -147,8 +149,8 @@ TEST(Config, HostileClientLimits) {
   EXPECT_NE(error_of({{"MAX_FILE_SIZE", "20000000"}, {"UPLOAD_MEMORY_BUDGET", "20000000"}})
                 .find("UPLOAD_MEMORY_BUDGET: must be at least"),
             std::string::npos);
-  for (const char* name :
-       {"BODY_IDLE_TIMEOUT_S", "MIN_BODY_RATE", "MAX_CONNECTIONS_PER_CLIENT", "PROBE_CONNECTIONS"})
+  for (const char* name : {"BODY_IDLE_TIMEOUT_S", "MIN_BODY_RATE", "MAX_CONNECTIONS_PER_CLIENT",
+                           "PROBE_CONNECTIONS", "WRITE_TIMEOUT_S"})
     EXPECT_NE(error_of({{name, "-1"}}).find(name), std::string::npos) << name;
 }
 

@@ -3,8 +3,11 @@
 // accepts is absent (never an error). Every adapter passes tests/conformance/object_store_test.cpp.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +34,45 @@ struct ObjectData {
   std::string bytes;  // the whole object, or only the requested range
 };
 
+// An object opened for delivery, read in pieces rather than held whole (GET /files). Objects are
+// immutable, so a reader sees one version from its first read to its last.
+class ObjectReader {
+ public:
+  virtual ~ObjectReader() = default;
+  // A descriptor of a local file holding exactly the object's bytes (the kernel can send them
+  // itself), or -1. Valid while the reader lives.
+  virtual int file_descriptor() const { return -1; }
+  // The whole object in memory, when the reader has it there (valid while the reader lives).
+  virtual const std::string* bytes() const { return nullptr; }
+  // Whether read() waits on the network (the caller then reads off its I/O threads).
+  virtual bool remote() const { return false; }
+  // Up to `max` bytes at `offset` into `dst`; returns how many, 0 only at the end. Throws
+  // domain::Error(StorageFailed / Unavailable) when they cannot be read, including when the object
+  // vanished or changed since it was opened: never returns bytes of another version.
+  virtual std::size_t read(int64_t offset, char* dst, std::size_t max) = 0;
+};
+
+// An object read whole into memory, served by the default ObjectStore::open.
+class MemoryObjectReader final : public ObjectReader {
+ public:
+  explicit MemoryObjectReader(std::string bytes) : bytes_(std::move(bytes)) {}
+  const std::string* bytes() const override { return &bytes_; }
+  std::size_t read(int64_t offset, char* dst, std::size_t max) override {
+    if (offset < 0 || std::size_t(offset) >= bytes_.size()) return 0;
+    std::size_t n = std::min(max, bytes_.size() - std::size_t(offset));
+    std::memcpy(dst, bytes_.data() + offset, n);
+    return n;
+  }
+
+ private:
+  std::string bytes_;
+};
+
+struct OpenObject {
+  ObjectInfo info;
+  std::shared_ptr<ObjectReader> reader;
+};
+
 class ObjectStore : public BackendHealth {
  public:
   virtual ~ObjectStore() = default;
@@ -46,6 +88,16 @@ class ObjectStore : public BackendHealth {
   // nullopt when missing.
   virtual std::optional<ObjectData> get(const std::string& key,
                                         std::optional<ByteRange> range = std::nullopt) = 0;
+
+  // The object opened for reading in pieces (its info known at once), or nullopt when missing.
+  // The default reads it whole with get(); a store that can do better (a file descriptor, a
+  // stream) overrides it.
+  virtual std::optional<OpenObject> open(const std::string& key) {
+    auto data = get(key);
+    if (!data) return std::nullopt;
+    return OpenObject{std::move(data->info),
+                      std::make_shared<MemoryObjectReader>(std::move(data->bytes))};
+  }
 
   // Deletes the object; deleting a missing object is not an error.
   virtual void remove(const std::string& key) = 0;

@@ -19,13 +19,19 @@ export function connect(port) {
 export class RawConnection {
   constructor(socket) {
     this.socket = socket;
-    this.received = Buffer.alloc(0);
+    this.chunks = [];  // joined on demand: a large body arrives in thousands of chunks
+    this.receivedLength = 0;
     this.closed = false;
     this.closedAt = null;
     this.waiters = [];
-    socket.on('data', (d) => { this.received = Buffer.concat([this.received, d]); this.wake(); });
+    socket.on('data', (d) => { this.chunks.push(d); this.receivedLength += d.length; this.wake(); });
     socket.on('close', () => { this.closed = true; this.closedAt = Date.now(); this.wake(); });
     socket.on('error', () => {});  // a reset shows as close
+  }
+
+  get received() {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
+    return this.chunks[0] ?? Buffer.alloc(0);
   }
 
   wake() {

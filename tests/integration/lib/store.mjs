@@ -3,7 +3,7 @@
 // what an older build could leave behind, and reads records back to see what really remains.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const HAVE_SQLITE_CLI = spawnSync('sqlite3', ['-version']).status === 0;
@@ -13,14 +13,24 @@ function distributed(svc) {
 }
 
 // Objects: s3rver accepts unsigned requests.
-export async function putObject(svc, key, bytes) {
+export async function putObject(svc, key, bytes, contentType = undefined) {
   if (svc.backend.OBJECT_BACKEND === 's3') {
-    const r = await fetch(`${svc.backend.S3_ENDPOINT}/${svc.bucket}/${key}`, { method: 'PUT', body: bytes });
+    const headers = contentType ? { 'content-type': contentType } : {};
+    const r = await fetch(`${svc.backend.S3_ENDPOINT}/${svc.bucket}/${key}`, { method: 'PUT', body: bytes, headers });
     assert.equal(r.status, 200);
   } else {
     const file = path.join(svc.dataDir, 'objects', key);
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, bytes);
+  }
+}
+
+export async function removeObject(svc, key) {
+  if (svc.backend.OBJECT_BACKEND === 's3') {
+    const r = await fetch(`${svc.backend.S3_ENDPOINT}/${svc.bucket}/${key}`, { method: 'DELETE' });
+    assert.equal(r.status, 204);
+  } else {
+    rmSync(path.join(svc.dataDir, 'objects', key));
   }
 }
 

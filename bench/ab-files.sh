@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# A/B of GET /files between two builds of the service, in one run on one machine, with nginx
+# (sendfile) as the reference: the same 200 objects (100 uploaded photos: main + thumbnail) are
+# copied into five data directories; A and B each run hot (FILE_CACHE_BYTES 256 MiB) and cold
+# (FILE_CACHE_BYTES=0: every request reads the object), and the rounds alternate A, B, nginx so
+# drift in the shared machine hits all of them. Prints a row per run and the medians with the
+# ratios to nginx. PERF=1 records `perf record -g` of each service's last round into $PERF_DIR.
+#   bench/ab-files.sh BIN_A BIN_B [ROUNDS]   (LOADGEN=… picks the load generator)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+A=$1 B=$2 ROUNDS=${3:-3}
+LG=${LOADGEN:-build/release/bench/isvc_loadgen}
+REQUESTS=${REQUESTS:-20000} CONC=${CONC:-32}
+TOOLS=bench/.tools
+if [ ! -x "$TOOLS/usr/sbin/nginx" ]; then
+  work=$(mktemp -d)
+  (cd "$work" && apt-get download nginx >/dev/null 2>&1)
+  mkdir -p "$TOOLS"
+  dpkg-deb -x "$work"/nginx_*.deb "$TOOLS"
+  rm -rf "$work"
+fi
+NGINX=$TOOLS/usr/sbin/nginx
+TMP=$(mktemp -d)
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"' EXIT
+JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export JWT_SECRET
+
+declare -A PORT PID
+start() {  # name binary cache_bytes
+  local n=$1 bin=$2 port=""
+  RATE_LIMITS_ENABLED=false HOST=127.0.0.1 PORT=0 DATA_DIR="$TMP/$n/data" STAGE=dev LOG_LEVEL=info \
+    FILE_CACHE_BYTES=$3 "$bin" serve >"$TMP/$n/server.log" 2>&1 &
+  PID[$n]=$!
+  PIDS+=("$!")
+  for _ in $(seq 1 200); do
+    port=$(grep -o '"port":[0-9]*' "$TMP/$n/server.log" 2>/dev/null | head -1 | cut -d: -f2 || true)
+    [ -n "$port" ] && break
+    sleep 0.05
+  done
+  [ -n "$port" ] || { echo "server $n did not start"; cat "$TMP/$n/server.log"; exit 1; }
+  PORT[$n]=$port
+}
+cpu_ms() {
+  local t=0
+  for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  echo $((t * 1000 / $(getconf CLK_TCK)))
+}
+field() { echo "$1" | grep -o "\"$2\":[0-9.]*" | cut -d: -f2; }
+
+mkdir -p "$TMP/seed"
+start seed "$A" 0
+PHOTO=../shared/testdata/images/photo_3mb.jpg
+if [ ! -f "$PHOTO" ]; then
+  vips gaussnoise "$TMP/n.v" 2400 1800 --mean 128 --sigma 60
+  vips cast "$TMP/n.v" "$TMP/n8.v" uchar
+  vips jpegsave "$TMP/n8.v" "$TMP/photo.jpg" --Q 92
+  PHOTO=$TMP/photo.jpg
+fi
+TOKEN=$(DATA_DIR="$TMP/seed/data" "$A" token --user bench --ttl 2h)
+"$LG" --base "127.0.0.1:${PORT[seed]}" --token "$TOKEN" --scenario upload --file "$PHOTO" \
+  --requests 100 --concurrency 2 --ids "$TMP/ids" >/dev/null
+kill "${PID[seed]}"
+wait "${PID[seed]}" 2>/dev/null || true
+while read -r id; do
+  echo "/files/images/bench/$id.webp"
+  echo "/files/images/bench/thumbnails/$id.webp"
+done <"$TMP/ids" >"$TMP/paths"
+sed 's|^/files/||; s|^|/|' "$TMP/paths" >"$TMP/nginx-paths"
+
+for n in A-hot A-cold B-hot B-cold nginx; do
+  mkdir -p "$TMP/$n"
+  cp -a "$TMP/seed/data" "$TMP/$n/data"  # -a keeps the objects' ETag attributes
+done
+start A-hot "$A" $((256 * 1024 * 1024))
+start A-cold "$A" 0
+start B-hot "$B" $((256 * 1024 * 1024))
+start B-cold "$B" 0
+NPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$TMP/nginx.conf" <<CONF
+daemon off;
+worker_processes 2;
+user root;
+pid $TMP/nginx.pid;
+error_log $TMP/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log $TMP/nginx-access.log;
+  sendfile on;
+  keepalive_requests 1000000;
+  # Its temporary directories in the run's own (the package's default /var/lib/nginx may not exist).
+  client_body_temp_path $TMP/nginx-body;
+  proxy_temp_path $TMP/nginx-proxy;
+  fastcgi_temp_path $TMP/nginx-fastcgi;
+  uwsgi_temp_path $TMP/nginx-uwsgi;
+  scgi_temp_path $TMP/nginx-scgi;
+  types { image/webp webp; }
+  server {
+    listen 127.0.0.1:$NPORT;
+    root $TMP/nginx/data/objects;
+    etag on;
+    add_header Cache-Control "public, max-age=31536000, immutable";
+  }
+}
+CONF
+"$NGINX" -c "$TMP/nginx.conf" -p "$TMP" &
+PIDS+=("$!")
+for _ in $(seq 50); do [ -s "$TMP/nginx.pid" ] && break; sleep 0.1; done
+sleep 0.2
+read -r -a NGX_PIDS <<<"$(pgrep -P "$(cat "$TMP/nginx.pid")" | tr '\n' ' ')"
+
+RES="$TMP/results"
+: >"$RES"
+echo "| round | server | P50 ms | P95 ms | P99 ms | req/s | CPU ms per 1,000 views |"
+echo "|---|---|---|---|---|---|---|"
+for r in $(seq 1 "$ROUNDS"); do
+  for n in A-hot B-hot A-cold B-cold nginx; do
+    if [ "$n" = nginx ]; then
+      base=127.0.0.1:$NPORT paths=$TMP/nginx-paths pids=("${NGX_PIDS[@]}")
+    else
+      base=127.0.0.1:${PORT[$n]} paths=$TMP/paths pids=("${PID[$n]}")
+    fi
+    "$LG" --base "$base" --token "$TOKEN" --scenario files --ids "$paths" --requests 2000 \
+      --concurrency "$CONC" >/dev/null  # warm-up
+    perf_pid=""
+    if [ "${PERF:-0}" = 1 ] && [ "$r" = "$ROUNDS" ] && [ "$n" != nginx ]; then
+      mkdir -p "${PERF_DIR:=/tmp/ab-files-perf}"
+      perf record -g -o "$PERF_DIR/$n.data" -p "${pids[0]}" >/dev/null 2>&1 &
+      perf_pid=$!
+      sleep 0.5
+    fi
+    c0=$(cpu_ms "${pids[@]}")
+    j=$("$LG" --base "$base" --token "$TOKEN" --scenario files --ids "$paths" \
+      --requests "$REQUESTS" --concurrency "$CONC")
+    c=$(($(cpu_ms "${pids[@]}") - c0))
+    if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
+    [ "$(field "$j" errors)" = 0 ] || { echo "errors in round $r $n: $j"; exit 1; }
+    cpu=$((c * 1000 / REQUESTS))
+    echo "| $r | $n | $(field "$j" p50) | $(field "$j" p95) | $(field "$j" p99) | $(field "$j" throughput | cut -d. -f1) | $cpu |"
+    echo "$n $(field "$j" throughput) $cpu" >>"$RES"
+  done
+done
+echo
+echo "Medians over $ROUNDS rounds ($REQUESTS GETs by $CONC keep-alive clients per run; ratio = server / nginx):"
+echo
+echo "| server | req/s | CPU ms per 1,000 views | req/s ÷ nginx | CPU ÷ nginx |"
+echo "|---|---|---|---|---|"
+median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+nt=$(awk '$1 == "nginx" {print $2}' "$RES" | median)
+nc=$(awk '$1 == "nginx" {print $3}' "$RES" | median)
+for n in A-hot B-hot A-cold B-cold nginx; do
+  t=$(awk -v n="$n" '$1 == n {print $2}' "$RES" | median)
+  c=$(awk -v n="$n" '$1 == n {print $3}' "$RES" | median)
+  echo "| $n | ${t%.*} | $c | $(awk -v a="$t" -v b="$nt" 'BEGIN {printf "%.2f", a / b}') | $(awk -v a="$c" -v b="$nc" 'BEGIN {printf "%.2f", a / b}') |"
+done
