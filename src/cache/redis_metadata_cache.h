@@ -42,6 +42,9 @@ class RedisMetadataCache final : public domain::ImageRepository {
   std::optional<domain::ImageRecord> mark_deleting(const std::string& id,
                                                    const domain::Events& events) override;
   bool remove(const std::string& id) override;
+  std::optional<domain::ImageRecord> mark_deleting_seen(const domain::ImageRecord& seen,
+                                                        const domain::Events& events) override;
+  bool remove_seen(const domain::ImageRecord& seen) override;
   // Images being deleted are never cached (the erasure reads them from the store).
   domain::ListPage list(const domain::ListQuery& q) override;
   int64_t count(const domain::ListQuery& q) override;

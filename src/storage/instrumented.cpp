@@ -56,6 +56,13 @@ std::optional<domain::ImageRecord> InstrumentedMetadataStore::mark_deleting(
 bool InstrumentedMetadataStore::remove(const std::string& id) {
   return timed("remove", [&] { return inner_.remove(id); });
 }
+std::optional<domain::ImageRecord> InstrumentedMetadataStore::mark_deleting_seen(
+    const domain::ImageRecord& seen, const domain::Events& events) {
+  return timed("mark_deleting", [&] { return inner_.mark_deleting_seen(seen, events); });
+}
+bool InstrumentedMetadataStore::remove_seen(const domain::ImageRecord& seen) {
+  return timed("remove", [&] { return inner_.remove_seen(seen); });
+}
 domain::ListPage InstrumentedMetadataStore::list(const domain::ListQuery& q) {
   return timed("list", [&] { return inner_.list(q); });
 }

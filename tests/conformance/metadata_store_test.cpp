@@ -278,6 +278,63 @@ TEST_P(MetadataStoreConformance, MarkDeletingHidesAndRemoveIsIdempotent) {
   EXPECT_EQ(store->stats(0).total_images, 0);
 }
 
+// A delete from the caller's own read (the ownership check): the store may write on that read's
+// version instead of reading again, but a record changed since is still deleted as it is now,
+// and its counters go back once, however often the delete is repeated.
+TEST_P(MetadataStoreConformance, DeleteFromASeenRecordEvenWhenItChangedMeanwhile) {
+  auto r = rec(id(1), "alice", 1);
+  r.tags = {"t"};
+  put(r);
+  auto seen = *store->get(r.id);
+  auto marked = store->mark_deleting_seen(seen, {});
+  ASSERT_TRUE(marked);
+  EXPECT_EQ(marked->state, ImageState::Deleting);
+  EXPECT_EQ(marked->version, seen.version);
+  EXPECT_EQ(count("alice", {}, {}), 0);
+  EXPECT_EQ(count("alice", {}, std::string("t")), 0);
+  // Repeated with the stale (active) read, as a retried DELETE whose first try crashed might:
+  // nothing moves twice.
+  EXPECT_EQ(store->mark_deleting_seen(seen, {})->state, ImageState::Deleting);
+  EXPECT_EQ(count("alice", {}, {}), 0);
+  EXPECT_EQ(store->stats(0).total_images, 0);
+  EXPECT_TRUE(store->remove_seen(*marked));
+  EXPECT_FALSE(store->remove_seen(*marked));
+  EXPECT_EQ(store->get(r.id), std::nullopt);
+
+  // Changed between the read and the delete: the tags of the newer version are the ones that go.
+  auto r2 = rec(id(2), "alice", 2);
+  r2.tags = {"old"};
+  put(r2);
+  auto stale = *store->get(r2.id);
+  auto changed = r2;
+  changed.tags = {"new"};
+  changed.version = 2;
+  ASSERT_TRUE(store->update(changed, 1).ok());
+  auto now = store->mark_deleting_seen(stale, {});
+  ASSERT_TRUE(now);
+  EXPECT_EQ(now->state, ImageState::Deleting);
+  EXPECT_EQ(now->version, 2);
+  EXPECT_EQ(now->tags, std::vector<std::string>{"new"});
+  EXPECT_EQ(count("alice", {}, {}), 0);
+  EXPECT_EQ(count("alice", {}, std::string("new")), 0);
+  EXPECT_EQ(count("alice", {}, std::string("old")), 0);
+  EXPECT_EQ(store->stats(0).total_images, 0);
+  // remove_seen with the stale read (version 1, active) still removes the record.
+  EXPECT_TRUE(store->remove_seen(stale));
+  EXPECT_EQ(store->get(r2.id), std::nullopt);
+  EXPECT_EQ(count_deleting("alice"), 0);
+
+  // Removed by someone else after the read.
+  auto r3 = rec(id(3), "alice", 3);
+  put(r3);
+  auto gone = *store->get(r3.id);
+  EXPECT_TRUE(store->remove(r3.id));
+  EXPECT_EQ(store->mark_deleting_seen(gone, {}), std::nullopt);
+  EXPECT_FALSE(store->remove_seen(gone));
+  EXPECT_EQ(store->stats(0).total_images, 0);
+  EXPECT_EQ(count("alice", {}, {}), 0);
+}
+
 TEST_P(MetadataStoreConformance, Pages45As20_20_5InBothOrdersWithFilters) {
   for (int i = 0; i < 45; ++i) {
     // Ties on uploaded_at_ms (three per timestamp) are broken by id.
@@ -929,6 +986,11 @@ class CachedBackend final : public domain::MetadataBackend {
     return cache_.mark_deleting(id, e);
   }
   bool remove(const std::string& id) override { return cache_.remove(id); }
+  std::optional<ImageRecord> mark_deleting_seen(const ImageRecord& seen,
+                                                const domain::Events& e) override {
+    return cache_.mark_deleting_seen(seen, e);
+  }
+  bool remove_seen(const ImageRecord& seen) override { return cache_.remove_seen(seen); }
   domain::ListPage list(const domain::ListQuery& q) override { return cache_.list(q); }
   int64_t count(const domain::ListQuery& q) override { return cache_.count(q); }
 
