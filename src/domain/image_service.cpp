@@ -95,6 +95,7 @@ ImageRecord ImageService::upload(const Caller& caller, const UploadRequest& raw)
     ImageRecord rec;
     rec.id = d_.ids.next();
     rec.user_id = caller.user_id;
+    rec.variant_keys.emplace();  // none yet; a store that keeps the list starts it here
     rec.album_id = req.album_id;
     rec.original_filename = sanitize_filename(req.filename, s_.fields);
     rec.mime_type = mime_for(out.probe.format);

@@ -170,6 +170,12 @@ domain::WriteResult DynamoDbMetadataStore::update(const ImageRecord& rec, int64_
     std::string cond =
         "attribute_exists(PK) AND #v = :v AND #s = :active AND attribute_not_exists(obx)";
     json::object values{{":v", N(expected_version)}, {":active", S("active")}};
+    // The variant list as this write's record has it (note_variant adds without a new version):
+    // an entry added since fails the condition, and the write is repeated with the list as it is.
+    if (next.variant_keys) {
+      cond += " AND vkn = :vkn";
+      values[":vkn"] = N(next.variant_rev);
+    }
     if (same_keys) {
       cond += " AND userId = :u AND s3Key = :k AND ";
       values[":u"] = S(next.user_id);
@@ -201,6 +207,16 @@ domain::WriteResult DynamoDbMetadataStore::update(const ImageRecord& rec, int64_
   // Events a crash left in the item: moved out, then the write again.
   for (int i = 0; i < 4 && !r.ok && r.error_type == kConditionFailed && relay_pending(rec.id); ++i)
     r = put(true);
+  // A variant recorded since the caller's read: taken along, then the write again.
+  for (int i = 0; i < 8 && !r.ok && r.error_type == kConditionFailed && next.variant_keys; ++i) {
+    auto cur = get(rec.id);
+    if (!cur || cur->state != ImageState::Active || cur->version != expected_version ||
+        (cur->variant_keys == next.variant_keys && cur->variant_rev == next.variant_rev))
+      break;
+    next.variant_keys = cur->variant_keys;
+    next.variant_rev = cur->variant_rev;
+    r = put(true);
+  }
   for (bool same_keys = true; !r.ok; same_keys = false) {
     if (r.error_type != kConditionFailed)
       throw Error(ErrorCode::StorageFailed, "dynamodb PutItem failed: " + r.error_type);
@@ -230,6 +246,27 @@ domain::WriteResult DynamoDbMetadataStore::update(const ImageRecord& rec, int64_
   apply(db_, table_, d);
   relay_events(rec.id, events);
   return {};
+}
+
+bool DynamoDbMetadataStore::note_variant(const std::string& id, const std::string& key) {
+  auto r = db_.call(
+      "UpdateItem",
+      json::object{{"TableName", table_},
+                   {"Key", image_key(id)},
+                   {"UpdateExpression", "ADD vks :k, vkn :one"},
+                   // Only an active record that keeps the list: an older item (no vkn) gets
+                   // none, as it would be incomplete (its delete lists the variant prefix).
+                   {"ConditionExpression", "#s = :active AND attribute_exists(vkn)"},
+                   {"ExpressionAttributeNames", {{"#s", "state"}}},
+                   {"ExpressionAttributeValues",
+                    {{":k", json::object{{"SS", json::array{json::value(key)}}}},
+                     {":one", N(1)},
+                     {":active", S("active")}}}});
+  if (r.ok) return true;
+  if (r.error_type != kConditionFailed)
+    throw Error(ErrorCode::StorageFailed, "dynamodb UpdateItem failed: " + r.error_type);
+  auto cur = get(id);
+  return cur && cur->state == ImageState::Active && !cur->variant_keys;
 }
 
 std::optional<ImageRecord> DynamoDbMetadataStore::mark_if_unchanged(const ImageRecord& cur,

@@ -35,6 +35,8 @@ class DynamoDbMetadataStore final : public domain::MetadataBackend {
   std::optional<domain::ImageRecord> mark_deleting_seen(const domain::ImageRecord& seen,
                                                         const domain::Events& events) override;
   bool remove_seen(const domain::ImageRecord& seen) override;
+  // ADD to the item's variant set (vks) and count (vkn), on the condition that it is active.
+  bool note_variant(const std::string& id, const std::string& key) override;
   // Images being deleted sit in the DELETING#USER#{userId} partition of the user index.
   domain::ListPage list(const domain::ListQuery& q) override;
   int64_t count(const domain::ListQuery& q) override;

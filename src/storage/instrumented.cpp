@@ -63,6 +63,9 @@ std::optional<domain::ImageRecord> InstrumentedMetadataStore::mark_deleting_seen
 bool InstrumentedMetadataStore::remove_seen(const domain::ImageRecord& seen) {
   return timed("remove", [&] { return inner_.remove_seen(seen); });
 }
+bool InstrumentedMetadataStore::note_variant(const std::string& id, const std::string& key) {
+  return timed("note_variant", [&] { return inner_.note_variant(id, key); });
+}
 domain::ListPage InstrumentedMetadataStore::list(const domain::ListQuery& q) {
   return timed("list", [&] { return inner_.list(q); });
 }

@@ -126,6 +126,15 @@ class ImageRepository {
   }
   virtual bool remove_seen(const ImageRecord& seen) { return remove(seen.id); }
 
+  // Before a variant object is stored: adds `key` to the record's variant_keys (when the store
+  // keeps them and the record has them). False when the record is not active (then the variant
+  // must not be stored); true otherwise, also by a store that keeps no list.
+  virtual bool note_variant(const std::string& id, const std::string& key) {
+    (void)key;
+    auto r = get(id);
+    return r && r->state == ImageState::Active;
+  }
+
   // One page of records matching the query, in (uploaded_at_ms, id) or (taken_sort_key, id)
   // order.
   virtual ListPage list(const ListQuery& q) = 0;
