@@ -255,6 +255,27 @@ std::string global_shard_sk(const std::string& image_id) {
   return sk;
 }
 
+int outbox_shard(const std::string& order_key) {
+  uint32_t h = 2166136261u;  // FNV-1a, as global_shard_sk: stable across builds and platforms
+  for (unsigned char c : order_key) h = (h ^ c) * 16777619u;
+  return int(h % kOutboxShards);
+}
+
+std::string outbox_shard_pk(const std::string& target, int shard) {
+  std::string pk = "WHK#" + target + "#00";
+  pk[pk.size() - 2] = char('0' + shard / 10);
+  pk[pk.size() - 1] = char('0' + shard % 10);
+  return pk;
+}
+
+std::string outbox_pk(const std::string& target, const std::string& order_key) {
+  return outbox_shard_pk(target, outbox_shard(order_key));
+}
+
+std::string outbox_legacy_pk(const std::string& target) {
+  return "WHK#" + target;
+}
+
 std::string day_attribute(int64_t unix_ms) {
   return "d:" + base::format_iso8601_ms(unix_ms).substr(0, 10);
 }

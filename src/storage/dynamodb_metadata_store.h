@@ -108,6 +108,9 @@ class DynamoDbMetadataStore final : public domain::MetadataBackend {
   void relay_events(const std::string& image_id, const boost::json::object& obx);
   void relay_events(const std::string& image_id, const domain::Events& events);
   bool relay_pending(const std::string& image_id);
+  // An ack/retry/park write (`request` without table and key) on the event's item where this
+  // build keeps it, and when that fails its condition, where a build before the shards kept it.
+  aws::DynamoResult settle_event(const domain::OutboxEvent& e, boost::json::object request);
 
   aws::DynamoDbClient& db_;
   std::string table_;
