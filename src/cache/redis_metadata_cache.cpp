@@ -237,6 +237,26 @@ bool RedisMetadataCache::remove(const std::string& id) {
   return removed;
 }
 
+std::optional<ImageRecord> RedisMetadataCache::mark_deleting_seen(const ImageRecord& seen,
+                                                                  const domain::Events& events) {
+  tombstone(seen.id);
+  auto r = inner_.mark_deleting_seen(seen, events);
+  if (r) {
+    tombstone(seen.id);
+    bump_user(r->user_id);
+  }
+  return r;
+}
+
+bool RedisMetadataCache::remove_seen(const ImageRecord& seen) {
+  // No second read for the owner: once marked Deleting a record no longer changes (every write
+  // needs it Active), so the owner seen is the owner.
+  bool removed = inner_.remove_seen(seen);
+  tombstone(seen.id);
+  bump_user(seen.user_id);
+  return removed;
+}
+
 domain::ListPage RedisMetadataCache::list(const domain::ListQuery& q) {
   if (q.state != ImageState::Active) return inner_.list(q);
   auto hash = query_hash("list", q);

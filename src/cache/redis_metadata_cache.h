@@ -42,6 +42,15 @@ class RedisMetadataCache final : public domain::ImageRepository {
   std::optional<domain::ImageRecord> mark_deleting(const std::string& id,
                                                    const domain::Events& events) override;
   bool remove(const std::string& id) override;
+  std::optional<domain::ImageRecord> mark_deleting_seen(const domain::ImageRecord& seen,
+                                                        const domain::Events& events) override;
+  bool remove_seen(const domain::ImageRecord& seen) override;
+  // Straight to the store: the cached record keeps its older variant list, which nothing takes
+  // from the cache (a delete uses what the store's mark returns; a PATCH's write is conditional
+  // on the store's count and takes the current list along).
+  bool note_variant(const std::string& id, const std::string& key) override {
+    return inner_.note_variant(id, key);
+  }
   // Images being deleted are never cached (the erasure reads them from the store).
   domain::ListPage list(const domain::ListQuery& q) override;
   int64_t count(const domain::ListQuery& q) override;

@@ -95,6 +95,7 @@ ImageRecord ImageService::upload(const Caller& caller, const UploadRequest& raw)
     ImageRecord rec;
     rec.id = d_.ids.next();
     rec.user_id = caller.user_id;
+    rec.variant_keys.emplace();  // none yet; a store that keeps the list starts it here
     rec.album_id = req.album_id;
     rec.original_filename = sanitize_filename(req.filename, s_.fields);
     rec.mime_type = mime_for(out.probe.format);
@@ -305,6 +306,9 @@ ImageRecord ImageService::remove(const Caller& caller, const std::string& id) {
   auto rec = d_.images.get(id);
   if (!rec) throw Error(ErrorCode::ImageNotFound, "image not found", {{"id", id}});
   check_owner(caller, *rec, true);
+  // What the store holds now, as far as this call knows: each step below writes on the
+  // condition that the record is still this (no second read when nothing changed meanwhile).
+  ImageRecord seen = *rec;
   // Hide first, so no client ever sees metadata whose bytes are going away; a failure below
   // leaves the record in Deleting, and the next DELETE finishes the job.
   if (rec->state == ImageState::Active) {
@@ -312,19 +316,19 @@ ImageRecord ImageService::remove(const Caller& caller, const std::string& id) {
     // even when removing the files fails and a later DELETE finishes the job.
     Events events;
     if (webhooks()) events = d_.events->image_deleted(*rec);
-    d_.images.mark_deleting(id, events);
+    if (auto now = d_.images.mark_deleting_seen(seen, events)) seen = *now;
     recorded();
   }
   std::vector<std::string> removed;
   try {
-    removed = delete_objects(*rec);
+    removed = delete_objects(seen);
   } catch (const Error& e) {
     if (e.code() == ErrorCode::Unavailable) throw;
     throw Error(ErrorCode::S3DeleteFailed, "deleting the stored files failed; retry the delete");
   } catch (const std::exception&) {
     throw Error(ErrorCode::S3DeleteFailed, "deleting the stored files failed; retry the delete");
   }
-  d_.images.remove(id);
+  d_.images.remove_seen(seen);
   if (d_.purger) d_.purger->purge(std::move(removed));
   return *rec;
 }

@@ -48,10 +48,14 @@ std::vector<Variant> variants_of(const ImageRecord& rec, const VariantSettings& 
 
 std::vector<std::string> remove_image_objects(ObjectStore& objects, const ImageRecord& rec) {
   std::vector<std::string> keys;
-  objects.list(variant_prefix(rec.user_id, rec.id), [&](const std::string& k, const ObjectInfo&) {
-    keys.push_back(k);
-    return true;
-  });
+  if (rec.variant_keys) {  // the store keeps them: no listing (docs/distributed.md, Deletes)
+    keys = *rec.variant_keys;
+  } else {
+    objects.list(variant_prefix(rec.user_id, rec.id), [&](const std::string& k, const ObjectInfo&) {
+      keys.push_back(k);
+      return true;
+    });
+  }
   keys.push_back(rec.s3_key);
   if (rec.thumbnail_key) keys.push_back(*rec.thumbnail_key);
   objects.remove_all(keys);
@@ -130,6 +134,9 @@ std::optional<ObjectData> Variants::generate(const ImageRecord& rec, const Varia
     e.retry_after_s = 2;
     throw e;
   }
+  // Named in the record before it exists, so that a delete that marks the record after this
+  // removes it without listing; a record no longer active gets no new variant.
+  if (!images_.note_variant(rec.id, v.key)) return std::nullopt;
   objects_.put(v.key, bytes, media_type(v.format));
   metrics_.variant_generations.inc({ext});
   metrics_.variant_requests.inc({ext, "generated"});

@@ -50,6 +50,7 @@ void WebhookDelivery::wake() {
 
 void WebhookDelivery::loop(std::size_t i) {
   int64_t last_recover = 0;
+  int64_t last_backlog = -s_.backlog_every_ms;
   for (;;) {
     uint64_t seen;
     {
@@ -65,7 +66,10 @@ void WebhookDelivery::loop(std::size_t i) {
           log_.info("webhook_events_recovered", {{"events", n}});
       }
       claimed = run_once(i);
-      states_[i]->backlog.store(outbox_.pending_events(targets_[i].key));
+      if (claimed > 0 || clock_.now_ms() - last_backlog >= s_.backlog_every_ms) {
+        last_backlog = clock_.now_ms();
+        states_[i]->backlog.store(outbox_.pending_events(targets_[i].key));
+      }
     } catch (const std::exception& e) {
       log_.warn("webhook_outbox_failed", {{"target", targets_[i].label}, {"what", e.what()}});
     }

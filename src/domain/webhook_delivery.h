@@ -39,6 +39,9 @@ struct WebhookDeliverySettings {
   int64_t attempt_timeout_ms = 10000;       // WEBHOOK_TIMEOUT_MS (the transport's total)
   int batch = 8;                            // events claimed per pass
   int64_t recover_every_ms = 600000;  // DynamoDB: events a crash left beside a record (a Scan)
+  // The backlog gauge is counted after every batch delivered, and while idle at most this often
+  // (counting reads every outbox partition of the target: one Query each in DynamoDB).
+  int64_t backlog_every_ms = 1000;
 };
 
 class WebhookDelivery final : public BackendHealth, public obs::MetricsSource {

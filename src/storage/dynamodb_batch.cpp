@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <exception>
+#include <future>
 #include <random>
 #include <thread>
 
@@ -75,6 +77,44 @@ std::vector<json::object> batch_get(const Caller& call, const std::string& table
            });
   }
   return found;
+}
+
+void call_all(const Caller& call, std::string_view operation,
+              const std::vector<json::object>& requests) {
+  auto one = [&](const json::object& req) {
+    auto r = call(operation, req);
+    if (!r.ok)
+      throw Error(ErrorCode::StorageFailed,
+                  "dynamodb " + std::string(operation) + " failed: " + r.error_type);
+  };
+  if (requests.empty()) return;
+  std::vector<std::future<void>> others;
+  std::exception_ptr first;
+  try {
+    for (std::size_t i = 1; i < requests.size(); ++i)
+      others.push_back(std::async(std::launch::async, one, std::cref(requests[i])));
+  } catch (...) {  // no thread to be had: the rest on this thread, one after the other
+    for (std::size_t i = others.size() + 1; i < requests.size(); ++i) {
+      try {
+        one(requests[i]);
+      } catch (...) {
+        if (!first) first = std::current_exception();
+      }
+    }
+  }
+  try {
+    one(requests[0]);
+  } catch (...) {
+    if (!first) first = std::current_exception();
+  }
+  for (auto& f : others) {
+    try {
+      f.get();
+    } catch (...) {
+      if (!first) first = std::current_exception();
+    }
+  }
+  if (first) std::rethrow_exception(first);
 }
 
 }  // namespace isvc::storage::dynamo

@@ -43,4 +43,12 @@ std::vector<boost::json::object> batch_get(const Caller& call, const std::string
                                            const std::vector<boost::json::object>& keys,
                                            const BatchSettings& s = {});
 
+// Sends every request of `operation` at once (the first on this thread, the others on their own
+// threads) and returns when all have answered, so that independent writes (the counter cells
+// of one change: different items, order irrelevant) cost the slowest call instead of their sum.
+// An error answer is domain::Error(StorageFailed); the first failure is rethrown only after every
+// call has finished, so none is left running against the caller's state.
+void call_all(const Caller& call, std::string_view operation,
+              const std::vector<boost::json::object>& requests);
+
 }  // namespace isvc::storage::dynamo

@@ -1,5 +1,6 @@
 #include "storage/dynamodb_item.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <charconv>
 
@@ -137,6 +138,14 @@ json::object to_item(const ImageRecord& r) {
   put_opt(item, "dominantColor", r.dominant_color);
   if (r.exif) item["exif"] = S(domain::encode_exif(*r.exif));
   put_opt(item, "sha256", r.sha256);
+  if (r.variant_keys) {  // kept: vkn (additions so far) marks the item as keeping the list
+    item["vkn"] = N(r.variant_rev);
+    if (!r.variant_keys->empty()) {  // DynamoDB has no empty sets
+      json::array ks;
+      for (const auto& k : *r.variant_keys) ks.push_back(json::value(k));
+      item["vks"] = json::object{{"SS", std::move(ks)}};
+    }
+  }
   bool active = r.state == domain::ImageState::Active;
   item["state"] = S(active ? "active" : "deleting");
   item["GSI1PK"] = S(active ? user_pk(r.user_id) : deleting_pk(r.user_id));
@@ -199,6 +208,19 @@ ImageRecord from_item(const json::object& item) {
     if (!r.exif) bad("exif");
   }
   r.sha256 = str_attr(item, "sha256");
+  if (auto vkn = num_attr(item, "vkn")) {
+    r.variant_rev = *vkn;
+    r.variant_keys.emplace();
+    if (auto* vks = item.if_contains("vks")) {
+      auto* ss = vks->is_object() ? vks->as_object().if_contains("SS") : nullptr;
+      if (!ss || !ss->is_array()) bad("vks");
+      for (const auto& k : ss->as_array()) {
+        if (!k.is_string()) bad("vks");
+        r.variant_keys->emplace_back(k.as_string());
+      }
+      std::sort(r.variant_keys->begin(), r.variant_keys->end());
+    }
+  }
   r.state = req_s(item, "state") == "deleting" ? domain::ImageState::Deleting
                                                : domain::ImageState::Active;
   return r;
@@ -231,6 +253,27 @@ std::string global_shard_sk(const std::string& image_id) {
   sk[6] = char('0' + shard / 10);
   sk[7] = char('0' + shard % 10);
   return sk;
+}
+
+int outbox_shard(const std::string& order_key) {
+  uint32_t h = 2166136261u;  // FNV-1a, as global_shard_sk: stable across builds and platforms
+  for (unsigned char c : order_key) h = (h ^ c) * 16777619u;
+  return int(h % kOutboxShards);
+}
+
+std::string outbox_shard_pk(const std::string& target, int shard) {
+  std::string pk = "WHK#" + target + "#00";
+  pk[pk.size() - 2] = char('0' + shard / 10);
+  pk[pk.size() - 1] = char('0' + shard % 10);
+  return pk;
+}
+
+std::string outbox_pk(const std::string& target, const std::string& order_key) {
+  return outbox_shard_pk(target, outbox_shard(order_key));
+}
+
+std::string outbox_legacy_pk(const std::string& target) {
+  return "WHK#" + target;
 }
 
 std::string day_attribute(int64_t unix_ms) {

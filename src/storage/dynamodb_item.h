@@ -8,6 +8,8 @@
 //            PK=COUNTER#GLOBAL SK=SHARD#{00..31} (n, bytes, d:{YYYY-MM-DD} per upload day), the
 //            image's shard chosen by its id; the figures are the sum of every item under the PK
 //            (a table from before the shards also has SK=ALL, which still counts).
+//   webhook outbox: PK=WHK#{target}#{00..07} by order key, WHKPARKED#{target}
+//   (dynamodb_outbox.cpp).
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -64,5 +66,16 @@ std::string day_attribute(int64_t unix_ms);  // "d:2026-11-24"
 
 // The record item's "obx" attribute: webhook events written with the record (dynamodb_outbox.cpp).
 boost::json::object outbox_attribute(const std::vector<domain::OutboxEvent>& events);
+
+// A target's webhook outbox is split over this many partitions so that no partition is written
+// by every change (~1,000 writes/s each): ~8,000 events/s per target, past the table quota.
+inline constexpr int kOutboxShards = 8;
+// The partition of an order key (the image id): FNV-1a of its bytes modulo kOutboxShards, the
+// same in every build, so that every event of one image lands in one partition, in order.
+int outbox_shard(const std::string& order_key);
+std::string outbox_shard_pk(const std::string& target, int shard);  // "WHK#{target}#03"
+std::string outbox_pk(const std::string& target, const std::string& order_key);
+// The one partition per target of builds before the shards, still read by claims.
+std::string outbox_legacy_pk(const std::string& target);  // "WHK#{target}"
 
 }  // namespace isvc::storage::dynamo

@@ -64,15 +64,17 @@ DynamoDbMetadataStore::DynamoDbMetadataStore(aws::DynamoDbClient& db, std::strin
 
 namespace {
 
-// One ADD per changed user cell, then one per changed global shard.
+// One ADD per changed user cell and one per changed global shard, all sent at once (different
+// items, so order does not matter; the write waits for the slowest instead of for their sum).
 void apply(aws::DynamoDbClient& db, const std::string& table, const CounterDelta& d) {
+  std::vector<json::object> adds;
   for (const auto& [c, v] : d.cells)
     if (v != 0)
-      db.must("UpdateItem", json::object{{"TableName", table},
-                                         {"Key", {{"PK", S(c.pk)}, {"SK", S(c.sk)}}},
-                                         {"UpdateExpression", "ADD #n :d"},
-                                         {"ExpressionAttributeNames", {{"#n", "n"}}},
-                                         {"ExpressionAttributeValues", {{":d", N(v)}}}});
+      adds.push_back(json::object{{"TableName", table},
+                                  {"Key", {{"PK", S(c.pk)}, {"SK", S(c.sk)}}},
+                                  {"UpdateExpression", "ADD #n :d"},
+                                  {"ExpressionAttributeNames", {{"#n", "n"}}},
+                                  {"ExpressionAttributeValues", {{":d", N(v)}}}});
   for (const auto& [shard, g] : d.global) {
     if (g.empty()) continue;
     std::string expr = "ADD #n :n, #b :b";
@@ -86,12 +88,14 @@ void apply(aws::DynamoDbClient& db, const std::string& table, const CounterDelta
       names["#d" + k] = day;
       values[":d" + k] = N(v);
     }
-    db.must("UpdateItem", json::object{{"TableName", table},
-                                       {"Key", {{"PK", S(kGlobalPk)}, {"SK", S(shard)}}},
-                                       {"UpdateExpression", expr},
-                                       {"ExpressionAttributeNames", std::move(names)},
-                                       {"ExpressionAttributeValues", std::move(values)}});
+    adds.push_back(json::object{{"TableName", table},
+                                {"Key", {{"PK", S(kGlobalPk)}, {"SK", S(shard)}}},
+                                {"UpdateExpression", expr},
+                                {"ExpressionAttributeNames", std::move(names)},
+                                {"ExpressionAttributeValues", std::move(values)}});
   }
+  dynamo::call_all([&db](std::string_view op, const json::value& r) { return db.call(op, r); },
+                   "UpdateItem", adds);
 }
 
 }  // namespace
@@ -166,6 +170,12 @@ domain::WriteResult DynamoDbMetadataStore::update(const ImageRecord& rec, int64_
     std::string cond =
         "attribute_exists(PK) AND #v = :v AND #s = :active AND attribute_not_exists(obx)";
     json::object values{{":v", N(expected_version)}, {":active", S("active")}};
+    // The variant list as this write's record has it (note_variant adds without a new version):
+    // an entry added since fails the condition, and the write is repeated with the list as it is.
+    if (next.variant_keys) {
+      cond += " AND vkn = :vkn";
+      values[":vkn"] = N(next.variant_rev);
+    }
     if (same_keys) {
       cond += " AND userId = :u AND s3Key = :k AND ";
       values[":u"] = S(next.user_id);
@@ -197,6 +207,16 @@ domain::WriteResult DynamoDbMetadataStore::update(const ImageRecord& rec, int64_
   // Events a crash left in the item: moved out, then the write again.
   for (int i = 0; i < 4 && !r.ok && r.error_type == kConditionFailed && relay_pending(rec.id); ++i)
     r = put(true);
+  // A variant recorded since the caller's read: taken along, then the write again.
+  for (int i = 0; i < 8 && !r.ok && r.error_type == kConditionFailed && next.variant_keys; ++i) {
+    auto cur = get(rec.id);
+    if (!cur || cur->state != ImageState::Active || cur->version != expected_version ||
+        (cur->variant_keys == next.variant_keys && cur->variant_rev == next.variant_rev))
+      break;
+    next.variant_keys = cur->variant_keys;
+    next.variant_rev = cur->variant_rev;
+    r = put(true);
+  }
   for (bool same_keys = true; !r.ok; same_keys = false) {
     if (r.error_type != kConditionFailed)
       throw Error(ErrorCode::StorageFailed, "dynamodb PutItem failed: " + r.error_type);
@@ -228,6 +248,70 @@ domain::WriteResult DynamoDbMetadataStore::update(const ImageRecord& rec, int64_
   return {};
 }
 
+bool DynamoDbMetadataStore::note_variant(const std::string& id, const std::string& key) {
+  auto r = db_.call(
+      "UpdateItem",
+      json::object{{"TableName", table_},
+                   {"Key", image_key(id)},
+                   {"UpdateExpression", "ADD vks :k, vkn :one"},
+                   // Only an active record that keeps the list: an older item (no vkn) gets
+                   // none, as it would be incomplete (its delete lists the variant prefix).
+                   {"ConditionExpression", "#s = :active AND attribute_exists(vkn)"},
+                   {"ExpressionAttributeNames", {{"#s", "state"}}},
+                   {"ExpressionAttributeValues",
+                    {{":k", json::object{{"SS", json::array{json::value(key)}}}},
+                     {":one", N(1)},
+                     {":active", S("active")}}}});
+  if (r.ok) return true;
+  if (r.error_type != kConditionFailed)
+    throw Error(ErrorCode::StorageFailed, "dynamodb UpdateItem failed: " + r.error_type);
+  auto cur = get(id);
+  return cur && cur->state == ImageState::Active && !cur->variant_keys;
+}
+
+std::optional<ImageRecord> DynamoDbMetadataStore::mark_if_unchanged(const ImageRecord& cur,
+                                                                    const domain::Events& events) {
+  json::object marks{{":deleting", S("deleting")},
+                     {":active", S("active")},
+                     {":dpk", S(deleting_pk(cur.user_id))},
+                     {":v", N(cur.version)},
+                     {":u", S(cur.user_id)}};
+  if (!events.empty()) marks[":obx"] = outbox_attribute(events);
+  auto r = db_.call(
+      "UpdateItem",
+      json::object{
+          {"TableName", table_},
+          {"Key", image_key(cur.id)},
+          // Out of the lists and the album, taken and hash indexes, into the user's DELETING#
+          // partition of the user index (GSI1SK stays), where the erasure finds it.
+          {"UpdateExpression",
+           events.empty() ? "SET #s = :deleting, GSI1PK = :dpk REMOVE GSI2PK, GSI2SK, GSI3PK, "
+                            "GSI3SK, GSI4PK, GSI4SK"
+                          : "SET #s = :deleting, GSI1PK = :dpk, obx = :obx REMOVE GSI2PK, "
+                            "GSI2SK, GSI3PK, GSI3SK, GSI4PK, GSI4SK"},
+          // The version the caller read, still active and still its owner's: then the counters
+          // below are exactly the ones its upload (or last change) added.
+          {"ConditionExpression",
+           "#s = :active AND #v = :v AND userId = :u AND attribute_not_exists(obx)"},
+          {"ExpressionAttributeNames", {{"#s", "state"}, {"#v", "version"}}},
+          {"ExpressionAttributeValues", marks},
+          {"ReturnValues", "ALL_NEW"}});
+  if (!r.ok) {
+    if (r.error_type != kConditionFailed)
+      throw Error(ErrorCode::StorageFailed, "dynamodb UpdateItem failed: " + r.error_type);
+    relay_pending(cur.id);  // events of an earlier write may be what failed the condition
+    return std::nullopt;    // changed meanwhile (updated, marked or removed)
+  }
+  ImageRecord now = from_item(r.body.as_object().at("Attributes").as_object());
+  ImageRecord was = now;
+  was.state = ImageState::Active;
+  // Only the call whose condition held moves the counters: a retried DELETE finds the record
+  // Deleting and never takes them back twice (a crash before this line leaves drift for fsck).
+  account(was, -1);
+  relay_events(cur.id, events);
+  return now;
+}
+
 std::optional<ImageRecord> DynamoDbMetadataStore::mark_deleting(const std::string& id,
                                                                 const domain::Events& events) {
   for (int attempt = 0; attempt < 16; ++attempt) {
@@ -249,67 +333,55 @@ std::optional<ImageRecord> DynamoDbMetadataStore::mark_deleting(const std::strin
                          {":sk", S(uploaded_sk(cur->uploaded_at_ms, cur->id))}}}});
       return cur;
     }
-    json::object marks{{":deleting", S("deleting")},
-                       {":active", S("active")},
-                       {":dpk", S(deleting_pk(cur->user_id))},
-                       {":v", N(cur->version)}};
-    if (!events.empty()) marks[":obx"] = outbox_attribute(events);
-    auto r = db_.call(
-        "UpdateItem",
-        json::object{
-            {"TableName", table_},
-            {"Key", image_key(id)},
-            // Out of the lists and the album, taken and hash indexes, into the user's DELETING#
-            // partition of the user index (GSI1SK stays), where the erasure finds it.
-            {"UpdateExpression",
-             events.empty() ? "SET #s = :deleting, GSI1PK = :dpk REMOVE GSI2PK, GSI2SK, GSI3PK, "
-                              "GSI3SK, GSI4PK, GSI4SK"
-                            : "SET #s = :deleting, GSI1PK = :dpk, obx = :obx REMOVE GSI2PK, "
-                              "GSI2SK, GSI3PK, GSI3SK, GSI4PK, GSI4SK"},
-            {"ConditionExpression", "#s = :active AND #v = :v AND attribute_not_exists(obx)"},
-            {"ExpressionAttributeNames", {{"#s", "state"}, {"#v", "version"}}},
-            {"ExpressionAttributeValues", marks},
-            {"ReturnValues", "ALL_NEW"}});
-    if (!r.ok) {
-      if (r.error_type != kConditionFailed)
-        throw Error(ErrorCode::StorageFailed, "dynamodb UpdateItem failed: " + r.error_type);
-      relay_pending(id);  // events of an earlier write may be what failed the condition
-      continue;           // changed meanwhile (updated, marked or removed): look again
-    }
-    ImageRecord now = from_item(r.body.as_object().at("Attributes").as_object());
-    ImageRecord was = now;
-    was.state = ImageState::Active;
-    account(was, -1);
-    relay_events(id, events);
-    return now;
+    if (auto now = mark_if_unchanged(*cur, events)) return now;
   }
   throw Error(ErrorCode::StorageFailed, "image kept changing while it was being deleted");
+}
+
+std::optional<ImageRecord> DynamoDbMetadataStore::mark_deleting_seen(const ImageRecord& seen,
+                                                                     const domain::Events& events) {
+  if (seen.state == ImageState::Active)
+    if (auto now = mark_if_unchanged(seen, events)) return now;
+  return mark_deleting(seen.id, events);
+}
+
+bool DynamoDbMetadataStore::remove_if_unchanged(const ImageRecord& cur) {
+  bool active = cur.state == ImageState::Active;
+  auto r = db_.call(
+      "DeleteItem",
+      json::object{{"TableName", table_},
+                   {"Key", image_key(cur.id)},
+                   // Events still in the item go to the outbox first (below), not with it.
+                   {"ConditionExpression", "#v = :v AND #s = :s AND attribute_not_exists(obx)"},
+                   {"ExpressionAttributeNames", {{"#v", "version"}, {"#s", "state"}}},
+                   {"ExpressionAttributeValues",
+                    {{":v", N(cur.version)}, {":s", S(active ? "active" : "deleting")}}},
+                   // The item removed names the claims to release (no read before).
+                   {"ReturnValues", "ALL_OLD"}});
+  if (r.ok) {
+    auto* old_item = r.body.as_object().if_contains("Attributes");
+    ImageRecord old = old_item && old_item->is_object() ? from_item(old_item->as_object()) : cur;
+    if (active) account(old, -1);
+    claims_.release(old);  // after the record: a crash in between leaves a stale claim only
+    return true;
+  }
+  if (r.error_type != kConditionFailed)
+    throw Error(ErrorCode::StorageFailed, "dynamodb DeleteItem failed: " + r.error_type);
+  relay_pending(cur.id);
+  return false;
 }
 
 bool DynamoDbMetadataStore::remove(const std::string& id) {
   for (int attempt = 0; attempt < 16; ++attempt) {
     auto cur = get(id);
     if (!cur) return false;
-    bool active = cur->state == ImageState::Active;
-    auto r = db_.call(
-        "DeleteItem",
-        json::object{{"TableName", table_},
-                     {"Key", image_key(id)},
-                     // Events still in the item go to the outbox first (below), not with it.
-                     {"ConditionExpression", "#v = :v AND #s = :s AND attribute_not_exists(obx)"},
-                     {"ExpressionAttributeNames", {{"#v", "version"}, {"#s", "state"}}},
-                     {"ExpressionAttributeValues",
-                      {{":v", N(cur->version)}, {":s", S(active ? "active" : "deleting")}}}});
-    if (r.ok) {
-      if (active) account(*cur, -1);
-      claims_.release(*cur);  // after the record: a crash in between leaves a stale claim only
-      return true;
-    }
-    if (r.error_type != kConditionFailed)
-      throw Error(ErrorCode::StorageFailed, "dynamodb DeleteItem failed: " + r.error_type);
-    relay_pending(id);
+    if (remove_if_unchanged(*cur)) return true;
   }
   throw Error(ErrorCode::StorageFailed, "image kept changing while it was being removed");
+}
+
+bool DynamoDbMetadataStore::remove_seen(const ImageRecord& seen) {
+  return remove_if_unchanged(seen) || remove(seen.id);
 }
 
 domain::ListPage DynamoDbMetadataStore::list(const domain::ListQuery& q) {

@@ -1,9 +1,9 @@
 // The metadata backend on the DynamoDB API (AWS, or any compatible engine via DYNAMODB_ENDPOINT),
 // with the one-table design of SPEC §7 (see dynamodb_item.h). Versions are compare-and-swap through
-// condition expressions. Counters are separate items updated with ADD after the image write —
-// no TransactWriteItems, which dynalite and several compatible engines lack: a write is
-// acknowledged only after its counters moved, a failure in between is compensated, and drift
-// left by a crash between the two is repaired by `image-service fsck`.
+// condition expressions. Counters are separate items updated with ADD after the image write (the
+// cells of one write in parallel) — no TransactWriteItems, which dynalite and several compatible
+// engines lack: a write is acknowledged only after its counters moved, a failure in between is
+// compensated, and drift left by a crash between the two is repaired by `image-service fsck`.
 #pragma once
 
 #include <string>
@@ -31,6 +31,12 @@ class DynamoDbMetadataStore final : public domain::MetadataBackend {
   std::optional<domain::ImageRecord> mark_deleting(const std::string& id,
                                                    const domain::Events& events) override;
   bool remove(const std::string& id) override;
+  // Conditional on the version seen (no read first); a record changed since goes the way above.
+  std::optional<domain::ImageRecord> mark_deleting_seen(const domain::ImageRecord& seen,
+                                                        const domain::Events& events) override;
+  bool remove_seen(const domain::ImageRecord& seen) override;
+  // ADD to the item's variant set (vks) and count (vkn), on the condition that it is active.
+  bool note_variant(const std::string& id, const std::string& key) override;
   // Images being deleted sit in the DELETING#USER#{userId} partition of the user index.
   domain::ListPage list(const domain::ListQuery& q) override;
   int64_t count(const domain::ListQuery& q) override;
@@ -85,6 +91,11 @@ class DynamoDbMetadataStore final : public domain::MetadataBackend {
   // Claims the record's keys; a key another user's image holds is the conflict to report.
   std::optional<domain::WriteResult> claim_keys(const domain::ImageRecord& rec);
   int64_t count_deleting(const std::string& user_id);
+  // The conditional steps of a delete, on `cur` as read: nullopt / false when the record is no
+  // longer that version in that state (the caller reads it again).
+  std::optional<domain::ImageRecord> mark_if_unchanged(const domain::ImageRecord& cur,
+                                                       const domain::Events& events);
+  bool remove_if_unchanged(const domain::ImageRecord& cur);
   domain::ImportOutcome import_one(const domain::ImageRecord& rec);
   // Adds `delta` to the counters of an active record (user cells, global count, bytes, day).
   void account(const domain::ImageRecord& r, int delta);
@@ -97,6 +108,9 @@ class DynamoDbMetadataStore final : public domain::MetadataBackend {
   void relay_events(const std::string& image_id, const boost::json::object& obx);
   void relay_events(const std::string& image_id, const domain::Events& events);
   bool relay_pending(const std::string& image_id);
+  // An ack/retry/park write (`request` without table and key) on the event's item where this
+  // build keeps it, and when that fails its condition, where a build before the shards kept it.
+  aws::DynamoResult settle_event(const domain::OutboxEvent& e, boost::json::object request);
 
   aws::DynamoDbClient& db_;
   std::string table_;

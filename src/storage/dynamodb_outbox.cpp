@@ -6,15 +6,21 @@
 //   - right after, still before the write is acknowledged, they move to their outbox items and
 //     obx is removed (relay); a crash in between leaves them in the record, where the next write
 //     of that record (whose condition fails on them) or recover_events (a scan) moves them.
-//   outbox:  PK=WHK#{target}       SK={orderKey}#{seq, 20 digits}#{eventId}
-//   parked:  PK=WHKPARKED#{target} SK=(the same)
-// One partition per target, so that a Query reads events in (order key, seq) order: the first
-// item of an order key is its head. (A partition takes ~1,000 writes/s: the ceiling on events per
-// second per target.)
+//   outbox:  PK=WHK#{target}#{shard}  SK={orderKey}#{seq, 20 digits}#{eventId}
+//   parked:  PK=WHKPARKED#{target}    SK=(the same)
+// A target's outbox is split over kOutboxShards partitions by order key (outbox_shard: every event
+// of one image in one partition, where a Query reads them in (order key, seq) order, so the first
+// item of an order key is its head), so that no partition takes every change's event (~1,000
+// writes/s each). A claim reads every shard and takes the oldest due heads across them.
+// Earlier builds wrote one partition per target (PK=WHK#{target}); a claim reads it too, after
+// the shards, and an order key with an event there is held back in the shards until that event
+// has gone (see claim_events), so events recorded before an upgrade are still delivered, in order.
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cstdio>
 #include <map>
-#include <set>
+#include <optional>
+#include <tuple>
 
 #include "domain/model/error.h"
 #include "storage/dynamodb_item.h"
@@ -31,7 +37,9 @@ using namespace dynamo;
 namespace {
 
 constexpr const char* kConditionFailed = "ConditionalCheckFailedException";
-constexpr int kClaimScanItems = 1000;  // how far into a target's backlog one claim looks
+// How far into each partition of a target's backlog one claim looks (the shards and the
+// unsharded partition of earlier builds: about 1,000 items in all).
+constexpr int kClaimScanItems = 1000 / (kOutboxShards + 1);
 
 std::string event_sk(const OutboxEvent& e) {
   char seq[24];
@@ -39,8 +47,16 @@ std::string event_sk(const OutboxEvent& e) {
   return e.order_key + "#" + seq + "#" + e.id;
 }
 
-json::object event_key(const std::string& prefix, const OutboxEvent& e) {
-  return {{"PK", S(prefix + e.target)}, {"SK", S(event_sk(e))}};
+// Where an event waits: its target's shard for its order key.
+json::object event_key(const OutboxEvent& e) {
+  return {{"PK", S(outbox_pk(e.target, e.order_key))}, {"SK", S(event_sk(e))}};
+}
+// The same event in the unsharded partition of an earlier build.
+json::object legacy_event_key(const OutboxEvent& e) {
+  return {{"PK", S(outbox_legacy_pk(e.target))}, {"SK", S(event_sk(e))}};
+}
+json::object parked_event_key(const OutboxEvent& e) {
+  return {{"PK", S("WHKPARKED#" + e.target)}, {"SK", S(event_sk(e))}};
 }
 
 std::string encode_event(const OutboxEvent& e) {
@@ -74,7 +90,7 @@ std::optional<OutboxEvent> decode_event(std::string_view text) {
 }
 
 json::object outbox_item(const OutboxEvent& e) {
-  auto item = event_key("WHK#", e);
+  auto item = event_key(e);
   item["id"] = S(e.id);
   item["type"] = S(e.type);
   item["orderKey"] = S(e.order_key);
@@ -202,48 +218,73 @@ std::vector<OutboxEvent> DynamoDbMetadataStore::claim_events(const std::string& 
                                                              const std::string& owner,
                                                              int64_t now_ms, int64_t lease_until_ms,
                                                              int limit) {
-  json::object req{{"TableName", table_},
-                   {"KeyConditionExpression", "PK = :pk"},
-                   {"ConsistentRead", true},
-                   {"ExpressionAttributeValues", {{":pk", S("WHK#" + target)}}}};
-  std::set<std::string> keys_seen;
-  std::vector<std::pair<OutboxEvent, int64_t>> due;  // with its sort key's lease
-  std::vector<json::object> due_keys;
-  int read = 0;
-  std::vector<std::tuple<int64_t, std::string, OutboxEvent>> candidates;
-  while (read < kClaimScanItems) {
+  // The head of each order key: its first item in the partition that holds it. An order key lives
+  // in one shard, and in the unsharded partition only while events of an earlier build wait there.
+  struct Head {
+    json::object key;  // PK and SK of the item
+    OutboxEvent event;
+    int64_t lease_until = 0;
+  };
+  std::map<std::string, Head> heads;  // by order key
+  // Reads up to kClaimScanItems items of one partition; returns the last order key read when
+  // the partition holds more than that (the keys after it were not seen), else nullopt.
+  auto read = [&](const std::string& pk) -> std::optional<std::string> {
+    json::object req{{"TableName", table_},
+                     {"KeyConditionExpression", "PK = :pk"},
+                     {"ConsistentRead", true},
+                     {"Limit", kClaimScanItems},
+                     {"ExpressionAttributeValues", {{":pk", S(pk)}}}};
     auto body = db_.must("Query", req);
     const auto& o = body.as_object();
+    std::string last_key;
     if (auto* items = o.if_contains("Items"); items && items->is_array())
       for (const auto& it : items->as_array()) {
-        ++read;
         const auto& item = it.as_object();
         auto e = from_outbox_item(target, item);
-        if (!keys_seen.insert(e.order_key).second) continue;  // not the head of its key
-        if (e.next_attempt_ms > now_ms || num_attr(item, "leaseUntil").value_or(0) >= now_ms)
-          continue;
-        candidates.emplace_back(e.created_ms, e.id, std::move(e));
+        last_key = e.order_key;
+        auto sk = event_sk(e);
+        auto found = heads.find(e.order_key);
+        // Within a partition the first item of a key is its head; across the two partitions a
+        // key can be in, the lower (seq, id) is.
+        if (found != heads.end() && event_sk(found->second.event) <= sk) continue;
+        std::string order_key = e.order_key;
+        heads.insert_or_assign(order_key,
+                               Head{json::object{{"PK", S(pk)}, {"SK", S(sk)}}, std::move(e),
+                                    num_attr(item, "leaseUntil").value_or(0)});
       }
-    auto* last = o.if_contains("LastEvaluatedKey");
-    if (!last || !last->is_object()) break;
-    req["ExclusiveStartKey"] = *last;
+    auto* more = o.if_contains("LastEvaluatedKey");
+    if (!more || !more->is_object()) return std::nullopt;
+    return last_key;
+  };
+  for (int shard = 0; shard < kOutboxShards; ++shard) read(outbox_shard_pk(target, shard));
+  // Last: an event found in a shard above was written after every earlier event of its image had
+  // been stored, so one of those still waiting in the unsharded partition is seen here.
+  auto legacy_horizon = read(outbox_legacy_pk(target));
+
+  std::vector<Head*> due;
+  for (auto& [order_key, h] : heads) {
+    // Keys past what was read of the unsharded partition may have an older event there.
+    if (legacy_horizon && order_key > *legacy_horizon) continue;
+    if (h.event.next_attempt_ms > now_ms || h.lease_until >= now_ms) continue;
+    due.push_back(&h);
   }
-  std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
-    return std::tie(std::get<0>(a), std::get<1>(a)) < std::tie(std::get<0>(b), std::get<1>(b));
+  // Oldest first across every shard: none is served before another's older events.
+  std::sort(due.begin(), due.end(), [](const Head* a, const Head* b) {
+    return std::tie(a->event.created_ms, a->event.id) < std::tie(b->event.created_ms, b->event.id);
   });
   std::vector<OutboxEvent> out;
-  for (auto& [created, id, e] : candidates) {
+  for (auto* h : due) {
     if (int(out.size()) >= limit) break;
     auto r = db_.call(
         "UpdateItem",
         json::object{{"TableName", table_},
-                     {"Key", event_key("WHK#", e)},
+                     {"Key", h->key},
                      {"UpdateExpression", "SET leaseOwner = :o, leaseUntil = :u"},
                      {"ConditionExpression", "attribute_exists(PK) AND leaseUntil < :now"},
                      {"ExpressionAttributeValues",
                       {{":o", S(owner)}, {":u", N(lease_until_ms)}, {":now", N(now_ms)}}}});
     if (r.ok) {
-      out.push_back(std::move(e));
+      out.push_back(std::move(h->event));
     } else if (r.error_type != kConditionFailed) {
       throw Error(ErrorCode::StorageFailed, "dynamodb UpdateItem (claim) failed: " + r.error_type);
     }
@@ -251,11 +292,20 @@ std::vector<OutboxEvent> DynamoDbMetadataStore::claim_events(const std::string& 
   return out;
 }
 
+// A settling write (ack, retry, park) on the event's item: first where this build keeps it, then,
+// when that item is not ours (absent), where an earlier build kept it.
+aws::DynamoResult DynamoDbMetadataStore::settle_event(const OutboxEvent& e, json::object request) {
+  request["TableName"] = table_;
+  request["Key"] = event_key(e);
+  auto r = db_.call(request.contains("UpdateExpression") ? "UpdateItem" : "DeleteItem", request);
+  if (r.ok || r.error_type != kConditionFailed) return r;
+  request["Key"] = legacy_event_key(e);
+  return db_.call(request.contains("UpdateExpression") ? "UpdateItem" : "DeleteItem", request);
+}
+
 bool DynamoDbMetadataStore::ack_event(const OutboxEvent& e, const std::string& owner) {
-  auto r = db_.call("DeleteItem", json::object{{"TableName", table_},
-                                               {"Key", event_key("WHK#", e)},
-                                               {"ConditionExpression", "leaseOwner = :o"},
-                                               {"ExpressionAttributeValues", {{":o", S(owner)}}}});
+  auto r = settle_event(e, json::object{{"ConditionExpression", "leaseOwner = :o"},
+                                        {"ExpressionAttributeValues", {{":o", S(owner)}}}});
   if (r.ok) return true;
   if (r.error_type != kConditionFailed)
     throw Error(ErrorCode::StorageFailed, "dynamodb DeleteItem (outbox) failed: " + r.error_type);
@@ -264,16 +314,13 @@ bool DynamoDbMetadataStore::ack_event(const OutboxEvent& e, const std::string& o
 
 bool DynamoDbMetadataStore::retry_event(const OutboxEvent& e, const std::string& owner,
                                         int64_t next_attempt_ms) {
-  auto r = db_.call(
-      "UpdateItem",
-      json::object{
-          {"TableName", table_},
-          {"Key", event_key("WHK#", e)},
-          {"UpdateExpression",
-           "SET attempts = attempts + :one, nextAt = :n, leaseUntil = :z REMOVE leaseOwner"},
-          {"ConditionExpression", "leaseOwner = :o"},
-          {"ExpressionAttributeValues",
-           {{":one", N(1)}, {":n", N(next_attempt_ms)}, {":z", N(0)}, {":o", S(owner)}}}});
+  auto r = settle_event(
+      e, json::object{
+             {"UpdateExpression",
+              "SET attempts = attempts + :one, nextAt = :n, leaseUntil = :z REMOVE leaseOwner"},
+             {"ConditionExpression", "leaseOwner = :o"},
+             {"ExpressionAttributeValues",
+              {{":one", N(1)}, {":n", N(next_attempt_ms)}, {":z", N(0)}, {":o", S(owner)}}}});
   if (r.ok) return true;
   if (r.error_type != kConditionFailed)
     throw Error(ErrorCode::StorageFailed, "dynamodb UpdateItem (outbox) failed: " + r.error_type);
@@ -283,18 +330,16 @@ bool DynamoDbMetadataStore::retry_event(const OutboxEvent& e, const std::string&
 bool DynamoDbMetadataStore::park_event(const OutboxEvent& e, const std::string& owner,
                                        const std::string& reason) {
   // Out of the pending partition first (only while ours), then the copy kept for inspection.
-  auto r = db_.call("DeleteItem", json::object{{"TableName", table_},
-                                               {"Key", event_key("WHK#", e)},
-                                               {"ConditionExpression", "leaseOwner = :o"},
-                                               {"ExpressionAttributeValues", {{":o", S(owner)}}},
-                                               {"ReturnValues", "ALL_OLD"}});
+  auto r = settle_event(e, json::object{{"ConditionExpression", "leaseOwner = :o"},
+                                        {"ExpressionAttributeValues", {{":o", S(owner)}}}});
   if (!r.ok) {
     if (r.error_type != kConditionFailed)
       throw Error(ErrorCode::StorageFailed, "dynamodb DeleteItem (outbox) failed: " + r.error_type);
     return false;
   }
   auto item = outbox_item(e);
-  item["PK"] = S("WHKPARKED#" + e.target);
+  auto parked = parked_event_key(e);
+  item["PK"] = parked["PK"];
   item["reason"] = S(reason);
   db_.must("PutItem", json::object{{"TableName", table_}, {"Item", item}});
   return true;
@@ -313,7 +358,10 @@ int64_t count_partition(aws::DynamoDbClient& db, const std::string& table, const
 }  // namespace
 
 int64_t DynamoDbMetadataStore::pending_events(const std::string& target) {
-  return count_partition(db_, table_, "WHK#" + target);
+  int64_t n = count_partition(db_, table_, outbox_legacy_pk(target));
+  for (int shard = 0; shard < kOutboxShards; ++shard)
+    n += count_partition(db_, table_, outbox_shard_pk(target, shard));
+  return n;
 }
 
 int64_t DynamoDbMetadataStore::parked_events(const std::string& target) {

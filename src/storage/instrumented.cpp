@@ -56,6 +56,16 @@ std::optional<domain::ImageRecord> InstrumentedMetadataStore::mark_deleting(
 bool InstrumentedMetadataStore::remove(const std::string& id) {
   return timed("remove", [&] { return inner_.remove(id); });
 }
+std::optional<domain::ImageRecord> InstrumentedMetadataStore::mark_deleting_seen(
+    const domain::ImageRecord& seen, const domain::Events& events) {
+  return timed("mark_deleting", [&] { return inner_.mark_deleting_seen(seen, events); });
+}
+bool InstrumentedMetadataStore::remove_seen(const domain::ImageRecord& seen) {
+  return timed("remove", [&] { return inner_.remove_seen(seen); });
+}
+bool InstrumentedMetadataStore::note_variant(const std::string& id, const std::string& key) {
+  return timed("note_variant", [&] { return inner_.note_variant(id, key); });
+}
 domain::ListPage InstrumentedMetadataStore::list(const domain::ListQuery& q) {
   return timed("list", [&] { return inner_.list(q); });
 }

@@ -31,6 +31,10 @@ class InstrumentedMetadataStore final : public domain::MetadataBackend {
   std::optional<domain::ImageRecord> mark_deleting(const std::string& id,
                                                    const domain::Events& events) override;
   bool remove(const std::string& id) override;
+  std::optional<domain::ImageRecord> mark_deleting_seen(const domain::ImageRecord& seen,
+                                                        const domain::Events& events) override;
+  bool remove_seen(const domain::ImageRecord& seen) override;
+  bool note_variant(const std::string& id, const std::string& key) override;
   domain::ListPage list(const domain::ListQuery& q) override;
   int64_t count(const domain::ListQuery& q) override;
   domain::StoreStats stats(int64_t since_ms) override;

@@ -278,6 +278,104 @@ TEST_P(MetadataStoreConformance, MarkDeletingHidesAndRemoveIsIdempotent) {
   EXPECT_EQ(store->stats(0).total_images, 0);
 }
 
+// A delete from the caller's own read (the ownership check): the store may write on that read's
+// version instead of reading again, but a record changed since is still deleted as it is now,
+// and its counters go back once, however often the delete is repeated.
+TEST_P(MetadataStoreConformance, DeleteFromASeenRecordEvenWhenItChangedMeanwhile) {
+  auto r = rec(id(1), "alice", 1);
+  r.tags = {"t"};
+  put(r);
+  auto seen = *store->get(r.id);
+  auto marked = store->mark_deleting_seen(seen, {});
+  ASSERT_TRUE(marked);
+  EXPECT_EQ(marked->state, ImageState::Deleting);
+  EXPECT_EQ(marked->version, seen.version);
+  EXPECT_EQ(count("alice", {}, {}), 0);
+  EXPECT_EQ(count("alice", {}, std::string("t")), 0);
+  // Repeated with the stale (active) read, as a retried DELETE whose first try crashed might:
+  // nothing moves twice.
+  EXPECT_EQ(store->mark_deleting_seen(seen, {})->state, ImageState::Deleting);
+  EXPECT_EQ(count("alice", {}, {}), 0);
+  EXPECT_EQ(store->stats(0).total_images, 0);
+  EXPECT_TRUE(store->remove_seen(*marked));
+  EXPECT_FALSE(store->remove_seen(*marked));
+  EXPECT_EQ(store->get(r.id), std::nullopt);
+
+  // Changed between the read and the delete: the tags of the newer version are the ones that go.
+  auto r2 = rec(id(2), "alice", 2);
+  r2.tags = {"old"};
+  put(r2);
+  auto stale = *store->get(r2.id);
+  auto changed = r2;
+  changed.tags = {"new"};
+  changed.version = 2;
+  ASSERT_TRUE(store->update(changed, 1).ok());
+  auto now = store->mark_deleting_seen(stale, {});
+  ASSERT_TRUE(now);
+  EXPECT_EQ(now->state, ImageState::Deleting);
+  EXPECT_EQ(now->version, 2);
+  EXPECT_EQ(now->tags, std::vector<std::string>{"new"});
+  EXPECT_EQ(count("alice", {}, {}), 0);
+  EXPECT_EQ(count("alice", {}, std::string("new")), 0);
+  EXPECT_EQ(count("alice", {}, std::string("old")), 0);
+  EXPECT_EQ(store->stats(0).total_images, 0);
+  // remove_seen with the stale read (version 1, active) still removes the record.
+  EXPECT_TRUE(store->remove_seen(stale));
+  EXPECT_EQ(store->get(r2.id), std::nullopt);
+  EXPECT_EQ(count_deleting("alice"), 0);
+
+  // Removed by someone else after the read.
+  auto r3 = rec(id(3), "alice", 3);
+  put(r3);
+  auto gone = *store->get(r3.id);
+  EXPECT_TRUE(store->remove(r3.id));
+  EXPECT_EQ(store->mark_deleting_seen(gone, {}), std::nullopt);
+  EXPECT_FALSE(store->remove_seen(gone));
+  EXPECT_EQ(store->stats(0).total_images, 0);
+  EXPECT_EQ(count("alice", {}, {}), 0);
+}
+
+// The variant list a store may keep (ImageRecord::variant_keys): note_variant names a variant
+// before it is stored; a write from a read older than that keeps it; the record that the mark
+// returns names every variant noted before it; a record that is no longer active takes none.
+TEST_P(MetadataStoreConformance, VariantsNotedBeforeTheyAreStoredAreNamedByTheDelete) {
+  const std::string& name = GetParam().name;
+  bool keeps = name.find("dynamodb") != std::string::npos || name == "memory_fake";
+  auto r = rec(id(1), "alice", 1);
+  r.variant_keys.emplace();
+  put(r);
+  auto read = *store->get(r.id);  // a PATCH's read, before the variants
+  std::string k1 = "images/alice/variants/" + r.id + "/320.webp";
+  std::string k2 = "images/alice/variants/" + r.id + "/640.avif";
+  EXPECT_TRUE(store->note_variant(r.id, k1));
+  EXPECT_TRUE(store->note_variant(r.id, k2));
+  EXPECT_TRUE(store->note_variant(r.id, k1));  // again: still once in the list
+  auto edited = read;
+  edited.title = "after the variants";
+  edited.version = 2;
+  ASSERT_TRUE(store->update(edited, 1).ok());
+  auto now = *store->get(r.id);  // (through the Redis cache: its list may be older)
+  EXPECT_EQ(now.title, "after the variants");
+  // What the delete goes by: the record as the mark left it.
+  auto marked = store->mark_deleting_seen(now, {});
+  ASSERT_TRUE(marked);
+  if (keeps) {
+    EXPECT_EQ(marked->variant_keys, (std::vector<std::string>{k1, k2}));
+  } else {
+    EXPECT_EQ(marked->variant_keys, std::nullopt);  // no list: a delete lists the prefix
+  }
+  EXPECT_FALSE(store->note_variant(r.id, k1));  // deleting: no new variant
+  EXPECT_TRUE(store->remove_seen(*marked));
+  EXPECT_FALSE(store->note_variant(r.id, k1));  // gone
+
+  // A record written without the list (an older build's, an import) gets none: its variants are
+  // found by listing.
+  auto old = rec(id(2), "alice", 2);
+  put(old);
+  EXPECT_TRUE(store->note_variant(old.id, k1));
+  EXPECT_EQ(store->get(old.id)->variant_keys, std::nullopt);
+}
+
 TEST_P(MetadataStoreConformance, Pages45As20_20_5InBothOrdersWithFilters) {
   for (int i = 0; i < 45; ++i) {
     // Ties on uploaded_at_ms (three per timestamp) are broken by id.
@@ -966,6 +1064,14 @@ class CachedBackend final : public domain::MetadataBackend {
     return cache_.mark_deleting(id, e);
   }
   bool remove(const std::string& id) override { return cache_.remove(id); }
+  std::optional<ImageRecord> mark_deleting_seen(const ImageRecord& seen,
+                                                const domain::Events& e) override {
+    return cache_.mark_deleting_seen(seen, e);
+  }
+  bool remove_seen(const ImageRecord& seen) override { return cache_.remove_seen(seen); }
+  bool note_variant(const std::string& id, const std::string& key) override {
+    return cache_.note_variant(id, key);
+  }
   domain::ListPage list(const domain::ListQuery& q) override { return cache_.list(q); }
   int64_t count(const domain::ListQuery& q) override { return cache_.count(q); }
 

@@ -165,6 +165,10 @@ test('a delete and an erasure remove the variants that were made', async () => {
     const a = await svc.upload(token, makePng(1200, 900, { seed: 37 }));
     const b = await svc.upload(token, makePng(1200, 900, { seed: 38 }));
     for (const img of [a, b]) for (const v of img.json.variants) assert.equal((await fetch(v.url)).status, 200);
+    // Edited after its variants were made (the edit rewrites the record, which names them in
+    // distributed mode: the delete removes them without listing).
+    const edited = await svc.req('PATCH', `/images/${a.json.id}`, { token, body: { title: 'edited', version: a.json.version } });
+    assert.equal(edited.status, 200);
     assert.equal((await svc.req('DELETE', `/images/${a.json.id}`, { token })).status, 204);
     for (const v of a.json.variants) assert.equal((await fetch(v.url)).status, 404, v.url);
     const erased = await svc.req('DELETE', '/users/var-user/images', { token });

@@ -66,7 +66,14 @@ WriteResult MemoryMetadata::update(const ImageRecord& rec, int64_t expected_vers
   if (it->second.version != expected_version)
     return WriteResult::version_mismatch(it->second.version);
   if (auto f = conflicting_key(rec)) return WriteResult::key_conflict(f);
+  // The variant list is the store's: a write from an older read never drops an entry.
+  auto variant_keys = it->second.variant_keys;
+  auto variant_rev = it->second.variant_rev;
   it->second = rec;
+  if (variant_keys) {
+    it->second.variant_keys = variant_keys;
+    it->second.variant_rev = variant_rev;
+  }
   it->second.state = ImageState::Active;
   record(events);
   return {};
@@ -80,6 +87,19 @@ std::optional<ImageRecord> MemoryMetadata::mark_deleting(const std::string& id,
   if (it->second.state == ImageState::Active) record(events);
   it->second.state = ImageState::Deleting;
   return it->second;
+}
+
+bool MemoryMetadata::note_variant(const std::string& id, const std::string& key) {
+  std::lock_guard l(mu_);
+  auto it = rows.find(id);
+  if (it == rows.end() || it->second.state != ImageState::Active) return false;
+  auto& keys = it->second.variant_keys;
+  if (keys && std::find(keys->begin(), keys->end(), key) == keys->end()) {
+    keys->push_back(key);
+    std::sort(keys->begin(), keys->end());
+  }
+  if (keys) ++it->second.variant_rev;
+  return true;
 }
 
 bool MemoryMetadata::remove(const std::string& id) {

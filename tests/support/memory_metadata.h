@@ -42,6 +42,7 @@ class MemoryMetadata final : public domain::MetadataBackend {
   std::optional<domain::ImageRecord> mark_deleting(const std::string& id,
                                                    const domain::Events& events) override;
   bool remove(const std::string& id) override;
+  bool note_variant(const std::string& id, const std::string& key) override;
   domain::ListPage list(const domain::ListQuery& q) override;
   int64_t count(const domain::ListQuery& q) override;
 

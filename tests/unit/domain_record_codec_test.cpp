@@ -42,6 +42,21 @@ TEST(RecordCodec, RoundTripsEveryFieldWithPlaceholders) {
   EXPECT_EQ(decode_record(text), r);
 }
 
+// The variant list a store keeps: cached with the record (an empty list is not "no list").
+TEST(RecordCodec, RoundTripsTheVariantList) {
+  auto r = full();
+  r.variant_keys = std::vector<std::string>{};
+  EXPECT_EQ(decode_record(encode_record(r)), r);
+  r.variant_keys = std::vector<std::string>{"images/alice/variants/x/320.webp"};
+  r.variant_rev = 3;
+  EXPECT_EQ(decode_record(encode_record(r)), r);
+  r.variant_keys.reset();
+  r.variant_rev = 0;
+  auto text = encode_record(r);
+  EXPECT_EQ(text.find("\"vk\""), std::string::npos) << text;
+  EXPECT_EQ(decode_record(text)->variant_keys, std::nullopt);
+}
+
 TEST(RecordCodec, RoundTripsExifFactsAndHash) {
   auto r = full();
   ExifFacts f;

@@ -1,10 +1,15 @@
 // BatchWriteItem / BatchGetItem chunking and the retry of work DynamoDB hands back unprocessed,
-// against a scripted fake of the DynamoDB call.
+// and call_all's fan-out, against scripted fakes of the DynamoDB call.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/json.hpp>
+#include <chrono>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "domain/model/error.h"
 #include "storage/dynamodb_batch.h"
@@ -159,6 +164,66 @@ TEST_F(BatchGet, ReadsAHundredKeysPerCallAndRetriesUnprocessedKeys) {
   EXPECT_TRUE(pks.count("IMAGE#248"));
   EXPECT_FALSE(pks.count("IMAGE#1"));
   EXPECT_EQ(sleeps.size(), 1u);
+}
+
+// Every request is in flight at once: each call waits until all of them have started (a
+// sequential implementation would never get past the first), with a deadline so a regression
+// fails instead of hanging.
+TEST(CallAll, SendsEveryRequestAtOnceAndWaitsForAll) {
+  std::mutex mu;
+  std::condition_variable cv;
+  int started = 0, finished = 0;
+  std::set<std::string> seen;
+  constexpr int kRequests = 5;
+  Caller call = [&](std::string_view op, const json::value& req) {
+    EXPECT_EQ(op, "UpdateItem");
+    std::unique_lock lock(mu);
+    seen.insert(pk_of(req.at("Key")));
+    ++started;
+    cv.notify_all();
+    bool all = cv.wait_for(lock, std::chrono::seconds(10), [&] { return started == kRequests; });
+    EXPECT_TRUE(all) << "only " << started << " of " << kRequests << " calls were in flight";
+    ++finished;
+    aws::DynamoResult r;
+    r.ok = true;
+    r.body = json::object{};
+    return r;
+  };
+  std::vector<json::object> reqs;
+  for (int i = 0; i < kRequests; ++i) reqs.push_back(json::object{{"Key", key(i)}});
+  call_all(call, "UpdateItem", reqs);
+  EXPECT_EQ(finished, kRequests);  // none still running when call_all returned
+  EXPECT_EQ(seen.size(), std::size_t(kRequests));
+  call_all(call, "UpdateItem", {});  // nothing to send: no call
+  EXPECT_EQ(started, kRequests);
+}
+
+TEST(CallAll, AFailureIsRethrownAfterEveryCallFinished) {
+  std::atomic<int> calls{0}, done{0};
+  Caller call = [&](std::string_view, const json::value& req) {
+    ++calls;
+    aws::DynamoResult r;
+    r.body = json::object{};
+    if (pk_of(req.at("Key")) == "IMAGE#1") {
+      r.error_type = "ValidationException";
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // slower than the failure
+      r.ok = true;
+    }
+    ++done;
+    return r;
+  };
+  std::vector<json::object> reqs;
+  for (int i = 0; i < 4; ++i) reqs.push_back(json::object{{"Key", key(i)}});
+  try {
+    call_all(call, "UpdateItem", reqs);
+    ADD_FAILURE() << "no error";
+  } catch (const domain::Error& e) {
+    EXPECT_EQ(e.code(), domain::ErrorCode::StorageFailed);
+    EXPECT_NE(std::string(e.what()).find("ValidationException"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(calls.load(), 4);
+  EXPECT_EQ(done.load(), 4);
 }
 
 }  // namespace

@@ -53,6 +53,13 @@ struct ImageRecord {
   // finds a user's duplicates. None on imports and records from before them.
   std::optional<ExifFacts> exif;
   std::optional<std::string> sha256;
+  // The variant objects stored for this image, when its store keeps that list (DynamoDB, for
+  // images uploaded by a build that keeps it; nullopt elsewhere): a delete removes exactly these
+  // instead of listing the image's variant prefix. ImageRepository::note_variant adds to it
+  // before a variant is stored; variant_rev counts those additions (a write that replaces the
+  // record is conditional on it, so it never drops one).
+  std::optional<std::vector<std::string>> variant_keys;
+  int64_t variant_rev = 0;
 
   bool operator==(const ImageRecord&) const = default;
 };

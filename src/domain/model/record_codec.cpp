@@ -54,6 +54,12 @@ std::string encode_record(const ImageRecord& r) {
   opt(o, "dc", r.dominant_color);
   if (r.exif) o["ex"] = encode_exif(*r.exif);
   opt(o, "sh", r.sha256);
+  if (r.variant_keys) {
+    json::array ks;
+    for (const auto& k : *r.variant_keys) ks.emplace_back(k);
+    o["vk"] = std::move(ks);
+    o["vn"] = r.variant_rev;
+  }
   return json::serialize(o);
 }
 
@@ -97,6 +103,11 @@ std::optional<ImageRecord> decode_record(std::string_view text) {
       if (!r.exif) return std::nullopt;
     }
     r.sha256 = opt_str(o, "sh");
+    if (auto* vk = o.if_contains("vk")) {
+      r.variant_keys.emplace();
+      for (const auto& k : vk->as_array()) r.variant_keys->emplace_back(k.as_string());
+      r.variant_rev = o.at("vn").to_number<int64_t>();
+    }
     return r;
   } catch (const std::exception&) {
     return std::nullopt;

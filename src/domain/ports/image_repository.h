@@ -116,6 +116,25 @@ class ImageRepository {
   // Removes the record for good. Returns false when it was not there. Idempotent.
   virtual bool remove(const std::string& id) = 0;
 
+  // The same two steps from the caller's own read of the record (`seen`: the ownership check's
+  // read, then what mark_deleting_seen returned), so that an adapter may write on the condition
+  // that the record is still that version in that state instead of reading it again. A record
+  // changed since is read again and handled as by the calls above.
+  virtual std::optional<ImageRecord> mark_deleting_seen(const ImageRecord& seen,
+                                                        const Events& events) {
+    return mark_deleting(seen.id, events);
+  }
+  virtual bool remove_seen(const ImageRecord& seen) { return remove(seen.id); }
+
+  // Before a variant object is stored: adds `key` to the record's variant_keys (when the store
+  // keeps them and the record has them). False when the record is not active (then the variant
+  // must not be stored); true otherwise, also by a store that keeps no list.
+  virtual bool note_variant(const std::string& id, const std::string& key) {
+    (void)key;
+    auto r = get(id);
+    return r && r->state == ImageState::Active;
+  }
+
   // One page of records matching the query, in (uploaded_at_ms, id) or (taken_sort_key, id)
   // order.
   virtual ListPage list(const ListQuery& q) = 0;

@@ -60,6 +60,37 @@ async function dynamo(svc, op, body) {
   return json;
 }
 
+// The webhook outbox items waiting in DynamoDB (every partition), as
+// { pk, orderKey, seq, id, attempts }.
+export async function outboxItems(svc) {
+  assert.ok(distributed(svc), 'the DynamoDB outbox');
+  const out = [];
+  let start;
+  do {
+    const r = await dynamo(svc, 'Scan', {
+      FilterExpression: 'begins_with(PK, :p)', ExpressionAttributeValues: { ':p': { S: 'WHK#' } },
+      ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}),
+    });
+    for (const it of r.Items) out.push({ pk: it.PK.S, orderKey: it.orderKey.S, seq: Number(it.seq.N), id: it.id.S, attempts: Number(it.attempts.N) });
+    start = r.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
+// Writes an outbox item as a build before the outbox partitions wrote it: one partition per
+// target, PK=WHK#{target key}.
+export async function plantUnshardedEvent(svc, targetKey, e) {
+  assert.ok(distributed(svc), 'the DynamoDB outbox');
+  await dynamo(svc, 'PutItem', {
+    Item: {
+      PK: { S: `WHK#${targetKey}` }, SK: { S: `${e.orderKey}#${String(e.seq).padStart(20, '0')}#${e.id}` },
+      id: { S: e.id }, type: { S: e.type }, orderKey: { S: e.orderKey }, seq: { N: String(e.seq) },
+      createdMs: { N: String(e.createdMs) }, body: { S: e.body }, attempts: { N: '0' }, nextAt: { N: '0' },
+      leaseUntil: { N: '0' },
+    },
+  });
+}
+
 function sqlite(svc, sql) {
   const r = spawnSync('sqlite3', ['-cmd', '.timeout 5000', path.join(svc.dataDir, 'metadata.db'), sql]);
   assert.equal(r.status, 0, r.stderr.toString());
