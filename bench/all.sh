@@ -2,7 +2,8 @@
 # `make bench`: every benchmark of docs/benchmarks.md in one run, one report:
 # bench/results/<date>-all.md (date, commit, machine, then each table). About 30 minutes on 2 cores.
 #   1. bench/run.sh in embedded mode and in distributed mode (dynalite + s3rver + Redis)
-#   2. the processing step against npm sharp on the same files (bench/sharp-compare.mjs)
+#   2. the processing step against npm sharp on the same files (bench/sharp-compare.mjs), and
+#      the main WebP's bytes and butteraugli distance against sharp's (bench/quality-compare.mjs)
 #   3. GET /images/{id} against nginx serving the same JSON bytes (bench/reads-compare.sh)
 #   4. file delivery hot/cold against nginx (embedded), and hot/cold from s3rver (distributed)
 #   5. the migration of the 100k-row legacy dataset against its --dry-run (bench/migrate-bench.mjs)
@@ -39,6 +40,20 @@ for f in photo_3mb.jpg photo_12mp.jpg alpha.png photo_lossy.webp; do
 done
 # Without the corpus, sharp-compare makes a 3 MB noise JPEG itself.
 node bench/sharp-compare.mjs --runs 20 "${files[@]}" | tee -a "$OUT"
+
+section "Output bytes and butteraugli against sharp"
+# butteraugli_main comes with Debian's libjxl-devtools (installed here, for `make bench` only).
+command -v butteraugli_main >/dev/null ||
+  apt-get install -y -q --no-install-recommends libjxl-devtools >/dev/null
+qfiles=()
+for f in photo_12mp.jpg photo_3mb.jpg alpha.png photo.png photo_gray.jpg photo_cmyk.jpg; do
+  [ -f "$IMAGES/$f" ] && qfiles+=("$IMAGES/$f")
+done
+if [ ${#qfiles[@]} -gt 0 ]; then
+  node bench/quality-compare.mjs "${qfiles[@]}" | tee -a "$OUT"
+else
+  echo "(skipped: the corpus ../shared/testdata/images is not here)" | tee -a "$OUT"
+fi
 
 section "Metadata GET against nginx serving the same JSON bytes"
 bash bench/reads-compare.sh 3 | tee -a "$OUT"

@@ -2,7 +2,7 @@
 // as an upload runs it) on the given files, for the comparison with sharp in
 // bench/sharp-compare.mjs. Prints one JSON object per file: wall-time percentiles and CPU time
 // per operation.
-//   isvc_process_bench --runs 20 --effort 2 photo.jpg …
+//   isvc_process_bench --runs 20 --effort 2 [--out DIR] photo.jpg …
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -35,6 +35,7 @@ double percentile(std::vector<double> v, double p) {
 
 int main(int argc, char** argv) {
   int runs = 20, effort = 2;
+  std::string out_dir;  // --out DIR: also write each file's main WebP there (<name>.webp)
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -42,6 +43,8 @@ int main(int argc, char** argv) {
       runs = std::stoi(argv[++i]);
     else if (a == "--effort" && i + 1 < argc)
       effort = std::stoi(argv[++i]);
+    else if (a == "--out" && i + 1 < argc)
+      out_dir = argv[++i];
     else
       files.push_back(a);
   }
@@ -54,7 +57,11 @@ int main(int argc, char** argv) {
     std::stringstream ss;
     ss << in.rdbuf();
     std::string bytes = ss.str();
-    processor.process(bytes);  // warm-up
+    auto first = processor.process(bytes);  // warm-up
+    if (!out_dir.empty()) {
+      std::string name = f.substr(f.find_last_of('/') + 1);
+      std::ofstream(out_dir + "/" + name + ".webp", std::ios::binary) << first.main_webp;
+    }
     std::vector<double> ms;
     double cpu0 = cpu_seconds();
     for (int r = 0; r < runs; ++r) {
