@@ -416,10 +416,7 @@ void Session::on_write(beast::error_code ec, std::size_t) {
 void Session::linger_close() {
   if (seat_ != SeatKind::TurnAway) release_seat();
   beast::error_code ec;
-  // Plain TCP: a FIN after the answer tells the client at once. Under TLS no half-close: a TLS
-  // client that sees the FIN while it still writes the refused body may end its side and fail
-  // the write (EPIPE) before it has read the answer; it closes once it has read it.
-  if (!tls_) stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   linger_deadline_us_ = now_us() + int64_t(srv_.opts.linger_total_ms) * 1000;
   discard_ = std::make_shared<std::array<char, 65536>>();
   drain_more();
