@@ -440,7 +440,8 @@ void HttpApp::on_response(const http::Request& req, const http::Response& res,
                                               "timestamp",  "level",      "event"};
   const auto& extra = res.log_fields;
   for (std::size_t i = 0; i < extra.size(); ++i) {
-    const auto& [k, v] = extra[i];
+    const std::string& k = extra[i].first;  // (not a structured binding: lambdas capture it)
+    const std::string& v = extra[i].second;
     // The transport's own fields cannot be overridden; of a handler's repeated key, the last.
     if (std::find(std::begin(kOwn), std::end(kOwn), k) != std::end(kOwn)) continue;
     bool later = std::any_of(extra.begin() + std::ptrdiff_t(i) + 1, extra.end(),
