@@ -11,15 +11,8 @@ cd "$(dirname "$0")/.."
 A=$1 B=$2 ROUNDS=${3:-3}
 LG=${LOADGEN:-build/release/bench/isvc_loadgen}
 REQUESTS=${REQUESTS:-20000} CONC=${CONC:-32}
-TOOLS=bench/.tools
-if [ ! -x "$TOOLS/usr/sbin/nginx" ]; then
-  work=$(mktemp -d)
-  (cd "$work" && apt-get download nginx >/dev/null 2>&1)
-  mkdir -p "$TOOLS"
-  dpkg-deb -x "$work"/nginx_*.deb "$TOOLS"
-  rm -rf "$work"
-fi
-NGINX=$TOOLS/usr/sbin/nginx
+# shellcheck source=bench/nginx-env.sh
+. bench/nginx-env.sh
 TMP=$(mktemp -d)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"' EXIT
@@ -89,11 +82,7 @@ http {
   sendfile on;
   keepalive_requests 1000000;
   # Its temporary directories in the run's own (the package's default /var/lib/nginx may not exist).
-  client_body_temp_path $TMP/nginx-body;
-  proxy_temp_path $TMP/nginx-proxy;
-  fastcgi_temp_path $TMP/nginx-fastcgi;
-  uwsgi_temp_path $TMP/nginx-uwsgi;
-  scgi_temp_path $TMP/nginx-scgi;
+$(nginx_temp_paths "$TMP")
   types { image/webp webp; }
   server {
     listen 127.0.0.1:$NPORT;

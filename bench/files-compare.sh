@@ -12,15 +12,8 @@ cd "$(dirname "$0")/.."
 BIN=build/release/image-service
 LOADGEN=build/release/bench/isvc_loadgen
 REQUESTS=${REQUESTS:-40000}
-TOOLS=bench/.tools
-if [ ! -x "$TOOLS/usr/sbin/nginx" ]; then
-  work=$(mktemp -d)
-  (cd "$work" && apt-get download nginx >/dev/null 2>&1)
-  mkdir -p "$TOOLS"
-  dpkg-deb -x "$work"/nginx_*.deb "$TOOLS"
-  rm -rf "$work"
-fi
-NGINX=$TOOLS/usr/sbin/nginx
+# shellcheck source=bench/nginx-env.sh
+. bench/nginx-env.sh
 
 TMP=$(mktemp -d)
 PIDS=()
@@ -109,11 +102,7 @@ http {
   sendfile on;
   keepalive_requests 1000000;
   # Its temporary directories in the run's own (the package's default /var/lib/nginx may not exist).
-  client_body_temp_path $TMP/nginx-body;
-  proxy_temp_path $TMP/nginx-proxy;
-  fastcgi_temp_path $TMP/nginx-fastcgi;
-  uwsgi_temp_path $TMP/nginx-uwsgi;
-  scgi_temp_path $TMP/nginx-scgi;
+$(nginx_temp_paths "$TMP")
   types { image/webp webp; }
   server {
     listen 127.0.0.1:$NPORT;
