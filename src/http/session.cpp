@@ -413,10 +413,20 @@ void Session::on_write(beast::error_code ec, std::size_t) {
 // instead of a reset: a client still writing its body when the socket closes sees EPIPE, not
 // the answer. A lingering connection no longer counts against the public and reserve caps (a
 // turned-away one does, for its whole short life).
+//
+// Under TLS the FIN waits until the client has been quiet for kTlsFinQuietMs: a TLS client (Node's
+// among them) that sees the FIN while it still writes the refused body ends its own side and
+// fails its next write (EPIPE) before it has read the answer. One that reads the answer while
+// writing closes the connection itself; one that has sent everything and reads to the end of the
+// connection gets the FIN after the quiet time.
 void Session::linger_close() {
   if (seat_ != SeatKind::TurnAway) release_seat();
-  beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (tls_) {
+    fin_pending_ = true;
+  } else {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
   linger_deadline_us_ = now_us() + int64_t(srv_.opts.linger_total_ms) * 1000;
   discard_ = std::make_shared<std::array<char, 65536>>();
   drain_more();
@@ -425,6 +435,16 @@ void Session::linger_close() {
 void Session::drain_more() {
   int64_t left_us = linger_deadline_us_ - now_us();
   if (left_us <= 0) return close();
+  if (fin_pending_) {
+    // Re-armed by every read; fires only after kTlsFinQuietMs without client bytes.
+    write_timer_.expires_after(std::chrono::milliseconds(kTlsFinQuietMs));
+    write_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || !self->fin_pending_) return;
+      self->fin_pending_ = false;
+      beast::error_code ignored;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    });
+  }
   stream_.expires_after(
       std::chrono::microseconds(std::min<int64_t>(left_us, srv_.opts.linger_idle_ms * 1000LL)));
   stream_.async_read_some(asio::buffer(*discard_),

@@ -81,7 +81,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<boost::beast::http::response<boost::beast::http::empty_body>> continue_res_;
   std::optional<boost::beast::http::response<boost::beast::http::span_body<const char>>> out_;
   boost::asio::steady_timer body_timer_;
-  // The streamed body's deadline (write_timeout_s from its first byte, like a whole response's).
+  // The streamed body's deadline (write_timeout_s from its first byte, like a whole response's);
+  // in a TLS lingering close, the quiet time before the FIN.
   boost::asio::steady_timer write_timer_;
   std::string stream_head_;  // the streamed response's head, serialized
   std::size_t head_sent_ = 0;
@@ -106,6 +107,8 @@ class Session : public std::enable_shared_from_this<Session> {
   int64_t linger_deadline_us_ = 0;
   uint64_t body_bytes_ = 0;
   uint64_t requests_served_ = 0;
+  static constexpr int kTlsFinQuietMs = 250;  // see linger_close()
+  bool fin_pending_ = false;                  // TLS lingering close: the FIN not sent yet
   std::shared_ptr<std::array<char, 65536>> discard_;
   std::size_t discarded_ = 0;
 };

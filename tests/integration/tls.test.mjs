@@ -214,6 +214,46 @@ test('connections waiting in the handshake hold their seats: beyond MAX_CONNECTI
   }
 });
 
+test('a refused upload over TLS: the client reads the 401 while it writes; the FIN follows once it stops', async () => {
+  const sock = await tlsConnect(svc.port);
+  try {
+    let text = '';
+    let endedAt = 0;
+    let writeError = null;
+    sock.on('data', (d) => { text += d.toString('latin1'); });
+    sock.on('end', () => { endedAt = performance.now(); });
+    sock.on('error', (e) => { writeError = e; });
+    sock.write('POST /images HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=b\r\n' +
+      'Content-Length: 4000000\r\n\r\n');
+    // 64 KiB every 50 ms for 1.5 s: a client still sending its body (no Authorization: refused
+    // from the head, so the body is never read, only discarded).
+    const piece = Buffer.alloc(65536, 0x61);
+    let lastWrite = 0;
+    for (let i = 0; i < 30; i++) {
+      await new Promise((resolve, reject) => sock.write(piece, (e) => (e ? reject(e) : resolve())));
+      lastWrite = performance.now();
+      assert.equal(endedAt, 0, `the FIN came while the client was still writing (piece ${i})`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(writeError, null);
+    assert.match(text, /^HTTP\/1\.1 401 /, text.slice(0, 200));
+    assert.match(text, /\r\nconnection: close\r\n/i);
+    // Quiet now: the FIN comes about 250 ms after the last bytes (not after the 5 s linger).
+    if (!endedAt) {
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, 4000);
+        const done = () => { clearTimeout(timer); resolve(); };
+        sock.once('end', done).once('close', done);
+      });
+    }
+    assert.ok(endedAt > 0, 'no FIN within 4 s of the last write');
+    const quiet = endedAt - lastWrite;
+    assert.ok(quiet >= 150 && quiet < 4000, `FIN ${quiet.toFixed(0)} ms after the last write`);
+  } finally {
+    sock.destroy();
+  }
+});
+
 test('generated URLs use https: the files URL of an upload', async () => {
   const png = path.join(dir, 'a.png');
   writeFileSync(png, makePng(200, 150));
