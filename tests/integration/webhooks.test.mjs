@@ -178,15 +178,19 @@ test('receiver down for a while: /health degraded, then every event arrives in o
 test('SIGKILL between the write and its delivery: the event arrives after the restart', async () => {
   const rx = await new Receiver().start();
   await rx.stop();
-  const first = await service(hookEnv(rx));
+  // The kill may land while the first instance holds its claim on the event (it retries every
+  // 50–400 ms); the second instance may then take it only when that lease has run out,
+  // WEBHOOK_TIMEOUT_MS × 8 + 5 s (docs/webhooks.md), here 9 s; the wait allows for that.
+  const env = hookEnv(rx, { WEBHOOK_TIMEOUT_MS: '500', WEBHOOK_CONNECT_TIMEOUT_MS: '250' });
+  const first = await service(env);
   const token = first.token('hooks-kill');
   const im = (await first.upload(token, makePng(150, 150))).json;
   assert.equal(im.version, 1);
   await until(async () => (await prometheus(first))('isvc_webhook_failed_attempts_total') >= 1, 'a failed attempt');
   await first.stop({ signal: 'SIGKILL', keepData: true });
   await rx.start();
-  const second = await service({ ...hookEnv(rx), JWT_SECRET: first.secret }, first.dataDir);
-  await until(() => rx.events.length >= 1, 'the event after restart');
+  const second = await service({ ...env, JWT_SECRET: first.secret }, first.dataDir);
+  await until(() => rx.events.length >= 1, 'the event after restart', 9000 + 20000);
   assert.deepEqual(rx.bad, []);
   assert.deepEqual(rx.events.map((e) => [e.body.type, e.body.data.id]), [['image.created', im.id]]);
   assert.deepEqual(rx.events[0].body.data, im);
