@@ -182,7 +182,11 @@ test('PROCESSING_TIMEOUT_MS stops libvips work: 400 processing_timeout, the CPU 
     assert.ok(cutCpu - overhead < (fullCpu - overhead) / 2, `the deadline did not cut the processing short (${cutCpu} of ${fullCpu} s, ${overhead} s before processing)`);
     assert.ok(r.ms < full.ms, `${r.ms} ms`);
     assert.ok(idleCpu < 0.1, `CPU kept growing after the answer: ${idleCpu} s`);
-    const next = await post(quick, qtoken, makePng(200, 150), 'next.png');
+    // The pool is free again: a small upload is processed. On a machine loaded by the other
+    // suites even a 100x100 PNG can miss a 100 ms deadline, so up to three tries; a pool still busy
+    // with the bomb would fail all three.
+    let next;
+    for (let i = 0; i < 3 && next?.status !== 201; i++) next = await post(quick, qtoken, makePng(100, 100), 'next.png');
     assert.equal(next.status, 201, JSON.stringify(next.json));
   } finally {
     assert.equal((await quick.stop()).code, 0);
