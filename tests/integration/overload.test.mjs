@@ -44,8 +44,10 @@ test(`${N} concurrent 3 MB uploads: 201 or 503 + Retry-After, bounded RSS, retri
       bytes, Buffer.from(`\r\n--${boundary}--\r\n`)]);
     const send = async () => {
       try {
+        // Every request has a deadline: one the service neither answers nor closes fails the
+        // test by name instead of holding the suite.
         const r = await fetch(`${svc.base}/images`, {
-          method: 'POST', body,
+          method: 'POST', body, signal: AbortSignal.timeout(120_000),
           headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
         });
         const answer = await r.json();
@@ -54,10 +56,11 @@ test(`${N} concurrent 3 MB uploads: 201 or 503 + Retry-After, bounded RSS, retri
         return { status: 'reset', error: String(e.cause ?? e) };
       }
     };
+    const t0 = performance.now();
     const first = await Promise.all(Array.from({ length: N }, send));
     const byStatus = {};
     for (const r of first) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
-    console.log(`burst of ${N}: ${JSON.stringify(byStatus)}, peak RSS ${peakRssMb(svc.proc.pid).toFixed(0)} MB`);
+    console.log(`burst of ${N} in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${JSON.stringify(byStatus)}, peak RSS ${peakRssMb(svc.proc.pid).toFixed(0)} MB`);
     assert.deepEqual(Object.keys(byStatus).filter((s) => s !== '201' && s !== '503'), [], JSON.stringify(first.find((r) => r.status !== 201 && r.status !== 503)));
     assert.ok(byStatus[503] > 0, 'the small queue must have refused some');
     for (const r of first.filter((x) => x.status === 503)) {
@@ -75,6 +78,7 @@ test(`${N} concurrent 3 MB uploads: 201 or 503 + Retry-After, bounded RSS, retri
         if (r.status === 201) { created++; pending--; }
       }
     }
+    console.log(`retries done after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     assert.equal(created, N);
     assert.equal((await svc.req('GET', '/images?limit=1', { token })).json.totalCount, N);
     const peak = peakRssMb(svc.proc.pid);
