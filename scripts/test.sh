@@ -44,7 +44,7 @@ export ISVC_MIGRATE_ROWS=20000
 export ISVC_LOAD_TEST=0
 ISVC_BIN=build/asan/image-service ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  node --test --test-concurrency=2 --test-timeout=600000 tests/integration/*.test.mjs
+  node --test --test-concurrency=2 --test-timeout=900000 tests/integration/*.test.mjs
 echo "== asan+ubsan: the HTTP integration suite in distributed mode (dynalite, s3rver, redis)"
 ISVC_BIN=build/asan/image-service ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -11,4 +11,4 @@ const files = process.argv.slice(2).map((f) => path.resolve(f));
 // The suite runs from this directory: paths given relative to the caller are made absolute.
 for (const k of ['ISVC_BIN', 'ISVC_SIGV4_TOOL', 'ISVC_THUMBHASH_TOOL', 'ISVC_TESTDATA'])
   if (process.env[k]) process.env[k] = path.resolve(process.env[k]);
-process.exit(await withEngines(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=600000', ...files], { cwd: here }));
+process.exit(await withEngines(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=900000', ...files], { cwd: here }));

@@ -22,7 +22,7 @@ console.log(`left out (raw TCP or TLS-specific): ${skipped.map((f) => path.basen
 const dir = mkdtempSync(path.join(tmpdir(), 'isvc-tls-suite-'));
 const ca = makeCa(dir);
 const leaf = makeLeaf(dir, ca, 'leaf', { chain: true });
-const child = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=600000', ...run], {
+const child = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=900000', ...run], {
   stdio: 'inherit',
   env: { ...process.env, ISVC_TLS_CERT: leaf.cert, ISVC_TLS_KEY: leaf.key, NODE_EXTRA_CA_CERTS: ca.cert, CURL_CA_BUNDLE: ca.cert },
 });

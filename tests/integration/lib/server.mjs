@@ -126,6 +126,9 @@ export class Service {
   async stop({ signal = 'SIGTERM', keepData = false } = {}) {
     if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal);
     const r = await this.exited;
+    // An exit the caller did not ask for (a crash while stopping): say how, with the last output,
+    // where the assertion on the exit code cannot.
+    if (r.code !== 0 && signal !== 'SIGKILL') console.log(`service ${this.proc.pid} stopped with ${JSON.stringify(r)}; its last output:\n${this.output.slice(-3000)}`);
     if (this.ownsDir && !keepData) rmSync(this.dataDir, { recursive: true, force: true });
     return r;
   }
