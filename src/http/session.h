@@ -107,8 +107,8 @@ class Session : public std::enable_shared_from_this<Session> {
   int64_t linger_deadline_us_ = 0;
   uint64_t body_bytes_ = 0;
   uint64_t requests_served_ = 0;
-  static constexpr int kTlsFinQuietMs = 250;  // see linger_close()
-  bool fin_pending_ = false;                  // TLS lingering close: the FIN not sent yet
+  static constexpr int kTlsFinQuietMs = 1000;  // see linger_close()
+  bool fin_pending_ = false;                   // TLS lingering close: the FIN not sent yet
   std::shared_ptr<std::array<char, 65536>> discard_;
   std::size_t discarded_ = 0;
 };

@@ -14,10 +14,15 @@ const files = process.argv.slice(2);
 // lib/raw.mjs itself switches to TLS, so its users (the hostile-client suites) run too.
 const rawTcp = /node:net|startVarnish/;
 const own = /(^|\/)(tls|systemd-unit)\.test\.mjs$/;  // TLS-specific already, or no HTTP at all
+// The 200-upload overload test stays in the plain pass: over TLS, on a loaded machine, some of
+// Node's clients pause longer than the lingering close's quiet time while writing a refused
+// body, take the FIN and fail their next write (EPIPE) before reading the 503 (docs/security.md);
+// tls.test.mjs checks the lingering close over TLS itself.
+const plainOnly = /(^|\/)overload\.test\.mjs$/;
 const run = [], skipped = [];
-for (const f of files) (own.test(f) || rawTcp.test(readFileSync(f, 'utf8')) ? skipped : run).push(f);
+for (const f of files) (own.test(f) || plainOnly.test(f) || rawTcp.test(readFileSync(f, 'utf8')) ? skipped : run).push(f);
 console.log(`over TLS: ${run.map((f) => path.basename(f)).join(' ')}`);
-console.log(`left out (raw TCP or TLS-specific): ${skipped.map((f) => path.basename(f)).join(' ')}`);
+console.log(`left out (raw TCP, TLS-specific, or the plain pass's load test): ${skipped.map((f) => path.basename(f)).join(' ')}`);
 
 const dir = mkdtempSync(path.join(tmpdir(), 'isvc-tls-suite-'));
 const ca = makeCa(dir);
