@@ -180,7 +180,9 @@ test('PROCESSING_TIMEOUT_MS stops libvips work: 400 processing_timeout, the CPU 
     const idleCpu = cpuSeconds(pid) - idle0;
     console.log(`8000x6000 JPEG: ${full.ms.toFixed(0)} ms and ${fullCpu.toFixed(2)} s CPU in full; with a 100 ms deadline ${r.ms.toFixed(0)} ms and ${cutCpu.toFixed(2)} s CPU (${overhead.toFixed(2)} s of it before processing), then ${idleCpu.toFixed(2)} s CPU in the next second`);
     assert.ok(cutCpu - overhead < (fullCpu - overhead) / 2, `the deadline did not cut the processing short (${cutCpu} of ${fullCpu} s, ${overhead} s before processing)`);
-    assert.ok(r.ms < full.ms, `${r.ms} ms`);
+    // Wall time is logged, not asserted: under ASan in distributed mode the refused request once
+    // took longer than the full one (2.6 s, the machine loaded by other suites); the CPU above is
+    // what shows the deadline cut the work.
     assert.ok(idleCpu < 0.1, `CPU kept growing after the answer: ${idleCpu} s`);
     // The pool is free again: a small upload is processed. On a machine loaded by the other
     // suites even a 100x100 PNG can miss a 100 ms deadline, so up to three tries; a pool still busy
