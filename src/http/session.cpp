@@ -421,15 +421,19 @@ void Session::on_write(beast::error_code ec, std::size_t) {
 // connection gets the FIN after the quiet time.
 void Session::linger_close() {
   if (seat_ != SeatKind::TurnAway) release_seat();
-  if (tls_) {
+  if (tls_)
     fin_pending_ = true;
-  } else {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  }
+  else
+    send_fin();
   linger_deadline_us_ = now_us() + int64_t(srv_.opts.linger_total_ms) * 1000;
   discard_ = std::make_shared<std::array<char, 65536>>();
   drain_more();
+}
+
+// The half-close of a lingering close: the client reads to our end while we still read its bytes.
+void Session::send_fin() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 void Session::drain_more() {
@@ -441,8 +445,7 @@ void Session::drain_more() {
     write_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec || !self->fin_pending_) return;
       self->fin_pending_ = false;
-      beast::error_code ignored;
-      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      self->send_fin();
     });
   }
   stream_.expires_after(

@@ -54,6 +54,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void stream_failed(boost::beast::error_code ec, const char* why = nullptr);
   void linger_close();
   void drain_more();
+  void send_fin();
   void close();
   void note_error(const boost::beast::error_code& ec);  // a TLS error: no resumption
   void begin_request();
