@@ -83,22 +83,28 @@ test('the legitimate neighbours of each bomb are accepted', async () => {
 });
 
 for (const b of BOMBS) {
-  test(`${b.name}: 400 ${b.reason} in < ${FAST_MS} ms, RSS growth < ${RSS_GROWTH_MB} MB`, async () => {
+  test(`${b.name}: 400 ${b.reason} for < ${FAST_MS} ms of service CPU, RSS growth < ${RSS_GROWTH_MB} MB`, async () => {
     const bytes = made[b.id];
     const pid = svc.proc.pid;
     resetPeak(pid);
     const before = statusMb(pid, 'VmRSS');
+    const cpu0 = cpuSeconds(pid);
     const times = [];
-    // Three in a row: each must be refused; the fastest must be fast (one slow answer can be the
-    // machine; a bomb that is decoded takes seconds every time).
+    // Three in a row, each refused. What a refusal costs is the service's CPU time (nothing else
+    // talks to this instance meanwhile): wall time on a machine shared with other suites measured
+    // the load (the fastest of three took 107-116 ms here with four busy loops beside it, 32-41
+    // ms without). A bomb that is decoded costs seconds of CPU every time.
     for (let i = 0; i < 3; i++) {
       const r = await post(svc, token, bytes, b.file);
       assertRefused(r, b.reason);
       times.push(r.ms);
     }
+    const cpuMs = ((cpuSeconds(pid) - cpu0) * 1000) / 3;
     const growth = statusMb(pid, 'VmHWM') - before;
-    console.log(`${b.file} (${(bytes.length / 1024).toFixed(0)} KiB): ${times.map((t) => t.toFixed(0)).join('/')} ms, peak RSS +${growth.toFixed(1)} MB`);
-    assert.ok(Math.min(...times) < FAST_MS, `answered in ${times.map((t) => t.toFixed(0)).join('/')} ms`);
+    console.log(`${b.file} (${(bytes.length / 1024).toFixed(0)} KiB): ${times.map((t) => t.toFixed(0)).join('/')} ms, ${cpuMs.toFixed(0)} ms CPU each, peak RSS +${growth.toFixed(1)} MB`);
+    assert.ok(cpuMs < FAST_MS, `${cpuMs.toFixed(0)} ms of CPU per refusal`);
+    // And no refusal waits on anything: even a loaded machine answers within seconds.
+    assert.ok(Math.max(...times) < 5000, `answered in ${times.map((t) => t.toFixed(0)).join('/')} ms`);
     assert.ok(growth < RSS_GROWTH_MB, `peak RSS grew by ${growth.toFixed(1)} MB`);
   });
 }
