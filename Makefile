@@ -28,9 +28,9 @@ build: $(RELEASE_DIR)/build.ninja
 run: deps build
 	@bash scripts/run-dev.sh
 
-# Unit + conformance tests (release, ASan+UBSan and ThreadSanitizer builds) and the HTTP
-# integration suite against the release and ASan binaries.
-test: deps build
+# Every test (scripts/test.sh: the HTTP suite against the release binary; unit, conformance,
+# HTTP suite and fuzzers in the clang ASan+UBSan build; ThreadSanitizer on the threaded tests).
+test: deps
 	@bash scripts/test.sh
 
 test-unit: build

@@ -8,9 +8,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { names, select } from './lib/passes.mjs';
 import { makeCa, makeLeaf } from './lib/tls.mjs';
 
-const files = process.argv.slice(2);
+// The files whose outcome the transport can change (lib/passes.mjs), less those below.
+const { run: transport, left: notTransport } = select('tls', process.argv.slice(2));
+console.log(`left out (the transport cannot change their outcome): ${names(notTransport)}`);
+const files = transport;
 // lib/raw.mjs itself switches to TLS, so its users (the hostile-client suites) run too.
 const rawTcp = /node:net|startVarnish/;
 const own = /(^|\/)(tls|systemd-unit)\.test\.mjs$/;  // TLS-specific already, or no HTTP at all
@@ -21,8 +25,8 @@ const own = /(^|\/)(tls|systemd-unit)\.test\.mjs$/;  // TLS-specific already, or
 const plainOnly = /(^|\/)overload\.test\.mjs$/;
 const run = [], skipped = [];
 for (const f of files) (own.test(f) || plainOnly.test(f) || rawTcp.test(readFileSync(f, 'utf8')) ? skipped : run).push(f);
-console.log(`over TLS: ${run.map((f) => path.basename(f)).join(' ')}`);
-console.log(`left out (raw TCP, TLS-specific, or the plain pass's load test): ${skipped.map((f) => path.basename(f)).join(' ')}`);
+console.log(`over TLS: ${names(run)}`);
+console.log(`left out (raw TCP, TLS-specific, or the plain pass's load test): ${names(skipped)}`);
 
 const dir = mkdtempSync(path.join(tmpdir(), 'isvc-tls-suite-'));
 const ca = makeCa(dir);
