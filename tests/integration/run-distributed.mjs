@@ -5,7 +5,7 @@
 //   [ISVC_DYNAMODB_ENGINE=local] node run-distributed.mjs *.test.mjs
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { names, select } from './lib/passes.mjs';
+import { names, runnerArgs, select } from './lib/passes.mjs';
 import { withEngines } from './with-engines.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -15,4 +15,4 @@ console.log(`left out (settled at the edge, before any store): ${names(left)}`);
 // The suite runs from this directory: paths given relative to the caller are made absolute.
 for (const k of ['ISVC_BIN', 'ISVC_SIGV4_TOOL', 'ISVC_THUMBHASH_TOOL', 'ISVC_TESTDATA'])
   if (process.env[k]) process.env[k] = path.resolve(process.env[k]);
-process.exit(await withEngines(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=900000', ...run], { cwd: here }));
+process.exit(await withEngines(process.execPath, [...runnerArgs, ...run], { cwd: here }));

@@ -3,10 +3,10 @@
 // (ISVC_SUITE=all runs every file).
 //   ISVC_BIN=build/asan/image-service node run-sanitizer.mjs *.test.mjs
 import { spawn } from 'node:child_process';
-import { names, select } from './lib/passes.mjs';
+import { names, runnerArgs, select } from './lib/passes.mjs';
 
 const { run, left } = select('sanitizer', process.argv.slice(2));
 console.log(`sanitizer pass: ${names(run)}`);
 console.log(`left out (their time is spent outside the server): ${names(left)}`);
-const child = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=900000', ...run], { stdio: 'inherit' });
+const child = spawn(process.execPath, [...runnerArgs, ...run], { stdio: 'inherit' });
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { names, select } from './lib/passes.mjs';
+import { names, runnerArgs, select } from './lib/passes.mjs';
 import { makeCa, makeLeaf } from './lib/tls.mjs';
 
 // The files whose outcome the transport can change (lib/passes.mjs), less those below.
@@ -31,7 +31,7 @@ console.log(`left out (raw TCP, TLS-specific, or the plain pass's load test): ${
 const dir = mkdtempSync(path.join(tmpdir(), 'isvc-tls-suite-'));
 const ca = makeCa(dir);
 const leaf = makeLeaf(dir, ca, 'leaf', { chain: true });
-const child = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=900000', ...run], {
+const child = spawn(process.execPath, [...runnerArgs, ...run], {
   stdio: 'inherit',
   env: { ...process.env, ISVC_TLS_CERT: leaf.cert, ISVC_TLS_KEY: leaf.key, NODE_EXTRA_CA_CERTS: ca.cert, CURL_CA_BUNDLE: ca.cert },
 });

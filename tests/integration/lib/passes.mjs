@@ -47,4 +47,9 @@ export function select(pass, files) {
   return { run, left };
 }
 
+// How every pass calls Node's runner: two files at a time (two cores), and a per-file deadline
+// long enough for the slowest file under a sanitizer (tests/CMakeLists.txt passes the same to the
+// plain pass).
+export const runnerArgs = ['--test', '--test-concurrency=2', '--test-timeout=900000'];
+
 export const names = (files) => files.map(base).join(' ') || '(none)';
