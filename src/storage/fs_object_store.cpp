@@ -264,10 +264,18 @@ void FsObjectStore::remove(const std::string& key) {
 void FsObjectStore::list(
     const std::string& prefix,
     const std::function<bool(const std::string&, const domain::ObjectInfo&)>& visit) {
-  // Walk in key order; the prefix is a plain string prefix of keys (like S3).
+  // Walk in key order; the prefix is a plain string prefix of keys (like S3). Only the
+  // directory its last '/' names is walked: a delete lists one image's variants folder, and
+  // walking the whole root cost ~270 ms of CPU per delete with 10,000 images stored.
   std::vector<std::string> keys;
   std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(root_, ec);
+  std::string start = root_;
+  if (auto slash = prefix.rfind('/'); slash != std::string::npos) {
+    auto dir = std::string_view(prefix).substr(0, slash);
+    if (!valid_key(dir)) return;  // no key can lie under it
+    start = root_ + "/" + std::string(dir);
+  }
+  for (auto it = std::filesystem::recursive_directory_iterator(start, ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_regular_file(ec)) continue;
     auto rel = std::filesystem::relative(it->path(), root_, ec).generic_string();

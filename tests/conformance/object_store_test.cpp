@@ -193,6 +193,21 @@ TEST_P(ObjectStoreConformance, ListsByPrefixInKeyOrder) {
     return false;  // stop after the first
   });
   EXPECT_EQ(keys.size(), 1u);
+  // A prefix that ends inside a name, one under a folder that does not exist, and the empty one.
+  auto listed = [&](const std::string& prefix) {
+    std::vector<std::string> out;
+    store->list(prefix, [&](const std::string& k, const domain::ObjectInfo&) {
+      out.push_back(k);
+      return true;
+    });
+    return out;
+  };
+  EXPECT_EQ(listed("images/a/1"), std::vector<std::string>{"images/a/1.webp"});
+  EXPECT_EQ(listed("images/a/thu"), std::vector<std::string>{"images/a/thumbnails/1.webp"});
+  EXPECT_EQ(listed("images/a/thumbnails/"), std::vector<std::string>{"images/a/thumbnails/1.webp"});
+  EXPECT_EQ(listed("images/c/"), std::vector<std::string>{});
+  EXPECT_EQ(listed("images/b"), std::vector<std::string>{"images/b/2.webp"});
+  EXPECT_EQ(listed("").size(), 4u);
 }
 
 TEST_P(ObjectStoreConformance, ConcurrentPutsOfDifferentKeys) {
