@@ -268,9 +268,10 @@ std::vector<OutboxEvent> DynamoDbMetadataStore::claim_events(const std::string& 
     if (h.event.next_attempt_ms > now_ms || h.lease_until >= now_ms) continue;
     due.push_back(&h);
   }
-  // Oldest first across every shard: none is served before another's older events.
+  // Longest due first across every shard (domain::outbox_due_before): none waits behind another's
+  // younger events, nor behind events that keep failing and coming due again.
   std::sort(due.begin(), due.end(), [](const Head* a, const Head* b) {
-    return std::tie(a->event.created_ms, a->event.id) < std::tie(b->event.created_ms, b->event.id);
+    return domain::outbox_due_before(a->event, b->event);
   });
   std::vector<OutboxEvent> out;
   for (auto* h : due) {

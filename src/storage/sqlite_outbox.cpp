@@ -46,13 +46,14 @@ std::vector<domain::OutboxEvent> SqliteMetadataStore::claim_events(const std::st
                                                                    int limit) {
   return impl_->write([&](Connection& c) {
     Transaction tx(c);
-    // The head of each order key (no unparked row of the key before it), due and not leased.
+    // The head of each order key (no unparked row of the key before it), due and not leased,
+    // longest due first (domain::outbox_due_before; a new row's next_attempt_ms is 0).
     auto q = c.prepare(
         "SELECT id, type, order_key, seq, created_at_ms, body, attempts, next_attempt_ms "
         "FROM webhook_outbox o WHERE target = ?1 AND parked = 0 AND next_attempt_ms <= ?2 "
         "AND lease_until_ms < ?2 AND NOT EXISTS (SELECT 1 FROM webhook_outbox p WHERE "
         "p.target = o.target AND p.parked = 0 AND p.order_key = o.order_key AND p.seq < o.seq) "
-        "ORDER BY created_at_ms, id LIMIT ?3");
+        "ORDER BY max(next_attempt_ms, created_at_ms), created_at_ms, id LIMIT ?3");
     q.bind(1, std::string_view(target)).bind(2, now_ms).bind(3, int64_t(limit));
     std::vector<domain::OutboxEvent> out;
     while (q.step()) {

@@ -295,10 +295,8 @@ std::vector<domain::OutboxEvent> MemoryMetadata::claim_events(const std::string&
   std::vector<OutboxRow*> due;
   for (auto& [key, row] : heads)
     if (row->event.next_attempt_ms <= now_ms && row->lease_until_ms < now_ms) due.push_back(row);
-  std::sort(due.begin(), due.end(), [](auto* a, auto* b) {
-    return std::pair{a->event.created_ms, a->event.id} <
-           std::pair{b->event.created_ms, b->event.id};
-  });
+  std::sort(due.begin(), due.end(),
+            [](auto* a, auto* b) { return domain::outbox_due_before(a->event, b->event); });
   std::vector<domain::OutboxEvent> out;
   for (auto* row : due) {
     if (int(out.size()) >= limit) break;

@@ -5,8 +5,11 @@
 // tests/conformance/metadata_store_test.cpp holds them to the same rules.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <vector>
 
 namespace isvc::domain {
@@ -27,6 +30,18 @@ struct OutboxEvent {
   bool operator==(const OutboxEvent&) const = default;
 };
 
+// The order claims serve due events in: the one due longest first (a new event is due from when it
+// was recorded, a retried one from its next attempt), then the older, then by id. Ordering by age
+// alone let a few events that keep failing and coming due again take every claim while a younger
+// event of another image waited behind them for as long as the target failed.
+inline int64_t outbox_due_since(const OutboxEvent& e) {
+  return std::max(e.created_ms, e.next_attempt_ms);
+}
+inline bool outbox_due_before(const OutboxEvent& a, const OutboxEvent& b) {
+  return std::tuple(outbox_due_since(a), a.created_ms, std::string_view(a.id)) <
+         std::tuple(outbox_due_since(b), b.created_ms, std::string_view(b.id));
+}
+
 // The events one write records with its change.
 using Events = std::vector<OutboxEvent>;
 
@@ -40,7 +55,7 @@ class EventOutbox {
   // Up to `limit` events of `target` that are due (next attempt at or before now), not leased by
   // anyone (or their lease ran out), and first in their order_key among the target's unparked
   // events; each leased to `owner` until lease_until_ms with a conditional write, so two
-  // claimants never both get one event while its lease runs. Oldest first.
+  // claimants never both get one event while its lease runs. In outbox_due_before order.
   virtual std::vector<OutboxEvent> claim_events(const std::string& target, const std::string& owner,
                                                 int64_t now_ms, int64_t lease_until_ms,
                                                 int limit) = 0;
