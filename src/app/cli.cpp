@@ -9,6 +9,7 @@
 #include "app/backends.h"
 #include "app/config.h"
 #include "app/config_file.h"
+#include "app/crash_report.h"
 #include "app/secrets.h"
 #include "app/serve.h"
 #include "app/tool_commands.h"
@@ -59,6 +60,7 @@ int provision_command() {
 }  // namespace
 
 int run_cli(int argc, char** argv) {
+  install_crash_report();  // every command: a crash leaves its stack on stderr (crash_report.h)
   CLI::App app{"image-service: upload, process, store and deliver images"};
   app.require_subcommand(0, 1);
   auto* serve = app.add_subcommand("serve", "run the HTTP service (the default)");
