@@ -5,7 +5,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BIN, Service } from './lib/server.mjs';
+import { BIN, Service, resolveCrash } from './lib/server.mjs';
 
 function cleanEnv(extra) {
   const env = { ...process.env, ...extra };
@@ -87,6 +87,8 @@ test('a crash leaves one JSON line with its stack on stderr, and the process sti
     // Frames of the binary are file+offset, which addr2line resolves against the same file.
     const own = report.frames.filter((f) => f.startsWith(`${path.basename(BIN)}+0x`));
     assert.ok(own.length >= 2, lines[0]);
+    // The harness resolves them when a service of another test crashes: function names appear.
+    assert.match(resolveCrash(stderr), /image-service\+0x[0-9a-f]+ {2}\S+ at /);
   } finally {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
     await exited;

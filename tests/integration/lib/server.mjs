@@ -52,6 +52,25 @@ export function signHs256(secret, claims, header = { alg: 'HS256', typ: 'JWT' })
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
 }
 
+// The service's crash line (src/app/crash_report.h) with the binary's frames resolved by
+// addr2line (function and line), or null when the output has none.
+export function resolveCrash(output) {
+  const line = output.split('\n').find((l) => l.includes('"event":"crash"'));
+  if (!line) return null;
+  let report;
+  try { report = JSON.parse(line); } catch { return null; }
+  const own = `${path.basename(BIN)}+`;
+  // The first frame is where the fault was; the others are return addresses, one past their call.
+  const offsets = report.frames.map((f, i) => [f, i]).filter(([f]) => f.startsWith(own))
+    .map(([f, i]) => `0x${(BigInt(f.slice(own.length).split(' ')[0]) - (i > 0 ? 1n : 0n)).toString(16)}`);
+  let resolved = [];
+  try {
+    resolved = execFileSync('addr2line', ['-Cfpe', BIN, ...offsets]).toString().trim().split('\n');
+  } catch { /* no addr2line: the offsets alone */ }
+  let k = 0;
+  return report.frames.map((f) => (f.startsWith(own) && resolved[k] ? `${f}  ${resolved[k++]}` : f)).join('\n');
+}
+
 export class Service {
   constructor(env = {}, dataDir = null) {
     this.secret = env.JWT_SECRET || randomBytes(32).toString('hex');
@@ -128,7 +147,11 @@ export class Service {
     const r = await this.exited;
     // An exit the caller did not ask for (a crash while stopping): say how, with the last output,
     // where the assertion on the exit code cannot.
-    if (r.code !== 0 && signal !== 'SIGKILL') console.log(`service ${this.proc.pid} stopped with ${JSON.stringify(r)}; its last output:\n${this.output.slice(-3000)}`);
+    if (r.code !== 0 && signal !== 'SIGKILL') {
+      console.log(`service ${this.proc.pid} stopped with ${JSON.stringify(r)}; its last output:\n${this.output.slice(-3000)}`);
+      const stack = resolveCrash(this.output);
+      if (stack) console.log(`its crash report, resolved:\n${stack}`);
+    }
     if (this.ownsDir && !keepData) rmSync(this.dataDir, { recursive: true, force: true });
     return r;
   }
