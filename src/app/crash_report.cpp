@@ -75,23 +75,23 @@ class Line {
   std::size_t n_ = 0;
 };
 
+// The signals reported, with the names the report gives them.
+struct Reported {
+  int sig;
+  const char* name;
+};
+constexpr Reported kSignals[] = {{SIGSEGV, "SIGSEGV"},
+                                 {SIGBUS, "SIGBUS"},
+                                 {SIGFPE, "SIGFPE"},
+                                 {SIGILL, "SIGILL"},
+                                 {SIGABRT, "SIGABRT"}};
+
 const char* signal_name(int sig) {
-  switch (sig) {
-    case SIGSEGV:
-      return "SIGSEGV";
-    case SIGBUS:
-      return "SIGBUS";
-    case SIGFPE:
-      return "SIGFPE";
-    case SIGILL:
-      return "SIGILL";
-    case SIGABRT:
-      return "SIGABRT";
-  }
+  for (const auto& r : kSignals)
+    if (r.sig == sig) return r.name;
   return "signal";
 }
 
-constexpr int kSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 std::atomic<bool> g_reporting{false};
 Line g_line;  // static: 16 KiB is more than a thread's stack should be asked for here
 
@@ -167,7 +167,7 @@ void install_crash_report() {
     sa.sa_sigaction = on_crash;
     sa.sa_flags = SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
-    for (int sig : kSignals) sigaction(sig, &sa, nullptr);
+    for (const auto& r : kSignals) sigaction(r.sig, &sa, nullptr);
   });
 }
 
