@@ -3,7 +3,8 @@
 # bench/results/<date>-all.md (date, commit, machine, then each table). About 30 minutes on 2 cores.
 #   1. bench/run.sh in embedded mode and in distributed mode (dynalite + s3rver + Redis)
 #   2. the processing step against npm sharp on the same files (bench/sharp-compare.mjs), and
-#      the main WebP's bytes and butteraugli distance against sharp's (bench/quality-compare.mjs)
+#      the main WebP's bytes and butteraugli distance against sharp's (bench/quality-compare.mjs),
+#      and the service's CPU per 12 MP upload against that step alone (bench/upload-cpu.sh)
 #   3. GET /images/{id} against nginx serving the same JSON bytes (bench/reads-compare.sh)
 #   4. file delivery hot/cold against nginx (embedded), and hot/cold from s3rver (distributed)
 #   5. the migration of the 100k-row legacy dataset against its --dry-run (bench/migrate-bench.mjs)
@@ -54,6 +55,9 @@ if [ ${#qfiles[@]} -gt 0 ]; then
 else
   echo "(skipped: the corpus ../shared/testdata/images is not here)" | tee -a "$OUT"
 fi
+
+section "CPU per 12 MP upload against the processing step (alternated rounds)"
+bash bench/upload-cpu.sh 5 | tee -a "$OUT"
 
 section "Metadata GET against nginx serving the same JSON bytes"
 bash bench/reads-compare.sh 3 | tee -a "$OUT"
