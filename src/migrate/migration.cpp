@@ -281,17 +281,24 @@ MigrateSummary run_migration(LegacyTable& legacy, domain::ImageMaintenance& stor
       if (!o.dry_run && !records.empty()) {
         auto write_started = Clock::now();
         auto write = [&](const std::vector<std::size_t>& part) {
-          std::vector<domain::ImageRecord> batch;
-          batch.reserve(part.size());
-          for (auto i : part) batch.push_back(records[i]);
+          std::vector<domain::ImageRecord> copies;  // a part of several: its records, in order
+          if (part.size() < records.size()) {
+            copies.reserve(part.size());
+            for (auto i : part) copies.push_back(records[i]);
+          }
+          const auto& batch = part.size() < records.size() ? copies : records;
           auto got = store.import_batch(batch);
           if (o.after_import) o.after_import(batch, got);
           for (std::size_t k = 0; k < part.size() && k < got.size(); ++k)
             outcomes[part[k]] = got[k];
         };
-        auto parts = writer_parts(records, std::size_t(std::max(1, o.writers)));
-        if (parts.size() == 1) {
-          write(parts[0]);  // SQLite: one writer, one transaction
+        if (o.writers <= 1) {
+          // SQLite: one writer, one transaction, the records as they are (part = all, in order).
+          std::vector<std::size_t> all(records.size());
+          std::iota(all.begin(), all.end(), std::size_t(0));
+          write(all);
+        } else if (auto parts = writer_parts(records, std::size_t(o.writers)); parts.size() == 1) {
+          write(parts[0]);
         } else {
           // Several writers at once: DynamoDB answers each call in milliseconds.
           std::vector<std::future<void>> running;
@@ -353,12 +360,15 @@ MigrateSummary run_migration(LegacyTable& legacy, domain::ImageMaintenance& stor
   MigrateSummary s = cp.totals;
   s.resumed = resumed;
   if (!o.dry_run) {
+    // Counters are exact after every import; this settles any drift a killed run left behind.
+    // Beside the index build (a snapshot read on the other core; a repair waits for the build).
+    auto counters = std::async(deferred ? std::launch::async : std::launch::deferred,
+                               [&] { return store.check_counters(true); });
     if (deferred) {
       progress_out << "migrate: building the listing indexes" << std::endl;
       store.finish_bulk_load();
     }
-    // Counters are exact after every import; this settles any drift a killed run left behind.
-    s.counter_fixes = store.check_counters(true);
+    s.counter_fixes = counters.get();
     bool finished = !o.limit || read_this_run < *o.limit;
     if (finished && !o.checkpoint_path.empty()) std::filesystem::remove(o.checkpoint_path);
   }

@@ -223,24 +223,42 @@ void bump(Connection& c, const char* kind, const std::string& user, const std::s
 // Counter changes summed before they are written, so that a batch moves each cell once (the
 // global cell and the user's would otherwise be rewritten for every row of an import).
 struct CounterBumps {
-  // (kind, user, album, tag) → (n, bytes)
-  std::map<std::tuple<std::string, std::string, std::string, std::string>,
-           std::pair<int64_t, int64_t>>
-      cells;
+  // (kind, user, album, tag) → (n, bytes); looked up by views, so that a cell already in the map
+  // costs no string copies (a migration batch adds ~5 cells per row, most of them seen before).
+  using Cell = std::tuple<std::string, std::string, std::string, std::string>;
+  using CellView =
+      std::tuple<std::string_view, std::string_view, std::string_view, std::string_view>;
+  struct Less {
+    using is_transparent = void;
+    static CellView view(const Cell& c) {
+      return {std::get<0>(c), std::get<1>(c), std::get<2>(c), std::get<3>(c)};
+    }
+    static const CellView& view(const CellView& c) { return c; }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return view(a) < view(b);
+    }
+  };
+  std::map<Cell, std::pair<int64_t, int64_t>, Less> cells;
 
   void add(const ImageRecord& r, int sign) {
     int64_t bytes = r.processed_size + r.thumbnail_size;
-    auto at = [&](const char* kind, const std::string& album, const std::string& tag) -> auto& {
-      return cells[{kind, kind == std::string_view("g") ? std::string() : r.user_id, album, tag}];
+    auto at = [&](std::string_view kind, std::string_view user, std::string_view album,
+                  std::string_view tag) -> auto& {
+      CellView key{kind, user, album, tag};
+      auto it = cells.lower_bound(key);
+      if (it == cells.end() || Less{}(key, it->first))
+        it = cells.emplace_hint(it, Cell{kind, user, album, tag}, std::pair<int64_t, int64_t>{});
+      return it->second;
     };
-    auto& g = at("g", "", "");
+    auto& g = at("g", "", "", "");
     g.first += sign;
     g.second += sign * bytes;
-    at("u", "", "").first += sign;
-    if (r.album_id) at("a", *r.album_id, "").first += sign;
+    at("u", r.user_id, "", "").first += sign;
+    if (r.album_id) at("a", r.user_id, *r.album_id, "").first += sign;
     for (const auto& t : r.tags) {
-      at("t", "", t).first += sign;
-      if (r.album_id) at("at", *r.album_id, t).first += sign;
+      at("t", r.user_id, "", t).first += sign;
+      if (r.album_id) at("at", r.user_id, *r.album_id, t).first += sign;
     }
   }
   void write(Connection& c) const {
@@ -404,10 +422,18 @@ std::vector<domain::ImportOutcome> SqliteMetadataStore::import_batch(
         out.push_back(domain::ImportOutcome::KeyConflict);
         continue;
       }
-      ImageRecord next = rec;
-      next.state = ImageState::Active;
-      next.version = cur ? cur->version + 1 : rec.version;
-      if (cur) domain::keep_placeholders(*cur, next);
+      // The record as stored: a new active one as it came (no copy; a migration's every row),
+      // an update with the next version and the placeholders already computed.
+      std::optional<ImageRecord> changed;
+      if (cur || rec.state != ImageState::Active) {
+        changed = rec;
+        changed->state = ImageState::Active;
+        if (cur) {
+          changed->version = cur->version + 1;
+          domain::keep_placeholders(*cur, *changed);
+        }
+      }
+      const ImageRecord& next = changed ? *changed : rec;
       if (cur) {
         tag_rows(c, *cur, -1);
         bumps.add(*cur, -1);
@@ -691,39 +717,64 @@ void SqliteMetadataStore::scan(const std::function<bool(const ImageRecord&)>& vi
   }
 }
 
+namespace {
+
+// Fills temp.expected_counters with the counters the rows imply and returns how many stored cells
+// differ from it, on either side (a stored zero and a missing expected row agree). Inside the
+// caller's transaction: rows and counters are read from one snapshot.
+int64_t counter_drift(Connection& c) {
+  c.exec("DROP TABLE IF EXISTS temp.expected_counters");
+  c.exec(
+      "CREATE TEMP TABLE expected_counters AS "
+      "SELECT 'g' AS kind, '' AS user_id, '' AS album_id, '' AS tag, count(*) AS n, "
+      "  coalesce(sum(processed_size + thumbnail_size), 0) AS bytes FROM images WHERE state = 0 "
+      "UNION ALL SELECT 'u', user_id, '', '', count(*), 0 FROM images WHERE state = 0 "
+      "  GROUP BY user_id "
+      "UNION ALL SELECT 'a', user_id, album_id, '', count(*), 0 FROM images "
+      "  WHERE state = 0 AND album_id IS NOT NULL GROUP BY user_id, album_id "
+      "UNION ALL SELECT 't', i.user_id, '', t.tag, count(*), 0 FROM image_tags t "
+      "  JOIN images i ON i.id = t.image_id WHERE i.state = 0 GROUP BY i.user_id, t.tag "
+      "UNION ALL SELECT 'at', i.user_id, i.album_id, t.tag, count(*), 0 FROM image_tags t "
+      "  JOIN images i ON i.id = t.image_id WHERE i.state = 0 AND i.album_id IS NOT NULL "
+      "  GROUP BY i.user_id, i.album_id, t.tag");
+  auto s = c.prepare(
+      "SELECT count(*) FROM ("
+      " SELECT e.kind FROM expected_counters e LEFT JOIN counters k ON k.kind = e.kind AND "
+      "  k.user_id = e.user_id AND k.album_id = e.album_id AND k.tag = e.tag "
+      "  WHERE coalesce(k.n, 0) != e.n OR (e.kind = 'g' AND coalesce(k.bytes, 0) != e.bytes) "
+      " UNION ALL "
+      " SELECT k.kind FROM counters k LEFT JOIN expected_counters e ON k.kind = e.kind AND "
+      "  k.user_id = e.user_id AND k.album_id = e.album_id AND k.tag = e.tag "
+      "  WHERE e.n IS NULL AND (k.n != 0 OR k.bytes != 0))");
+  return s.step() ? s.i64(0) : 0;
+}
+
+}  // namespace
+
 int64_t SqliteMetadataStore::check_counters(bool repair) {
-  // Under the writer lock, so no write moves a counter while the expected values are computed.
+  // First on a reader, in one read transaction: in WAL mode that is a consistent snapshot of the
+  // rows and the counters, and the service's writes go on meanwhile (the migration runs this
+  // beside its index build). The temporary table is the connection's own (the main file is
+  // read-only there).
+  int64_t wrong = impl_->read([&](Connection& c) -> int64_t {
+    c.exec("BEGIN");
+    try {
+      int64_t n = counter_drift(c);
+      c.exec("DROP TABLE temp.expected_counters");
+      c.exec("COMMIT");
+      return n;
+    } catch (...) {
+      sqlite3_exec(c.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  });
+  if (!repair || wrong == 0) return wrong;
+  // Drift to repair: computed again under the writer lock, so that no write moves a counter
+  // between the expected values and their replacement.
   return impl_->write([&](Connection& c) -> int64_t {
     Transaction tx(c);
-    c.exec("DROP TABLE IF EXISTS temp.expected_counters");
-    c.exec(
-        "CREATE TEMP TABLE expected_counters AS "
-        "SELECT 'g' AS kind, '' AS user_id, '' AS album_id, '' AS tag, count(*) AS n, "
-        "  coalesce(sum(processed_size + thumbnail_size), 0) AS bytes FROM images WHERE state = 0 "
-        "UNION ALL SELECT 'u', user_id, '', '', count(*), 0 FROM images WHERE state = 0 "
-        "  GROUP BY user_id "
-        "UNION ALL SELECT 'a', user_id, album_id, '', count(*), 0 FROM images "
-        "  WHERE state = 0 AND album_id IS NOT NULL GROUP BY user_id, album_id "
-        "UNION ALL SELECT 't', i.user_id, '', t.tag, count(*), 0 FROM image_tags t "
-        "  JOIN images i ON i.id = t.image_id WHERE i.state = 0 GROUP BY i.user_id, t.tag "
-        "UNION ALL SELECT 'at', i.user_id, i.album_id, t.tag, count(*), 0 FROM image_tags t "
-        "  JOIN images i ON i.id = t.image_id WHERE i.state = 0 AND i.album_id IS NOT NULL "
-        "  GROUP BY i.user_id, i.album_id, t.tag");
-    // Cells that differ, on either side (a stored zero and a missing expected row agree).
-    int64_t wrong = 0;
-    {
-      auto s = c.prepare(
-          "SELECT count(*) FROM ("
-          " SELECT e.kind FROM expected_counters e LEFT JOIN counters k ON k.kind = e.kind AND "
-          "  k.user_id = e.user_id AND k.album_id = e.album_id AND k.tag = e.tag "
-          "  WHERE coalesce(k.n, 0) != e.n OR (e.kind = 'g' AND coalesce(k.bytes, 0) != e.bytes) "
-          " UNION ALL "
-          " SELECT k.kind FROM counters k LEFT JOIN expected_counters e ON k.kind = e.kind AND "
-          "  k.user_id = e.user_id AND k.album_id = e.album_id AND k.tag = e.tag "
-          "  WHERE e.n IS NULL AND (k.n != 0 OR k.bytes != 0))");
-      wrong = s.step() ? s.i64(0) : 0;
-    }
-    if (repair && wrong > 0) {
+    int64_t now_wrong = counter_drift(c);
+    if (now_wrong > 0) {
       c.exec("DELETE FROM counters");
       c.exec(
           "INSERT INTO counters SELECT kind, user_id, album_id, tag, n, bytes FROM "
@@ -731,7 +782,7 @@ int64_t SqliteMetadataStore::check_counters(bool repair) {
     }
     c.exec("DROP TABLE temp.expected_counters");
     tx.commit();
-    return wrong;
+    return now_wrong;
   });
 }
 
