@@ -19,37 +19,19 @@ trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev
 JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export JWT_SECRET
 
+# shellcheck source=bench/service-env.sh
+. bench/service-env.sh
+
 declare -A PORT PID
 start() {  # name binary cache_bytes
-  local n=$1 bin=$2 port=""
-  RATE_LIMITS_ENABLED=false HOST=127.0.0.1 PORT=0 DATA_DIR="$TMP/$n/data" STAGE=dev LOG_LEVEL=info \
-    FILE_CACHE_BYTES=$3 "$bin" serve >"$TMP/$n/server.log" 2>&1 &
-  PID[$n]=$!
-  PIDS+=("$!")
-  for _ in $(seq 1 200); do
-    port=$(grep -o '"port":[0-9]*' "$TMP/$n/server.log" 2>/dev/null | head -1 | cut -d: -f2 || true)
-    [ -n "$port" ] && break
-    sleep 0.05
-  done
-  [ -n "$port" ] || { echo "server $n did not start"; cat "$TMP/$n/server.log"; exit 1; }
-  PORT[$n]=$port
+  start_isvc "$TMP/$1/server.log" "$TMP/$1/data" "$2" FILE_CACHE_BYTES="$3"
+  PID[$1]=$ISVC_PID PORT[$1]=$ISVC_PORT
+  PIDS+=("$ISVC_PID")
 }
-cpu_ms() {
-  local t=0
-  for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
-  echo $((t * 1000 / $(getconf CLK_TCK)))
-}
-field() { echo "$1" | grep -o "\"$2\":[0-9.]*" | cut -d: -f2; }
 
 mkdir -p "$TMP/seed"
 start seed "$A" 0
-PHOTO=../shared/testdata/images/photo_3mb.jpg
-if [ ! -f "$PHOTO" ]; then
-  vips gaussnoise "$TMP/n.v" 2400 1800 --mean 128 --sigma 60
-  vips cast "$TMP/n.v" "$TMP/n8.v" uchar
-  vips jpegsave "$TMP/n8.v" "$TMP/photo.jpg" --Q 92
-  PHOTO=$TMP/photo.jpg
-fi
+PHOTO=$(gallery_photo "$TMP")
 TOKEN=$(DATA_DIR="$TMP/seed/data" "$A" token --user bench --ttl 2h)
 "$LG" --base "127.0.0.1:${PORT[seed]}" --token "$TOKEN" --scenario upload --file "$PHOTO" \
   --requests 100 --concurrency 2 --ids "$TMP/ids" >/dev/null
@@ -69,34 +51,9 @@ start A-hot "$A" $((256 * 1024 * 1024))
 start A-cold "$A" 0
 start B-hot "$B" $((256 * 1024 * 1024))
 start B-cold "$B" 0
-NPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$TMP/nginx.conf" <<CONF
-daemon off;
-worker_processes 2;
-user root;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx-error.log;
-events { worker_connections 1024; }
-http {
-  access_log $TMP/nginx-access.log;
-  sendfile on;
-  keepalive_requests 1000000;
-  # Its temporary directories in the run's own (the package's default /var/lib/nginx may not exist).
-$(nginx_temp_paths "$TMP")
-  types { image/webp webp; }
-  server {
-    listen 127.0.0.1:$NPORT;
-    root $TMP/nginx/data/objects;
-    etag on;
-    add_header Cache-Control "public, max-age=31536000, immutable";
-  }
-}
-CONF
-"$NGINX" -c "$TMP/nginx.conf" -p "$TMP" &
-PIDS+=("$!")
-for _ in $(seq 50); do [ -s "$TMP/nginx.pid" ] && break; sleep 0.1; done
-sleep 0.2
-read -r -a NGX_PIDS <<<"$(pgrep -P "$(cat "$TMP/nginx.pid")" | tr '\n' ' ')"
+start_nginx "$TMP" "$TMP/nginx/data/objects" "types { image/webp webp; }" \
+  "public, max-age=31536000, immutable"
+NPORT=$NGINX_PORT
 
 RES="$TMP/results"
 : >"$RES"

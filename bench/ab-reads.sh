@@ -14,25 +14,17 @@ PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"' EXIT
 export JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
+# shellcheck source=bench/service-env.sh
+. bench/service-env.sh
+
 declare -A PORT PID TOKEN
 start() {  # name binary
-  local n=$1 bin=$2 port=""
-  mkdir -p "$TMP/$n"
-  RATE_LIMITS_ENABLED=false HOST=127.0.0.1 PORT=0 DATA_DIR="$TMP/$n/data" STAGE=dev LOG_LEVEL=info \
-    "$bin" serve >"$TMP/$n/server.log" 2>&1 &
-  PID[$n]=$!
-  PIDS+=("$!")
-  for _ in $(seq 1 200); do
-    port=$(grep -o '"port":[0-9]*' "$TMP/$n/server.log" 2>/dev/null | head -1 | cut -d: -f2 || true)
-    [ -n "$port" ] && break
-    sleep 0.05
-  done
-  [ -n "$port" ] || { echo "server $n did not start"; cat "$TMP/$n/server.log"; exit 1; }
-  PORT[$n]=$port
-  TOKEN[$n]=$(DATA_DIR="$TMP/$n/data" "$bin" token --user bench --ttl 2h)
+  mkdir -p "$TMP/$1"
+  start_isvc "$TMP/$1/server.log" "$TMP/$1/data" "$2"
+  PID[$1]=$ISVC_PID PORT[$1]=$ISVC_PORT
+  PIDS+=("$ISVC_PID")
+  TOKEN[$1]=$(DATA_DIR="$TMP/$1/data" "$2" token --user bench --ttl 2h)
 }
-cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / t)}' "/proc/$1/stat"; }
-field() { echo "$1" | grep -o "\"$2\":[0-9.]*" | cut -d: -f2; }
 
 start A "$A"
 start B "$B"

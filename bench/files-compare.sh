@@ -20,40 +20,24 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-cpu_ms() {  # utime + stime of a process and its children's threads, in ms
-  local t=0
-  for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
-  echo $((t * 1000 / $(getconf CLK_TCK)))
-}
+# shellcheck source=bench/service-env.sh
+. bench/service-env.sh
 
 # shellcheck source=bench/engines-env.sh
 . bench/engines-env.sh files
 
 start_service() {  # $1 = FILE_CACHE_BYTES
-  RATE_LIMITS_ENABLED=false HOST=127.0.0.1 PORT=0 DATA_DIR="$TMP/data" STAGE=dev LOG_LEVEL=info \
-    JWT_SECRET=bench-secret-bench-secret-bench-secret FILE_CACHE_BYTES="$1" \
-    "$BIN" serve >"$TMP/server.log" 2>&1 &
-  SVC=$!
+  start_isvc "$TMP/server.log" "$TMP/data" "$BIN" \
+    JWT_SECRET=bench-secret-bench-secret-bench-secret FILE_CACHE_BYTES="$1"
+  SVC=$ISVC_PID PORT=$ISVC_PORT
   PIDS+=("$SVC")
-  for _ in $(seq 100); do
-    PORT=$(grep -o '"port":[0-9]*' "$TMP/server.log" 2>/dev/null | head -1 | cut -d: -f2 || true)
-    [ -n "$PORT" ] && break
-    sleep 0.1
-  done
 }
 
 start_service $((256 * 1024 * 1024))
 TOKEN=$(JWT_SECRET=bench-secret-bench-secret-bench-secret DATA_DIR="$TMP/data" "$BIN" token --user bench)
 # 100 real photos (the corpus's 3 MB JPEG, or a generated noise JPEG without it): main images of
 # a few hundred KB and 400x400 thumbnails, like a gallery's.
-PHOTO=../shared/testdata/images/photo_3mb.jpg
-if [ ! -f "$PHOTO" ]; then
-  vips gaussnoise "$TMP/n.v" 2400 1800 --mean 128 --sigma 60
-  vips cast "$TMP/n.v" "$TMP/n8.v" uchar
-  vips jpegsave "$TMP/n8.v" "$TMP/photo.jpg" --Q 92
-  PHOTO=$TMP/photo.jpg
-fi
+PHOTO=$(gallery_photo "$TMP")
 "$LOADGEN" --base "127.0.0.1:$PORT" --token "$TOKEN" --scenario upload --file "$PHOTO" \
   --requests 100 --concurrency 2 --ids "$TMP/ids" >/dev/null
 while read -r id; do
@@ -89,37 +73,10 @@ ROWS+=("$(run "image-service, $COLD" "127.0.0.1:$PORT" "$TMP/paths" "$SVC")")
 kill "$SVC"; wait "$SVC" 2>/dev/null || true
 
 if [ "$MODE" = embedded ]; then
-NPORT=$(free_port)
-cat >"$TMP/nginx.conf" <<CONF
-daemon off;
-worker_processes 2;
-user root;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx-error.log;
-events { worker_connections 1024; }
-http {
-  access_log $TMP/nginx-access.log;  # the service logs every request too
-  sendfile on;
-  keepalive_requests 1000000;
-  # Its temporary directories in the run's own (the package's default /var/lib/nginx may not exist).
-$(nginx_temp_paths "$TMP")
-  types { image/webp webp; }
-  server {
-    listen 127.0.0.1:$NPORT;
-    root $TMP/data/objects;
-    etag on;
-    add_header Cache-Control "public, max-age=31536000, immutable";
-  }
-}
-CONF
-"$NGINX" -c "$TMP/nginx.conf" -p "$TMP" &
-NGX=$!
-PIDS+=("$NGX")
-for _ in $(seq 50); do [ -f "$TMP/nginx.pid" ] && break; sleep 0.1; done
-sleep 0.2
-NGX_PIDS=$(pgrep -P "$(cat "$TMP/nginx.pid")" | tr '\n' ' ')
-# shellcheck disable=SC2086
-ROWS+=("$(run "nginx $("$NGINX" -v 2>&1 | sed 's|.*/||'), 2 workers, sendfile" "127.0.0.1:$NPORT" "$TMP/nginx-paths" $NGX_PIDS)")
+start_nginx "$TMP" "$TMP/data/objects" "types { image/webp webp; }" \
+  "public, max-age=31536000, immutable"
+NPORT=$NGINX_PORT
+ROWS+=("$(run "nginx $("$NGINX" -v 2>&1 | sed 's|.*/||'), 2 workers, sendfile" "127.0.0.1:$NPORT" "$TMP/nginx-paths" "${NGX_PIDS[@]}")")
 fi
 
 echo "$MODE mode: 200 objects ($((BYTES / 1024)) KiB: 100 main images + 100 thumbnails), $REQUESTS GETs by 32 keep-alive clients, $(date -u +%F), $(nproc) cores"

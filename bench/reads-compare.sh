@@ -19,25 +19,13 @@ TMP=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
 trap cleanup EXIT
-cpu_ms() {
-  local t=0
-  for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
-  echo $((t * 1000 / $(getconf CLK_TCK)))
-}
-field() { echo "$1" | grep -o "\"$2\":[0-9.]*" | cut -d: -f2; }
+# shellcheck source=bench/service-env.sh
+. bench/service-env.sh
 
 export JWT_SECRET=bench-secret-bench-secret-bench-secret
-RATE_LIMITS_ENABLED=false HOST=127.0.0.1 PORT=0 DATA_DIR="$TMP/data" STAGE=dev LOG_LEVEL=info \
-  "$BIN" serve >"$TMP/server.log" 2>&1 &
-SVC=$!
+start_isvc "$TMP/server.log" "$TMP/data" "$BIN"
+SVC=$ISVC_PID PORT=$ISVC_PORT
 PIDS+=("$SVC")
-PORT=""
-for _ in $(seq 200); do
-  PORT=$(grep -o '"port":[0-9]*' "$TMP/server.log" 2>/dev/null | head -1 | cut -d: -f2 || true)
-  [ -n "$PORT" ] && break
-  sleep 0.05
-done
-[ -n "$PORT" ] || { echo "the service did not start"; cat "$TMP/server.log"; exit 1; }
 TOKEN=$(DATA_DIR="$TMP/data" "$BIN" token --user bench --ttl 2h)
 "$LOADGEN" --base "127.0.0.1:$PORT" --token "$TOKEN" --scenario seed --requests "$SEED" \
   --concurrency 4 --ids "$TMP/ids" >/dev/null
@@ -49,34 +37,8 @@ while read -r id; do
   BYTES=$((BYTES + $(stat -c %s "$TMP/www/images/$id")))
 done <"$TMP/ids"
 
-NPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$TMP/nginx.conf" <<CONF
-daemon off;
-worker_processes 2;
-user root;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx-error.log;
-events { worker_connections 1024; }
-http {
-  access_log $TMP/nginx-access.log;  # the service logs every request too
-  sendfile on;
-  keepalive_requests 1000000;
-  default_type application/json;
-$(nginx_temp_paths "$TMP")
-  server {
-    listen 127.0.0.1:$NPORT;
-    root $TMP/www;
-    etag on;
-    add_header Cache-Control "private, no-cache";
-  }
-}
-CONF
-"$NGINX" -c "$TMP/nginx.conf" -p "$TMP" 2>"$TMP/nginx-start.log" &
-PIDS+=("$!")
-for _ in $(seq 50); do [ -s "$TMP/nginx.pid" ] && break; sleep 0.1; done
-for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$NPORT/images/$(head -1 "$TMP/ids")" && break; sleep 0.1; done
-[ -s "$TMP/nginx.pid" ] || { echo "nginx did not start"; cat "$TMP/nginx-start.log" "$TMP/nginx-error.log"; exit 1; }
-read -r -a NGX_PIDS <<<"$(pgrep -P "$(cat "$TMP/nginx.pid")" | tr '\n' ' ')"
+start_nginx "$TMP" "$TMP/www" "default_type application/json;" "private, no-cache"
+NPORT=$NGINX_PORT
 
 run() {  # name base pids…
   local name=$1 base=$2

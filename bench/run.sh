@@ -18,7 +18,10 @@ case "$ONLY" in "" | delete) ;; *) echo "BENCH_ONLY: only 'delete' is known" >&2
 LG=build/release/bench/isvc_loadgen
 DATA=../shared/testdata/images
 TMP=$(mktemp -d)
-trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$TMP"' EXIT
+PID=""
+trap '[ -n "$PID" ] && kill $PID 2>/dev/null; [ -n "$PID" ] && wait $PID 2>/dev/null; rm -rf "$TMP"' EXIT
+# shellcheck source=bench/service-env.sh
+. bench/service-env.sh
 
 export JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 # Distributed mode when run under tests/integration/with-engines.mjs (dynalite, s3rver, Redis).
@@ -35,31 +38,22 @@ else
   BACKENDS="SQLite + filesystem"
 fi
 [ "$ONLY" = delete ] && SEED=$DELETES
-# Rate limits off: the benchmark is one user sending thousands of requests a second.
-RATE_LIMITS_ENABLED=false HOST=127.0.0.1 PORT=0 DATA_DIR="$TMP/data" STAGE=dev LOG_LEVEL=info "$BIN" serve > "$TMP/server.log" 2>&1 &
-PID=$!
-for _ in $(seq 1 200); do
-  PORT=$(grep -o '"port":[0-9]*' "$TMP/server.log" 2>/dev/null | head -1 | cut -d: -f2 || true)
-  [ -n "$PORT" ] && break
-  sleep 0.05
-done
-[ -n "$PORT" ] || { echo "server did not start"; cat "$TMP/server.log"; exit 1; }
-# Access logs stay on (LOG_LEVEL=info, the production default): their cost is part of the numbers.
+# Rate limits off and access logs on (bench/service-env.sh).
+start_isvc "$TMP/server.log" "$TMP/data" "$BIN"
+PID=$ISVC_PID PORT=$ISVC_PORT
 BASE=127.0.0.1:$PORT
 TOKEN=$(DATA_DIR="$TMP/data" "$BIN" token --user bench --ttl 2h)
 run() { "$LG" --base "$BASE" --token "$TOKEN" "$@"; }
 rss_kb() { awk '/VmHWM/ {print $2}' /proc/$PID/status; }
-# CPU time (user + system) of the service process, all threads, in ms.
-cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / t)}' /proc/$PID/stat; }
 
 declare -A R C
 # timed KEY loadgen-args…: the run's JSON in R[KEY], the service's CPU ms spent in C[KEY].
 timed() {
   local key=$1 c0
   shift
-  c0=$(cpu_ms)
+  c0=$(cpu_ms "$PID")
   R[$key]=$(run "$@")
-  C[$key]=$(($(cpu_ms) - c0))
+  C[$key]=$(($(cpu_ms "$PID") - c0))
 }
 if [ -z "$ONLY" ] && [ -f "$DATA/photo_12mp.jpg" ]; then
   run --scenario upload --file "$DATA/photo_12mp.jpg" --requests 2 >/dev/null  # warm-up
@@ -83,7 +77,6 @@ if [ -n "${BENCH_METRICS:-}" ]; then
   curl -sf -H 'accept: text/plain;version=0.0.4' -H "authorization: Bearer $TOKEN" "http://$BASE/metrics" > "$BENCH_METRICS"
 fi
 
-field() { echo "$1" | grep -o "\"$2\":[0-9.]*" | cut -d: -f2; }
 row() {  # key, name, targets
   local j=${R[$1]} ok
   ok=$(field "$j" ok)

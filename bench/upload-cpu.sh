@@ -19,20 +19,13 @@ TMP=$(mktemp -d)
 SVC=""
 cleanup() { [ -n "$SVC" ] && kill "$SVC" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$TMP"; }
 trap cleanup EXIT
-cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / t)}' "/proc/$1/stat"; }
+# shellcheck source=bench/service-env.sh
+. bench/service-env.sh
 median() { tr ' ' '\n' | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
 export JWT_SECRET=bench-secret-bench-secret-bench-secret
-RATE_LIMITS_ENABLED=false HOST=127.0.0.1 PORT=0 DATA_DIR="$TMP/data" STAGE=dev LOG_LEVEL=info \
-  "$BIN" serve >"$TMP/server.log" 2>&1 &
-SVC=$!
-PORT=""
-for _ in $(seq 200); do
-  PORT=$(grep -o '"port":[0-9]*' "$TMP/server.log" 2>/dev/null | head -1 | cut -d: -f2 || true)
-  [ -n "$PORT" ] && break
-  sleep 0.05
-done
-[ -n "$PORT" ] || { echo "the service did not start"; cat "$TMP/server.log"; exit 1; }
+start_isvc "$TMP/server.log" "$TMP/data" "$BIN"
+SVC=$ISVC_PID PORT=$ISVC_PORT
 TOKEN=$(DATA_DIR="$TMP/data" "$BIN" token --user bench --ttl 2h)
 upload() { "$LOADGEN" --base "127.0.0.1:$PORT" --token "$TOKEN" --scenario upload --file "$FILE" --requests "$1"; }
 upload 2 >/dev/null  # warm-up: libvips' operation cache, the allocator's arenas
