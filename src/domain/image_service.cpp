@@ -219,7 +219,7 @@ ListResult ImageService::list(const Caller& caller, const ListRequest& req) {
   q.limit = req.limit;
   if (req.cursor) q.after = d_.cursors.decode(*req.cursor, scope);
 
-  auto page = d_.images.list(q);
+  auto [page, total_count] = d_.images.list_counted(q);
   ListResult out;
   out.limit = req.limit;
   out.has_more = page.has_more;
@@ -229,8 +229,7 @@ ListResult ImageService::list(const Caller& caller, const ListRequest& req) {
     out.next_cursor = d_.cursors.encode({key, last.id}, scope);
   }
   out.images = std::move(page.items);
-  q.after.reset();
-  out.total_count = d_.images.count(q);
+  out.total_count = total_count;
   return out;
 }
 

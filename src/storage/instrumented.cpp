@@ -73,6 +73,10 @@ domain::ListPage InstrumentedMetadataStore::list(const domain::ListQuery& q) {
 int64_t InstrumentedMetadataStore::count(const domain::ListQuery& q) {
   return timed("count", [&] { return inner_.count(q); });
 }
+
+domain::CountedPage InstrumentedMetadataStore::list_counted(const domain::ListQuery& q) {
+  return timed("list_counted", [&] { return inner_.list_counted(q); });
+}
 domain::StoreStats InstrumentedMetadataStore::stats(int64_t since_ms) {
   return timed("stats", [&] { return inner_.stats(since_ms); });
 }

@@ -37,6 +37,7 @@ class InstrumentedMetadataStore final : public domain::MetadataBackend {
   bool note_variant(const std::string& id, const std::string& key) override;
   domain::ListPage list(const domain::ListQuery& q) override;
   int64_t count(const domain::ListQuery& q) override;
+  domain::CountedPage list_counted(const domain::ListQuery& q) override;
   domain::StoreStats stats(int64_t since_ms) override;
   void scan(const std::function<bool(const domain::ImageRecord&)>& visit) override;
   std::vector<domain::ImportOutcome> import_batch(

@@ -566,8 +566,10 @@ bool SqliteMetadataStore::remove(const std::string& id) {
   });
 }
 
-domain::ListPage SqliteMetadataStore::list(const domain::ListQuery& q) {
-  if (q.state == ImageState::Deleting) return list_deleting(q);
+namespace {
+
+// One page of a user's active records (list()), on the caller's connection.
+domain::ListPage list_active(Connection& c, const domain::ListQuery& q) {
   const char* cmp = q.ascending ? ">" : "<";
   const char* dir = q.ascending ? "ASC" : "DESC";
   // Each shape walks one index: images_by_user / _by_album (uploaded), images_by_taken /
@@ -607,24 +609,67 @@ domain::ListPage SqliteMetadataStore::list(const domain::ListQuery& q) {
     if (q.after) sql += " AND (" + k + ", id) " + cmp + " (?4, ?5)";
     sql += " ORDER BY " + k + " " + dir + ", id " + dir + " LIMIT ?6";
   }
+  auto s = c.prepare(sql);
+  s.bind(1, std::string_view(q.user_id));
+  if (q.sha256) {
+    s.bind(7, std::string_view(*q.sha256));
+  } else {
+    if (q.tag) s.bind(2, std::string_view(*q.tag));
+    if (q.album_id) s.bind(3, std::string_view(*q.album_id));
+  }
+  if (q.after) s.bind(4, q.after->uploaded_at_ms).bind(5, std::string_view(q.after->id));
+  s.bind(6, int64_t(q.limit) + 1);
+  domain::ListPage page;
+  page.items.reserve(std::size_t(q.limit) + 1);
+  while (s.step()) page.items.push_back(read_record(s));
+  if (int(page.items.size()) > q.limit) {
+    page.items.resize(std::size_t(q.limit));
+    page.has_more = true;
+  }
+  return page;
+}
+
+// count() of a user's active records: the maintained counter cell, or for one file's copies a
+// count on images_by_sha256 (few rows).
+int64_t count_active(Connection& c, const domain::ListQuery& q) {
+  if (q.sha256) {
+    auto s =
+        c.prepare("SELECT count(*) FROM images WHERE user_id = ?1 AND sha256 = ?2 AND state = 0");
+    s.bind(1, std::string_view(q.user_id)).bind(2, std::string_view(*q.sha256));
+    return s.step() ? s.i64(0) : 0;
+  }
+  const char* kind = q.album_id && q.tag ? "at" : q.album_id ? "a" : q.tag ? "t" : "u";
+  auto s = c.prepare(
+      "SELECT n FROM counters WHERE kind = ?1 AND user_id = ?2 AND album_id = ?3 AND tag = ?4");
+  s.bind(1, std::string_view(kind)).bind(2, std::string_view(q.user_id));
+  s.bind(3, std::string_view(q.album_id.value_or("")))
+      .bind(4, std::string_view(q.tag.value_or("")));
+  return s.step() ? s.i64(0) : 0;
+}
+
+}  // namespace
+
+domain::ListPage SqliteMetadataStore::list(const domain::ListQuery& q) {
+  if (q.state == ImageState::Deleting) return list_deleting(q);
+  return impl_->read([&](Connection& c) { return list_active(c, q); });
+}
+
+domain::CountedPage SqliteMetadataStore::list_counted(const domain::ListQuery& q) {
+  if (q.state == ImageState::Deleting) return MetadataBackend::list_counted(q);
+  // One read transaction: the page and the count from one snapshot, one reader taken once.
   return impl_->read([&](Connection& c) {
-    auto s = c.prepare(sql);
-    s.bind(1, std::string_view(q.user_id));
-    if (q.sha256) {
-      s.bind(7, std::string_view(*q.sha256));
-    } else {
-      if (q.tag) s.bind(2, std::string_view(*q.tag));
-      if (q.album_id) s.bind(3, std::string_view(*q.album_id));
+    c.prepare("BEGIN").run();
+    try {
+      domain::CountedPage out{list_active(c, q), 0};
+      domain::ListQuery all = q;
+      all.after.reset();
+      out.total_count = count_active(c, all);
+      c.prepare("COMMIT").run();
+      return out;
+    } catch (...) {
+      sqlite3_exec(c.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
     }
-    if (q.after) s.bind(4, q.after->uploaded_at_ms).bind(5, std::string_view(q.after->id));
-    s.bind(6, int64_t(q.limit) + 1);
-    domain::ListPage page;
-    while (s.step()) page.items.push_back(read_record(s));
-    if (int(page.items.size()) > q.limit) {
-      page.items.resize(std::size_t(q.limit));
-      page.has_more = true;
-    }
-    return page;
   });
 }
 
@@ -660,24 +705,7 @@ int64_t SqliteMetadataStore::count_deleting(const std::string& user_id) {
 
 int64_t SqliteMetadataStore::count(const domain::ListQuery& q) {
   if (q.state == ImageState::Deleting) return count_deleting(q.user_id);
-  if (q.sha256)  // a user's copies of one file: few rows, on images_by_sha256
-    return impl_->read([&](Connection& c) -> int64_t {
-      auto s =
-          c.prepare("SELECT count(*) FROM images WHERE user_id = ?1 AND sha256 = ?2 AND state = 0");
-      s.bind(1, std::string_view(q.user_id)).bind(2, std::string_view(*q.sha256));
-      return s.step() ? s.i64(0) : 0;
-    });
-  const auto& user_id = q.user_id;
-  const auto& album_id = q.album_id;
-  const auto& tag = q.tag;
-  const char* kind = album_id && tag ? "at" : album_id ? "a" : tag ? "t" : "u";
-  return impl_->read([&](Connection& c) -> int64_t {
-    auto s = c.prepare(
-        "SELECT n FROM counters WHERE kind = ?1 AND user_id = ?2 AND album_id = ?3 AND tag = ?4");
-    s.bind(1, std::string_view(kind)).bind(2, std::string_view(user_id));
-    s.bind(3, std::string_view(album_id.value_or(""))).bind(4, std::string_view(tag.value_or("")));
-    return s.step() ? s.i64(0) : 0;
-  });
+  return impl_->read([&](Connection& c) { return count_active(c, q); });
 }
 
 domain::StoreStats SqliteMetadataStore::stats(int64_t since_ms) {

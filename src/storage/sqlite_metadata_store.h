@@ -30,6 +30,7 @@ class SqliteMetadataStore final : public domain::MetadataBackend {
   bool remove(const std::string& id) override;
   domain::ListPage list(const domain::ListQuery& q) override;
   int64_t count(const domain::ListQuery& q) override;
+  domain::CountedPage list_counted(const domain::ListQuery& q) override;
   domain::StoreStats stats(int64_t since_ms) override;
   void scan(const std::function<bool(const domain::ImageRecord&)>& visit) override;
   int64_t check_counters(bool repair) override;

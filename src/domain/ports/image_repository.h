@@ -51,6 +51,12 @@ struct ListPage {
   bool has_more = false;
 };
 
+// A page and count() of the same query without its cursor (GET /images answers both).
+struct CountedPage {
+  ListPage page;
+  int64_t total_count = 0;
+};
+
 // What a conditional write did.
 struct WriteResult {
   enum Kind {
@@ -142,6 +148,16 @@ class ImageRepository {
   // Active records of the user matching album/tag, from maintained counters (no scan); with
   // state Deleting, the user's unfinished deletes (a bounded query, there are few).
   virtual int64_t count(const ListQuery& q) = 0;
+
+  // list(q) and count(q without its cursor) at once: a store that can reads both from one
+  // snapshot in one round trip (SQLite: one read transaction); the others ask twice.
+  virtual CountedPage list_counted(const ListQuery& q) {
+    CountedPage out{list(q), 0};
+    ListQuery all = q;
+    all.after.reset();
+    out.total_count = count(all);
+    return out;
+  }
 };
 
 }  // namespace isvc::domain
