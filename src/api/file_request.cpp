@@ -63,20 +63,30 @@ std::optional<std::string> decode_file_key(std::string_view raw) {
   return key;
 }
 
-std::string encode_key_for_url(std::string_view key) {
+void append_key_for_url(std::string& out, std::string_view key) {
   static constexpr char kHex[] = "0123456789ABCDEF";
+  auto kept = [](unsigned char c) {  // ASCII, no locale
+    bool alnum = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    return alnum || c == '/' || c == '-' || c == '_' || c == '.' || c == '~';
+  };
+  std::size_t i = 0;
+  while (i < key.size()) {
+    std::size_t run = i;
+    while (run < key.size() && kept(static_cast<unsigned char>(key[run]))) ++run;
+    out.append(key.data() + i, run - i);  // an ordinary key is one run
+    if (run == key.size()) break;
+    auto c = static_cast<unsigned char>(key[run]);
+    out += '%';
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+    i = run + 1;
+  }
+}
+
+std::string encode_key_for_url(std::string_view key) {
   std::string out;
   out.reserve(key.size());
-  for (unsigned char c : key) {
-    bool alnum = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-    if (alnum || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {  // ASCII, no locale
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
+  append_key_for_url(out, key);
   return out;
 }
 

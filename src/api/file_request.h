@@ -16,6 +16,8 @@ namespace isvc::api {
 std::optional<std::string> decode_file_key(std::string_view raw);
 // Percent-encodes a stored key for use in a URL path ('/' kept, unreserved kept).
 std::string encode_key_for_url(std::string_view key);
+// The same, appended to `out` (runs of kept bytes are copied whole).
+void append_key_for_url(std::string& out, std::string_view key);
 
 std::string format_http_date(int64_t unix_s);
 std::optional<int64_t> parse_http_date(std::string_view text);

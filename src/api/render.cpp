@@ -58,17 +58,17 @@ void exif_object(JsonWriter& w, const domain::ImageRecord& r) {
 
 // imageUrl = CDN_BASE_URL + "/" + s3Key (SPEC §2), with the key percent-encoded for a URL path so
 // that keys of percent-encoded user ids round-trip; for ordinary ids it is the key unchanged.
-std::string url_for(const std::string& base, const std::string& key) {
-  std::string out;
-  out.reserve(base.size() + 1 + key.size() + 8);
-  out += base;
-  out += '/';
-  out += encode_key_for_url(key);
-  return out;
+// Written into `scratch`, which a response reuses for all its URLs (no allocation per URL); the
+// view is valid until the next call.
+std::string_view url_for(std::string& scratch, const std::string& base, const std::string& key) {
+  scratch.assign(base);
+  scratch += '/';
+  append_key_for_url(scratch, key);
+  return scratch;
 }
 
 void variant_fields(JsonWriter& w, const domain::ImageRecord& r, const std::string& cdn,
-                    const domain::VariantSettings& s) {
+                    const domain::VariantSettings& s, std::string& scratch) {
   auto all = domain::variants_of(r, s);
   w.key("variants").begin_array();
   for (const auto& v : all) {
@@ -76,7 +76,7 @@ void variant_fields(JsonWriter& w, const domain::ImageRecord& r, const std::stri
     w.field("width", int64_t(v.width));
     w.field("height", int64_t(v.height));
     w.field("format", std::string_view(domain::extension(v.format)));
-    w.field("url", std::string_view(url_for(cdn, v.key)));
+    w.field("url", url_for(scratch, cdn, v.key));
     w.end_object();
   }
   w.end_array();
@@ -86,7 +86,10 @@ void variant_fields(JsonWriter& w, const domain::ImageRecord& r, const std::stri
     for (const auto& v : all) {
       if (v.format != f) continue;
       if (!set.empty()) set += ", ";
-      set += url_for(cdn, v.key) + " " + std::to_string(v.width) + "w";
+      set += url_for(scratch, cdn, v.key);
+      set += ' ';
+      set += std::to_string(v.width);
+      set += 'w';
     }
     if (!set.empty()) w.field(domain::extension(f), std::string_view(set));
   }
@@ -96,6 +99,7 @@ void variant_fields(JsonWriter& w, const domain::ImageRecord& r, const std::stri
 void image_fields(JsonWriter& w, const domain::ImageRecord& r, const std::string& cdn,
                   const domain::VariantSettings* variants) {
   using base::format_iso8601_ms;
+  std::string scratch;
   w.field("id", std::string_view(r.id));
   w.field("userId", std::string_view(r.user_id));
   optional_string(w, "albumId", r.album_id);
@@ -109,8 +113,8 @@ void image_fields(JsonWriter& w, const domain::ImageRecord& r, const std::string
   w.field("s3Key", std::string_view(r.s3_key));
   w.field("s3Bucket", std::string_view(r.s3_bucket));
   optional_string(w, "thumbnailKey", r.thumbnail_key);
-  w.field("imageUrl", std::string_view(url_for(cdn, r.s3_key)));
-  if (r.thumbnail_key) w.field("thumbnailUrl", std::string_view(url_for(cdn, *r.thumbnail_key)));
+  w.field("imageUrl", url_for(scratch, cdn, r.s3_key));
+  if (r.thumbnail_key) w.field("thumbnailUrl", url_for(scratch, cdn, *r.thumbnail_key));
   w.field("processingStatus", std::string_view(r.processing_status));
   optional_string(w, "processingError", r.processing_error);
   w.field("format", std::string_view(r.format));
@@ -123,7 +127,7 @@ void image_fields(JsonWriter& w, const domain::ImageRecord& r, const std::string
   w.field("updatedAt", std::string_view(base::format_iso8601_ms(r.updated_at_ms)));
   w.field("uploadedAt", std::string_view(base::format_iso8601_ms(r.uploaded_at_ms)));
   w.field("version", r.version);
-  if (variants) variant_fields(w, r, cdn, *variants);
+  if (variants) variant_fields(w, r, cdn, *variants, scratch);
   placeholders(w, r);
   exif_object(w, r);
 }
@@ -144,6 +148,7 @@ std::string render_image(const domain::ImageRecord& rec, const std::string& cdn,
 std::string render_list(const domain::ListResult& page, const std::string& cdn,
                         const domain::VariantSettings* variants) {
   JsonWriter w;
+  std::string scratch;  // every URL of the page, one after the other
   w.begin_object().key("images").begin_array();
   for (const auto& r : page.images) {
     // The list item of SPEC §2 plus the fields a gallery needs to render a card.
@@ -151,8 +156,8 @@ std::string render_list(const domain::ListResult& page, const std::string& cdn,
     w.field("id", std::string_view(r.id));
     w.field("userId", std::string_view(r.user_id));
     optional_string(w, "albumId", r.album_id);
-    if (r.thumbnail_key) w.field("thumbnailUrl", std::string_view(url_for(cdn, *r.thumbnail_key)));
-    w.field("imageUrl", std::string_view(url_for(cdn, r.s3_key)));
+    if (r.thumbnail_key) w.field("thumbnailUrl", url_for(scratch, cdn, *r.thumbnail_key));
+    w.field("imageUrl", url_for(scratch, cdn, r.s3_key));
     optional_string(w, "title", r.title);
     optional_string(w, "altText", r.alt_text);
     w.field("width", r.width);
@@ -161,7 +166,7 @@ std::string render_list(const domain::ListResult& page, const std::string& cdn,
     tags(w, r.tags);
     w.field("uploadedAt", std::string_view(base::format_iso8601_ms(r.uploaded_at_ms)));
     w.field("version", r.version);
-    if (variants) variant_fields(w, r, cdn, *variants);
+    if (variants) variant_fields(w, r, cdn, *variants, scratch);
     placeholders(w, r);
     exif_object(w, r);
     w.end_object();
