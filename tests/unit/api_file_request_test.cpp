@@ -32,6 +32,14 @@ TEST(EncodeKeyForUrl, KeepsSafeCharactersAndEncodesTheRest) {
   EXPECT_EQ(encode_key_for_url("images/u-1_a.b/x.webp"), "images/u-1_a.b/x.webp");
   EXPECT_EQ(encode_key_for_url("images/a%40b/x.webp"), "images/a%2540b/x.webp");
   EXPECT_EQ(decode_file_key(encode_key_for_url("images/a%40b/x.webp")), "images/a%40b/x.webp");
+  // Escapes first, last, adjacent and alone; bytes above 0x7f one by one.
+  EXPECT_EQ(encode_key_for_url(" a  b "), "%20a%20%20b%20");
+  EXPECT_EQ(encode_key_for_url("%"), "%25");
+  EXPECT_EQ(encode_key_for_url(""), "");
+  EXPECT_EQ(encode_key_for_url("\xc3\xa9/~x"), "%C3%A9/~x");
+  std::string out = "https://cdn/";
+  append_key_for_url(out, "a b");
+  EXPECT_EQ(out, "https://cdn/a%20b");  // appended, what was there kept
 }
 
 TEST(HttpDate, FormatsAndParsesImfFixdate) {
